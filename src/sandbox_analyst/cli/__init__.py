@@ -1,0 +1,9 @@
+"""The `analyst` command line. Each sub-command lives in a module of its own and registers
+itself on `app`; this module only wires them together."""
+
+from __future__ import annotations
+
+from sandbox_analyst.cli import config_cmd  # noqa: F401  (registers commands)
+from sandbox_analyst.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,159 @@
+"""Effective settings: defaults < `analyst.yaml` < environment (`ANALYST_*`).
+
+Nested settings use a double underscore in the environment, e.g.
+`ANALYST_SANDBOX__POOL_SIZE=4`. Provider keys keep their usual names
+(`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`).
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEFAULT_CONFIG_FILE = "analyst.yaml"
+# Which YAML file the next `Settings()` reads; set by `load_settings(config_file=...)`.
+_config_file: ContextVar[Path | None] = ContextVar("analyst_config_file", default=None)
+_MIB = 1024 * 1024
+
+
+def default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "sandbox-analyst"
+
+
+class SandboxSettings(BaseModel):
+    """The local execution engine (zygote + pre-forked pool)."""
+
+    backend: Literal["local"] = "local"
+    pool_size: int = Field(2, ge=0, le=64, description="Ready workers kept waiting.")
+    preload: list[str] = Field(
+        default_factory=lambda: ["numpy", "pandas", "matplotlib.pyplot", "scipy", "sklearn"],
+        description="Modules the zygote imports once; missing ones are skipped.",
+    )
+    threads: int = Field(1, ge=1, le=256, description="OPENBLAS/OMP/MKL threads per worker.")
+    timeout: float = Field(120.0, gt=0, description="Default seconds a cell may run.")
+    interrupt_grace: float = Field(
+        3.0, gt=0, description="Seconds between an interrupt and a kill when code ignores it."
+    )
+    max_sessions: int = Field(32, ge=1, description="Live sessions at most.")
+    idle_timeout: float = Field(1800.0, gt=0, description="Seconds before an idle session ends.")
+    output_limit: int = Field(
+        2 * _MIB, ge=4096, description="Bytes of stdout+stderr kept per execution."
+    )
+    memory_limit_mb: int = Field(
+        2048, ge=512, description="Address-space limit per worker (RLIMIT_AS), in MiB."
+    )
+    disk_quota_mb: int = Field(1024, ge=1, description="Largest file and workdir size, in MiB.")
+    max_processes: int = Field(64, ge=1, description="Processes/threads a session may hold.")
+    figure_dpi: int = Field(100, ge=20, le=600)
+    min_isolation: Literal["none", "basic", "strict"] = Field(
+        "none", description="Refuse to start when the isolation level in force is below this."
+    )
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    public_url: str | None = Field(
+        None, description="Absolute base URL used in links handed to other front ends."
+    )
+    single_user: bool = Field(
+        False, description="No authentication; allowed only on a loopback address."
+    )
+    max_upload_mb: int = Field(200, ge=1)
+
+
+class LLMSettings(BaseModel):
+    provider: Literal["openai", "anthropic"] = "openai"
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    stream_tools: bool = True
+    timeout: float = Field(120.0, gt=0)
+    max_retries: int = Field(3, ge=0, le=10)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ANALYST_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite in the data directory."
+    )
+    log_level: str = "INFO"
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'analyst.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    def masked(self) -> dict[str, Any]:
+        """The settings as plain data with every secret replaced by `***`."""
+        return self.model_dump(mode="json")
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads `analyst.yaml` from the current directory, or the file given to `load_settings`."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        path = _config_file.get() or Path(DEFAULT_CONFIG_FILE)
+        self._data: dict[str, Any] = {}
+        if path.is_file():
+            loaded = yaml.safe_load(path.read_text()) or {}
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"{path}: expected a mapping at the top level")
+            self._data = loaded
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class ConfigError(ValueError):
+    """The configuration file or environment holds something unusable."""
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment and the YAML file, with explicit overrides on top."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"configuration file not found: {config_file}")
+    token = _config_file.set(config_file)
+    try:
+        return Settings(**overrides)
+    finally:
+        _config_file.reset(token)
