@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -73,14 +73,51 @@ class ServerSettings(BaseModel):
     max_upload_mb: int = Field(200, ge=1)
 
 
-class LLMSettings(BaseModel):
-    provider: Literal["openai", "anthropic"] = "openai"
-    model: str = "gpt-4o-mini"
-    base_url: str | None = None
-    api_key: SecretStr | None = None
-    stream_tools: bool = True
-    timeout: float = Field(120.0, gt=0)
+LLMKind = Literal["openai", "azure", "anthropic"]
+LLM_KINDS: tuple[str, ...] = ("openai", "azure", "anthropic")
+
+
+class EndpointSettings(BaseModel):
+    """How to reach one LLM endpoint (shared by the default endpoint and named providers)."""
+
+    base_url: str | None = Field(
+        None, description="Server URL (OpenAI-compatible servers: '.../v1'; azure: the endpoint)."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Default: OPENAI_API_KEY, AZURE_OPENAI_API_KEY or ANTHROPIC_API_KEY."
+    )
+    api_version: str | None = Field(None, description="Azure only; default: OPENAI_API_VERSION.")
+    stream_tools: bool = Field(
+        True, description="Stream calls that offer tools; off for servers that stream them badly."
+    )
+    timeout: float = Field(120.0, gt=0, description="Seconds a connect or a read may wait.")
     max_retries: int = Field(3, ge=0, le=10)
+    retry_backoff: float = Field(
+        0.5, ge=0, description="Seconds before the first retry; doubled each retry, jittered."
+    )
+    retry_max_delay: float = Field(30.0, ge=0, description="Longest wait between two attempts.")
+
+
+class ProviderSettings(EndpointSettings):
+    """A named endpoint under `llm.providers`, e.g. `ollama: {kind: openai, base_url: ...}`."""
+
+    kind: LLMKind = "openai"
+    model: str | None = Field(None, description="Model used when an assistant names none.")
+
+
+class LLMSettings(EndpointSettings):
+    provider: str = Field(
+        "openai", description="A kind (openai, azure, anthropic) or a name from `providers`."
+    )
+    model: str = "gpt-4o-mini"
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_provider(self) -> LLMSettings:
+        if self.provider not in LLM_KINDS and self.provider not in self.providers:
+            known = ", ".join([*LLM_KINDS, *self.providers])
+            raise ValueError(f"llm.provider {self.provider!r} is neither a kind nor in {known}")
+        return self
 
 
 class Settings(BaseSettings):
@@ -117,7 +154,12 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _YamlSource(settings_cls))
+        return (
+            init_settings,
+            env_settings,
+            _LLMBaseUrlEnv(settings_cls),
+            _YamlSource(settings_cls),
+        )
 
     def masked(self) -> dict[str, Any]:
         """The settings as plain data with every secret replaced by `***`."""
@@ -142,6 +184,18 @@ class _YamlSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         return dict(self._data)
+
+
+class _LLMBaseUrlEnv(PydanticBaseSettingsSource):
+    """`ANALYST_LLM_BASE_URL`, the documented spelling, sets `llm.base_url` (below the nested
+    `ANALYST_LLM__BASE_URL`, above the YAML file)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        url = os.environ.get("ANALYST_LLM_BASE_URL")
+        return {"llm": {"base_url": url}} if url else {}
 
 
 class ConfigError(ValueError):
