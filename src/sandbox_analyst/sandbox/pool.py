@@ -1,0 +1,203 @@
+"""`SandboxPool`: the local backend's front door. Keeps a few workers forked, set up and waiting,
+so that acquiring a session is a hand-over, not a start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from sandbox_analyst.config import SandboxSettings
+from sandbox_analyst.sandbox.errors import SandboxClosedError, SandboxStartError
+from sandbox_analyst.sandbox.files import LocalFiles
+from sandbox_analyst.sandbox.local import LocalSandbox
+from sandbox_analyst.sandbox.spawner import Spawner, WorkerProcess, ZygoteConfig
+
+log = logging.getLogger(__name__)
+
+_MATPLOTLIB_BACKEND = "module://sandbox_analyst.sandbox.worker.mpl_backend"
+_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+class SandboxPool:
+    def __init__(
+        self,
+        settings: SandboxSettings,
+        root: Path,
+        *,
+        isolation: dict[str, Any] | None = None,
+        owner: tuple[int, int] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.root = root
+        self.owner = owner
+        self._isolation = isolation
+        self._spawner: Spawner | None = None
+        self._ready: deque[tuple[str, WorkerProcess]] = deque()
+        self._starting = 0
+        self._refill_task: asyncio.Task[None] | None = None
+        self._sandboxes: set[LocalSandbox] = set()
+        self._closed = False
+
+    @property
+    def ready_count(self) -> int:
+        return len(self._ready)
+
+    @property
+    def preloaded(self) -> list[str]:
+        return list(self._spawner.hello.get("preloaded", [])) if self._spawner else []
+
+    async def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        for name in (".matplotlib", ".home"):
+            (self.root / name).mkdir(exist_ok=True)
+        self._spawner = Spawner(self._zygote_config())
+        await self._spawner.start()
+        self._schedule_refill()
+
+    async def wait_ready(self) -> None:
+        """Wait until the pool is full (useful before benchmarks and in tests)."""
+        while len(self._ready) < self.settings.pool_size:
+            self._schedule_refill()
+            if self._refill_task is not None:
+                await asyncio.shield(self._refill_task)
+
+    async def acquire(self) -> LocalSandbox:
+        """A new session: a ready worker if one waits, else one forked now."""
+        if self._closed or self._spawner is None:
+            raise SandboxClosedError("the sandbox pool is not running")
+        sandbox_id, worker = None, None
+        while self._ready:
+            candidate_id, candidate = self._ready.popleft()
+            if candidate.alive:
+                sandbox_id, worker = candidate_id, candidate
+                break
+            await self._discard(candidate)
+        if worker is None or sandbox_id is None:
+            sandbox_id = uuid.uuid4().hex
+            worker = await self._spawn(self._new_workdir(sandbox_id))
+        # Refill after the hand-over, never on the acquiring path.
+        asyncio.get_running_loop().call_soon(self._schedule_refill)
+        return self._wrap(sandbox_id, worker)
+
+    def _wrap(self, sandbox_id: str, worker: WorkerProcess) -> LocalSandbox:
+        workdir = worker.workdir
+
+        async def respawn() -> WorkerProcess:
+            return await self._spawn(workdir)
+
+        quota = self.settings.disk_quota_mb * 1024 * 1024
+        sandbox = LocalSandbox(
+            sandbox_id,
+            worker,
+            respawn,
+            self.settings,
+            LocalFiles(workdir, owner=self.owner, quota_bytes=quota),
+            on_close=self._sandboxes.discard,
+        )
+        self._sandboxes.add(sandbox)
+        return sandbox
+
+    async def _spawn(self, workdir: Path) -> WorkerProcess:
+        if self._spawner is None:
+            raise SandboxClosedError("the sandbox pool is not running")
+        return await self._spawner.spawn(workdir)
+
+    def _new_workdir(self, sandbox_id: str) -> Path:
+        workdir = self.root / sandbox_id
+        workdir.mkdir(mode=0o700)
+        if self.owner is not None:
+            os.chown(workdir, *self.owner)
+        return workdir
+
+    def _schedule_refill(self) -> None:
+        if self._closed or (self._refill_task is not None and not self._refill_task.done()):
+            return
+        self._refill_task = asyncio.get_running_loop().create_task(self._refill())
+
+    async def _refill(self) -> None:
+        while not self._closed and len(self._ready) < self.settings.pool_size:
+            sandbox_id = uuid.uuid4().hex
+            workdir = self._new_workdir(sandbox_id)
+            try:
+                worker = await self._spawn(workdir)
+            except (SandboxStartError, SandboxClosedError, OSError) as exc:
+                log.error("could not fork a sandbox worker: %s", exc)
+                shutil.rmtree(workdir, ignore_errors=True)
+                return
+            if self._closed:
+                await self._discard(worker)
+                return
+            self._ready.append((sandbox_id, worker))
+
+    async def _discard(self, worker: WorkerProcess) -> None:
+        await worker.close()
+        await asyncio.to_thread(shutil.rmtree, worker.workdir, True)
+
+    async def close(self) -> None:
+        """End every session and worker of this pool, then the zygote."""
+        self._closed = True
+        if self._refill_task is not None:
+            self._refill_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._refill_task
+        for sandbox in list(self._sandboxes):
+            await sandbox.close()
+        while self._ready:
+            _, worker = self._ready.popleft()
+            await self._discard(worker)
+        if self._spawner is not None:
+            await self._spawner.close()
+            self._spawner = None
+
+    async def __aenter__(self) -> SandboxPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def _zygote_config(self) -> ZygoteConfig:
+        threads = str(self.settings.threads)
+        common = {
+            "PATH": _PATH,
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "MPLBACKEND": _MATPLOTLIB_BACKEND,
+            "OPENBLAS_NUM_THREADS": threads,
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+            "NUMEXPR_NUM_THREADS": threads,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        package_root = str(Path(__file__).resolve().parents[2])
+        zygote_environment = {
+            **common,
+            "HOME": str(self.root / ".home"),
+            "MPLCONFIGDIR": str(self.root / ".matplotlib"),
+            "PYTHONPATH": package_root,
+        }
+        worker_environment = {
+            **common,
+            "TMPDIR": "/tmp",
+            "MPLCONFIGDIR": "/tmp/.matplotlib",
+            "PAGER": "cat",
+            "TERM": "dumb",
+        }
+        if sys.flags.dev_mode:
+            zygote_environment["PYTHONDEVMODE"] = "1"
+        return ZygoteConfig(
+            preload=list(self.settings.preload),
+            output_limit=self.settings.output_limit,
+            figure_dpi=self.settings.figure_dpi,
+            worker_environment=worker_environment,
+            zygote_environment=zygote_environment,
+            isolation=self._isolation,
+        )

@@ -1,0 +1,95 @@
+"""The wire protocol between the server and one worker: length-prefixed JSON frames over a Unix
+stream socket.
+
+Frame = 4-byte big-endian length + UTF-8 JSON object. The worker runs hostile code in the same
+process that speaks this protocol, so the server side treats every frame as untrusted: a frame
+larger than `MAX_FRAME` or that is not a JSON object is a protocol violation, and the worker is
+killed.
+
+server -> worker:  {"op": "execute", "code": str}
+                   {"op": "ping"}
+worker -> server:  {"type": "ready", "pid": int, "cwd": str}
+                   {"type": "stdout" | "stderr", "text": str}
+                   {"type": "result", "bundle": {mime: data}, "main": bool}
+                   {"type": "error", "name": str, "value": str, "traceback": str}
+                   {"type": "done", "execution_count": int | None, "dropped": int}
+                   {"type": "pong"}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import struct
+from typing import Any
+
+from sandbox_analyst.sandbox.errors import SandboxError
+
+_HEADER = struct.Struct(">I")
+MAX_FRAME = 64 * 1024 * 1024
+
+
+class ProtocolError(SandboxError):
+    """The worker sent something that is not a valid frame."""
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+    return _HEADER.pack(len(body)) + body
+
+
+def _decode(body: bytes) -> dict[str, Any]:
+    try:
+        message = json.loads(body)
+    except ValueError as exc:
+        raise ProtocolError(f"malformed frame from worker: {exc}") from exc
+    if not isinstance(message, dict):
+        raise ProtocolError("malformed frame from worker: not a JSON object")
+    return message
+
+
+async def read_frame(reader: asyncio.StreamReader) -> tuple[dict[str, Any], int] | None:
+    """The next frame and its size in bytes, or None at a clean end of stream."""
+    try:
+        header = await reader.readexactly(_HEADER.size)
+    except asyncio.IncompleteReadError as exc:
+        if exc.partial:
+            raise ProtocolError("worker closed the channel mid-frame") from exc
+        return None
+    (length,) = _HEADER.unpack(header)
+    if length > MAX_FRAME:
+        raise ProtocolError(f"frame of {length} bytes exceeds the {MAX_FRAME}-byte limit")
+    try:
+        body = await reader.readexactly(length)
+    except asyncio.IncompleteReadError as exc:
+        raise ProtocolError("worker closed the channel mid-frame") from exc
+    return _decode(body), length
+
+
+# Blocking variants, used inside the worker (which has no event loop).
+
+
+def send_frame_blocking(sock: socket.socket, message: dict[str, Any]) -> None:
+    sock.sendall(encode(message))
+
+
+def recv_frame_blocking(sock: socket.socket) -> dict[str, Any] | None:
+    header = _recv_exactly(sock, _HEADER.size)
+    if header is None:
+        return None
+    (length,) = _HEADER.unpack(header)
+    body = _recv_exactly(sock, length)
+    if body is None:
+        raise ProtocolError("server closed the channel mid-frame")
+    return _decode(body)
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = sock.recv(size - len(chunks))
+        if not chunk:
+            return None
+        chunks += chunk
+    return bytes(chunks)

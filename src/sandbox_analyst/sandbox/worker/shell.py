@@ -1,0 +1,58 @@
+"""The IPython `InteractiveShell` a worker runs code in: rich reprs, display(), magics, plain-text
+tracebacks sent to the server as structured errors."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+
+from sandbox_analyst.sandbox.worker.channel import ServerChannel
+from sandbox_analyst.sandbox.worker.display import ChannelDisplayHook, ChannelDisplayPublisher
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+class WorkerShell(InteractiveShell):
+    displayhook_class = ChannelDisplayHook
+    display_pub_class = ChannelDisplayPublisher
+    channel: ServerChannel | None = None
+
+    def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
+        if self.channel is None:
+            return
+        traceback = _ANSI.sub("", self.InteractiveTB.stb2text(stb))
+        self.channel.send(
+            {
+                "type": "error",
+                "name": getattr(etype, "__name__", str(etype)),
+                "value": _safe_str(evalue),
+                "traceback": traceback,
+            }
+        )
+
+
+def _safe_str(value: Any) -> str:
+    # A hostile or broken exception may raise from __str__; the error must still be reported.
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+
+
+def create_shell(channel: ServerChannel) -> WorkerShell:
+    config = Config()
+    # The history manager starts a thread and writes SQLite; a worker needs neither.
+    config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "nocolor"
+    config.InteractiveShell.autoindent = False
+    config.InteractiveShell.autocall = 0
+    config.InteractiveShell.separate_in = ""
+    config.InteractiveShell.xmode = "Context"
+    shell = WorkerShell.instance(config=config)
+    shell.channel = channel
+    shell.displayhook.channel = channel
+    shell.display_pub.channel = channel
+    return shell
