@@ -3,7 +3,12 @@ itself on `app`; this module only wires them together."""
 
 from __future__ import annotations
 
-from sandbox_analyst.cli import config_cmd  # noqa: F401  (registers commands)
+from sandbox_analyst.cli import (
+    config_cmd,  # noqa: F401  (registers commands)
+    keys,  # noqa: F401  (registers commands)
+    serve,  # noqa: F401  (registers commands)
+    users,  # noqa: F401  (registers commands)
+)
 from sandbox_analyst.cli.app import app, main
 
 __all__ = ["app", "main"]

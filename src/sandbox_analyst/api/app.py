@@ -1,0 +1,93 @@
+"""The FastAPI application factory.
+
+`create_app(settings)` builds every service once (`Services`, kept on `app.state.services`),
+migrates and opens the database in the lifespan, and installs the routers and the error
+mapping. Others extend it with `extra_routers=` and with start-up/shutdown hooks
+(`on_startup=` / `on_shutdown=`: async callables taking the `Services`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import APIRouter, FastAPI
+
+from sandbox_analyst.api.errors import ErrorBody, install_error_handlers
+from sandbox_analyst.api.routers import ROUTERS
+from sandbox_analyst.config import Settings
+from sandbox_analyst.service import SandboxCloser, Services
+from sandbox_analyst.store import BlobStore
+
+Hook = Callable[[Services], Awaitable[None]]
+
+
+class SingleUserRefused(RuntimeError):
+    """Single-user mode (no authentication) was asked for on a non-loopback address."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_single_user(settings: Settings) -> None:
+    host = settings.server.host
+    if settings.server.single_user and not is_loopback(host):
+        raise SingleUserRefused(
+            f"single-user mode turns authentication off, so it is only allowed on a loopback "
+            f"address (127.0.0.1, ::1, localhost), not on {host!r}. Bind to 127.0.0.1, or "
+            f"turn single-user mode off and create API keys with `analyst users create`."
+        )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    blobs: BlobStore | None = None,
+    sandboxes: SandboxCloser | None = None,
+    extra_routers: Sequence[APIRouter] = (),
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+) -> FastAPI:
+    check_single_user(settings)
+    services = Services.from_settings(settings, blobs=blobs, sandboxes=sandboxes)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await services.start()
+        try:
+            if settings.server.single_user:
+                app.state.local_principal = await services.users.ensure_local_admin()
+            for hook in on_startup:
+                await hook(services)
+            yield
+        finally:
+            for hook in reversed(on_shutdown):
+                await hook(services)
+            await services.stop()
+
+    app = FastAPI(
+        title="Sandbox Analyst",
+        version=version("sandbox-analyst"),
+        description="Ask questions about your data; an LLM answers with code that runs.",
+        lifespan=lifespan,
+        responses={
+            401: {"model": ErrorBody, "description": "Missing, invalid or revoked API key."},
+            404: {"model": ErrorBody, "description": "No such object (or not yours)."},
+            422: {"model": ErrorBody, "description": "A field is invalid."},
+        },
+    )
+    app.state.services = services
+    app.state.settings = settings
+    app.state.local_principal = None
+    install_error_handlers(app)
+    for router in (*ROUTERS, *extra_routers):
+        app.include_router(router)
+    return app

@@ -1,0 +1,118 @@
+"""Request and response bodies of the REST API (request bodies for assistants are the
+service's own `AssistantCreate` / `AssistantUpdate`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sandbox_analyst.service.text import Title
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable error code.")
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class AssistantOut(_Out):
+    id: str
+    owner_id: str
+    name: str
+    description: str
+    instructions: str
+    provider: str | None
+    model: str | None
+    tools: list[str]
+    libraries: list[str]
+    timeout_s: float | None
+    memory_mb: int | None
+    max_iterations: int | None
+    visibility: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assistant_id: str = Field(max_length=64)
+    title: Title = ""
+
+
+class ConversationRename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title = Field(min_length=1)
+
+
+class ConversationOut(_Out):
+    id: str
+    owner_id: str
+    assistant_id: str | None
+    title: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageOut(_Out):
+    id: str
+    seq: int
+    role: str
+    content: str
+    tool_calls: list[dict[str, Any]]
+    tool_results: list[dict[str, Any]]
+    artifact_ids: list[str]
+    usage: dict[str, Any] | None
+    status: str
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationDetailOut(ConversationOut):
+    messages: list[MessageOut]
+
+
+class FileOut(_Out):
+    id: str
+    owner_id: str
+    conversation_id: str | None
+    name: str
+    size: int
+    sha256: str
+    media_type: str
+    kind: str
+    created_at: datetime
+
+
+class FileAttach(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(max_length=64)
+
+
+class SignedLinkOut(BaseModel):
+    url: str = Field(description="Works without credentials until `expires_at`.")
+    expires_at: datetime
+
+
+class MeOut(BaseModel):
+    id: str
+    name: str
+    role: str
+
+
+class HealthOut(BaseModel):
+    status: str
+    database: str

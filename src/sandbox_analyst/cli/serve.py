@@ -1,0 +1,60 @@
+"""`analyst serve [--host --port --single-user]`: the HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from sandbox_analyst.api import SingleUserRefused, check_single_user, create_app
+from sandbox_analyst.cli.app import app, err_console, settings
+from sandbox_analyst.config import Settings
+from sandbox_analyst.service import Services
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default from settings).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    single_user: Annotated[
+        bool | None,
+        typer.Option(
+            "--single-user/--multi-user",
+            help="No authentication, acting as a local admin (loopback addresses only).",
+        ),
+    ] = None,
+) -> None:
+    """Run the API server."""
+    effective = settings()
+    updates = {"host": host, "port": port, "single_user": single_user}
+    effective.server = effective.server.model_copy(
+        update={k: v for k, v in updates.items() if v is not None}
+    )
+    try:
+        check_single_user(effective)
+    except SingleUserRefused as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+    if not effective.server.single_user and asyncio.run(_user_count(effective)) == 0:
+        err_console.print(
+            "No users yet. Create an admin and their API key with:\n"
+            "    analyst users create NAME --admin\n"
+            "or, for local use only, start with --single-user."
+        )
+    server = effective.server
+    uvicorn.run(
+        create_app(effective),
+        host=server.host,
+        port=server.port,
+        log_level=effective.log_level.lower(),
+    )
+
+
+async def _user_count(effective: Settings) -> int:
+    async with Services.running(effective) as services:
+        return await services.users.count_users()

@@ -1,0 +1,65 @@
+"""Who may do what — the only module that decides.
+
+- Owners may do everything to their own objects.
+- Others may read (and chat with) public assistants but never modify them; private
+  assistants, other people's conversations, messages, files and artifacts do not exist for
+  them: the answer is NotFound, never Forbidden, so existence does not leak.
+- Admins may do everything.
+- Publishing an assistant makes the assistant visible, never its owner's conversations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_
+
+from sandbox_analyst.service.errors import Forbidden, NotFound
+from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.store import Assistant, Conversation, FileRecord
+
+
+def _owns(principal: Principal, obj: Any) -> bool:
+    return principal.is_admin or obj.owner_id == principal.user_id
+
+
+def can_read_assistant(principal: Principal, assistant: Assistant) -> bool:
+    return _owns(principal, assistant) or assistant.visibility == "public"
+
+
+def ensure_can_read_assistant(principal: Principal, assistant: Assistant | None) -> Assistant:
+    if assistant is None or not can_read_assistant(principal, assistant):
+        raise NotFound("assistant not found")
+    return assistant
+
+
+def ensure_can_modify_assistant(principal: Principal, assistant: Assistant | None) -> Assistant:
+    assistant = ensure_can_read_assistant(principal, assistant)
+    if not _owns(principal, assistant):
+        raise Forbidden("only the owner of an assistant may change it")
+    return assistant
+
+
+def ensure_owns_conversation(
+    principal: Principal, conversation: Conversation | None
+) -> Conversation:
+    if conversation is None or not _owns(principal, conversation):
+        raise NotFound("conversation not found")
+    return conversation
+
+
+def ensure_owns_file(principal: Principal, record: FileRecord | None) -> FileRecord:
+    if record is None or not _owns(principal, record):
+        raise NotFound("file not found")
+    return record
+
+
+def visible_assistants(principal: Principal) -> ColumnElement[bool]:
+    """Filter for the assistants `principal` may list: their own and public ones (admins
+    list the same, so lists stay personal; they may still open any assistant by id)."""
+    return or_(Assistant.owner_id == principal.user_id, Assistant.visibility == "public")
+
+
+def owned_by(principal: Principal, model: type[Conversation] | type[FileRecord]) -> Any:
+    """Filter for the conversations/files `principal` lists: always only their own."""
+    return model.owner_id == principal.user_id

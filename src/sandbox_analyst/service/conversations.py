@@ -1,0 +1,275 @@
+"""Conversations, their messages, and the execution log.
+
+The REST API uses the principal-taking methods (create, list, get, rename, delete). The chat
+service, after checking access with `get`, writes the turn as it streams with
+`append_message` / `update_message` / `append_execution`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sandbox_analyst.service import access
+from sandbox_analyst.service.errors import Conflict, NotFound, ValidationError
+from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.service.text import check_name
+from sandbox_analyst.store import (
+    Assistant,
+    BlobStore,
+    Conversation,
+    Database,
+    Execution,
+    FileRecord,
+    Message,
+    looks_like_id,
+    utcnow,
+)
+
+logger = logging.getLogger(__name__)
+
+MessageRole = Literal["system", "user", "assistant", "tool"]
+MessageStatus = Literal["pending", "streaming", "complete", "failed", "cancelled"]
+MESSAGE_STATUSES: frozenset[str] = frozenset(MessageStatus.__args__)  # type: ignore[attr-defined]
+MESSAGE_ROLES: frozenset[str] = frozenset(MessageRole.__args__)  # type: ignore[attr-defined]
+_UNSET: Any = object()
+
+
+class SandboxCloser(Protocol):
+    """Ends the sandbox of a conversation (wired in by the app; absent in pure storage use)."""
+
+    async def close(self, conversation_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ConversationDetail:
+    conversation: Conversation
+    messages: list[Message]
+
+
+class ConversationService:
+    def __init__(
+        self, db: Database, blobs: BlobStore, sandboxes: SandboxCloser | None = None
+    ) -> None:
+        self._db = db
+        self._blobs = blobs
+        self.sandboxes = sandboxes
+
+    async def create(
+        self, principal: Principal, assistant_id: str, *, title: str = ""
+    ) -> Conversation:
+        title = check_name(title, field="title") if title.strip() else ""
+        async with self._db.session() as session:
+            assistant = (
+                await session.get(Assistant, assistant_id) if looks_like_id(assistant_id) else None
+            )
+            try:
+                access.ensure_can_read_assistant(principal, assistant)
+            except NotFound as exc:
+                exc.field = "assistant_id"
+                raise
+            conversation = Conversation(
+                owner_id=principal.user_id, assistant_id=assistant_id, title=title
+            )
+            session.add(conversation)
+        return conversation
+
+    async def list(
+        self,
+        principal: Principal,
+        *,
+        assistant_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Conversation]:
+        statement = select(Conversation).where(access.owned_by(principal, Conversation))
+        if assistant_id is not None:
+            statement = statement.where(Conversation.assistant_id == assistant_id)
+        statement = statement.order_by(Conversation.updated_at.desc(), Conversation.id)
+        async with self._db.session() as session:
+            return list(await session.scalars(statement.limit(limit).offset(offset)))
+
+    async def get(self, principal: Principal, conversation_id: str) -> ConversationDetail:
+        async with self._db.session() as session:
+            conversation = access.ensure_owns_conversation(
+                principal, await _load(session, conversation_id)
+            )
+            messages = await session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation.id)
+                .order_by(Message.seq)
+            )
+            return ConversationDetail(conversation, list(messages))
+
+    async def rename(self, principal: Principal, conversation_id: str, title: str) -> Conversation:
+        title = check_name(title, field="title")
+        async with self._db.session() as session:
+            conversation = access.ensure_owns_conversation(
+                principal, await _load(session, conversation_id)
+            )
+            conversation.title = title
+        return conversation
+
+    async def delete(self, principal: Principal, conversation_id: str) -> None:
+        """Delete the conversation with its messages and files, and end its sandbox."""
+        async with self._db.session() as session:
+            conversation = access.ensure_owns_conversation(
+                principal, await _load(session, conversation_id)
+            )
+            files = list(
+                await session.scalars(
+                    select(FileRecord).where(FileRecord.conversation_id == conversation.id)
+                )
+            )
+            for record in files:
+                await session.delete(record)
+            await session.delete(conversation)
+        # Blobs go after the commit: a crash in between leaves an unreferenced blob, never
+        # a file row whose content is missing.
+        for record in files:
+            await self._blobs.delete(record.storage_key)
+        if self.sandboxes is not None:
+            try:
+                await self.sandboxes.close(conversation.id)
+            except Exception:
+                logger.exception("could not close the sandbox of conversation %s", conversation.id)
+
+    # The chat service's write path: trusted callers that have checked access with `get`.
+
+    async def append_message(
+        self,
+        conversation_id: str,
+        role: MessageRole,
+        content: str = "",
+        *,
+        status: MessageStatus = "complete",
+        tool_calls: list[dict[str, Any]] | None = None,
+        tool_results: list[dict[str, Any]] | None = None,
+        artifact_ids: list[str] | None = None,
+        usage: dict[str, Any] | None = None,
+    ) -> Message:
+        _check_choice(role, MESSAGE_ROLES, "role")
+        _check_choice(status, MESSAGE_STATUSES, "status")
+        for _attempt in range(5):
+            try:
+                async with self._db.session() as session:
+                    conversation = await _load(session, conversation_id)
+                    if conversation is None:
+                        raise NotFound("conversation not found")
+                    last = await session.scalar(
+                        select(func.max(Message.seq)).where(
+                            Message.conversation_id == conversation_id
+                        )
+                    )
+                    message = Message(
+                        conversation_id=conversation_id,
+                        seq=(last or 0) + 1,
+                        role=role,
+                        content=content,
+                        status=status,
+                        tool_calls=tool_calls or [],
+                        tool_results=tool_results or [],
+                        artifact_ids=artifact_ids or [],
+                        usage=usage,
+                    )
+                    session.add(message)
+                    conversation.updated_at = utcnow()
+                return message
+            except IntegrityError:
+                continue  # another writer took this sequence number; take the next one
+        raise Conflict("could not append the message: too many concurrent writers")
+
+    async def update_message(
+        self,
+        message_id: str,
+        *,
+        content: str | None = None,
+        append_content: str | None = None,
+        status: MessageStatus | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
+        tool_results: list[dict[str, Any]] | None = None,
+        artifact_ids: list[str] | None = None,
+        usage: dict[str, Any] | None = _UNSET,
+        error: str | None = _UNSET,
+    ) -> Message:
+        """Change a message as its turn streams: replace or extend its text, set its status,
+        tool calls/results, artifacts, usage or error."""
+        if status is not None:
+            _check_choice(status, MESSAGE_STATUSES, "status")
+        async with self._db.session() as session:
+            message = await session.get(Message, message_id) if looks_like_id(message_id) else None
+            if message is None:
+                raise NotFound("message not found")
+            if content is not None:
+                message.content = content
+            if append_content:
+                message.content = message.content + append_content
+            for name, value in (
+                ("status", status),
+                ("tool_calls", tool_calls),
+                ("tool_results", tool_results),
+                ("artifact_ids", artifact_ids),
+            ):
+                if value is not None:
+                    setattr(message, name, value)
+            if usage is not _UNSET:
+                message.usage = usage
+            if error is not _UNSET:
+                message.error = error
+        return message
+
+    async def append_execution(
+        self,
+        conversation_id: str,
+        owner_id: str,
+        *,
+        code: str,
+        status: str,
+        duration_s: float | None = None,
+        peak_memory_bytes: int | None = None,
+        stdout: str = "",
+        stderr: str = "",
+        error: dict[str, Any] | None = None,
+        truncated: bool = False,
+        message_id: str | None = None,
+    ) -> Execution:
+        """Record one piece of code that ran (outputs already truncated by the caller)."""
+        record = Execution(
+            conversation_id=conversation_id,
+            owner_id=owner_id,
+            message_id=message_id,
+            code=code,
+            status=status,
+            duration_s=duration_s,
+            peak_memory_bytes=peak_memory_bytes,
+            stdout=stdout,
+            stderr=stderr,
+            error=error,
+            truncated=truncated,
+        )
+        async with self._db.session() as session:
+            session.add(record)
+        return record
+
+    async def list_executions(self, principal: Principal, conversation_id: str) -> list[Execution]:
+        statement = select(Execution).where(Execution.conversation_id == conversation_id)
+        if not principal.is_admin:
+            statement = statement.where(Execution.owner_id == principal.user_id)
+        async with self._db.session() as session:
+            return list(await session.scalars(statement.order_by(Execution.created_at)))
+
+
+def _check_choice(value: str, choices: frozenset[str], field: str) -> None:
+    if value not in choices:
+        raise ValidationError(f"{field} must be one of {sorted(choices)}", field=field)
+
+
+async def _load(session: AsyncSession, conversation_id: str) -> Conversation | None:
+    if not looks_like_id(conversation_id):
+        return None
+    return await session.get(Conversation, conversation_id)

@@ -1,0 +1,74 @@
+"""All services, built in one place from the settings: what the API app keeps on
+`app.state.services` and the CLI uses directly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Self
+
+from sandbox_analyst.config import Settings
+from sandbox_analyst.service.assistants import AssistantService
+from sandbox_analyst.service.conversations import ConversationService, SandboxCloser
+from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
+from sandbox_analyst.service.users import UserService
+from sandbox_analyst.store import BlobStore, Database, LocalBlobStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    users: UserService
+    assistants: AssistantService
+    conversations: ConversationService
+    files: FileService
+    extras: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        blobs: BlobStore | None = None,
+        sandboxes: SandboxCloser | None = None,
+    ) -> Self:
+        db = Database(settings.effective_database_url)
+        blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
+        signer = UrlSigner(load_or_create_secret(settings.data_dir))
+        return cls(
+            settings=settings,
+            db=db,
+            blobs=blobs,
+            users=UserService(db),
+            assistants=AssistantService(db),
+            conversations=ConversationService(db, blobs, sandboxes),
+            files=FileService(
+                db,
+                blobs,
+                signer,
+                max_upload_bytes=settings.server.max_upload_mb * 1024 * 1024,
+                public_url=settings.server.public_url,
+            ),
+        )
+
+    async def start(self) -> None:
+        """Migrate the database to the newest schema and connect."""
+        await self.db.open()
+
+    async def stop(self) -> None:
+        await self.db.close()
+
+    @classmethod
+    @asynccontextmanager
+    async def running(cls, settings: Settings) -> AsyncIterator[Self]:
+        """Started services for a one-off job (the CLI), stopped afterwards."""
+        services = cls.from_settings(settings)
+        await services.start()
+        try:
+            yield services
+        finally:
+            await services.stop()

@@ -1,0 +1,52 @@
+"""Storage: the relational model and its migrations, the database engine, blob storage."""
+
+from sandbox_analyst.store.blobs import (
+    BlobError,
+    BlobInfo,
+    BlobNotFound,
+    BlobStore,
+    BlobTooLarge,
+    LocalBlobStore,
+    as_stream,
+)
+from sandbox_analyst.store.database import Database
+from sandbox_analyst.store.ids import looks_like_id, new_id
+from sandbox_analyst.store.migrate import upgrade_to_head
+from sandbox_analyst.store.models import (
+    ApiKey,
+    Assistant,
+    Base,
+    Conversation,
+    Execution,
+    FileRecord,
+    Message,
+    User,
+    utcnow,
+)
+from sandbox_analyst.store.urls import UnsupportedDatabase, async_url, sync_url
+
+__all__ = [
+    "ApiKey",
+    "Assistant",
+    "Base",
+    "BlobError",
+    "BlobInfo",
+    "BlobNotFound",
+    "BlobStore",
+    "BlobTooLarge",
+    "Conversation",
+    "Database",
+    "Execution",
+    "FileRecord",
+    "LocalBlobStore",
+    "Message",
+    "UnsupportedDatabase",
+    "User",
+    "as_stream",
+    "async_url",
+    "looks_like_id",
+    "new_id",
+    "sync_url",
+    "upgrade_to_head",
+    "utcnow",
+]

@@ -1,0 +1,127 @@
+"""Fixtures shared by the storage, service, API and CLI tests: a fresh database per test
+(SQLite by default; PostgreSQL when `ANALYST_TEST_DATABASE_URL` is set, one throwaway schema
+per test) and a real `analyst serve` process on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox_analyst.config import Settings
+
+TEST_DATABASE_ENV = "ANALYST_TEST_DATABASE_URL"
+
+
+def _postgres_schema_url(base_url: str, schema: str) -> str:
+    separator = "&" if "?" in base_url else "?"
+    return f"{base_url}{separator}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    base_url = os.environ.get(TEST_DATABASE_ENV)
+    if not base_url:
+        yield f"sqlite:///{tmp_path / 'analyst.db'}"
+        return
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base_url, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield _postgres_schema_url(base_url, schema)
+    finally:
+        with psycopg.connect(base_url, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        server={"max_upload_mb": 1},
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """`analyst serve` running as a child process on 127.0.0.1."""
+
+    settings: Settings
+    extra_args: list[str] = field(default_factory=list)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "ANALYST_DATA_DIR": str(self.settings.data_dir),
+            "ANALYST_DATABASE_URL": self.settings.effective_database_url,
+            "ANALYST_SERVER__MAX_UPLOAD_MB": str(self.settings.server.max_upload_mb),
+        }
+        self.log = self.settings.data_dir.parent / f"server-{self.port}.log"
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-c", "from sandbox_analyst.cli import main; main()"]
+        command += ["serve", "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args]
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.base_url}/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not become healthy:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers, no flushing — a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """A server on this test's database and data directory; call `.start()` when ready."""
+    server = LiveServer(settings)
+    try:
+        yield server
+    finally:
+        server.stop()
