@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -126,8 +126,9 @@ class ConversationService:
                     select(FileRecord).where(FileRecord.conversation_id == conversation.id)
                 )
             )
-            for record in files:
-                await session.delete(record)
+            await session.execute(
+                delete(FileRecord).where(FileRecord.conversation_id == conversation.id)
+            )
             await session.delete(conversation)
         # Blobs go after the commit: a crash in between leaves an unreferenced blob, never
         # a file row whose content is missing.

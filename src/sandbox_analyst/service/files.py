@@ -102,8 +102,10 @@ class FileService:
     ) -> FileRecord:
         """Store an upload. `filename` may be a callable, asked once the stream is consumed
         (a multipart body carries the name inside the stream)."""
+        owner_id = principal.user_id
         if conversation_id is not None:
-            await self._owned_conversation(principal, conversation_id)
+            # The file belongs to whoever owns the conversation (an admin may add to others').
+            owner_id = (await self._owned_conversation(principal, conversation_id)).owner_id
         head = _Head(stream)
         try:
             blob = await self._blobs.put(head, max_bytes=self.max_upload_bytes)
@@ -121,7 +123,7 @@ class FileService:
                 field="file",
             )
         record = FileRecord(
-            owner_id=principal.user_id,
+            owner_id=owner_id,
             conversation_id=conversation_id,
             name=safe_display_name(filename() if callable(filename) else filename),
             size=blob.size,
@@ -231,7 +233,7 @@ class FileService:
             await session.delete(record)
         await self._blobs.delete(record.storage_key)
 
-    async def _owned_conversation(self, principal: Principal, conversation_id: str) -> None:
+    async def _owned_conversation(self, principal: Principal, conversation_id: str) -> Conversation:
         async with self._db.session() as session:
             conversation = (
                 await session.get(Conversation, conversation_id)
@@ -239,7 +241,7 @@ class FileService:
                 else None
             )
         try:
-            access.ensure_owns_conversation(principal, conversation)
+            return access.ensure_owns_conversation(principal, conversation)
         except NotFound as exc:
             exc.field = "conversation_id"
             raise

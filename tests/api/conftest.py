@@ -1,0 +1,86 @@
+"""An app on a fresh database, driven in-process over httpx's ASGI transport, and a small
+world to act in: alice (owner), bob (another user), root (admin), alice's revoked key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from sandbox_analyst.api import create_app
+from sandbox_analyst.config import Settings
+from sandbox_analyst.service import Services
+
+CSV_BYTES = b"city,sales\nOslo,10\nLima,12\n"
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def services(app: FastAPI) -> Services:
+    return app.state.services
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+def bearer(key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+@dataclass
+class World:
+    keys: dict[str, str | None]  # actor -> API key (None: anonymous)
+    ids: dict[str, str]  # name -> id of the objects below
+
+    def headers(self, actor: str) -> dict[str, str]:
+        return bearer(self.keys[actor])
+
+
+@pytest.fixture
+async def world(services: Services, client: httpx.AsyncClient) -> World:
+    """alice owns a private assistant, a public assistant, a conversation and a file in it."""
+    keys: dict[str, str | None] = {"anonymous": None}
+    for actor, name, admin in (
+        ("owner", "alice", False),
+        ("other", "bob", False),
+        ("admin", "root", True),
+    ):
+        user = await services.users.create_user(name, admin=admin)
+        keys[actor] = (await services.users.create_key(user.id)).secret
+    revoked = await services.users.create_key("alice")
+    await services.users.revoke_key(revoked.record.id)
+    keys["revoked"] = revoked.secret
+
+    owner = bearer(keys["owner"])
+    ids: dict[str, str] = {}
+    for name, visibility in (("assistant", "private"), ("public_assistant", "public")):
+        response = await client.post(
+            "/api/assistants", json={"name": name, "visibility": visibility}, headers=owner
+        )
+        ids[name] = response.json()["id"]
+    response = await client.post(
+        "/api/conversations", json={"assistant_id": ids["assistant"]}, headers=owner
+    )
+    ids["conversation"] = response.json()["id"]
+    response = await client.post(
+        "/api/files",
+        params={"conversation_id": ids["conversation"]},
+        files={"file": ("sales.csv", CSV_BYTES, "text/csv")},
+        headers=owner,
+    )
+    assert response.status_code == 201, response.text
+    ids["file"] = response.json()["id"]
+    return World(keys=keys, ids=ids)

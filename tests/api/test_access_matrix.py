@@ -1,0 +1,189 @@
+"""Every endpoint x {owner, other user, admin, anonymous, revoked key}, from ONE table.
+
+`test_every_route_is_in_the_table` fails when an endpoint is added without rows here, so
+no endpoint can be forgotten. Objects named in paths/bodies (`{assistant}`...) belong to
+alice, the owner (see `world` in conftest)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.api.conftest import CSV_BYTES, World
+
+ACTORS = ("owner", "other", "admin", "anonymous", "revoked")
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    expected: tuple[int, int, int, int, int]  # in the order of ACTORS
+    json: dict[str, Any] | None = None
+    upload: bool = False
+
+    @property
+    def route(self) -> str:
+        return self.method + " " + self.path.split("?")[0]
+
+
+# Routes as the OpenAPI document names them -> the placeholders used below.
+_ROUTE_PARAMS = {
+    "{assistant}": "{assistant_id}",
+    "{public_assistant}": "{assistant_id}",
+    "{conversation}": "{conversation_id}",
+    "{file}": "{file_id}",
+}
+_NO_AUTH = (401, 401)
+
+TABLE: list[Row] = [
+    Row("GET", "/api/health", (200, 200, 200, 200, 200)),
+    Row("GET", "/api/me", (200, 200, 200, *_NO_AUTH)),
+    # Assistants: private ones do not exist for others; public ones are read-only for them.
+    Row("POST", "/api/assistants", (201, 201, 201, *_NO_AUTH), json={"name": "new one"}),
+    Row("GET", "/api/assistants", (200, 200, 200, *_NO_AUTH)),
+    Row("GET", "/api/assistants/{assistant}", (200, 404, 200, *_NO_AUTH)),
+    Row("GET", "/api/assistants/{public_assistant}", (200, 200, 200, *_NO_AUTH)),
+    Row("PATCH", "/api/assistants/{assistant}", (200, 404, 200, *_NO_AUTH), json={"model": "m"}),
+    Row(
+        "PATCH",
+        "/api/assistants/{public_assistant}",
+        (200, 403, 200, *_NO_AUTH),
+        json={"model": "m"},
+    ),
+    Row("DELETE", "/api/assistants/{assistant}", (204, 404, 204, *_NO_AUTH)),
+    Row("DELETE", "/api/assistants/{public_assistant}", (204, 403, 204, *_NO_AUTH)),
+    Row("POST", "/api/assistants/{assistant}/publish", (200, 404, 200, *_NO_AUTH)),
+    Row("POST", "/api/assistants/{public_assistant}/unpublish", (200, 403, 200, *_NO_AUTH)),
+    # Conversations: anyone may chat with a public assistant, never with a private one.
+    Row(
+        "POST",
+        "/api/conversations",
+        (201, 404, 201, *_NO_AUTH),
+        json={"assistant_id": "{assistant}"},
+    ),
+    Row(
+        "POST",
+        "/api/conversations?public",
+        (201, 201, 201, *_NO_AUTH),
+        json={"assistant_id": "{public_assistant}"},
+    ),
+    Row("GET", "/api/conversations", (200, 200, 200, *_NO_AUTH)),
+    Row("GET", "/api/conversations/{conversation}", (200, 404, 200, *_NO_AUTH)),
+    Row(
+        "PATCH",
+        "/api/conversations/{conversation}",
+        (200, 404, 200, *_NO_AUTH),
+        json={"title": "renamed"},
+    ),
+    Row("DELETE", "/api/conversations/{conversation}", (204, 404, 204, *_NO_AUTH)),
+    # Files and artifacts: only ever their owner's (and an admin's).
+    Row("POST", "/api/files", (201, 201, 201, *_NO_AUTH), upload=True),
+    Row(
+        "POST",
+        "/api/files?conversation_id={conversation}",
+        (201, 404, 201, *_NO_AUTH),
+        upload=True,
+    ),
+    Row("GET", "/api/files", (200, 200, 200, *_NO_AUTH)),
+    Row("GET", "/api/files/{file}", (200, 404, 200, *_NO_AUTH)),
+    Row("GET", "/api/files/{file}/content", (200, 404, 200, *_NO_AUTH)),
+    Row("POST", "/api/files/{file}/link", (200, 404, 200, *_NO_AUTH)),
+    Row(
+        "POST",
+        "/api/files/{file}/attach",
+        (200, 404, 200, *_NO_AUTH),
+        json={"conversation_id": "{conversation}"},
+    ),
+    Row("DELETE", "/api/files/{file}", (204, 404, 204, *_NO_AUTH)),
+]
+
+
+def _fill(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for name, object_id in ids.items():
+            value = value.replace("{" + name + "}", object_id)
+        return value
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+CASES = [
+    pytest.param(row, actor, status, id=f"{row.method} {row.path} as {actor}")
+    for row in TABLE
+    for actor, status in zip(ACTORS, row.expected, strict=True)
+]
+
+
+@pytest.mark.parametrize(("row", "actor", "expected"), CASES)
+async def test_access(
+    client: httpx.AsyncClient, world: World, row: Row, actor: str, expected: int
+) -> None:
+    path = _fill(row.path.replace("?public", ""), world.ids)
+    kwargs: dict[str, Any] = {"headers": world.headers(actor)}
+    if row.json is not None:
+        kwargs["json"] = _fill(row.json, world.ids)
+    if row.upload:
+        kwargs["files"] = {"file": ("data.csv", CSV_BYTES, "text/csv")}
+    response = await client.request(row.method, path, **kwargs)
+    assert response.status_code == expected, response.text
+    if expected >= 400:
+        assert response.json()["error"]["code"]
+
+
+def test_every_route_is_in_the_table(app: FastAPI) -> None:
+    documented = {
+        f"{method.upper()} {path}"
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+    covered = set()
+    for row in TABLE:
+        route = row.route
+        for placeholder, parameter in _ROUTE_PARAMS.items():
+            route = route.replace(placeholder, parameter)
+        covered.add(route)
+    assert documented - covered == set(), "add rows to TABLE for these endpoints"
+
+
+async def test_publishing_shows_the_assistant_never_its_conversations(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    owner, other = world.headers("owner"), world.headers("other")
+    await client.post(f"/api/assistants/{world.ids['assistant']}/publish", headers=owner)
+    assistant = await client.get(f"/api/assistants/{world.ids['assistant']}", headers=other)
+    assert assistant.status_code == 200
+    listed = await client.get("/api/conversations", headers=other)
+    assert listed.json() == []
+    hidden = await client.get(f"/api/conversations/{world.ids['conversation']}", headers=other)
+    assert hidden.status_code == 404
+
+
+async def test_lists_show_only_what_the_caller_may_see(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    other = world.headers("other")
+    names = {a["name"] for a in (await client.get("/api/assistants", headers=other)).json()}
+    assert names == {"public_assistant"}
+    assert (await client.get("/api/files", headers=other)).json() == []
+
+
+async def test_a_signed_link_works_without_credentials_for_that_file_only(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    owner = world.headers("owner")
+    link = (await client.post(f"/api/files/{world.ids['file']}/link", headers=owner)).json()
+    response = await client.get(link["url"])
+    assert response.status_code == 200
+    assert response.content == CSV_BYTES
+    other_file = await client.post(
+        "/api/files", files={"file": ("b.csv", CSV_BYTES)}, headers=owner
+    )
+    signature = link["url"].split("sig=")[1]
+    forged = await client.get(f"/api/files/{other_file.json()['id']}/content?sig={signature}")
+    assert forged.status_code == 404
