@@ -99,8 +99,8 @@ class SessionManager:
             except Exception:  # the reaper must outlive any single failure
                 log.exception("idle sandbox reaping failed")
 
-    async def shutdown(self) -> None:
-        """Close every session and the pool (and with it the zygote)."""
+    async def shutdown(self, *, close_pool: bool = True) -> None:
+        """Close every session and, unless told otherwise, the pool (and so the zygote)."""
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -108,7 +108,8 @@ class SessionManager:
             self._reaper = None
         for key in list(self._sessions):
             await self.close(key)
-        await self.pool.close()
+        if close_pool:
+            await self.pool.close()
 
     def install_signal_handlers(self, on_stopped: asyncio.Event) -> None:
         """Shut down cleanly on SIGTERM/SIGINT, then set `on_stopped`."""

@@ -51,6 +51,10 @@ class SandboxPool:
         return len(self._ready)
 
     @property
+    def zygote_pid(self) -> int | None:
+        return self._spawner.pid if self._spawner else None
+
+    @property
     def preloaded(self) -> list[str]:
         return list(self._spawner.hello.get("preloaded", [])) if self._spawner else []
 
@@ -188,6 +192,8 @@ class SandboxPool:
             **common,
             "TMPDIR": "/tmp",
             "MPLCONFIGDIR": "/tmp/.matplotlib",
+            # Not the workdir: the user's files should hold only what they and their code made.
+            "IPYTHONDIR": "/tmp/.ipython",
             "PAGER": "cat",
             "TERM": "dumb",
         }

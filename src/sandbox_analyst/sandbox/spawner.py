@@ -153,6 +153,10 @@ class Spawner:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
