@@ -1,0 +1,34 @@
+"""What the operator asks of the isolation layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NOBODY_UID = 65534
+MEMORY_FLOOR_MB = 512  # below this numpy/OpenBLAS cannot even be imported (measured)
+
+
+@dataclass(frozen=True)
+class IsolationSettings:
+    memory_limit_mb: int = 2048
+    """RLIMIT_AS (never below 512 MiB) and the cgroup memory cap."""
+    disk_quota_mb: int = 1024
+    """RLIMIT_FSIZE and the size of the private /tmp (the engine also checks the workdir size)."""
+    max_processes: int = 64
+    """cgroup pids.max; RLIMIT_NPROC too where it counts this session only (own user namespace)."""
+    max_open_files: int = 1024
+    cpu_shares: int | None = None
+    """Relative CPU weight per session (cgroup v1 cpu.shares scale, 1024 = default)."""
+    allow_network: bool = False
+    hidden_paths: tuple[str, ...] = ()
+    """Host directories that must be unreadable inside (the data dir, the config file dir...)."""
+    sandbox_uid: int | None = None
+    """uid (and gid) workers drop to when the server runs as root; default 65534 (nobody)."""
+
+    @property
+    def address_space_bytes(self) -> int:
+        return max(self.memory_limit_mb, MEMORY_FLOOR_MB) * 1024 * 1024
+
+    @property
+    def drop_uid(self) -> int:
+        return NOBODY_UID if self.sandbox_uid is None else self.sandbox_uid
