@@ -66,7 +66,9 @@ class AnthropicMessagesLLM:
                 for t in tools
             ]
         if temperature is not None:
-            request["temperature"] = temperature
+            # This SDK has no `temperature` argument (recent models ignore or refuse sampling
+            # settings), so it travels as an extra body field for the endpoints that take it.
+            request["extra_body"] = {"temperature": temperature}
         if tools and not self._stream_tools:
             return stream_with_retries(lambda: self._complete(request), self._retry, self._error)
         return stream_with_retries(lambda: self._streamed(request), self._retry, self._error)
