@@ -44,6 +44,7 @@ class ChildIsolation:
 
     settings: IsolationSettings
     as_root: bool
+    drop_privileges: bool
     namespaces: bool
     network: bool
     mounts: MountPlan | None
@@ -89,6 +90,7 @@ class ChildIsolation:
         return cls(
             settings=settings,
             as_root=os.geteuid() == 0,
+            drop_privileges=os.geteuid() == 0 and active(LayerName.UNPRIVILEGED),
             namespaces=network or mounts is not None,
             network=network,
             mounts=mounts,
@@ -101,7 +103,7 @@ class ChildIsolation:
     def owner(self) -> tuple[int, int] | None:
         """uid/gid the engine must chown the files it writes into the workdir to (None when
         workers keep the server's own uid)."""
-        if not self.as_root:
+        if not self.drop_privileges:
             return None
         uid = self.settings.drop_uid
         return uid, uid
