@@ -90,3 +90,10 @@ async def test_a_refused_request_is_a_bad_request_error(kind, fake, make_llm):
         await collect(make_llm(kind).stream(QUESTION))
     assert not caught.value.retryable
     assert len(fake.model_requests) == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_stream_cut_short_is_an_error_not_a_short_answer(kind, fake, make_llm):
+    fake.add_turns(Turn(text="The mean is 4.5 and the median", drop_after=4))
+    with pytest.raises(LLMUnavailableError, match="ended before the model finished"):
+        await collect(make_llm(kind).stream(QUESTION))

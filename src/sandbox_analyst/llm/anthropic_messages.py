@@ -8,7 +8,7 @@ from typing import Any
 import anthropic
 
 from sandbox_analyst.llm.accumulator import ToolCallAccumulator, call_from_complete
-from sandbox_analyst.llm.errors import LLMError
+from sandbox_analyst.llm.errors import LLMError, LLMUnavailableError
 from sandbox_analyst.llm.events import DoneEvent, LLMEvent, TextDelta, ToolCallEvent, UsageEvent
 from sandbox_analyst.llm.messages import ChatMessage, ToolCall, ToolSpec
 from sandbox_analyst.llm.retry import RetryPolicy, stream_with_retries
@@ -105,6 +105,8 @@ class AnthropicMessagesLLM:
                     input_tokens = _input_tokens(event.usage) or input_tokens
         finally:
             await stream.close()
+        if stop_reason is None:
+            raise self._truncated()
         for event in _closing_events(calls.calls(), input_tokens, output_tokens, stop_reason):
             yield event
 
@@ -122,6 +124,16 @@ class AnthropicMessagesLLM:
             calls, _input_tokens(usage), usage.output_tokens or 0, response.stop_reason
         ):
             yield event
+
+    def _truncated(self) -> LLMUnavailableError:
+        # A dropped connection can look like the normal end of a stream; only the missing
+        # stop reason tells it from a complete answer.
+        return LLMUnavailableError(
+            provider=self.provider,
+            model=self.model,
+            base_url=self.base_url,
+            cause="the response stream ended before the model finished",
+        )
 
     def _error(self, exc: Exception) -> LLMError | None:
         timeout = self._client.timeout

@@ -204,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
             turn, model=model, call_ids=call_ids, quirks=quirks, include_usage=include_usage
         )
         lines = [f"data: {json.dumps(chunk)}\n\n" for chunk in chunks] + ["data: [DONE]\n\n"]
-        self._send_stream(lines, delay, turn.hang_after)
+        self._send_stream(lines[: turn.drop_after], delay, turn.hang_after)
 
     def _answer_anthropic(self, turn: Turn, body: dict, model: str, delay: float) -> None:
         call_ids = self.fake._call_ids(len(turn.tool_calls), "toolu_")
@@ -216,7 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
             turn, model=model, call_ids=call_ids, quirks=self.fake.quirks
         )
         lines = [f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events]
-        self._send_stream(lines, delay, turn.hang_after)
+        self._send_stream(lines[: turn.drop_after], delay, turn.hang_after)
 
     # --- HTTP plumbing -----------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ class Turn:
     error_message: str | None = None
     chunk_delay: float = 0.0
     hang_after: int | None = None  # stream this many chunks, then go silent, connection open
+    drop_after: int | None = None  # stream this many chunks, then close the connection
     usage: tuple[int, int] = (10, 5)
     stop_reason: str | None = None  # OpenAI's terms ("stop", "length"); default from the content
 
