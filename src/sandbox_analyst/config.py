@@ -37,7 +37,17 @@ class SandboxSettings(BaseModel):
     backend: Literal["local"] = "local"
     pool_size: int = Field(2, ge=0, le=64, description="Ready workers kept waiting.")
     preload: list[str] = Field(
-        default_factory=lambda: ["numpy", "pandas", "matplotlib.pyplot", "scipy", "sklearn"],
+        default_factory=lambda: [
+            "numpy",
+            "pandas",
+            "matplotlib.pyplot",
+            "scipy",
+            "scipy.stats",
+            "sklearn",
+            "sklearn.linear_model",
+            "sklearn.ensemble",
+            "sklearn.model_selection",
+        ],
         description="Modules the zygote imports once; missing ones are skipped.",
     )
     threads: int = Field(1, ge=1, le=256, description="OPENBLAS/OMP/MKL threads per worker.")
@@ -56,6 +66,9 @@ class SandboxSettings(BaseModel):
     disk_quota_mb: int = Field(1024, ge=1, description="Largest file and workdir size, in MiB.")
     max_processes: int = Field(64, ge=1, description="Processes/threads a session may hold.")
     figure_dpi: int = Field(100, ge=20, le=600)
+    isolation: bool = Field(
+        True, description="Confine workers (namespaces, Landlock, seccomp, rlimits, cgroups)."
+    )
     min_isolation: Literal["none", "basic", "strict"] = Field(
         "none", description="Refuse to start when the isolation level in force is below this."
     )

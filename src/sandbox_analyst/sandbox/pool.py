@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from sandbox_analyst.config import SandboxSettings
-from sandbox_analyst.sandbox.errors import SandboxClosedError, SandboxStartError
+from sandbox_analyst.sandbox.errors import IsolationError, SandboxClosedError, SandboxStartError
 from sandbox_analyst.sandbox.files import LocalFiles
+from sandbox_analyst.sandbox.isolation import IsolationReport, IsolationSettings, detect
+from sandbox_analyst.sandbox.isolation.wire import isolation_to_wire
 from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.sandbox.spawner import Spawner, WorkerProcess, ZygoteConfig
 
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 
 _MATPLOTLIB_BACKEND = "module://sandbox_analyst.sandbox.worker.mpl_backend"
 _PATH = "/usr/local/bin:/usr/bin:/bin"
+_LEVELS = ("none", "basic", "strict")
 
 
 class SandboxPool:
@@ -32,13 +35,15 @@ class SandboxPool:
         settings: SandboxSettings,
         root: Path,
         *,
-        isolation: dict[str, Any] | None = None,
-        owner: tuple[int, int] | None = None,
+        hidden_paths: tuple[str, ...] = (),
     ) -> None:
+        """`root` holds the session workdirs; `hidden_paths` (e.g. the data directory with
+        the database) must be unreadable from inside the sandboxes, as must `root` itself."""
         self.settings = settings
         self.root = root
-        self.owner = owner
-        self._isolation = isolation
+        self.hidden_paths = (str(root), *hidden_paths)
+        self.isolation_report: IsolationReport | None = None
+        self.owner: tuple[int, int] | None = None
         self._spawner: Spawner | None = None
         self._ready: deque[tuple[str, WorkerProcess]] = deque()
         self._starting = 0
@@ -62,9 +67,38 @@ class SandboxPool:
         self.root.mkdir(parents=True, exist_ok=True)
         for name in (".matplotlib", ".home"):
             (self.root / name).mkdir(exist_ok=True)
-        self._spawner = Spawner(self._zygote_config())
+        isolation = self._detect_isolation() if self.settings.isolation else None
+        self._spawner = Spawner(self._zygote_config(isolation))
         await self._spawner.start()
+        owner = self._spawner.hello.get("owner")
+        self.owner = (int(owner[0]), int(owner[1])) if owner else None
         self._schedule_refill()
+
+    def _detect_isolation(self) -> dict[str, Any]:
+        """Probe which layers hold here; refuse to start below the configured minimum."""
+        settings = IsolationSettings(
+            memory_limit_mb=self.settings.memory_limit_mb,
+            disk_quota_mb=self.settings.disk_quota_mb,
+            max_processes=self.settings.max_processes,
+            hidden_paths=self.hidden_paths,
+        )
+        report = detect(settings)
+        self.isolation_report = report
+        for layer in report.missing():
+            log.warning(
+                "SANDBOX ISOLATION: %s is NOT in force: %s%s",
+                layer.name,
+                layer.detail,
+                f" (to get it: {layer.remedy})" if layer.remedy else "",
+            )
+        required = self.settings.min_isolation
+        if _LEVELS.index(report.level) < _LEVELS.index(required):
+            raise IsolationError(
+                f"sandbox isolation level here is {report.level!r}, below the required "
+                f"{required!r} (ANALYST_SANDBOX__MIN_ISOLATION); run `analyst doctor` to see "
+                "which layers are missing and what they need"
+            )
+        return isolation_to_wire(settings, report)
 
     async def wait_ready(self) -> None:
         """Wait until the pool is full (useful before benchmarks and in tests)."""
@@ -168,7 +202,7 @@ class SandboxPool:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def _zygote_config(self) -> ZygoteConfig:
+    def _zygote_config(self, isolation: dict[str, Any] | None) -> ZygoteConfig:
         threads = str(self.settings.threads)
         common = {
             "PATH": _PATH,
@@ -205,5 +239,5 @@ class SandboxPool:
             figure_dpi=self.settings.figure_dpi,
             worker_environment=worker_environment,
             zygote_environment=zygote_environment,
-            isolation=self._isolation,
+            isolation=isolation,
         )

@@ -30,6 +30,8 @@ import threading
 import traceback
 from typing import Any
 
+from sandbox_analyst.sandbox.isolation import ChildIsolation
+from sandbox_analyst.sandbox.isolation.wire import isolation_from_wire
 from sandbox_analyst.sandbox.worker import WorkerConfig, run_worker
 
 _PR_SET_PDEATHSIG = 1
@@ -82,11 +84,11 @@ class Zygote:
         return loaded, failed
 
     def prepare_isolation(self) -> None:
-        prepare = self.config.get("isolation")
-        if prepare:
-            from sandbox_analyst.sandbox.isolation import build_child_isolation
-
-            self.isolation = build_child_isolation(prepare)
+        """Resolve paths and compile the seccomp program once, for every future worker."""
+        wire = self.config.get("isolation")
+        if wire:
+            settings, report = isolation_from_wire(wire)
+            self.isolation = ChildIsolation.prepare(settings, report)
 
     def serve(self) -> None:
         signal.set_wakeup_fd(self._wakeup_w)
@@ -117,7 +119,10 @@ class Zygote:
                 return
             worker_id = self.workers.pop(pid, None)
             if worker_id is not None and self.isolation is not None:
-                self.isolation.release(worker_id)
+                try:
+                    self.isolation.release(worker_id)
+                except Exception:  # a leftover cgroup must not take every session down
+                    traceback.print_exc()
             self._send({"type": "exited", "pid": pid, "status": describe_status(status)})
 
     def spawn(self, request: dict[str, Any]) -> None:
@@ -153,8 +158,7 @@ class Zygote:
                 figure_dpi=self.config["figure_dpi"],
                 environment=self.config["worker_environment"],
             )
-            isolate = self.isolation.apply if self.isolation is not None else None
-            run_worker(sock, config, isolate)
+            run_worker(sock, config, self.isolation)
             code = 0
         except BaseException:
             try:
@@ -239,6 +243,7 @@ def main(argv: list[str]) -> None:
             "preloaded": loaded,
             "failed": failed,
             "threads": threading.active_count(),
+            "owner": zygote.isolation.owner if zygote.isolation is not None else None,
         }
     )
     zygote.serve()

@@ -83,21 +83,28 @@ class Worker:
         )
 
 
-def run_worker(sock: socket.socket, config: WorkerConfig, isolate: Any = None) -> None:
-    """Entry point in the forked child. Never returns: the process exits when the server
-    closes the channel."""
+def run_worker(sock: socket.socket, config: WorkerConfig, isolation: Any = None) -> None:
+    """Entry point in the forked child; returns when the server closes the channel.
+
+    `isolation` (a `ChildIsolation`) is applied first, while the process is still
+    single-threaded and before any user-reachable state exists.
+    """
     os.environ.clear()
     os.environ.update(config.environment)
     cwd = config.workdir
-    if isolate is not None:
-        cwd = isolate(config.workdir, config.sandbox_id)
+    if isolation is not None:
+        cwd = isolation.apply(config.workdir, config.sandbox_id)
+        if not isolation.private_tmp:
+            # The host's /tmp is shared with everyone (and not writable inside): keep
+            # temporary files in a hidden directory of the session's own workdir.
+            os.environ["TMPDIR"] = os.path.join(cwd, ".tmp")
+            os.makedirs(os.environ["TMPDIR"], exist_ok=True)
     os.chdir(cwd)
     os.environ["HOME"] = cwd
     os.environ["PWD"] = cwd
     _reseed_random()
     channel = ServerChannel(sock)
     Worker(channel, config, cwd).serve()
-    sys.exit(0)
 
 
 def _reseed_random() -> None:
