@@ -74,6 +74,16 @@ class SandboxSettings(BaseModel):
     )
 
 
+class AgentSettings(BaseModel):
+    """Defaults for every assistant's agent loop (an assistant may override some)."""
+
+    max_iterations: int = Field(10, ge=1, le=100, description="Model calls per turn.")
+    turn_timeout: float = Field(600.0, gt=0, description="Wall-clock seconds per turn.")
+    observation_limit: int = Field(
+        6000, ge=500, description="Characters of output sent back to the model per tool call."
+    )
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -148,6 +158,7 @@ class Settings(BaseSettings):
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @field_validator("data_dir")
     @classmethod
