@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from sandbox_analyst.cli import (
     config_cmd,  # noqa: F401  (registers commands)
+    doctor,  # noqa: F401  (registers commands)
+    exec_cmd,  # noqa: F401  (registers commands)
     keys,  # noqa: F401  (registers commands)
     serve,  # noqa: F401  (registers commands)
     users,  # noqa: F401  (registers commands)
