@@ -68,10 +68,9 @@ async def _run(code: str, files: list[Path], timeout: float | None, output_dir: 
             on_result=on_result,
         )
     if execution.error is not None:
-        err_console.print(escape(execution.error.traceback or execution.error.value))
-        err_console.print(
-            f"[red]{escape(execution.error.name)}:[/red] {escape(execution.error.value)}"
-        )
+        # IPython's traceback already ends with "Name: value".
+        error = execution.error
+        err_console.print(escape(error.traceback or f"{error.name}: {error.value}"))
     for path in saved:
         console.print(f"[green]saved[/green] {path}")
     return execution
