@@ -1,0 +1,28 @@
+"""How an assistant's agent behaves, and the uploaded files a turn can use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """An uploaded file already placed in the sandbox workdir."""
+
+    path: str  # workdir-relative, e.g. "sales.csv"
+    size: int
+    media_type: str
+
+
+@dataclass
+class AgentConfig:
+    instructions: str = ""  # the assistant's own instructions, added to the system prompt
+    allowed_libraries: list[str] = field(default_factory=list)  # empty: the preinstalled ones
+    # Model calls that may use tools. When they are spent, one more call without tools lets the
+    # model say what it did and what failed.
+    max_iterations: int = 10
+    turn_timeout: float = 600.0  # wall-clock seconds for the whole turn
+    code_timeout: float = 120.0  # seconds one execute_code call may run
+    observation_limit: int = 6000  # characters of stdout/stderr/results sent back per tool call
+    max_artifact_bytes: int = 50 * 1024 * 1024  # larger files the code writes are not saved
+    max_artifacts_per_call: int = 20  # a loop writing thousands of files saves only this many

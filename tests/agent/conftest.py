@@ -1,0 +1,123 @@
+"""A live sandbox pool, the scripted fake LLM server behind the real SDK adapters, and an
+in-memory artifact sink: everything between the agent and its edges is real.
+
+Test modules run on the session's event loop, where the pool lives:
+`pytestmark = pytest.mark.asyncio(loop_scope="session")`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+import pytest_asyncio
+
+from sandbox_analyst.agent import Agent, AgentConfig, AgentEvent, ArtifactRef, DataFile
+from sandbox_analyst.config import LLMSettings, SandboxSettings, Settings
+from sandbox_analyst.llm import LLM, ChatMessage, create_llm
+from sandbox_analyst.sandbox import LocalSandbox, SandboxPool
+from sandbox_analyst.testing import FakeLLMServer, Turn
+
+SALES_CSV = b"region,units,revenue\nnorth,3,120.5\nsouth,5,200.25\neast,,99.0\nwest,7,310.75\n"
+SALES_TOTAL = "730.5"  # 120.5 + 200.25 + 99.0 + 310.75
+
+
+@dataclass
+class StoredArtifact:
+    ref: ArtifactRef
+    data: bytes
+
+
+@dataclass
+class MemorySink:
+    """The chat service's side of `ArtifactSink`, keeping the bytes in memory."""
+
+    stored: dict[str, StoredArtifact] = field(default_factory=dict)
+    _ids: Iterator[int] = field(default_factory=itertools.count)
+
+    async def save(self, name: str, data: bytes, media_type: str) -> ArtifactRef:
+        file_id = f"file{next(self._ids)}"
+        ref = ArtifactRef(file_id, name, f"/api/files/{file_id}/content", media_type, len(data))
+        self.stored[file_id] = StoredArtifact(ref, data)
+        return ref
+
+    def by_name(self, name: str) -> StoredArtifact:
+        (found,) = [item for item in self.stored.values() if item.ref.name == name]
+        return found
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def pool(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SandboxPool]:
+    settings = SandboxSettings(pool_size=2, timeout=30.0, interrupt_grace=2.0)
+    async with SandboxPool(settings, tmp_path_factory.mktemp("agent-sandboxes")) as running:
+        await running.wait_ready()
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def sandbox(pool: SandboxPool) -> AsyncIterator[LocalSandbox]:
+    acquired = await pool.acquire()
+    yield acquired
+    await acquired.close()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sink() -> MemorySink:
+    return MemorySink()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def make_agent(
+    fake: FakeLLMServer, sandbox: LocalSandbox, sink: MemorySink
+) -> AsyncIterator[Callable[..., Agent]]:
+    """An agent on this test's sandbox, talking to the fake server through a real adapter."""
+    llms: list[LLM] = []
+
+    def make(*turns: Turn, kind: str = "openai", **config: object) -> Agent:
+        fake.add_turns(*turns)
+        base_url = fake.openai_base_url if kind == "openai" else fake.anthropic_base_url
+        endpoint = LLMSettings(
+            provider=kind,
+            base_url=base_url,
+            api_key="test-key",
+            model="test-model",
+            max_retries=0,
+            timeout=30.0,
+        )
+        llm = create_llm(Settings(llm=endpoint))
+        llms.append(llm)
+        return Agent(llm, sandbox, sink, AgentConfig(**config))
+
+    yield make
+    for llm in llms:
+        await llm.aclose()
+
+
+async def upload(sandbox: LocalSandbox, path: str, data: bytes, media_type: str) -> DataFile:
+    await sandbox.files.write(path, data)
+    return DataFile(path, len(data), media_type)
+
+
+async def run_turn(
+    agent: Agent,
+    message: str,
+    files: list[DataFile] | None = None,
+    history: list[ChatMessage] | None = None,
+) -> list[AgentEvent]:
+    return [event async for event in agent.run(history or [], message, files or [])]
+
+
+def of_type(events: list[AgentEvent], kind: type) -> list:
+    return [event for event in events if isinstance(event, kind)]
+
+
+def code_call(code: str) -> Turn:
+    return Turn(tool_calls=[("execute_code", {"code": code})])
