@@ -46,8 +46,8 @@ def list_keys(user: Annotated[str, typer.Argument(help="User name or id.")]) -> 
                 (
                     k.name,
                     k.prefix + "…",
-                    k.created_at.isoformat(timespec="seconds"),
-                    k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "never",
+                    k.created_at.date().isoformat(),
+                    k.last_used_at.isoformat(timespec="minutes") if k.last_used_at else "never",
                     "revoked" if k.revoked_at else "active",
                     k.id,
                 )
@@ -58,7 +58,10 @@ def list_keys(user: Annotated[str, typer.Argument(help="User name or id.")]) -> 
         rows = asyncio.run(run())
     except ServiceError as exc:
         raise fail(exc) from exc
-    table = Table("name", "key", "created", "last used", "status")
+    table = Table("name")
+    table.add_column("key", no_wrap=True, min_width=11)
+    for column in ("created", "last used", "status"):
+        table.add_column(column)
     table.add_column("id", no_wrap=True, min_width=22)
     for row in rows:
         table.add_row(*row)
