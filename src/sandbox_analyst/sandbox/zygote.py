@@ -33,6 +33,7 @@ from typing import Any
 from sandbox_analyst.sandbox.isolation import ChildIsolation
 from sandbox_analyst.sandbox.isolation.wire import isolation_from_wire
 from sandbox_analyst.sandbox.worker import WorkerConfig, run_worker
+from sandbox_analyst.sandbox.worker.shell import create_shell
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -81,6 +82,7 @@ class Zygote:
         if "pandas" in sys.modules:
             _warm_pandas()
         _warm_tracebacks()
+        create_shell()
         return loaded, failed
 
     def prepare_isolation(self) -> None:

@@ -6,17 +6,22 @@ session, so the cost is paid ahead of time, never on the acquire path.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox_analyst.sandbox.worker import figures
 from sandbox_analyst.sandbox.worker.capture import OutputCapture
 from sandbox_analyst.sandbox.worker.channel import ServerChannel
-from sandbox_analyst.sandbox.worker.shell import WorkerShell, create_shell
+from sandbox_analyst.sandbox.worker.shell import WorkerShell, attach_shell
+
+_TRIM_AFTER = 0.05  # seconds a cell must run before its freed memory is handed back
+_libc = ctypes.CDLL(None)
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class Worker:
         self._executing = False
         signal.signal(signal.SIGINT, self._on_sigint)
         self.capture = OutputCapture(channel, config.output_limit)
-        self.shell: WorkerShell = create_shell(channel)
+        self.shell: WorkerShell = attach_shell(channel)
         self.figures = figures.FigureCapture(self.shell, config.figure_dpi)
         self.figures.install()
         figures.current = self.figures
@@ -62,6 +67,7 @@ class Worker:
                 self.channel.send({"type": "pong"})
 
     def execute(self, code: str) -> None:
+        started = time.perf_counter()
         self.capture.begin()
         execution_count = None
         try:
@@ -78,6 +84,10 @@ class Worker:
         except BaseException:
             self.shell.showtraceback()
         self.capture.drain()
+        if time.perf_counter() - started > _TRIM_AFTER:
+            # Give freed heap back to the OS so idle sessions stay small (~7 MB after a
+            # typical pandas + plot cell); not worth its cost after quick cells.
+            _libc.malloc_trim(0)
         self.channel.send(
             {"type": "done", "execution_count": execution_count, "dropped": self.capture.dropped}
         )

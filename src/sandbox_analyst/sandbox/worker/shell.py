@@ -3,6 +3,7 @@ tracebacks sent to the server as structured errors."""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -42,7 +43,9 @@ def _safe_str(value: Any) -> str:
         return f"<unprintable {type(value).__name__}>"
 
 
-def create_shell(channel: ServerChannel) -> WorkerShell:
+def create_shell() -> WorkerShell:
+    """Build the shell. Called once in the zygote: with history off it starts no thread, and
+    every worker then shares its (frozen) objects copy-on-write instead of building its own."""
     config = Config()
     # The history manager starts a thread and writes SQLite; a worker needs neither.
     config.HistoryManager.enabled = False
@@ -51,7 +54,16 @@ def create_shell(channel: ServerChannel) -> WorkerShell:
     config.InteractiveShell.autocall = 0
     config.InteractiveShell.separate_in = ""
     config.InteractiveShell.xmode = "Context"
-    shell = WorkerShell.instance(config=config)
+    return WorkerShell.instance(config=config)
+
+
+def attach_shell(channel: ServerChannel) -> WorkerShell:
+    """In a worker: the zygote's shell, now reporting to this worker's channel."""
+    shell = WorkerShell.instance()
+    # The zygote built the shell elsewhere: point its notion of home and directory history
+    # at this worker's workdir (and don't reveal the server's working directory).
+    shell.home_dir = os.getcwd()
+    shell.user_ns["_dh"][:] = [os.getcwd()]
     shell.channel = channel
     shell.displayhook.channel = channel
     shell.display_pub.channel = channel
