@@ -216,3 +216,16 @@ async def test_llm_error_fails_the_turn(make_agent) -> None:
     assert "authentication failed" in error.message
     assert isinstance(final, FinalEvent)
     assert final.status == "failed"
+
+
+async def test_turn_timeout_while_the_model_streams(make_agent) -> None:
+    agent = make_agent(Turn(text="thinking very slowly", hang_after=2), turn_timeout=1.0)
+
+    events = await run_turn(agent, "Hurry.")
+
+    (error,) = of_type(events, ErrorEvent)
+    assert error.code == "turn_timeout"
+    final = events[-1]
+    assert final.status == "timeout"
+    assert [m.role for m in final.messages] == ["assistant"]
+    assert "1 s allowed" in final.content
