@@ -1,0 +1,41 @@
+"""Where the agent's artifacts go: files of kind "artifact" in the conversation, each with a
+stable URL the final answer can link to."""
+
+from __future__ import annotations
+
+from sandbox_analyst.agent import ArtifactRef
+from sandbox_analyst.service.files import FileService
+
+
+def artifact_url(file_id: str, public_url: str | None = None) -> str:
+    """The content URL of a stored file: absolute when `server.public_url` is set."""
+    return f"{(public_url or '').rstrip('/')}/api/files/{file_id}/content"
+
+
+class FileArtifactSink:
+    """Implements the agent's `ArtifactSink` on the `FileService`."""
+
+    def __init__(
+        self,
+        files: FileService,
+        *,
+        owner_id: str,
+        conversation_id: str,
+        public_url: str | None = None,
+    ) -> None:
+        self._files = files
+        self._owner_id = owner_id
+        self._conversation_id = conversation_id
+        self._public_url = public_url
+
+    async def save(self, name: str, data: bytes, media_type: str) -> ArtifactRef:
+        record = await self._files.create_artifact(
+            self._owner_id, self._conversation_id, name, data, media_type
+        )
+        return ArtifactRef(
+            file_id=record.id,
+            name=record.name,
+            url=artifact_url(record.id, self._public_url),
+            media_type=record.media_type,
+            size=record.size,
+        )

@@ -1,0 +1,169 @@
+"""Persists a chat turn step by step as its events arrive, so that a crash mid-turn loses
+nothing that was already shown: the assistant message (created as `streaming`) gets its text,
+tool calls, results and artifacts as they happen, and each piece of code that ran is appended
+to the execution log (code, status, duration, memory, outputs cut to a bounded size).
+
+Text streams in many small tokens; it is written out at least every `TOKEN_FLUSH_S` seconds
+and before every other step, rather than once per token.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from sandbox_analyst.agent import (
+    ArtifactEvent,
+    ErrorEvent,
+    TokenEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from sandbox_analyst.llm import ChatMessage
+from sandbox_analyst.sandbox import LocalSandbox, SandboxError, SandboxErrorName
+from sandbox_analyst.service.chat_history import tool_call_entry, tool_result_entry, with_steps
+from sandbox_analyst.service.conversations import ConversationService, MessageStatus
+
+logger = logging.getLogger(__name__)
+
+TOKEN_FLUSH_S = 0.25
+STORED_OUTPUT_LIMIT = 64 * 1024  # characters of stdout / stderr kept per execution
+
+
+class TurnRecorder:
+    def __init__(
+        self,
+        conversations: ConversationService,
+        *,
+        owner_id: str,
+        conversation_id: str,
+        message_id: str,
+    ) -> None:
+        self._conversations = conversations
+        self._owner_id = owner_id
+        self._conversation_id = conversation_id
+        self.message_id = message_id
+        self.sandbox: LocalSandbox | None = None  # set once the turn has one
+        self.content = ""
+        self.error: str | None = None
+        self.tool_calls: list[dict[str, Any]] = []
+        self.tool_results: list[dict[str, Any]] = []
+        self.artifact_ids: list[str] = []
+        self._artifacts_by_call: dict[str, list[str]] = {}
+        self._running_code: dict[str, str] = {}  # call id -> code, until its result arrives
+        self._unsaved_text = ""
+        self._last_flush = time.monotonic()
+
+    async def record(self, event: object) -> None:
+        """Store what `event` adds to the turn."""
+        if isinstance(event, TokenEvent):
+            self.content += event.text
+            self._unsaved_text += event.text
+            if time.monotonic() - self._last_flush >= TOKEN_FLUSH_S:
+                await self._flush_text()
+            return
+        await self._flush_text()
+        if isinstance(event, ToolCallEvent):
+            self.tool_calls.append(tool_call_entry(event))
+            if event.code is not None:
+                self._running_code[event.call_id] = event.code
+            await self._update(tool_calls=self.tool_calls)
+        elif isinstance(event, ArtifactEvent):
+            self.artifact_ids.append(event.artifact.file_id)
+            self._artifacts_by_call.setdefault(event.call_id, []).append(event.artifact.file_id)
+            await self._update(artifact_ids=self.artifact_ids)
+        elif isinstance(event, ToolResultEvent):
+            self._running_code.pop(event.call_id, None)
+            artifacts = self._artifacts_by_call.get(event.call_id, [])
+            self.tool_results.append(tool_result_entry(event, artifacts))
+            if event.code is not None:
+                await self._log_execution(event)
+            await self._update(tool_results=self.tool_results)
+        elif isinstance(event, ErrorEvent):
+            self.error = event.message
+            await self._update(error=self.error)
+
+    async def finish(
+        self,
+        status: MessageStatus,
+        *,
+        content: str | None,
+        usage: dict[str, Any],
+        duration: float,
+        turn: list[ChatMessage],
+    ) -> None:
+        """The turn is over: final text, status, usage; code cut off mid-run is logged."""
+        for code in self._running_code.values():
+            await self._conversations.append_execution(
+                self._conversation_id,
+                self._owner_id,
+                code=code,
+                status="cancelled" if status == "cancelled" else "error",
+                message_id=self.message_id,
+            )
+        self._running_code.clear()
+        if content is not None:
+            self.content = content
+        self._unsaved_text = ""
+        if turn:
+            self.tool_calls = with_steps(self.tool_calls, turn)
+        await self._update(
+            content=self.content,
+            status=status,
+            tool_calls=self.tool_calls,
+            usage={**usage, "duration_s": round(duration, 4)},
+            error=self.error,
+        )
+
+    async def _flush_text(self) -> None:
+        if self._unsaved_text:
+            text, self._unsaved_text = self._unsaved_text, ""
+            await self._conversations.update_message(self.message_id, append_content=text)
+        self._last_flush = time.monotonic()
+
+    async def _update(self, **changes: Any) -> None:
+        await self._conversations.update_message(self.message_id, **changes)
+
+    async def _log_execution(self, event: ToolResultEvent) -> None:
+        stdout, stdout_cut = _bounded(event.stdout)
+        stderr, stderr_cut = _bounded(event.stderr)
+        await self._conversations.append_execution(
+            self._conversation_id,
+            self._owner_id,
+            code=event.code or "",
+            status=execution_status(event),
+            duration_s=event.duration,
+            peak_memory_bytes=await self._memory(),
+            stdout=stdout,
+            stderr=stderr,
+            error=event.error,
+            truncated=stdout_cut or stderr_cut,
+            message_id=self.message_id,
+        )
+
+    async def _memory(self) -> int | None:
+        if self.sandbox is None or self.sandbox.closed:
+            return None
+        try:
+            return (await self.sandbox.info()).memory_bytes
+        except (SandboxError, OSError):
+            return None
+
+
+def execution_status(event: ToolResultEvent) -> str:
+    """ "ok" (replayed when the sandbox is rebuilt), "error", "timeout" or "lost"."""
+    if event.state_lost:
+        return "lost"
+    if event.error is None:
+        return "ok" if event.success else "error"
+    if event.error.get("name") == SandboxErrorName.TIMEOUT:
+        return "timeout"
+    return "error"
+
+
+def _bounded(text: str) -> tuple[str, bool]:
+    if len(text) <= STORED_OUTPUT_LIMIT:
+        return text, False
+    half = STORED_OUTPUT_LIMIT // 2
+    return text[:half] + "\n[... output cut ...]\n" + text[-half:], True
