@@ -11,6 +11,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox_analyst.api.schemas import ErrorBody
+from sandbox_analyst.sandbox import (
+    SandboxClosedError,
+    SandboxError,
+    SandboxStartError,
+    TooManySessionsError,
+)
 from sandbox_analyst.service.errors import (
     Conflict,
     Forbidden,
@@ -47,6 +53,12 @@ _CODE_BY_STATUS = {
     415: "unsupported_media_type",
     422: "validation_error",
 }
+# The execution engine cannot take the work now: 503, with what the operator can do.
+SANDBOX_ERROR_CODES: dict[type[SandboxError], str] = {
+    TooManySessionsError: "too_many_sessions",
+    SandboxStartError: "sandbox_unavailable",
+    SandboxClosedError: "sandbox_unavailable",
+}
 
 
 def error_response(
@@ -63,6 +75,14 @@ async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     status = next((s for t, s in STATUS_BY_ERROR.items() if isinstance(exc, t)), 400)
     return error_response(status, exc.code, exc.message, field=exc.field)
+
+
+async def _sandbox_error(_request: Request, exc: Exception) -> JSONResponse:
+    code = next((c for t, c in SANDBOX_ERROR_CODES.items() if isinstance(exc, t)), None)
+    if code is None:
+        logger.error("sandbox failure: %s", exc)
+        return error_response(503, "sandbox_error", f"the sandbox failed: {exc}")
+    return error_response(503, code, str(exc))
 
 
 def _location(loc: tuple[object, ...]) -> str:
@@ -96,6 +116,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(SandboxError, _sandbox_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
