@@ -80,6 +80,15 @@ TABLE: list[Row] = [
         (200, 404, 200, *_NO_AUTH),
         json={"title": "renamed"},
     ),
+    # Chat: whoever may see the conversation may post to it (no model is configured here,
+    # so the turn is stored as failed; access is what is checked).
+    Row(
+        "POST",
+        "/api/conversations/{conversation}/messages",
+        (200, 404, 200, *_NO_AUTH),
+        json={"content": "hello"},
+    ),
+    Row("POST", "/api/conversations/{conversation}/cancel", (200, 404, 200, *_NO_AUTH)),
     Row("DELETE", "/api/conversations/{conversation}", (204, 404, 204, *_NO_AUTH)),
     # Files and artifacts: only ever their owner's (and an admin's).
     Row("POST", "/api/files", (201, 201, 201, *_NO_AUTH), upload=True),
