@@ -1,0 +1,216 @@
+"""Chat turns end to end: the real app (over httpx's ASGI transport, or a live uvicorn server
+where a test needs a real connection), the scripted fake LLM server speaking OpenAI's and
+Anthropic's wire formats, and real sandboxes. Nothing is mocked in between.
+
+Starting a sandbox pool costs seconds, so one `ConversationSandboxes` serves the whole
+session, shared by a fresh app (fresh database) per test. Its tests therefore run on the
+session's event loop: `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI
+
+from sandbox_analyst.api import create_app
+from sandbox_analyst.config import LLMSettings, ProviderSettings, SandboxSettings, Settings
+from sandbox_analyst.service import Services
+from sandbox_analyst.service.sandboxes import ConversationSandboxes
+from sandbox_analyst.testing import FakeLLMServer
+from tests.conftest import free_port
+
+SANDBOX = SandboxSettings(pool_size=2, timeout=30.0, interrupt_grace=2.0, max_sessions=64)
+_FAST_RETRIES: dict[str, Any] = {"retry_backoff": 0.001, "retry_max_delay": 0.01, "timeout": 30.0}
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def conversation_sandboxes(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[ConversationSandboxes]:
+    sandboxes = ConversationSandboxes(SANDBOX, tmp_path_factory.mktemp("chat-sandboxes"))
+    await sandboxes.start()
+    yield sandboxes
+    await sandboxes.shutdown()
+
+
+@pytest.fixture
+def fake(request: pytest.FixtureRequest) -> Iterator[FakeLLMServer]:
+    """The fake LLM server; parametrize indirectly with `{"quirks": [...]}` for quirks."""
+    options = getattr(request, "param", {})
+    with FakeLLMServer(**options) as server:
+        yield server
+
+
+@pytest.fixture
+def chat_settings(tmp_path: Path, fake: FakeLLMServer) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=f"sqlite:///{tmp_path / 'analyst.db'}",
+        sandbox=SANDBOX,
+        llm=LLMSettings(
+            provider="openai",
+            base_url=fake.openai_base_url,
+            api_key="test-key",
+            model="test-model",
+            providers={
+                "anthropic": ProviderSettings(
+                    kind="anthropic",
+                    base_url=fake.anthropic_base_url,
+                    api_key="test-key",
+                    model="claude-test",
+                    **_FAST_RETRIES,
+                )
+            },
+            **_FAST_RETRIES,
+        ),
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def app(
+    chat_settings: Settings, conversation_sandboxes: ConversationSandboxes
+) -> AsyncIterator[FastAPI]:
+    application = create_app(chat_settings, sandboxes=conversation_sandboxes)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def services(app: FastAPI) -> Services:
+    return app.state.services
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", timeout=60
+    ) as http:
+        yield http
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def live_url(app: FastAPI) -> AsyncIterator[str]:
+    """The same app behind a real uvicorn server on 127.0.0.1 (real disconnects)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@dataclass
+class Reply:
+    """One streamed turn: its events in order."""
+
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.events]
+
+    def of(self, name: str) -> list[dict[str, Any]]:
+        return [data for event, data in self.events if event == name]
+
+    @property
+    def end(self) -> dict[str, Any]:
+        return self.of("message_end")[-1]
+
+    @property
+    def text(self) -> str:
+        return "".join(data["text"] for data in self.of("token"))
+
+    @property
+    def stdout(self) -> str:
+        return "".join(data["text"] for data in self.of("stdout"))
+
+
+def parse_events(body: str) -> list[tuple[str, dict[str, Any]]]:
+    events = []
+    for block in body.split("\n\n"):
+        lines = [line for line in block.splitlines() if line and not line.startswith(":")]
+        if not lines:
+            continue
+        name = next(line[7:] for line in lines if line.startswith("event: "))
+        data = "".join(line[6:] for line in lines if line.startswith("data: "))
+        events.append((name, json.loads(data)))
+    return events
+
+
+@dataclass
+class Chatter:
+    """A user with an API key, an assistant and a conversation, talking over HTTP."""
+
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    assistant_id: str
+    conversation_id: str
+
+    async def upload(self, name: str, data: bytes) -> str:
+        response = await self.client.post(
+            "/api/files",
+            params={"conversation_id": self.conversation_id},
+            files={"file": (name, data, "text/csv")},
+            headers=self.headers,
+        )
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    async def ask(self, content: str, **body: Any) -> Reply:
+        response = await self.client.post(
+            f"/api/conversations/{self.conversation_id}/messages",
+            json={"content": content, **body},
+            headers={**self.headers, "Accept": "text/event-stream"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/event-stream")
+        return Reply(parse_events(response.text))
+
+    async def messages(self) -> list[dict[str, Any]]:
+        response = await self.client.get(
+            f"/api/conversations/{self.conversation_id}", headers=self.headers
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["messages"]
+
+
+async def make_chatter(
+    services: Services,
+    client: httpx.AsyncClient,
+    name: str,
+    *,
+    provider: str = "openai",
+    assistant: dict[str, Any] | None = None,
+) -> Chatter:
+    user = await services.users.create_user(name)
+    headers = {"Authorization": f"Bearer {(await services.users.create_key(user.id)).secret}"}
+    spec = {"name": f"{name}'s analyst", "provider": provider, **(assistant or {})}
+    response = await client.post("/api/assistants", json=spec, headers=headers)
+    assert response.status_code == 201, response.text
+    assistant_id = response.json()["id"]
+    response = await client.post(
+        "/api/conversations", json={"assistant_id": assistant_id}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    return Chatter(client, headers, assistant_id, response.json()["id"])
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def alice(services: Services, client: httpx.AsyncClient) -> Chatter:
+    return await make_chatter(services, client, "alice")
