@@ -35,9 +35,12 @@ class MemorySink:
     """The chat service's side of `ArtifactSink`, keeping the bytes in memory."""
 
     stored: dict[str, StoredArtifact] = field(default_factory=dict)
+    refuse: set[str] = field(default_factory=set)  # names whose saving fails, as a full disk
     _ids: Iterator[int] = field(default_factory=itertools.count)
 
     async def save(self, name: str, data: bytes, media_type: str) -> ArtifactRef:
+        if name in self.refuse:
+            raise OSError(28, "No space left on device")
         file_id = f"file{next(self._ids)}"
         ref = ArtifactRef(file_id, name, f"/api/files/{file_id}/content", media_type, len(data))
         self.stored[file_id] = StoredArtifact(ref, data)

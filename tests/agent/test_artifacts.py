@@ -121,3 +121,20 @@ async def test_files_over_the_size_limit_are_skipped_and_the_model_is_told(
     assert [event.artifact.name for event in of_type(events, ArtifactEvent)] == ["small.txt"]
     (result,) = of_type(events, ToolResultEvent)
     assert "- big.bin: not saved (5,000 bytes is over the 1,000 byte limit" in result.observation
+
+
+async def test_a_chart_the_sink_cannot_save_is_reported_and_the_run_goes_on(
+    make_agent, sink: MemorySink
+) -> None:
+    sink.refuse.add("figure-1.png")
+    agent = make_agent(code_call(BAR_CHART + "\nprint('after the chart')"), Turn(text="ok"))
+
+    events = await run_turn(agent, "Chart it.")
+
+    (result,) = of_type(events, ToolResultEvent)
+    assert result.success
+    assert result.stdout == "after the chart\n"
+    assert "figure-1.png could not be saved" in result.observation
+    assert "No space left on device" in result.observation
+    assert of_type(events, ArtifactEvent) == []
+    assert events[-1].status == "complete"

@@ -20,6 +20,7 @@ from sandbox_analyst.agent.events import (
 from sandbox_analyst.agent.preview import FilePreview, PreviewError, is_data_file, preview_files
 from sandbox_analyst.agent.prompts import FINAL_WITHOUT_TOOLS, system_prompt
 from sandbox_analyst.agent.tools import PREVIEW_FILE, TOOL_SPECS, Emit, Toolbox
+from sandbox_analyst.agent.transcript import as_plain_text
 from sandbox_analyst.llm import (
     LLM,
     ChatMessage,
@@ -131,8 +132,11 @@ class Agent:
     async def _ask(
         self, turn: _Turn, tools: list[ToolSpec] | None, emit: Emit, *, nudge: str | None = None
     ) -> tuple[str, list[ToolCall]]:
-        """One model call: streams its text as tokens, returns the text and the tool calls."""
-        messages = turn.conversation + ([ChatMessage("user", nudge)] if nudge else [])
+        """One model call: streams its text as tokens, returns the text and the tool calls.
+        With a `nudge` (a closing instruction), the conversation goes as plain text."""
+        messages = turn.conversation
+        if nudge is not None:
+            messages = as_plain_text([*messages, ChatMessage("user", nudge)])
         text: list[str] = []
         calls: list[ToolCall] = []
         events = self.llm.stream(messages, tools)

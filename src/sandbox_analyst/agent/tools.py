@@ -4,6 +4,7 @@ observation sent back to the model and the `ToolResultEvent` that records it."""
 from __future__ import annotations
 
 import io
+import logging
 import time
 import tokenize
 from collections.abc import Callable
@@ -31,6 +32,8 @@ from sandbox_analyst.agent.preview import PreviewError, preview_files
 from sandbox_analyst.llm import ToolCall, ToolSpec
 from sandbox_analyst.sandbox import FileAccessError, Result, Sandbox, SandboxError
 from sandbox_analyst.sandbox.models import SandboxErrorName
+
+log = logging.getLogger(__name__)
 
 EXECUTE_CODE = "execute_code"
 LIST_FILES = "list_files"
@@ -120,9 +123,9 @@ class Toolbox:
         code = call.arguments.get("code") if call.name == EXECUTE_CODE else None
         code = code if isinstance(code, str) else None
         emit(ToolCallEvent(call.id, call.name, call.arguments, code))
-        self.running = RunningCall(call, code)
-        observation, state_lost = await self._dispatch(call, code, emit)
-        running, self.running = self.running, None
+        running = self.running = RunningCall(call, code)
+        observation, state_lost = await self._dispatch(running, code, emit)
+        self.running = None
         result = ToolResultEvent(
             call_id=call.id,
             tool=call.name,
@@ -159,8 +162,9 @@ class Toolbox:
         )
 
     async def _dispatch(
-        self, call: ToolCall, code: str | None, emit: Emit
+        self, running: RunningCall, code: str | None, emit: Emit
     ) -> tuple[Observation, bool]:
+        call = running.call
         if call.name not in TOOL_NAMES:
             known = ", ".join(TOOL_NAMES)
             return Observation.failure("UnknownTool", f"no tool {call.name!r}; use: {known}"), False
@@ -175,7 +179,7 @@ class Toolbox:
                 if code is None:
                     message = 'execute_code needs a "code" argument holding Python source'
                     return Observation.failure("InvalidArguments", message), False
-                return await self._execute(call.id, code, emit)
+                return await self._execute(running, code, emit)
             path = call.arguments.get("path", ".")
             if not isinstance(path, str):
                 return Observation.failure("InvalidArguments", '"path" must be a string'), False
@@ -187,10 +191,11 @@ class Toolbox:
         except SandboxError as exc:
             return Observation.failure(type(exc).__name__, f"the sandbox failed: {exc}"), False
 
-    async def _execute(self, call_id: str, code: str, emit: Emit) -> tuple[Observation, bool]:
+    async def _execute(
+        self, running: RunningCall, code: str, emit: Emit
+    ) -> tuple[Observation, bool]:
+        call_id = running.call.id
         observation = Observation(success=False)
-        running = self.running
-        assert running is not None
 
         def on_stdout(text: str) -> None:
             running.stdout.append(text)
@@ -205,7 +210,14 @@ class Toolbox:
             if image is not None:
                 data, media_type = image
                 name = self._figures.next_name(media_type)
-                ref = await self.artifacts.save(name, data, media_type)
+                try:
+                    ref = await self.artifacts.save(name, data, media_type)
+                except Exception as exc:
+                    # Raised inside `run_code` it would abandon the execution mid-stream; the
+                    # model is told instead, and the code's other outputs still come back.
+                    log.exception("could not save %s", name)
+                    observation.notes.append(f"{name} could not be saved: {exc}")
+                    return
                 observation.artifacts.append(ref)
                 emit(ArtifactEvent(call_id, ref))
             else:
