@@ -96,8 +96,9 @@ class FinalEvent:
 
     `status`: "complete" | "failed" | "max_iterations" | "timeout". `usage`: tokens summed over
     the turn's model calls. `messages`: what this turn added to the conversation (assistant
-    messages with their tool calls, one tool message per call, the final assistant text), ready
-    to be stored and sent back as history next turn.
+    messages with their tool calls, one tool message per call, the final assistant text; not
+    the user's message, which the caller already has), ready to be stored and sent back as
+    history next turn.
     """
 
     type: ClassVar[str] = "final"
