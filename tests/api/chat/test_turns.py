@@ -8,7 +8,8 @@ import pytest
 
 from sandbox_analyst.service import Principal, Services
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
-from tests.api.chat.conftest import Chatter
+from tests.api.chat.conftest import Chatter, make_chatter
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -118,3 +119,142 @@ async def test_the_json_answer_is_the_stored_message_with_its_artifacts(
     assert body["role"] == "assistant"
     assert [a["media_type"] for a in body["artifacts"]] == ["image/png"]
     assert body["artifacts"][0]["url"] in body["content"]
+
+
+async def test_a_failing_cell_is_corrected_by_the_next_one(
+    fake: FakeLLMServer, alice: Chatter, services: Services
+) -> None:
+    fake.add_turns(
+        Turn(tool_calls=[("execute_code", {"code": "print(undefined_name)"})]),
+        Turn(tool_calls=[("execute_code", {"code": "value = 6 * 7\nprint(value)"})]),
+        answer_quoting_output("Fixed:"),
+    )
+
+    reply = await alice.ask("Compute something")
+
+    first, second = reply.of("tool_result")
+    assert first["success"] is False
+    assert first["error"]["name"] == "NameError"
+    assert second["success"] is True
+    assert "42" in reply.stdout
+    assert reply.end["status"] == "complete"
+    # The model was told about the NameError before it tried again.
+    assert "NameError" in (last_tool_result(fake.model_requests[1].json or {}) or "")
+    executions = await services.conversations.list_executions(
+        Principal("audit", "audit", is_admin=True), alice.conversation_id
+    )
+    assert [e.status for e in executions] == ["error", "ok"]
+    assert executions[0].error is not None
+    assert executions[0].error["name"] == "NameError"
+
+
+async def test_the_same_turn_over_the_anthropic_wire(
+    fake: FakeLLMServer, services: Services, client: httpx.AsyncClient
+) -> None:
+    claude = await make_chatter(services, client, "carol", provider="anthropic")
+    await claude.upload("sales.csv", CSV)
+    fake.add_turns(*chart_script())
+
+    reply = await claude.ask("Plot sales by month")
+
+    assert reply.end["status"] == "complete"
+    assert reply.of("artifact")[0]["media_type"] == "image/png"
+    assert "total 33" in reply.stdout
+    assert all(r.path.endswith("/v1/messages") for r in fake.model_requests)
+    assert fake.model_requests[0].json is not None
+    assert fake.model_requests[0].json["model"] == "claude-test"
+
+
+@pytest.mark.parametrize(
+    "fake", [{"quirks": ["ollama_index_reuse", "fragmented_arguments"]}], indirect=True
+)
+async def test_an_ollama_style_stream_of_two_calls_sharing_index_0(
+    fake: FakeLLMServer, alice: Chatter
+) -> None:
+    fake.add_turns(
+        Turn(
+            tool_calls=[
+                ("execute_code", {"code": "a = 'first'\nprint(a)"}),
+                ("execute_code", {"code": 'b = "second \\"quoted\\""\nprint(b)'}),
+            ]
+        ),
+        Turn(text="Both ran."),
+    )
+
+    reply = await alice.ask("Run two things")
+
+    assert [call["code"] for call in reply.of("tool_call")] == [
+        "a = 'first'\nprint(a)",
+        'b = "second \\"quoted\\""\nprint(b)',
+    ]
+    assert "first" in reply.stdout
+    assert 'second "quoted"' in reply.stdout
+    assert reply.end["status"] == "complete"
+
+
+async def test_a_rate_limited_model_call_is_retried(fake: FakeLLMServer, alice: Chatter) -> None:
+    fake.add_turns(Turn(text="Hello after waiting.", error_status=429, retry_after=0))
+
+    reply = await alice.ask("Hi")
+
+    assert reply.text == "Hello after waiting."
+    assert reply.end["status"] == "complete"
+    assert len(fake.model_requests) == 2
+    assert reply.of("error") == []
+
+
+async def test_an_unreachable_model_fails_the_turn_with_a_clear_error(
+    alice: Chatter, services: Services
+) -> None:
+    endpoint = services.settings.llm
+    services.settings.llm = endpoint.model_copy(
+        update={"base_url": f"http://127.0.0.1:{free_port()}/v1", "max_retries": 1}
+    )
+
+    reply = await alice.ask("Hi")
+
+    [error] = reply.of("error")
+    assert error["code"] == "llm_error"
+    assert "openai" in error["message"]
+    assert "test-model" in error["message"]
+    assert "127.0.0.1" in error["message"]
+    assert reply.end["status"] == "failed"
+    _user, assistant = await alice.messages()
+    assert assistant["status"] == "failed"
+    assert assistant["error"] == error["message"]
+
+
+async def test_only_someone_who_may_see_the_conversation_may_post_to_it(
+    alice: Chatter, services: Services, client: httpx.AsyncClient
+) -> None:
+    bob = await make_chatter(services, client, "bob")
+    url = f"/api/conversations/{alice.conversation_id}/messages"
+
+    response = await client.post(url, json={"content": "hi"}, headers=bob.headers)
+
+    assert response.status_code == 404
+    assert await alice.messages() == []
+
+
+async def test_an_assistant_made_private_can_no_longer_be_chatted_with(
+    alice: Chatter, services: Services, client: httpx.AsyncClient
+) -> None:
+    published = await client.post(
+        f"/api/assistants/{alice.assistant_id}/publish", headers=alice.headers
+    )
+    assert published.status_code == 200
+    bob = await make_chatter(services, client, "bob")
+    response = await client.post(
+        "/api/conversations", json={"assistant_id": alice.assistant_id}, headers=bob.headers
+    )
+    conversation_id = response.json()["id"]
+    await client.post(f"/api/assistants/{alice.assistant_id}/unpublish", headers=alice.headers)
+
+    response = await client.post(
+        f"/api/conversations/{conversation_id}/messages",
+        json={"content": "hi"},
+        headers=bob.headers,
+    )
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
