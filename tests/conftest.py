@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,11 +29,13 @@ def _postgres_schema_url(base_url: str, schema: str) -> str:
     return f"{base_url}{separator}options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def fresh_database(directory: Path) -> Iterator[str]:
+    """The URL of an empty database: a SQLite file in `directory`, or a throwaway schema on
+    the PostgreSQL server named by ANALYST_TEST_DATABASE_URL (dropped afterwards)."""
     base_url = os.environ.get(TEST_DATABASE_ENV)
     if not base_url:
-        yield f"sqlite:///{tmp_path / 'analyst.db'}"
+        yield f"sqlite:///{directory / 'analyst.db'}"
         return
     import psycopg
 
@@ -44,6 +47,12 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     finally:
         with psycopg.connect(base_url, autocommit=True) as connection:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    with fresh_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -75,7 +84,7 @@ class LiveServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:
         self.port = free_port()
         env = {
             **os.environ,

@@ -1,9 +1,11 @@
 """An app on a fresh database, driven in-process over httpx's ASGI transport, and a small
-world to act in: alice (owner), bob (another user), root (admin), alice's revoked key."""
+world to act in: alice (owner), bob (another user), root (admin), alice's revoked key.
+Also one real server shared by the tests that need a socket (`shared_server`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -13,6 +15,7 @@ from fastapi import FastAPI
 from sandbox_analyst.api import create_app
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import Services
+from tests.conftest import LiveServer, fresh_database
 
 CSV_BYTES = b"city,sales\nOslo,10\nLima,12\n"
 
@@ -84,3 +87,39 @@ async def world(services: Services, client: httpx.AsyncClient) -> World:
     assert response.status_code == 201, response.text
     ids["file"] = response.json()["id"]
     return World(keys=keys, ids=ids)
+
+
+@dataclass
+class SharedServer:
+    server: LiveServer
+    keys: dict[str, str]  # one user per test module that uses the server: name -> API key
+
+
+SHARED_SERVER_USERS = ("fuzzer", "uploader")
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedServer]:
+    """One `analyst serve` for the tests that need a real socket (starting one costs seconds);
+    each user of it acts as its own user so they cannot see each other's objects."""
+    directory = tmp_path_factory.mktemp("shared-server")
+    with fresh_database(directory) as url:
+        settings = Settings(
+            data_dir=directory / "data", database_url=url, server={"max_upload_mb": 1}
+        )
+
+        async def seed() -> dict[str, str]:
+            async with Services.running(settings) as services:
+                keys = {}
+                for name in SHARED_SERVER_USERS:
+                    user = await services.users.create_user(name)
+                    keys[name] = (await services.users.create_key(user.id)).secret
+                return keys
+
+        keys = asyncio.run(seed())
+        server = LiveServer(settings)
+        server.start()
+        try:
+            yield SharedServer(server=server, keys=keys)
+        finally:
+            server.stop()

@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from sandbox_analyst.service import Services
-from tests.api.conftest import CSV_BYTES, World, bearer
-from tests.conftest import LiveServer
+from tests.api.conftest import CSV_BYTES, SharedServer, World, bearer
 
 
 async def upload_raw(
@@ -227,15 +226,13 @@ async def test_downloads_carry_a_safe_content_disposition(
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_an_upload_cut_off_mid_stream_leaves_nothing(
-    live_server: LiveServer, services_for_live: tuple[str, Path]
-) -> None:
-    key, blobs_root = services_for_live
-    live_server.start()
+def test_an_upload_cut_off_mid_stream_leaves_nothing(shared_server: SharedServer) -> None:
+    server, key = shared_server.server, shared_server.keys["uploader"]
     boundary = "cutcutcut"
     head = (
         (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="a.csv"\r\n'
             "Content-Type: text/csv\r\n\r\n"
         ).encode()
         + b"a,b\n"
@@ -247,24 +244,17 @@ def test_an_upload_cut_off_mid_stream_leaves_nothing(
         f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
         f"Content-Length: {len(head) + 500_000}\r\n\r\n"
     ).encode()
-    with socket.create_connection(("127.0.0.1", live_server.port), timeout=30) as sock:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
         sock.sendall(request + head)
         time.sleep(0.5)  # let the server start writing the blob before the client vanishes
     # The server notices the disconnect asynchronously: wait (bounded) until it has cleaned up.
+    partial_blobs = server.settings.data_dir / "blobs" / "tmp"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        leftovers = [p for p in blobs_root.rglob("*") if p.is_file()]
+        leftovers = list(partial_blobs.glob("*")) if partial_blobs.exists() else []
         if not leftovers:
             break
         time.sleep(0.1)
     assert leftovers == []
-    listed = httpx.get(f"{live_server.base_url}/api/files", headers=bearer(key), timeout=30)
+    listed = httpx.get(f"{server.base_url}/api/files", headers=bearer(key), timeout=30)
     assert listed.json() == []
-
-
-@pytest.fixture
-async def services_for_live(settings) -> tuple[str, Path]:  # type: ignore[no-untyped-def]
-    async with Services.running(settings) as services:
-        user = await services.users.create_user("uploader")
-        key = (await services.users.create_key(user.id)).secret
-    return key, settings.data_dir / "blobs"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from typer.testing import CliRunner
 
-from sandbox_analyst.api import is_loopback
+from sandbox_analyst.api import create_app, is_loopback
 from sandbox_analyst.cli import app
+from sandbox_analyst.cli import serve as serve_module
 from sandbox_analyst.config import Settings
-from tests.conftest import LiveServer
 
 
 @pytest.mark.parametrize(
@@ -39,24 +41,43 @@ def test_single_user_mode_is_refused_off_loopback(
     assert "only allowed on a loopback address" in " ".join(result.output.split())
 
 
-def test_single_user_mode_acts_as_a_local_admin(settings: Settings) -> None:
-    server = LiveServer(settings, extra_args=["--single-user"])
-    server.start()
-    try:
-        me = httpx.get(f"{server.base_url}/api/me", timeout=30)
-        assert me.status_code == 200
-        assert me.json()["role"] == "admin"
-        created = httpx.post(
-            f"{server.base_url}/api/assistants", json={"name": "local"}, timeout=30
-        )
-        assert created.status_code == 201
-    finally:
-        server.stop()
+@pytest.fixture
+def served(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Runs of `uvicorn.run` made by `analyst serve`, recorded instead of serving."""
+    monkeypatch.setenv("ANALYST_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("ANALYST_DATABASE_URL", settings.effective_database_url)
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        serve_module.uvicorn, "run", lambda app, **kwargs: calls.append({"app": app, **kwargs})
+    )
+    return calls
 
 
-def test_first_start_explains_how_to_create_a_key(live_server: LiveServer) -> None:
-    live_server.start()
-    assert httpx.get(f"{live_server.base_url}/api/me", timeout=30).status_code == 401
-    live_server.stop()
-    assert live_server.log is not None
-    assert "analyst users create NAME --admin" in live_server.log.read_text()
+def test_first_start_explains_how_to_create_a_key(served: list[dict[str, Any]]) -> None:
+    result = CliRunner().invoke(app, ["serve", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert "analyst users create NAME --admin" in result.output
+    assert (served[0]["host"], served[0]["port"]) == ("127.0.0.1", 8123)
+
+
+def test_single_user_serving_needs_no_hint(served: list[dict[str, Any]]) -> None:
+    result = CliRunner().invoke(app, ["serve", "--single-user"])
+    assert result.exit_code == 0, result.output
+    assert "users create" not in result.output
+    assert served[0]["app"].state.settings.server.single_user
+
+
+async def test_single_user_mode_acts_as_a_local_admin(settings: Settings) -> None:
+    settings.server.single_user = True
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            me = await client.get("/api/me")
+            assert me.status_code == 200
+            assert (me.json()["name"], me.json()["role"]) == ("local", "admin")
+            created = await client.post("/api/assistants", json={"name": "local"})
+            assert created.status_code == 201
+            # A key that is sent is still checked: a wrong one is refused, not ignored.
+            refused = await client.get("/api/me", headers={"Authorization": "Bearer sa_wrong"})
+            assert refused.status_code == 401
