@@ -52,10 +52,10 @@ def fake(request: pytest.FixtureRequest) -> Iterator[FakeLLMServer]:
 
 
 @pytest.fixture
-def chat_settings(tmp_path: Path, fake: FakeLLMServer) -> Settings:
+def chat_settings(tmp_path: Path, database_url: str, fake: FakeLLMServer) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
-        database_url=f"sqlite:///{tmp_path / 'analyst.db'}",
+        database_url=database_url,
         sandbox=SANDBOX,
         llm=LLMSettings(
             provider="openai",
