@@ -1,0 +1,168 @@
+"""Chat service benchmark: what a turn costs on top of the model and the sandbox, in one run.
+
+    uv run python benchmarks/agent.py [--turns 40] [--rounds 3]
+
+With the fake LLM server answering at once, every turn is: model call -> `1+1` in the
+sandbox -> model call -> answer. Measured in the same run:
+- baselines: a bare sandbox round trip (`run_code("1+1")`) and a bare model call (the fake
+  server through the real OpenAI SDK);
+- per tool call: from the `tool_call` event to the `tool_result` event (the agent's tool work,
+  the code's round trip, storing the step and the execution log), minus the bare round trip;
+- per turn: start to `message_end` (storing both messages, history, sandbox probe, two model
+  calls, one tool call), minus two bare model calls and one bare round trip;
+- sustained turns per second with 10 and 50 conversations talking at once.
+Prints a Markdown table with medians and ratios against the baselines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from sandbox_analyst.config import LLMSettings, SandboxSettings, Settings
+from sandbox_analyst.llm import ChatMessage, create_llm
+from sandbox_analyst.service import AssistantCreate, Principal, Services
+from sandbox_analyst.service.sandboxes import ConversationSandboxes
+from sandbox_analyst.testing import FakeLLMServer, Turn
+
+CODE = "1+1"
+
+
+def instant_model(body: dict) -> Turn:
+    """Runs `1+1` when asked, then answers; computed per request, so any number of
+    conversations can share the script."""
+    if body["messages"][-1]["role"] == "tool":
+        return Turn(text="It is 2.")
+    return Turn(tool_calls=[("execute_code", {"code": CODE})])
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+async def conversation(services: Services, name: str) -> tuple[Principal, str]:
+    user = await services.users.create_user(name)
+    principal = Principal(user.id, name)
+    assistant = await services.assistants.create(principal, AssistantCreate(name="bench"))
+    created = await services.conversations.create(principal, assistant.id)
+    return principal, created.id
+
+
+async def timed_turn(services: Services, principal: Principal, conversation_id: str) -> dict:
+    started = time.perf_counter()
+    turn = await services.chat.start_turn(principal, conversation_id, "What is 1+1?")
+    marks: dict[str, float] = {}
+    async for event in turn:
+        marks.setdefault(event.type, time.perf_counter())
+        if event.type == "message_end":
+            assert event.status == "complete", event
+    return {
+        "turn": marks["message_end"] - started,
+        "tool": marks["tool_result"] - marks["tool_call"],
+    }
+
+
+async def bare_round_trips(sandboxes: ConversationSandboxes, rounds: int) -> list[float]:
+    sandbox = await sandboxes.pool.acquire()
+    samples = []
+    try:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await sandbox.run_code(CODE)
+            samples.append(time.perf_counter() - started)
+    finally:
+        await sandbox.close()
+    return samples
+
+
+async def bare_model_calls(settings: Settings, fake: FakeLLMServer, rounds: int) -> list[float]:
+    llm = create_llm(settings)
+    samples = []
+    try:
+        for _ in range(rounds):
+            fake.add_turns(Turn(text="It is 2."))
+            started = time.perf_counter()
+            async for _event in llm.stream([ChatMessage("user", "What is 1+1?")]):
+                pass
+            samples.append(time.perf_counter() - started)
+    finally:
+        await llm.aclose()
+    return samples
+
+
+async def throughput(services: Services, fake: FakeLLMServer, width: int, turns: int) -> float:
+    people = [await conversation(services, f"load{width}-{i}") for i in range(width)]
+    fake.add_turns(*[instant_model] * (width * turns * 2))
+
+    async def talk(principal: Principal, conversation_id: str) -> None:
+        for _ in range(turns):
+            await timed_turn(services, principal, conversation_id)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(talk(p, c) for p, c in people))
+    elapsed = time.perf_counter() - started
+    for _principal, conversation_id in people:
+        await services.sandboxes.close(conversation_id)
+    return width * turns / elapsed
+
+
+async def main(turns: int, rounds: int) -> None:
+    root = Path(tempfile.mkdtemp(prefix="bench-agent-"))
+    sandbox = SandboxSettings(pool_size=4, max_sessions=64, timeout=60)
+    with FakeLLMServer() as fake:
+        settings = Settings(
+            data_dir=root,
+            sandbox=sandbox,
+            llm=LLMSettings(base_url=fake.openai_base_url, api_key="test-key", model="m"),
+        )
+        sandboxes = ConversationSandboxes(sandbox, root / "sandboxes")
+        await sandboxes.start()
+        await sandboxes.pool.wait_ready()
+        services = Services.from_settings(settings, sandboxes=sandboxes)
+        await services.start()
+        try:
+            rt = await bare_round_trips(sandboxes, turns)
+            model = await bare_model_calls(settings, fake, turns)
+            principal, conversation_id = await conversation(services, "solo")
+            fake.add_turns(*[instant_model] * ((turns + 2) * 2))
+            for _ in range(2):  # warm up: first sandbox, caches
+                await timed_turn(services, principal, conversation_id)
+            timings = [await timed_turn(services, principal, conversation_id) for _ in range(turns)]
+            rates = {
+                width: max([await throughput(services, fake, width, 3) for _ in range(rounds)])
+                for width in (10, 50)
+            }
+        finally:
+            await services.stop()
+            await sandboxes.shutdown()
+
+    rt_ms, model_ms = median_ms(rt), median_ms(model)
+    tool_ms = median_ms([t["tool"] for t in timings])
+    turn_ms = median_ms([t["turn"] for t in timings])
+    tool_overhead = tool_ms - rt_ms
+    turn_overhead = turn_ms - 2 * model_ms - rt_ms
+    print(f"{turns} sequential turns (median); throughput: best of {rounds} runs of 3 turns each\n")
+    print("| measure | median | ratio |")
+    print("|---|---:|---:|")
+    print(f"| baseline: bare sandbox round trip (`1+1`) | {rt_ms:.2f} ms | 1.0x |")
+    print(f"| baseline: bare model call (fake server, OpenAI SDK) | {model_ms:.2f} ms | - |")
+    print(f"| tool call, tool_call -> tool_result | {tool_ms:.2f} ms | {tool_ms / rt_ms:.1f}x rt |")
+    print(f"| **service overhead per tool call** | **{tool_overhead:.2f} ms** | target <= 5 ms |")
+    print(f"| turn, start -> message_end | {turn_ms:.2f} ms | {turn_ms / model_ms:.1f}x call |")
+    print(
+        f"| **service overhead per turn** (minus 2 calls, 1 rt) | **{turn_overhead:.2f} ms** | - |"
+    )
+    for width, rate in rates.items():
+        print(f"| sustained turns/s, {width} conversations at once | {rate:.1f} /s | - |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=1)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.turns, arguments.rounds))
