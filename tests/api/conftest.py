@@ -52,18 +52,18 @@ class World:
         return bearer(self.keys[actor])
 
 
-@pytest.fixture
-async def world(services: Services, client: httpx.AsyncClient) -> World:
-    """alice owns a private assistant, a public assistant, a conversation and a file in it."""
+async def build_world(services: Services, client: httpx.AsyncClient, prefix: str = "") -> World:
+    """alice owns a private assistant, a public assistant, a conversation and a file in it.
+    `prefix` names the users apart, for a second world in the same database."""
     keys: dict[str, str | None] = {"anonymous": None}
     for actor, name, admin in (
         ("owner", "alice", False),
         ("other", "bob", False),
         ("admin", "root", True),
     ):
-        user = await services.users.create_user(name, admin=admin)
+        user = await services.users.create_user(prefix + name, admin=admin)
         keys[actor] = (await services.users.create_key(user.id)).secret
-    revoked = await services.users.create_key("alice")
+    revoked = await services.users.create_key(prefix + "alice")
     await services.users.revoke_key(revoked.record.id)
     keys["revoked"] = revoked.secret
 
@@ -87,6 +87,11 @@ async def world(services: Services, client: httpx.AsyncClient) -> World:
     assert response.status_code == 201, response.text
     ids["file"] = response.json()["id"]
     return World(keys=keys, ids=ids)
+
+
+@pytest.fixture
+async def world(services: Services, client: httpx.AsyncClient) -> World:
+    return await build_world(services, client)
 
 
 @dataclass

@@ -2,7 +2,11 @@
 
 `test_every_route_is_in_the_table` fails when an endpoint is added without rows here, so
 no endpoint can be forgotten. Objects named in paths/bodies (`{assistant}`...) belong to
-alice, the owner (see `world` in conftest)."""
+alice, the owner (see `build_world` in conftest).
+
+Each row is one test and each actor a subtest. The actors that must be refused go first,
+then the owner, in one world; the admin gets a world of their own, since owner and admin
+may both do something that cannot be done twice (a delete)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.api.conftest import CSV_BYTES, World
+from sandbox_analyst.service import Services
+from tests.api.conftest import CSV_BYTES, World, build_world
 
 ACTORS = ("owner", "other", "admin", "anonymous", "revoked")
 
@@ -122,27 +127,32 @@ def _fill(value: Any, ids: dict[str, str]) -> Any:
     return value
 
 
-CASES = [
-    pytest.param(row, actor, status, id=f"{row.method} {row.path} as {actor}")
-    for row in TABLE
-    for actor, status in zip(ACTORS, row.expected, strict=True)
-]
-
-
-@pytest.mark.parametrize(("row", "actor", "expected"), CASES)
-async def test_access(
-    client: httpx.AsyncClient, world: World, row: Row, actor: str, expected: int
-) -> None:
+async def _call(client: httpx.AsyncClient, world: World, row: Row, actor: str) -> httpx.Response:
     path = _fill(row.path.replace("?public", ""), world.ids)
     kwargs: dict[str, Any] = {"headers": world.headers(actor)}
     if row.json is not None:
         kwargs["json"] = _fill(row.json, world.ids)
     if row.upload:
         kwargs["files"] = {"file": ("data.csv", CSV_BYTES, "text/csv")}
-    response = await client.request(row.method, path, **kwargs)
-    assert response.status_code == expected, response.text
-    if expected >= 400:
-        assert response.json()["error"]["code"]
+    return await client.request(row.method, path, **kwargs)
+
+
+@pytest.mark.parametrize("row", TABLE, ids=lambda row: f"{row.method} {row.path}")
+async def test_access(
+    client: httpx.AsyncClient,
+    services: Services,
+    world: World,
+    row: Row,
+    subtests: pytest.Subtests,
+) -> None:
+    expected = dict(zip(ACTORS, row.expected, strict=True))
+    for actor in ("anonymous", "revoked", "other", "owner", "admin"):
+        target = world if actor != "admin" else await build_world(services, client, "admin's ")
+        with subtests.test(actor=actor):
+            response = await _call(client, target, row, actor)
+            assert response.status_code == expected[actor], response.text
+            if expected[actor] >= 400:
+                assert response.json()["error"]["code"]
 
 
 def test_every_route_is_in_the_table(app: FastAPI) -> None:
