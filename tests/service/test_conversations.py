@@ -3,6 +3,8 @@ that takes the conversation's files, blobs and sandbox with it."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from sandbox_analyst.service import (
@@ -121,3 +123,12 @@ async def test_executions_are_visible_to_their_owner_only(
     )
     assert await services.conversations.list_executions(bob, conversation_id) == []
     assert len(await services.conversations.list_executions(root, conversation_id)) == 1
+
+
+async def test_concurrent_appends_get_distinct_places_in_order(
+    services: Services, conversation_id: str
+) -> None:
+    messages = await asyncio.gather(
+        *(services.conversations.append_message(conversation_id, "user", str(i)) for i in range(20))
+    )
+    assert sorted(m.seq for m in messages) == list(range(1, 21))

@@ -159,7 +159,9 @@ class ConversationService:
         for _attempt in range(5):
             try:
                 async with self._db.session() as session:
-                    conversation = await _load(session, conversation_id)
+                    # Locking the conversation row makes appends to one conversation
+                    # queue on PostgreSQL (SQLite transactions already take the write lock).
+                    conversation = await _load(session, conversation_id, for_update=True)
                     if conversation is None:
                         raise NotFound("conversation not found")
                     last = await session.scalar(
@@ -270,7 +272,9 @@ def _check_choice(value: str, choices: frozenset[str], field: str) -> None:
         raise ValidationError(f"{field} must be one of {sorted(choices)}", field=field)
 
 
-async def _load(session: AsyncSession, conversation_id: str) -> Conversation | None:
+async def _load(
+    session: AsyncSession, conversation_id: str, *, for_update: bool = False
+) -> Conversation | None:
     if not looks_like_id(conversation_id):
         return None
-    return await session.get(Conversation, conversation_id)
+    return await session.get(Conversation, conversation_id, with_for_update=for_update)

@@ -1,7 +1,8 @@
 """The database: an async engine for the request path, migrations at start-up.
 
-SQLite gets WAL (readers never block the writer, and a SIGKILL loses nothing committed),
-foreign keys ON and a busy timeout so concurrent writers wait instead of failing.
+SQLite gets WAL (a SIGKILL loses nothing committed), foreign keys ON, and transactions that
+take the write lock when they begin, with a busy timeout, so concurrent writers wait for
+each other instead of failing.
 """
 
 from __future__ import annotations
@@ -26,12 +27,21 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, issue BEGIN (see `_begin_immediate`).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    # A deferred transaction that reads and then writes fails at once ("database is locked")
+    # when another writer committed in between; busy_timeout cannot help it. Taking the write
+    # lock up front makes writers queue (up to busy_timeout) instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -52,6 +62,7 @@ class Database:
         engine = create_async_engine(async_url(self.url), pool_pre_ping=True)
         if is_sqlite(self.url):
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(engine.sync_engine, "begin", _begin_immediate)
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
