@@ -145,7 +145,22 @@ class LocalSandbox(Sandbox):
         if lost is not None:
             await self._replace_worker()
             return await self._report_lost(lost, execution, handlers)
+        await self._check_disk_quota(execution, handlers)
         return execution
+
+    async def _check_disk_quota(self, execution: Execution, handlers: dict[str, Any]) -> None:
+        # RLIMIT_FSIZE caps each file; this catches many files that add up past the quota.
+        quota = self.files.quota_bytes
+        if quota is None or execution.error is not None:
+            return
+        used = await asyncio.to_thread(self.files.usage_bytes)
+        if used > quota:
+            execution.error = ExecutionError(
+                SandboxErrorName.DISK_QUOTA,
+                f"the session's files use {used / 2**20:.1f} MiB, over the "
+                f"{quota / 2**20:.0f} MiB quota; delete files to free space (new writes may fail)",
+            )
+            await _call(handlers["error"], execution.error)
 
     async def _pump(self, collect: _Collector, deadline: float) -> str | None:
         """Apply frames until `done`. Returns a description if the worker was lost."""

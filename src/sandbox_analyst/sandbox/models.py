@@ -87,6 +87,7 @@ class ExecutionError:
 
 class SandboxErrorName:
     TIMEOUT = "TimeoutError"
+    DISK_QUOTA = "DiskQuotaExceeded"
     # The worker process died or had to be killed: variables are gone, files are kept.
     RESTARTED = "SandboxRestarted"
 

@@ -17,7 +17,12 @@ from typing import Any
 from sandbox_analyst.config import SandboxSettings
 from sandbox_analyst.sandbox.errors import IsolationError, SandboxClosedError, SandboxStartError
 from sandbox_analyst.sandbox.files import LocalFiles
-from sandbox_analyst.sandbox.isolation import IsolationReport, IsolationSettings, detect
+from sandbox_analyst.sandbox.isolation import (
+    IsolationReport,
+    IsolationSettings,
+    detect,
+    harden_current_process,
+)
 from sandbox_analyst.sandbox.isolation.wire import isolation_to_wire
 from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.sandbox.spawner import Spawner, WorkerProcess, ZygoteConfig
@@ -51,6 +56,7 @@ class SandboxPool:
         self._ready: deque[tuple[str, WorkerProcess]] = deque()
         self._starting = 0
         self._refill_task: asyncio.Task[None] | None = None
+        self._refill_error: SandboxStartError | None = None
         self._sandboxes: set[LocalSandbox] = set()
         self._closed = False
 
@@ -70,7 +76,12 @@ class SandboxPool:
         self.root.mkdir(parents=True, exist_ok=True)
         for name in (".matplotlib", ".home"):
             (self.root / name).mkdir(exist_ok=True)
-        isolation = self._detect_isolation() if self.settings.isolation else None
+        isolation = None
+        if self.settings.isolation:
+            isolation = self._detect_isolation()
+            # This process holds the secrets (API keys, database URL): no sandbox may read its
+            # environ or memory through /proc, and it never dumps core.
+            harden_current_process()
         self._spawner = Spawner(self._zygote_config(isolation))
         await self._spawner.start()
         owner = self._spawner.hello.get("owner")
@@ -109,6 +120,8 @@ class SandboxPool:
             self._schedule_refill()
             if self._refill_task is not None:
                 await asyncio.shield(self._refill_task)
+            if self._refill_error is not None:
+                raise self._refill_error
 
     async def acquire(self) -> LocalSandbox:
         """A new session: a ready worker if one waits, else one forked now."""
@@ -172,7 +185,9 @@ class SandboxPool:
             except (SandboxStartError, SandboxClosedError, OSError) as exc:
                 log.error("could not fork a sandbox worker: %s", exc)
                 shutil.rmtree(workdir, ignore_errors=True)
+                self._refill_error = SandboxStartError(f"could not fill the pool: {exc}")
                 return
+            self._refill_error = None
             if self._closed:
                 await self._discard(worker)
                 return

@@ -220,7 +220,8 @@ class Spawner:
             first = await asyncio.wait_for(read_frame(reader), _READY_TIMEOUT)
         except (TimeoutError, ProtocolError, OSError) as exc:
             writer.close()
-            raise SandboxStartError(f"sandbox worker failed to start: {exc}") from exc
+            reason = str(exc) or type(exc).__name__
+            raise SandboxStartError(f"sandbox worker failed to start: {reason}") from exc
         ready = first[0] if first else None
         if ready is None or ready.get("type") != "ready":
             writer.close()

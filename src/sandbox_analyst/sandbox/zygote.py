@@ -30,7 +30,7 @@ import threading
 import traceback
 from typing import Any
 
-from sandbox_analyst.sandbox.isolation import ChildIsolation
+from sandbox_analyst.sandbox.isolation import ChildIsolation, harden_current_process
 from sandbox_analyst.sandbox.isolation.wire import isolation_from_wire
 from sandbox_analyst.sandbox.worker import WorkerConfig, run_worker
 from sandbox_analyst.sandbox.worker.shell import create_shell
@@ -89,6 +89,7 @@ class Zygote:
         """Resolve paths and compile the seccomp program once, for every future worker."""
         wire = self.config.get("isolation")
         if wire:
+            harden_current_process()
             settings, report = isolation_from_wire(wire)
             self.isolation = ChildIsolation.prepare(settings, report)
 

@@ -15,9 +15,14 @@ def apply_rlimits(settings: IsolationSettings, *, limit_processes: bool) -> None
     ignores SIGXFSZ). RLIMIT_CORE=0: a crash must not dump the worker's memory to disk.
     RLIMIT_NPROC counts processes per uid *per user namespace*, so it is set only when the
     worker has a user namespace of its own, where it counts this session alone.
+
+    The address-space limit is counted on top of what the process has already mapped: a
+    zygote with pandas, scipy and scikit-learn preloaded maps ~1.7 GB of address space
+    (mostly reservations, ~260 MB resident), so an absolute limit would leave user code a
+    fraction of what the setting promises — or kill the worker outright.
     """
     limits = {
-        resource.RLIMIT_AS: settings.address_space_bytes,
+        resource.RLIMIT_AS: mapped_bytes() + settings.address_space_bytes,
         resource.RLIMIT_FSIZE: settings.disk_quota_mb * 1024 * 1024,
         resource.RLIMIT_NOFILE: settings.max_open_files,
         resource.RLIMIT_CORE: 0,
@@ -28,3 +33,12 @@ def apply_rlimits(settings: IsolationSettings, *, limit_processes: bool) -> None
         _, hard = resource.getrlimit(kind)
         value = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         resource.setrlimit(kind, (value, value))
+
+
+def mapped_bytes() -> int:
+    """Address space this process has mapped now (VmSize), in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0

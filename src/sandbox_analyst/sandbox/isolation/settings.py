@@ -11,7 +11,8 @@ MEMORY_FLOOR_MB = 512  # below this numpy/OpenBLAS cannot even be imported (meas
 @dataclass(frozen=True)
 class IsolationSettings:
     memory_limit_mb: int = 2048
-    """RLIMIT_AS (never below 512 MiB) and the cgroup memory cap."""
+    """Address space user code may add to what the worker has mapped at start (RLIMIT_AS,
+    never below 512 MiB), and the cgroup memory cap."""
     disk_quota_mb: int = 1024
     """RLIMIT_FSIZE and the size of the private /tmp (the engine also checks the workdir size)."""
     max_processes: int = 64

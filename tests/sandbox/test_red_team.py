@@ -1,0 +1,286 @@
+"""Hostile code against a live pool: every probe ends with a clear error in the Execution and a
+service that still works. Probes whose layer is not in force on this machine are skipped with
+the reason; CI runs where every layer holds.
+
+The pool here has tight limits so that bombs hit them quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from sandbox_analyst.sandbox import LocalSandbox, SandboxErrorName, SandboxPool
+from sandbox_analyst.sandbox.isolation import LayerName
+from tests.sandbox.conftest import sandbox_settings
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+OUTPUT_LIMIT = 64 * 1024
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def hostile_pool(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SandboxPool]:
+    data_dir = tmp_path_factory.mktemp("data")
+    (data_dir / "analyst.db").write_text("database with every user's secrets")
+    settings = sandbox_settings(
+        pool_size=2,
+        memory_limit_mb=768,
+        disk_quota_mb=16,
+        max_processes=32,
+        output_limit=OUTPUT_LIMIT,
+        timeout=20.0,
+        interrupt_grace=1.0,
+    )
+    async with SandboxPool(settings, data_dir / "sandboxes", hidden_paths=(str(data_dir),)) as pool:
+        await pool.wait_ready()
+        yield pool
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def attacker(hostile_pool: SandboxPool) -> AsyncIterator[LocalSandbox]:
+    sandbox = await hostile_pool.acquire()
+    yield sandbox
+    await sandbox.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def victim(hostile_pool: SandboxPool) -> AsyncIterator[LocalSandbox]:
+    sandbox = await hostile_pool.acquire()
+    await sandbox.run_code("precious = 'victim state'")
+    await sandbox.files.write("private.csv", b"victim,data\n")
+    yield sandbox
+    await sandbox.close()
+
+
+def require(pool: SandboxPool, *layers: str) -> None:
+    report = pool.isolation_report
+    if report is None:
+        pytest.skip("isolation is switched off")
+    for name in layers:
+        layer = report.layer(name)
+        if not layer.active:
+            pytest.skip(f"{name} not in force here: {layer.detail}")
+
+
+async def assert_victim_unharmed(victim: LocalSandbox) -> None:
+    execution = await victim.run_code("precious")
+    assert execution.text == "'victim state'"
+
+
+async def test_memory_bomb_raises_memory_error_and_keeps_state(
+    hostile_pool: SandboxPool, attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    require(hostile_pool, LayerName.RLIMITS)
+    await attacker.run_code("before = 'kept'")
+    execution = await attacker.run_code("hog = bytearray(2 * 1024**3)")
+    assert execution.error is not None
+    assert execution.error.name == "MemoryError"
+    assert (await attacker.run_code("before")).text == "'kept'"
+    await assert_victim_unharmed(victim)
+
+
+async def test_fork_bomb_is_contained(
+    hostile_pool: SandboxPool, attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    require(hostile_pool, LayerName.CGROUPS)
+    execution = await attacker.run_code(
+        "import os, time, signal\n"
+        "children, refused = [], None\n"
+        "for _ in range(200):\n"
+        "    try:\n"
+        "        pid = os.fork()\n"
+        "    except OSError as exc:\n"
+        "        refused = exc.errno\n"
+        "        break\n"
+        "    if pid == 0:\n"
+        "        time.sleep(30)\n"
+        "        os._exit(0)\n"
+        "    children.append(pid)\n"
+        "for pid in children:\n"
+        "    os.kill(pid, signal.SIGKILL)\n"
+        "    os.waitpid(pid, 0)\n"
+        "len(children), refused"
+    )
+    assert execution.error is None
+    forked, refused = eval(execution.text)  # a tuple of two ints
+    assert forked < 32
+    assert refused is not None
+    await assert_victim_unharmed(victim)
+
+
+async def test_disk_fill_stops_at_the_quota(
+    hostile_pool: SandboxPool, attacker: LocalSandbox
+) -> None:
+    require(hostile_pool, LayerName.RLIMITS)
+    one_file = await attacker.run_code(
+        "with open('fill.bin', 'wb') as out:\n    out.write(b'x' * (40 * 1024 * 1024))"
+    )
+    assert one_file.error is not None
+    assert "File too large" in one_file.error.value or one_file.error.name == "OSError"
+    await attacker.files.remove("fill.bin")
+    many_files = await attacker.run_code(
+        "for index in range(3):\n"
+        "    with open(f'part-{index}.bin', 'wb') as out:\n"
+        "        out.write(b'x' * (10 * 1024 * 1024))"
+    )
+    assert many_files.error is not None
+    assert many_files.error.name == SandboxErrorName.DISK_QUOTA
+    assert "quota" in many_files.error.value
+
+
+async def test_output_flood_is_capped_and_server_memory_stays_flat(
+    attacker: LocalSandbox,
+) -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    execution = await attacker.run_code(
+        "import sys\nline = 'x' * 1023 + '\\n'\n"
+        "for _ in range(200_000):\n    sys.stdout.write(line)"
+    )
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    kept = sum(len(chunk) for chunk in execution.logs.stdout)
+    assert kept <= OUTPUT_LIMIT + 200
+    assert "output truncated" in "".join(execution.logs.stdout + execution.logs.stderr)
+    assert grown_kb < 64 * 1024  # 200 MB were printed; the server kept well under 64 MB
+    assert (await attacker.run_code("1 + 1")).text == "2"
+
+
+async def test_network_is_unreachable(hostile_pool: SandboxPool, attacker: LocalSandbox) -> None:
+    require(hostile_pool, LayerName.NETWORK)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    try:
+        execution = await attacker.run_code(
+            "import socket\n"
+            "outcomes = {}\n"
+            "def attempt(name, action):\n"
+            "    try:\n"
+            "        action()\n"
+            "        outcomes[name] = 'reached'\n"
+            "    except OSError as exc:\n"
+            "        outcomes[name] = type(exc).__name__\n"
+            f"attempt('host tcp', lambda: socket.create_connection(('127.0.0.1', {port}), 2))\n"
+            "attempt('outside tcp', lambda: socket.create_connection(('1.1.1.1', 443), 2))\n"
+            "attempt('dns', lambda: socket.getaddrinfo('example.com', 443))\n"
+            "attempt('udp', lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)"
+            ".sendto(b'x', ('8.8.8.8', 53)))\n"
+            "outcomes"
+        )
+        outcomes = eval(execution.text)
+        assert "reached" not in outcomes.values(), outcomes
+    finally:
+        listener.close()
+
+
+async def test_secrets_and_other_sessions_are_unreadable(
+    hostile_pool: SandboxPool, attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    require(hostile_pool, LayerName.FILESYSTEM)
+    data_dir = hostile_pool.root.parent
+    targets = [
+        str(data_dir / "analyst.db"),
+        str(victim.files.root / "private.csv"),
+        "/etc/shadow",
+        f"/proc/{os.getpid()}/environ",
+        f"/proc/{hostile_pool.zygote_pid}/environ",
+        f"/proc/{hostile_pool.zygote_pid}/mem",
+        f"/proc/{victim.pid}/environ",
+    ]
+    execution = await attacker.run_code(
+        "results = {}\n"
+        f"for path in {targets!r}:\n"
+        "    try:\n"
+        "        with open(path, 'rb') as handle:\n"
+        "            handle.read(16)\n"
+        "        results[path] = 'READ'\n"
+        "    except OSError as exc:\n"
+        "        results[path] = type(exc).__name__\n"
+        "results"
+    )
+    results = eval(execution.text)
+    assert "READ" not in results.values(), results
+
+
+async def test_signals_and_ptrace_toward_others_fail(
+    hostile_pool: SandboxPool, attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    require(hostile_pool, LayerName.SECCOMP)
+    targets = {"server": os.getpid(), "zygote": hostile_pool.zygote_pid, "victim": victim.pid}
+    execution = await attacker.run_code(
+        "import ctypes, os, signal\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "outcomes = {}\n"
+        f"for name, pid in {targets!r}.items():\n"
+        "    try:\n"
+        "        os.kill(pid, signal.SIGTERM)\n"
+        "        outcomes[name + ' kill'] = 'SENT'\n"
+        "    except OSError as exc:\n"
+        "        outcomes[name + ' kill'] = type(exc).__name__\n"
+        "    attached = libc.ptrace(16, pid, None, None)  # PTRACE_ATTACH\n"
+        "    outcomes[name + ' ptrace'] = 'ATTACHED' if attached == 0 else 'refused'\n"
+        "outcomes"
+    )
+    outcomes = eval(execution.text)
+    assert "SENT" not in outcomes.values(), outcomes
+    assert "ATTACHED" not in outcomes.values(), outcomes
+    await assert_victim_unharmed(victim)
+
+
+async def test_child_processes_stay_inside_the_same_limits(
+    hostile_pool: SandboxPool, attacker: LocalSandbox
+) -> None:
+    require(hostile_pool, LayerName.NETWORK, LayerName.RLIMITS)
+    execution = await attacker.run_code(
+        "import subprocess, sys\n"
+        "probe = '''\n"
+        "import socket, resource\n"
+        "try:\n"
+        "    socket.create_connection(('127.0.0.1', 22), 2); print('net: reached')\n"
+        "except OSError as exc:\n"
+        "    print('net:', type(exc).__name__)\n"
+        "print('as:', resource.getrlimit(resource.RLIMIT_AS)[0])\n"
+        "try:\n"
+        "    open('/etc/shadow').read(); print('shadow: READ')\n"
+        "except OSError as exc:\n"
+        "    print('shadow:', type(exc).__name__)\n"
+        "'''\n"
+        "print(subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True)"
+        ".stdout)"
+    )
+    output = "".join(execution.logs.stdout)
+    assert "net: reached" not in output
+    assert "shadow: READ" not in output
+    limit = int(output.split("as: ")[1].split()[0])
+    assert 0 < limit < 8 * 1024**3  # inherited: finite, a few GB of mappings at most
+
+
+async def test_a_segfault_is_reported_and_the_session_replaced(
+    attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    execution = await attacker.run_code("import ctypes\nctypes.string_at(0)")
+    assert execution.state_lost
+    assert "SIGSEGV" in execution.error.value
+    assert (await attacker.run_code("21 * 2")).text == "42"
+    await assert_victim_unharmed(victim)
+
+
+async def test_infinite_loop_times_out_with_state_kept(attacker: LocalSandbox) -> None:
+    await attacker.run_code("marker = 'kept'")
+    execution = await attacker.run_code("while True:\n    pass", timeout=0.5)
+    assert execution.error.name == SandboxErrorName.TIMEOUT
+    assert (await attacker.run_code("marker")).text == "'kept'"
+
+
+async def test_concurrent_hostility_leaves_other_sessions_working(
+    attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    bomb = asyncio.create_task(attacker.run_code("hog = bytearray(2 * 1024**3)"))
+    spin = await victim.run_code("sum(range(1_000_000))")
+    await bomb
+    assert spin.text == str(sum(range(1_000_000)))
