@@ -47,12 +47,18 @@ def serve(
             "or, for local use only, start with --single-user."
         )
     server = effective.server
+    err_console.print(f"Sandbox Analyst on http://{server.host}:{server.port} (API docs at /docs)")
     uvicorn.run(
-        create_app(effective),
+        create_app(effective, on_startup=[_start_sandboxes]),
         host=server.host,
         port=server.port,
         log_level=effective.log_level.lower(),
     )
+
+
+async def _start_sandboxes(services: Services) -> None:
+    # A server is started to be used: pay the zygote's start-up now, not in the first turn.
+    await services.sandboxes.start()
 
 
 async def _user_count(effective: Settings) -> int:
