@@ -8,7 +8,7 @@ from typing import Any
 import anthropic
 
 from sandbox_analyst.llm.accumulator import ToolCallAccumulator, call_from_complete
-from sandbox_analyst.llm.errors import LLMError, LLMUnavailableError
+from sandbox_analyst.llm.errors import LLMError, stream_truncated
 from sandbox_analyst.llm.events import DoneEvent, LLMEvent, TextDelta, ToolCallEvent, UsageEvent
 from sandbox_analyst.llm.messages import ChatMessage, ToolCall, ToolSpec
 from sandbox_analyst.llm.retry import RetryPolicy, stream_with_retries
@@ -106,7 +106,7 @@ class AnthropicMessagesLLM:
         finally:
             await stream.close()
         if stop_reason is None:
-            raise self._truncated()
+            raise stream_truncated(self.provider, self.model, self.base_url)
         for event in _closing_events(calls.calls(), input_tokens, output_tokens, stop_reason):
             yield event
 
@@ -124,16 +124,6 @@ class AnthropicMessagesLLM:
             calls, _input_tokens(usage), usage.output_tokens or 0, response.stop_reason
         ):
             yield event
-
-    def _truncated(self) -> LLMUnavailableError:
-        # A dropped connection can look like the normal end of a stream; only the missing
-        # stop reason tells it from a complete answer.
-        return LLMUnavailableError(
-            provider=self.provider,
-            model=self.model,
-            base_url=self.base_url,
-            cause="the response stream ended before the model finished",
-        )
 
     def _error(self, exc: Exception) -> LLMError | None:
         timeout = self._client.timeout

@@ -45,6 +45,17 @@ class LLMUnavailableError(LLMError):
     retryable = True
 
 
+def stream_truncated(provider: str, model: str, base_url: str | None) -> LLMUnavailableError:
+    # A dropped connection can look like the normal end of a stream; only the missing stop
+    # reason tells it from a complete answer.
+    return LLMUnavailableError(
+        provider=provider,
+        model=model,
+        base_url=base_url,
+        cause="the response stream ended before the model finished",
+    )
+
+
 class LLMRateLimitError(LLMError):
     """The server said 429: too many requests or tokens for now."""
 

@@ -10,7 +10,7 @@ from typing import Any
 import openai
 
 from sandbox_analyst.llm.accumulator import ToolCallAccumulator, call_from_complete
-from sandbox_analyst.llm.errors import LLMError, LLMUnavailableError
+from sandbox_analyst.llm.errors import LLMError, stream_truncated
 from sandbox_analyst.llm.events import DoneEvent, LLMEvent, TextDelta, ToolCallEvent, UsageEvent
 from sandbox_analyst.llm.messages import ChatMessage, ToolCall, ToolSpec
 from sandbox_analyst.llm.retry import RetryPolicy, stream_with_retries
@@ -95,7 +95,7 @@ class OpenAIChatLLM:
         finally:
             await stream.close()
         if finish_reason is None:
-            raise self._truncated()
+            raise stream_truncated(self.provider, self.model, self.base_url)
         for event in _closing_events(calls.calls(), usage, finish_reason):
             yield event
 
@@ -120,16 +120,6 @@ class OpenAIChatLLM:
             usage = UsageEvent(response.usage.prompt_tokens, response.usage.completion_tokens)
         for event in _closing_events(calls, usage, finish_reason):
             yield event
-
-    def _truncated(self) -> LLMUnavailableError:
-        # A dropped connection can look like the normal end of a stream; only the missing
-        # stop reason tells it from a complete answer.
-        return LLMUnavailableError(
-            provider=self.provider,
-            model=self.model,
-            base_url=self.base_url,
-            cause="the response stream ended before the model finished",
-        )
 
     def _error(self, exc: Exception) -> LLMError | None:
         return translate_sdk_error(
