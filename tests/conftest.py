@@ -23,6 +23,19 @@ from sandbox_analyst.config import Settings
 
 TEST_DATABASE_ENV = "ANALYST_TEST_DATABASE_URL"
 
+# Tests talk only to 127.0.0.1: real provider credentials or endpoints from the developer's
+# environment must never turn a test into a call to a cloud model.
+for _name in list(os.environ):
+    if _name in {
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "AZURE_OPENAI_API_KEY",
+        "AZURE_OPENAI_ENDPOINT",
+    } or _name.startswith("ANALYST_LLM"):
+        del os.environ[_name]
+
 
 def _postgres_schema_url(base_url: str, schema: str) -> str:
     separator = "&" if "?" in base_url else "?"
