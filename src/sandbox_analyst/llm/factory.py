@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-
-import anthropic
-import openai
+from typing import TYPE_CHECKING
 
 from sandbox_analyst.config import LLM_KINDS, ConfigError, LLMSettings, ProviderSettings, Settings
-from sandbox_analyst.llm.anthropic_messages import AnthropicMessagesLLM
 from sandbox_analyst.llm.base import LLM
 from sandbox_analyst.llm.errors import LLMAuthError
-from sandbox_analyst.llm.openai_chat import OpenAIChatLLM
 from sandbox_analyst.llm.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    import openai
 
 API_KEY_VARIABLES = {
     "openai": "OPENAI_API_KEY",
@@ -36,13 +35,22 @@ def create_llm(settings: Settings, provider: str | None = None, model: str | Non
         )
     retry = RetryPolicy(endpoint.max_retries, endpoint.retry_backoff, endpoint.retry_max_delay)
     api_key = _api_key(endpoint, name, chosen)
+    # The SDKs are imported here, not at module level: see the package docstring.
     if endpoint.kind == "anthropic":
+        import anthropic
+
+        from sandbox_analyst.llm.anthropic_messages import AnthropicMessagesLLM
+
         client = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=endpoint.base_url, timeout=endpoint.timeout, max_retries=0
         )
         return AnthropicMessagesLLM(
             client, provider=name, model=chosen, stream_tools=endpoint.stream_tools, retry=retry
         )
+    import openai
+
+    from sandbox_analyst.llm.openai_chat import OpenAIChatLLM
+
     if endpoint.kind == "azure":
         client = _azure_client(endpoint, api_key, name)
     else:
@@ -100,6 +108,8 @@ def _azure_client(endpoint: ProviderSettings, api_key: str, name: str) -> openai
         raise ConfigError(f"LLM provider {name!r}: set base_url or AZURE_OPENAI_ENDPOINT")
     if not api_version:
         raise ConfigError(f"LLM provider {name!r}: set api_version or OPENAI_API_VERSION")
+    import openai
+
     return openai.AsyncAzureOpenAI(
         api_key=api_key,
         azure_endpoint=azure_endpoint,
