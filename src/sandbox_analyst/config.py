@@ -96,6 +96,28 @@ class ServerSettings(BaseModel):
     max_upload_mb: int = Field(200, ge=1)
 
 
+class OpenAICompatSettings(BaseModel):
+    """The OpenAI-compatible `/v1` API that chat front ends (LibreChat, Open WebUI) call."""
+
+    tool_style: Literal["markdown", "details", "think"] = Field(
+        "details",
+        description="How code steps appear in the answer: plain markdown, a collapsed "
+        "<details> block, or a <think> block (shown as reasoning).",
+    )
+    plain_model: str = Field(
+        "analyst-plain",
+        min_length=1,
+        description="Model id that passes messages straight to the LLM (no tools, no sandbox, "
+        "nothing stored): for a front end's title and tag requests.",
+    )
+    output_chars: int = Field(
+        1500, ge=200, description="Characters of a code step's output shown (head and tail)."
+    )
+    link_days: int = Field(
+        30, ge=1, le=30, description="Days the image and file links in answers keep working."
+    )
+
+
 LLMKind = Literal["openai", "azure", "anthropic"]
 LLM_KINDS: tuple[str, ...] = ("openai", "azure", "anthropic")
 
@@ -159,6 +181,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    openai_compat: OpenAICompatSettings = Field(default_factory=OpenAICompatSettings)
 
     @field_validator("data_dir")
     @classmethod

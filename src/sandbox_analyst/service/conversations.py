@@ -61,7 +61,12 @@ class ConversationService:
         self.sandboxes = sandboxes
 
     async def create(
-        self, principal: Principal, assistant_id: str, *, title: str = ""
+        self,
+        principal: Principal,
+        assistant_id: str,
+        *,
+        title: str = "",
+        external_key: str | None = None,
     ) -> Conversation:
         title = check_name(title, field="title") if title.strip() else ""
         async with self._db.session() as session:
@@ -74,10 +79,46 @@ class ConversationService:
                 exc.field = "assistant_id"
                 raise
             conversation = Conversation(
-                owner_id=principal.user_id, assistant_id=assistant_id, title=title
+                owner_id=principal.user_id,
+                assistant_id=assistant_id,
+                title=title,
+                external_key=external_key,
             )
             session.add(conversation)
         return conversation
+
+    async def for_external_key(
+        self,
+        principal: Principal,
+        assistant_id: str,
+        external_key: str,
+        *,
+        title: str = "",
+        start_new: bool = False,
+    ) -> Conversation:
+        """The caller's conversation that another front end knows as `external_key`, created
+        with `assistant_id` the first time the key is seen. `start_new`: the key moves to a
+        new conversation (the old one stays, without the key)."""
+        if not 0 < len(external_key) <= 255:
+            raise ValidationError("the conversation key must be 1 to 255 characters")
+        statement = select(Conversation).where(
+            Conversation.owner_id == principal.user_id,
+            Conversation.external_key == external_key,
+        )
+        for _attempt in range(3):
+            async with self._db.session() as session:
+                existing = await session.scalar(statement)
+                if existing is not None and not start_new:
+                    return existing
+                if existing is not None:
+                    existing.external_key = None
+            try:
+                return await self.create(
+                    principal, assistant_id, title=title, external_key=external_key
+                )
+            except IntegrityError:
+                start_new = False  # another request created it first: use that one
+        raise Conflict("could not create the conversation: too many concurrent requests")
 
     async def list(
         self,

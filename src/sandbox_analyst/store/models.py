@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -121,6 +122,9 @@ class Assistant(Base):
 
 class Conversation(Base):
     __tablename__ = "conversations"
+    __table_args__ = (
+        Index("uq_conversations_owner_external_key", "owner_id", "external_key", unique=True),
+    )
 
     id: Mapped[str] = _id_column()
     owner_id: Mapped[str] = mapped_column(
@@ -132,6 +136,9 @@ class Conversation(Base):
         ForeignKey("assistants.id", ondelete="SET NULL"), index=True, nullable=True
     )
     title: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    # What another front end calls this conversation (e.g. LibreChat's conversation id sent
+    # to the OpenAI-compatible API); unique per owner, NULL for conversations made here.
+    external_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
