@@ -1,0 +1,22 @@
+"""`analyst demo`: a complete analysis of a shipped dataset through the real stack (server,
+agent loop, sandbox, storage) with a scripted model, ending in a self-contained HTML report.
+The report renderer works for any conversation."""
+
+from sandbox_analyst.demo.dataset import (
+    DEMO_DATASET_COLUMNS,
+    DEMO_DATASET_NAME,
+    copy_demo_dataset,
+    demo_dataset_bytes,
+)
+from sandbox_analyst.demo.markdown import render_markdown
+from sandbox_analyst.demo.report import ReportFile, render_report
+
+__all__ = [
+    "DEMO_DATASET_COLUMNS",
+    "DEMO_DATASET_NAME",
+    "ReportFile",
+    "copy_demo_dataset",
+    "demo_dataset_bytes",
+    "render_markdown",
+    "render_report",
+]
