@@ -15,6 +15,7 @@ from importlib.metadata import version
 
 from fastapi import APIRouter, FastAPI
 
+from sandbox_analyst.api import openai_compat
 from sandbox_analyst.api.errors import ErrorBody, install_error_handlers
 from sandbox_analyst.api.routers import ROUTERS
 from sandbox_analyst.config import Settings
@@ -88,6 +89,6 @@ def create_app(
     app.state.settings = settings
     app.state.local_principal = None
     install_error_handlers(app)
-    for router in (*ROUTERS, *extra_routers):
+    for router in (*ROUTERS, openai_compat.router, *extra_routers):
         app.include_router(router)
     return app

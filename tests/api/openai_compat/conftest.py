@@ -1,0 +1,117 @@
+"""The OpenAI-compatible API end to end: the real app behind a live uvicorn server on
+127.0.0.1, called with OpenAI's own Python SDK, the scripted fake LLM behind it and real
+sandboxes (one pool for the session, as in the chat tests). Tests run on the session's loop:
+`pytestmark = pytest.mark.asyncio(loop_scope="session")`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI
+
+from sandbox_analyst.api import create_app
+from sandbox_analyst.config import LLMSettings, Settings
+from sandbox_analyst.service import Principal, Services
+from sandbox_analyst.service.sandboxes import ConversationSandboxes
+from sandbox_analyst.testing import FakeLLMServer
+from tests.api.chat.conftest import SANDBOX, conversation_sandboxes, fake
+from tests.conftest import free_port
+
+__all__ = ["conversation_sandboxes", "fake"]
+
+
+@pytest.fixture
+def v1_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, fake: FakeLLMServer
+) -> Settings:
+    """Parametrize indirectly with `{"server": {...}}` for other server settings."""
+    overrides: dict[str, Any] = getattr(request, "param", {})
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        sandbox=SANDBOX,
+        server={"max_upload_mb": 1, **overrides.get("server", {})},
+        llm=LLMSettings(
+            provider="openai",
+            base_url=fake.openai_base_url,
+            api_key="test-key",
+            model="test-model",
+            retry_backoff=0.001,
+            retry_max_delay=0.01,
+            timeout=30.0,
+        ),
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def app(
+    v1_settings: Settings, conversation_sandboxes: ConversationSandboxes
+) -> AsyncIterator[FastAPI]:
+    application = create_app(v1_settings, sandboxes=conversation_sandboxes)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def services(app: FastAPI) -> Services:
+    return app.state.services
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def base_url(app: FastAPI) -> AsyncIterator[str]:
+    """The app behind a real uvicorn server on 127.0.0.1."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@dataclass
+class V1User:
+    """A user with an API key and an assistant, and an OpenAI client on our `/v1`."""
+
+    principal: Principal
+    key: str
+    assistant_id: str
+    model: str  # the assistant's model id in /v1/models
+    client: openai.AsyncOpenAI
+
+
+def v1_client(base_url: str, key: str) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=f"{base_url}/v1", api_key=key, max_retries=0, timeout=90)
+
+
+async def make_user(
+    services: Services, base_url: str, name: str, assistant: str = "Sales analyst"
+) -> V1User:
+    from sandbox_analyst.service import AssistantCreate
+
+    user = await services.users.create_user(name)
+    key = (await services.users.create_key(user.id)).secret
+    principal = Principal(user.id, user.name)
+    record = await services.assistants.create(principal, AssistantCreate(name=assistant))
+    client = v1_client(base_url, key)
+    return V1User(principal, key, record.id, "sales-analyst", client)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def alice(services: Services, base_url: str) -> AsyncIterator[V1User]:
+    user = await make_user(services, base_url, "alice")
+    yield user
+    await user.client.close()
