@@ -48,6 +48,7 @@ _NO_AUTH = (401, 401)
 TABLE: list[Row] = [
     Row("GET", "/api/health", (200, 200, 200, 200, 200)),
     Row("GET", "/api/me", (200, 200, 200, *_NO_AUTH)),
+    Row("GET", "/api/ui/settings", (200, 200, 200, 200, 200)),
     # Assistants: private ones do not exist for others; public ones are read-only for them.
     Row("POST", "/api/assistants", (201, 201, 201, *_NO_AUTH), json={"name": "new one"}),
     Row("GET", "/api/assistants", (200, 200, 200, *_NO_AUTH)),
@@ -107,6 +108,7 @@ TABLE: list[Row] = [
     Row("GET", "/api/files/{file}", (200, 404, 200, *_NO_AUTH)),
     Row("GET", "/api/files/{file}/content", (200, 404, 200, *_NO_AUTH)),
     Row("POST", "/api/files/{file}/link", (200, 404, 200, *_NO_AUTH)),
+    Row("GET", "/api/files/{file}/preview", (200, 404, 200, *_NO_AUTH)),
     Row(
         "POST",
         "/api/files/{file}/attach",

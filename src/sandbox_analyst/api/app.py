@@ -21,6 +21,7 @@ from sandbox_analyst.api.routers import ROUTERS
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import SandboxCloser, Services
 from sandbox_analyst.store import BlobStore
+from sandbox_analyst.web import mount_ui
 
 Hook = Callable[[Services], Awaitable[None]]
 
@@ -91,4 +92,5 @@ def create_app(
     install_error_handlers(app)
     for router in (*ROUTERS, openai_compat.router, *extra_routers):
         app.include_router(router)
+    mount_ui(app)
     return app

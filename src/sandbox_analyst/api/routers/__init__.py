@@ -1,7 +1,21 @@
 """The REST API's routers, one per resource."""
 
-from sandbox_analyst.api.routers import assistants, chat, conversations, files, system
+from sandbox_analyst.api.routers import (
+    assistants,
+    chat,
+    conversations,
+    files,
+    system,
+    ui_support,
+)
 
-ROUTERS = [system.router, assistants.router, conversations.router, chat.router, files.router]
+ROUTERS = [
+    system.router,
+    assistants.router,
+    conversations.router,
+    chat.router,
+    files.router,
+    ui_support.router,
+]
 
 __all__ = ["ROUTERS"]

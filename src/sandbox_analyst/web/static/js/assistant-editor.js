@@ -1,0 +1,173 @@
+// Create or edit an assistant; the API's validation messages appear next to their field.
+// Someone else's public assistant is shown read-only.
+import { api } from "./api.js";
+import { h } from "./dom.js";
+import { confirmDialog } from "./overlays.js";
+
+const NUMBER_FIELDS = {
+  timeout_s: { label: "Timeout per cell (s)", step: "any", min: 1, max: 3600, parse: Number.parseFloat },
+  memory_mb: { label: "Memory (MB)", step: 1, min: 512, max: 262144, parse: (v) => Number.parseInt(v, 10) },
+  max_iterations: { label: "Max model calls per turn", step: 1, min: 1, max: 100, parse: (v) => Number.parseInt(v, 10) },
+};
+
+/** Render the editor for `assistant` (null: a new one) into a new element.
+ * `shell`: {me, navigate(hash), refreshSidebar(), startWith(assistantId)} */
+export function assistantEditor(assistant, shell) {
+  const editable = !assistant || assistant.owner_id === shell.me.id || shell.me.role === "admin";
+  const errors = {};
+  const fieldError = (name) => {
+    errors[name] = h("p", { class: "field-error", role: "alert", dataset: { testid: "field-error", field: name }, hidden: true });
+    return errors[name];
+  };
+  const value = (name, fallback = "") => (assistant && assistant[name] !== null && assistant[name] !== undefined ? assistant[name] : fallback);
+
+  const field = (name, label, control, hint) =>
+    h("div", { class: "field" }, h("label", { for: `assistant-${name}` }, label), control, hint ? h("p", { class: "hint muted small" }, hint) : null, fieldError(name));
+
+  const input = (name, attributes = {}) => h("input", { id: `assistant-${name}`, name, disabled: !editable, value: String(value(name)), ...attributes });
+
+  const visibility = h(
+    "select",
+    { id: "assistant-visibility", name: "visibility", disabled: !editable },
+    h("option", { value: "private" }, "Private: only me"),
+    h("option", { value: "public" }, "Public: everyone can use it"),
+  );
+  visibility.value = value("visibility", "private");
+
+  const provider = h(
+    "select",
+    { id: "assistant-provider", name: "provider", disabled: !editable },
+    h("option", { value: "" }, "Server default"),
+    h("option", { value: "openai" }, "OpenAI-compatible"),
+    h("option", { value: "anthropic" }, "Anthropic"),
+  );
+  provider.value = value("provider", "");
+
+  const formError = fieldError("form");
+  const saved = h("span", { class: "saved muted", "aria-live": "polite" });
+  const save = h("button", { type: "submit", class: "button primary", dataset: { testid: "assistant-save" }, hidden: !editable }, assistant ? "Save" : "Create assistant");
+
+  const form = h(
+    "form",
+    { class: "assistant-form", dataset: { testid: "assistant-form" }, novalidate: true },
+    field("name", "Name", input("name", { maxlength: 200, required: true, placeholder: "Sales analyst" })),
+    field("description", "Description", input("description", { maxlength: 2000, placeholder: "What it is for" })),
+    field(
+      "instructions",
+      "Instructions",
+      h("textarea", { id: "assistant-instructions", name: "instructions", rows: 6, disabled: !editable, placeholder: "How it should work: conventions, which columns matter, the tone of answers…" }, String(value("instructions"))),
+    ),
+    h(
+      "div",
+      { class: "field-row" },
+      field("provider", "Provider", provider),
+      field("model", "Model", input("model", { placeholder: "server default", maxlength: 100 }), "e.g. gpt-4o-mini, claude-sonnet-4-5, llama3.1"),
+    ),
+    h(
+      "div",
+      { class: "field-row three" },
+      ...Object.entries(NUMBER_FIELDS).map(([name, spec]) =>
+        field(name, spec.label, input(name, { type: "number", step: spec.step, min: spec.min, max: spec.max, placeholder: "default" })),
+      ),
+    ),
+    field("visibility", "Who can use it", visibility),
+    formError,
+    h("div", { class: "form-actions" }, save, saved),
+  );
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    for (const element of Object.values(errors)) element.hidden = true;
+    saved.textContent = "";
+    const fields = collect(form, Boolean(assistant));
+    if (fields === null) return;
+    save.disabled = true;
+    try {
+      const result = assistant ? await api.updateAssistant(assistant.id, fields) : await api.createAssistant(fields);
+      await shell.refreshSidebar();
+      if (!assistant) shell.navigate(`#/assistants/${result.id}`);
+      else {
+        Object.assign(assistant, result);
+        saved.textContent = "Saved";
+      }
+    } catch (error) {
+      const target = errors[error.field] || formError;
+      target.textContent = error.message;
+      target.hidden = false;
+    } finally {
+      save.disabled = false;
+    }
+  });
+
+  function collect(formElement, isUpdate) {
+    const data = new FormData(formElement);
+    const fields = {
+      name: String(data.get("name") || "").trim(),
+      description: String(data.get("description") || ""),
+      instructions: String(data.get("instructions") || ""),
+      provider: data.get("provider") || null,
+      model: String(data.get("model") || "").trim() || null,
+      visibility: data.get("visibility"),
+    };
+    let valid = true;
+    for (const [name, spec] of Object.entries(NUMBER_FIELDS)) {
+      const raw = String(data.get(name) || "").trim();
+      if (!raw) {
+        fields[name] = null;
+        continue;
+      }
+      const parsed = spec.parse(raw);
+      if (Number.isNaN(parsed)) {
+        errors[name].textContent = "Enter a number.";
+        errors[name].hidden = false;
+        valid = false;
+      } else fields[name] = parsed;
+    }
+    if (!isUpdate) for (const key of Object.keys(fields)) if (fields[key] === null) delete fields[key];
+    return valid ? fields : null;
+  }
+
+  const actions = [];
+  if (assistant) {
+    actions.push(h("button", { type: "button", class: "button", onclick: () => shell.startWith(assistant.id) }, "Start an analysis with it"));
+    if (editable) {
+      actions.push(
+        h(
+          "button",
+          {
+            type: "button",
+            class: "button danger-outline",
+            dataset: { testid: "assistant-delete" },
+            onclick: async () => {
+              if (!(await confirmDialog(`Delete the assistant “${assistant.name}”?`))) return;
+              try {
+                await api.deleteAssistant(assistant.id);
+              } catch (error) {
+                formError.textContent = error.message;
+                formError.hidden = false;
+                return;
+              }
+              await shell.refreshSidebar();
+              shell.navigate("#/new");
+            },
+          },
+          "Delete",
+        ),
+      );
+    }
+  }
+
+  const heading = assistant ? assistant.name : "New assistant";
+  return h(
+    "section",
+    { class: "page assistant-page" },
+    h(
+      "header",
+      { class: "page-head" },
+      h("h1", {}, heading, assistant && assistant.visibility === "public" ? h("span", { class: "badge public" }, "public") : null),
+      h("div", { class: "page-actions" }, actions),
+    ),
+    editable ? null : h("p", { class: "muted" }, "A public assistant shared by someone else: you can use it, not change it."),
+    form,
+  );
+}

@@ -1,0 +1,261 @@
+// The conversation screen: stored messages, the composer, files, and one streamed turn at a
+// time (POST .../messages as server-sent events; Stop posts .../cancel).
+import { ApiError, api, postMessage } from "./api.js";
+import { h } from "./dom.js";
+import { icon } from "./icons.js";
+import { AssistantMessage, storedAssistantMessage, userMessage } from "./message-view.js";
+import { readEvents } from "./sse.js";
+import { FileTray } from "./uploads.js";
+
+const DEFAULT_ASSISTANT = {
+  name: "Data analyst",
+  description: "General-purpose analyst created by the web UI.",
+  instructions: "",
+};
+
+export class ChatView {
+  /** `shell`: {settings, assistants, refreshSidebar(), replaceRoute(hash), showNotFound()} */
+  constructor(shell) {
+    this.shell = shell;
+    this.conversation = null;
+    this.turn = null; // {controller, view, stopTimer}
+    this.messages = h("div", { class: "messages", "aria-live": "polite" });
+    this.composer = h("textarea", {
+      rows: 1,
+      placeholder: "Ask about your data…",
+      "aria-label": "Message",
+      dataset: { testid: "composer" },
+      onkeydown: (event) => this.onKey(event),
+      oninput: () => this.autosize(),
+    });
+    this.sendButton = h("button", { type: "button", class: "button primary send", dataset: { testid: "send" }, onclick: () => this.sendFromComposer() }, "Send", icon("send"));
+    this.stopButton = h("button", { type: "button", class: "button stop", hidden: true, disabled: true, dataset: { testid: "stop" }, onclick: () => this.stop() }, icon("stop"), "Stop");
+    this.tray = new FileTray({ settings: shell.settings, ensureConversation: () => this.ensureConversation() });
+    this.assistantPicker = h("select", { class: "assistant-picker", "aria-label": "Assistant", name: "assistant" });
+    this.title = h("h1", { class: "chat-title" });
+    this.header = h("div", { class: "chat-header" }, this.title, this.assistantPicker);
+    this.element = h(
+      "section",
+      { class: "chat" },
+      this.header,
+      h("div", { class: "messages-scroll" }, this.messages),
+      h(
+        "div",
+        { class: "composer-area" },
+        this.tray.element,
+        h("div", { class: "composer" }, this.tray.attachButton, this.composer, this.stopButton, this.sendButton),
+        h("div", { class: "composer-hint muted small" }, "Enter to send · Shift+Enter for a new line · Esc to stop"),
+      ),
+      h("div", { class: "drop-overlay", "aria-hidden": "true" }, "Drop files to add them to this analysis"),
+    );
+    this.tray.acceptDrops(this.element);
+  }
+
+  get running() {
+    return this.turn !== null;
+  }
+
+  autosize() {
+    this.composer.style.height = "auto";
+    this.composer.style.height = `${Math.min(this.composer.scrollHeight, 240)}px`;
+  }
+
+  onKey(event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      this.sendFromComposer();
+    }
+  }
+
+  /** A new analysis: pick an assistant, nothing stored until the first message or file. */
+  openNew(assistantId = null) {
+    this.conversation = null;
+    this.title.textContent = "New analysis";
+    this.messages.replaceChildren(
+      h(
+        "div",
+        { class: "empty-state" },
+        h("h2", {}, "What would you like to analyse?"),
+        h("p", { class: "muted" }, "Add a CSV, Excel, Parquet or JSON file and ask a question. The analyst writes and runs Python, and shows you the code, tables and charts."),
+      ),
+    );
+    const assistants = this.shell.assistants();
+    this.assistantPicker.replaceChildren(
+      ...assistants.map((assistant) =>
+        h("option", { value: assistant.id }, assistant.visibility === "public" ? `${assistant.name} (public)` : assistant.name),
+      ),
+    );
+    if (!assistants.length) this.assistantPicker.append(h("option", { value: "" }, DEFAULT_ASSISTANT.name));
+    if (assistantId) this.assistantPicker.value = assistantId;
+    this.assistantPicker.hidden = false;
+    this.tray.files = [];
+    this.tray.chips.replaceChildren();
+    this.tray.preview.replaceChildren();
+    this.composer.focus();
+  }
+
+  /** Show stored conversation `id`; false when it is not there (or not ours). */
+  async open(id) {
+    let detail;
+    let files;
+    try {
+      [detail, files] = await Promise.all([api.conversation(id), api.files(id)]);
+    } catch (error) {
+      if (error instanceof ApiError && [403, 404, 422].includes(error.status)) return false;
+      throw error;
+    }
+    this.conversation = detail;
+    this.assistantPicker.hidden = true;
+    this.title.textContent = detail.title || "Untitled analysis";
+    const byId = new Map(files.map((file) => [file.id, file]));
+    this.tray.files = files.filter((file) => file.kind === "upload");
+    this.tray.chips.replaceChildren(...this.tray.files.map((file) => this.tray.chip(file)));
+    this.tray.preview.replaceChildren();
+    const rendered = [];
+    let lastUserText = "";
+    for (const message of detail.messages) {
+      if (message.role === "user") {
+        lastUserText = message.content;
+        rendered.push(userMessage(message.content));
+      } else if (message.role === "assistant") {
+        const question = lastUserText;
+        rendered.push(storedAssistantMessage(message, byId, () => this.send(question)).element);
+      }
+    }
+    this.messages.replaceChildren(...rendered);
+    this.scrollToEnd();
+    return true;
+  }
+
+  async ensureConversation() {
+    if (this.conversation) return this.conversation.id;
+    let assistantId = this.assistantPicker.value;
+    if (!assistantId) {
+      const created = await api.createAssistant(DEFAULT_ASSISTANT);
+      assistantId = created.id;
+    }
+    const text = this.composer.value.trim();
+    this.conversation = await api.createConversation(assistantId, titleFrom(text));
+    this.title.textContent = this.conversation.title || "Untitled analysis";
+    this.assistantPicker.hidden = true;
+    if (this.messages.querySelector(".empty-state")) this.messages.replaceChildren();
+    this.shell.replaceRoute(`#/c/${this.conversation.id}`);
+    this.shell.refreshSidebar();
+    return this.conversation.id;
+  }
+
+  sendFromComposer() {
+    const text = this.composer.value.trim();
+    if (!text || this.running) return;
+    this.send(text);
+  }
+
+  async send(text) {
+    if (this.running) return;
+    const view = new AssistantMessage({ onRetry: () => this.send(text) });
+    this.turn = { controller: new AbortController(), view, stopTimer: null };
+    this.setRunning(true);
+    try {
+      const conversationId = await this.ensureConversation();
+      this.composer.value = "";
+      this.autosize();
+      this.tray.preview.replaceChildren();
+      if (!this.conversation.title) this.nameConversation(text);
+      this.messages.append(userMessage(text), view.element);
+      this.scrollToEnd();
+      const response = await postMessage(conversationId, text, this.turn.controller.signal);
+      await this.consume(response, view);
+    } catch (error) {
+      if (!view.element.isConnected) this.messages.append(view.element);
+      if (error.name === "AbortError") view.end("cancelled");
+      else view.end("failed", error.message);
+    } finally {
+      if (view.status === "streaming") view.end("failed", "The connection ended before the answer was complete.");
+      clearTimeout(this.turn?.stopTimer);
+      this.turn = null;
+      this.setRunning(false);
+      this.scrollToEnd();
+      this.shell.refreshSidebar();
+    }
+  }
+
+  async consume(response, view) {
+    for await (const { event, data } of readEvents(response)) {
+      const nearEnd = this.isNearEnd();
+      switch (event) {
+        case "token":
+          view.appendToken(data.text);
+          break;
+        case "tool_call":
+          view.startStep(data.call_id, data.code, data.tool);
+          break;
+        case "stdout":
+        case "stderr":
+          view.step(data.call_id).appendOutput(data.text, event);
+          break;
+        case "result":
+          view.step(data.call_id).addResult(data);
+          break;
+        case "artifact":
+          view.step(data.call_id).addArtifact(data);
+          break;
+        case "tool_result":
+          view.step(data.call_id).finish(data);
+          break;
+        case "error":
+          view.lastError = data.message;
+          break;
+        case "message_end":
+          view.end(data.status, data.error || view.lastError);
+          break;
+        default:
+          break; // message_start, sandbox_restored: nothing to show
+      }
+      if (nearEnd) this.scrollToEnd();
+    }
+  }
+
+  nameConversation(text) {
+    const title = titleFrom(text);
+    this.conversation.title = title;
+    this.title.textContent = title;
+    api.renameConversation(this.conversation.id, title).then(() => this.shell.refreshSidebar(), () => {});
+  }
+
+  async stop() {
+    if (!this.turn || !this.conversation) return;
+    const turn = this.turn;
+    this.stopButton.disabled = true;
+    try {
+      await api.cancelTurn(this.conversation.id);
+      // The stream ends with message_end "cancelled"; if it does not, hang up (which cancels too).
+      turn.stopTimer = setTimeout(() => turn.controller.abort(), 10000);
+    } catch {
+      turn.controller.abort();
+    }
+  }
+
+  setRunning(running) {
+    this.sendButton.disabled = running;
+    this.stopButton.hidden = !running;
+    this.stopButton.disabled = !running;
+    this.element.classList.toggle("running", running);
+  }
+
+  isNearEnd() {
+    const scroller = this.messages.parentElement;
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
+  }
+
+  scrollToEnd() {
+    const scroller = this.messages.parentElement;
+    requestAnimationFrame(() => {
+      scroller.scrollTop = scroller.scrollHeight;
+    });
+  }
+}
+
+function titleFrom(text) {
+  const line = text.split("\n")[0].trim();
+  return line.length > 80 ? `${line.slice(0, 79)}…` : line;
+}

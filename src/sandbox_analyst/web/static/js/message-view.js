@@ -1,0 +1,181 @@
+// How one message looks: the user's text, or the assistant's answer built from streamed events
+// (or from a stored message): text, code steps, charts, files, errors.
+import { h } from "./dom.js";
+import { linkFile, loadImage } from "./file-links.js";
+import { renderMarkdown } from "./markdown.js";
+import { openLightbox } from "./overlays.js";
+import { CodeStep, artifactChip, chartImage } from "./steps.js";
+
+export function userMessage(text, status = "complete") {
+  return h(
+    "div",
+    { class: "message user", dataset: { testid: "message", role: "user", status } },
+    h("div", { class: "bubble" }, text),
+  );
+}
+
+export class AssistantMessage {
+  /** `onRetry` is called when the Retry button of a failed turn is clicked. */
+  constructor({ status = "streaming", onRetry = null } = {}) {
+    this.onRetry = onRetry;
+    this.steps = new Map();
+    this.text = "";
+    this.pendingRender = false;
+    this.body = h("div", { class: "assistant-body" });
+    this.element = h(
+      "div",
+      { class: "message assistant", dataset: { testid: "message", role: "assistant", status } },
+      h("div", { class: "avatar", "aria-hidden": "true" }, "◆"),
+      this.body,
+    );
+    this.textElement = this.newTextSegment();
+  }
+
+  get status() {
+    return this.element.dataset.status;
+  }
+
+  newTextSegment() {
+    const segment = h("div", { class: "markdown", dataset: { testid: "message-text" } });
+    this.body.append(segment);
+    return segment;
+  }
+
+  appendToken(text) {
+    this.text += text;
+    if (this.pendingRender) return;
+    this.pendingRender = true;
+    requestAnimationFrame(() => {
+      this.pendingRender = false;
+      this.renderText();
+    });
+  }
+
+  setText(text) {
+    this.text = text || "";
+    this.renderText();
+  }
+
+  renderText() {
+    renderMarkdown(this.textElement, this.text);
+    this.resolveFiles(this.textElement);
+  }
+
+  /** Markdown images and links to our files: signed links; a chart already shown above is
+   * not shown twice. */
+  resolveFiles(root) {
+    const shown = new Set([...this.steps.values()].flatMap((step) => [...step.chartIds]));
+    for (const img of root.querySelectorAll("img[data-file-id]")) {
+      const fileId = img.dataset.fileId;
+      if (shown.has(fileId)) {
+        const parent = img.parentElement;
+        img.remove();
+        if (parent && parent.tagName === "P" && !parent.textContent.trim() && !parent.children.length) parent.remove();
+        continue;
+      }
+      shown.add(fileId);
+      img.classList.add("chart");
+      img.dataset.testid = "chart";
+      img.addEventListener("click", () => img.src && openLightbox(img.src, img.alt));
+      loadImage(img, fileId);
+    }
+    for (const anchor of root.querySelectorAll("a[data-file-id]")) {
+      linkFile(anchor, anchor.dataset.fileId, anchor.textContent.trim() || "download");
+    }
+  }
+
+  /** A tool call began: the text so far becomes the step's preamble. */
+  startStep(callId, code, toolName) {
+    if (this.pendingRender) {
+      this.pendingRender = false;
+      this.renderText();
+    }
+    const step = new CodeStep(callId, code, toolName);
+    this.steps.set(callId, step);
+    if (this.text.trim()) {
+      this.textElement.dataset.testid = "step-text";
+      this.body.append(step.element);
+      this.text = "";
+      this.textElement = this.newTextSegment();
+    } else {
+      this.body.insertBefore(step.element, this.textElement);
+    }
+    return step;
+  }
+
+  step(callId) {
+    return this.steps.get(callId) || this.startStep(callId, null, "tool");
+  }
+
+  /** Files not tied to a step (shown after the answer). */
+  addLooseArtifacts(files) {
+    if (!files.length) return;
+    const shelf = h("div", { class: "step-media loose" });
+    for (const file of files) {
+      if (file.media_type && file.media_type.startsWith("image/") && file.media_type !== "image/svg+xml") {
+        shelf.append(chartImage(file.id, file.name));
+      } else {
+        shelf.append(artifactChip(file.id, file.name, file.size));
+      }
+    }
+    this.body.append(shelf);
+  }
+
+  /** The turn is over: `status` complete | failed | cancelled. */
+  end(status, error) {
+    if (this.pendingRender) {
+      this.pendingRender = false;
+      this.renderText();
+    }
+    for (const step of this.steps.values()) step.interrupt();
+    this.element.dataset.status = status;
+    if (status === "failed") this.showError(error || "The answer failed.");
+    else if (status === "cancelled") this.body.append(h("p", { class: "turn-notice" }, "Stopped."));
+    else if (error) this.body.append(h("p", { class: "turn-notice" }, error));
+  }
+
+  showError(message) {
+    this.element.dataset.status = "failed";
+    const retry = this.onRetry
+      ? h("button", { type: "button", class: "button small", dataset: { testid: "retry" }, onclick: () => this.onRetry() }, "Retry")
+      : null;
+    this.body.append(
+      h(
+        "div",
+        { class: "turn-error", role: "alert" },
+        h("span", { class: "turn-error-icon", "aria-hidden": "true" }, "!"),
+        h("span", { class: "turn-error-text", dataset: { testid: "turn-error" } }, message),
+        retry,
+      ),
+    );
+  }
+}
+
+/** A stored assistant message (GET /api/conversations/{id}); `files` maps file id -> record. */
+export function storedAssistantMessage(message, files, onRetry) {
+  const view = new AssistantMessage({ status: message.status, onRetry });
+  const results = new Map((message.tool_results || []).map((result) => [result.call_id, result]));
+  const placed = new Set();
+  for (const call of message.tool_calls || []) {
+    if (call.text) view.setText(call.text);
+    const code = call.code ?? (call.arguments && call.arguments.code) ?? null;
+    const step = view.startStep(call.id, code, call.name);
+    const result = results.get(call.id);
+    if (!result) {
+      step.interrupt();
+      continue;
+    }
+    if (result.observation) step.appendOutput(result.observation, result.success ? "stdout" : "error");
+    for (const fileId of result.artifact_ids || []) {
+      placed.add(fileId);
+      const file = files.get(fileId) || { id: fileId, name: "file", media_type: "application/octet-stream" };
+      step.addArtifact(file);
+    }
+    step.finish({ success: result.success, error: null, duration: result.duration });
+  }
+  view.setText(message.content);
+  const loose = (message.artifact_ids || []).filter((id) => !placed.has(id)).map((id) => files.get(id)).filter(Boolean);
+  view.addLooseArtifacts(loose);
+  if (message.status !== "streaming") view.end(message.status, message.error);
+  return view;
+}

@@ -1,0 +1,128 @@
+// One code step of an answer: the code (highlighted), a running indicator while it executes,
+// its stdout / stderr / results, DataFrame tables, charts and files.
+import { formatSize, h } from "./dom.js";
+import { linkFile, loadImage } from "./file-links.js";
+import { highlightInto } from "./highlight.js";
+import { icon } from "./icons.js";
+import { openLightbox } from "./overlays.js";
+import { sanitizeTableHtml } from "./sanitize.js";
+
+// Terminal colour codes in IPython tracebacks.
+const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
+
+export function chartImage(fileId, name) {
+  const img = h("img", {
+    class: "chart",
+    alt: name || "chart",
+    loading: "lazy",
+    dataset: { testid: "chart" },
+    title: "Click to enlarge",
+    onclick: () => img.src && openLightbox(img.src, img.alt),
+  });
+  loadImage(img, fileId);
+  return img;
+}
+
+export function artifactChip(fileId, name, size) {
+  const anchor = h(
+    "a",
+    { class: "artifact", dataset: { testid: "artifact" }, title: `Download ${name}` },
+    icon("download"),
+    h("span", { class: "artifact-name" }, name),
+    size !== undefined && size !== null ? h("span", { class: "artifact-size" }, formatSize(size)) : null,
+  );
+  linkFile(anchor, fileId, name);
+  return anchor;
+}
+
+export class CodeStep {
+  constructor(callId, code, toolName = "execute_code") {
+    this.callId = callId;
+    this.chartIds = new Set();
+    this.started = Date.now();
+    this.output = null;
+    this.status = h("span", { class: "step-status" });
+    this.timer = h("span", { class: "step-timer" });
+    const source = h("code", { dataset: { testid: "code-source" } });
+    if (code !== null && code !== undefined) highlightInto(source, code, "python");
+    else source.textContent = toolName;
+    this.details = h(
+      "details",
+      { class: "step-details", open: true },
+      h("summary", {}, h("span", { class: "step-icon", "aria-hidden": "true" }), this.status, this.timer),
+      h("pre", { class: "code-block" }, source),
+    );
+    this.media = h("div", { class: "step-media" });
+    this.element = h(
+      "div",
+      { class: "step", dataset: { testid: "code-step", state: "running", callId } },
+      this.details,
+      this.media,
+    );
+    this.setState("running");
+    this.tick = setInterval(() => this.showElapsed(), 500);
+  }
+
+  showElapsed(seconds = (Date.now() - this.started) / 1000) {
+    this.timer.textContent = seconds >= 0.05 ? `${seconds.toFixed(1)} s` : "";
+  }
+
+  setState(state) {
+    this.element.dataset.state = state;
+    this.status.textContent = { running: "Running code…", done: "Ran code", error: "Code failed" }[state];
+  }
+
+  outputElement() {
+    if (!this.output) {
+      this.output = h("pre", { class: "step-output", dataset: { testid: "step-output" } });
+      this.details.append(this.output);
+    }
+    return this.output;
+  }
+
+  appendOutput(text, stream = "stdout") {
+    if (!text) return;
+    const output = this.outputElement();
+    const last = output.lastElementChild;
+    if (last && last.dataset.stream === stream) last.append(text);
+    else output.append(h("span", { class: `stream-${stream}`, dataset: { stream } }, text));
+    output.scrollTop = output.scrollHeight;
+  }
+
+  addResult({ text, html }) {
+    if (html) {
+      this.details.append(h("div", { class: "html-result table-scroll", dataset: { testid: "html-result" } }, sanitizeTableHtml(html)));
+    } else if (text) {
+      this.appendOutput(text.endsWith("\n") ? text : `${text}\n`, "result");
+    }
+  }
+
+  addArtifact({ id, name, media_type: mediaType, size }) {
+    if (mediaType && mediaType.startsWith("image/") && mediaType !== "image/svg+xml") {
+      this.chartIds.add(id);
+      this.media.append(chartImage(id, name));
+    } else {
+      this.media.append(artifactChip(id, name, size));
+    }
+  }
+
+  /** The tool call ended (`error`: {name, value, traceback} or null). */
+  finish({ success, error, duration }) {
+    clearInterval(this.tick);
+    if (typeof duration === "number") this.showElapsed(duration);
+    if (error) {
+      const traceback = Array.isArray(error.traceback) ? error.traceback.join("\n") : error.traceback;
+      const text = traceback ? traceback.replace(ANSI, "") : `${error.name}: ${error.value}`;
+      this.appendOutput(text.endsWith("\n") ? text : `${text}\n`, "error");
+    }
+    this.setState(success === false || error ? "error" : "done");
+  }
+
+  /** The turn ended while this step still ran (stopped, or failed). */
+  interrupt() {
+    if (this.element.dataset.state !== "running") return;
+    clearInterval(this.tick);
+    this.setState("error");
+    this.status.textContent = "Interrupted";
+  }
+}
