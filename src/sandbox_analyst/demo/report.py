@@ -49,7 +49,8 @@ code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#
 padding:1px 4px;border-radius:4px}
 pre code{background:none;padding:0;color:inherit}
 img{max-width:100%;height:auto;border:1px solid #e3e6ec;border-radius:6px;background:#fff}
-figure{margin:10px 0}figcaption{font-size:.85em;color:#5b6475}
+figure{margin:10px 0}details.step figure img{max-width:420px}
+figcaption{font-size:.85em;color:#5b6475}
 table{border-collapse:collapse;margin:10px 0;font-size:.92em}
 th,td{border:1px solid #dde1e8;padding:4px 10px;text-align:left}th{background:#f1f3f6}
 .missing,.status{color:#a12a2a}
