@@ -20,7 +20,9 @@ from sandbox_analyst.config import LLMSettings, SandboxSettings, Settings
 from sandbox_analyst.testing import FakeLLMServer
 from tests.conftest import free_port, fresh_database
 
-SANDBOX = SandboxSettings(pool_size=1, timeout=30.0, interrupt_grace=2.0)
+SANDBOX = SandboxSettings(
+    pool_size=1, timeout=30.0, interrupt_grace=2.0, preload=["pandas", "matplotlib.pyplot"]
+)
 
 
 def analyst_settings(directory: Path, database_url: str, fake: FakeLLMServer) -> Settings:

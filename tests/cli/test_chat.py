@@ -1,0 +1,179 @@
+"""`analyst chat`: one-shot questions in-process (the service embedded, real sandboxes, the
+scripted fake LLM), `--json` for scripts, `-i` for a conversation, a remote server with a
+key, and clear errors with exit codes instead of tracebacks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from sandbox_analyst.cli import app
+from sandbox_analyst.cli.chat_session import save_artifact
+from sandbox_analyst.config import Settings
+from sandbox_analyst.service import Services
+from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
+from tests.conftest import LiveServer, free_port
+
+CSV = "month,sales\nJan,10\nFeb,14\nMar,9\n"
+PLOT = (
+    "import pandas as pd\nimport matplotlib.pyplot as plt\n"
+    "df = pd.read_csv('sales.csv')\nprint('total', df.sales.sum())\n"
+    "df.plot.bar(x='month', y='sales')\nplt.show()"
+)
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def workdir(
+    tmp_path: Path, database_url: str, fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The current directory, holding sales.csv; settings point at the fake LLM."""
+    for name, value in {
+        "ANALYST_DATA_DIR": str(tmp_path / "data"),
+        "ANALYST_DATABASE_URL": database_url,
+        "ANALYST_LLM__BASE_URL": fake.openai_base_url,
+        "ANALYST_LLM__API_KEY": "test-key",
+        "ANALYST_LLM__MODEL": "test-model",
+        "ANALYST_SANDBOX__POOL_SIZE": "1",
+        "ANALYST_SANDBOX__TIMEOUT": "30",
+        # Only what the scripted code imports: a zygote preloading scikit-learn and scipy
+        # would cost seconds per invocation.
+        "ANALYST_SANDBOX__PRELOAD": '["pandas", "matplotlib.pyplot"]',
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ANALYST_SERVER_URL", raising=False)
+    monkeypatch.delenv("ANALYST_API_KEY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sales.csv").write_text(CSV)
+    return tmp_path
+
+
+def chart_turns() -> list[object]:
+    return [
+        Turn(text="Let me plot it.", tool_calls=[("execute_code", {"code": PLOT})]),
+        lambda body: Turn(text=f"Here is the chart. {last_tool_result(body)}"),
+    ]
+
+
+def chat(*arguments: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(app, ["chat", *arguments], input=stdin)
+
+
+def test_the_answer_streams_and_the_chart_is_saved(workdir: Path, fake: FakeLLMServer) -> None:
+    fake.add_turns(*chart_turns())
+
+    result = chat("sales.csv", "Plot sales by month", "--output", "charts")
+
+    assert result.exit_code == 0, result.output
+    assert "import matplotlib.pyplot as plt" in result.stdout  # the code step is shown
+    assert "total 33" in result.stdout  # its output
+    assert "Here is the chart." in result.stdout  # the answer
+    saved = workdir / "charts" / "figure-1.png"
+    assert saved.read_bytes().startswith(PNG_MAGIC)
+    assert str(Path("charts") / "figure-1.png") in result.stdout
+    asked = fake.model_requests[0].json or {}
+    assert "Plot sales by month" in json.dumps(asked["messages"])
+
+
+def test_json_prints_only_a_document_and_reads_the_question_from_stdin(
+    workdir: Path, fake: FakeLLMServer
+) -> None:
+    fake.add_turns(*chart_turns())
+
+    result = chat("sales.csv", "-", "--json", stdin="Plot sales by month\n")
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["status"] == "complete"
+    assert document["message"].startswith("Here is the chart.")
+    assert document["conversation_id"]
+    assert [u["name"] for u in document["uploads"]] == ["sales.csv"]
+    (artifact,) = document["artifacts"]
+    assert artifact["media_type"] == "image/png"
+    assert (workdir / artifact["path"]).read_bytes().startswith(PNG_MAGIC)
+
+
+def test_interactive_mode_keeps_the_sandbox_between_questions(
+    workdir: Path, fake: FakeLLMServer
+) -> None:
+    fake.add_turns(
+        Turn(tool_calls=[("execute_code", {"code": "x = 41"})]),
+        Turn(text="x is set."),
+        Turn(tool_calls=[("execute_code", {"code": "print(x + 1)"})]),
+        lambda body: Turn(text=f"x + 1 gives {last_tool_result(body)}"),
+    )
+
+    result = chat("set x to 41", "-i", stdin="what is x + 1?\nexit\n")
+
+    assert result.exit_code == 0, result.output
+    assert "x is set." in result.stdout
+    assert "42" in result.stdout.split("x is set.")[1]
+    assert "NameError" not in result.output
+
+
+def test_a_remote_server_takes_a_key_and_refuses_a_bad_one(
+    workdir: Path, fake: FakeLLMServer, settings: Settings
+) -> None:
+    async def create_key() -> str:
+        async with Services.running(settings) as services:
+            user = await services.users.create_user("ada")
+            return (await services.users.create_key(user.id)).secret
+
+    key = asyncio.run(create_key())
+    server = LiveServer(settings)
+    server.start()
+    try:
+        fake.add_turns(Turn(text="Hello from the server."))
+        answered = chat("sales.csv", "Hi", "--server", server.base_url, "--key", key, "--json")
+        refused = chat("sales.csv", "Hi", "--server", server.base_url, "--key", "sa_wrong")
+    finally:
+        server.stop()
+
+    assert answered.exit_code == 0, answered.output
+    assert json.loads(answered.stdout)["message"] == "Hello from the server."
+    assert refused.exit_code == 3
+    assert "refused the API key" in refused.stderr
+    assert "Traceback" not in refused.output
+
+
+def test_a_missing_file_is_named_and_nothing_runs(workdir: Path, fake: FakeLLMServer) -> None:
+    result = chat("sales.csv", "nowhere.csv", "Plot it")
+
+    assert result.exit_code == 2
+    assert "no such file: nowhere.csv" in result.stderr
+    assert fake.requests == []
+
+
+def test_an_unreachable_server_is_named(workdir: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+
+    result = chat("Hi", "--server", url)
+
+    assert result.exit_code == 3
+    assert f"cannot reach server at {url}" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output
+
+
+def test_saved_files_never_overwrite_earlier_ones(tmp_path: Path) -> None:
+    paths = [save_artifact(tmp_path / "out", "chart.png", bytes([n])) for n in range(3)]
+
+    assert [p.name for p in paths] == ["chart.png", "chart-1.png", "chart-2.png"]
+    assert [p.read_bytes() for p in paths] == [b"\x00", b"\x01", b"\x02"]
+
+
+def test_a_name_from_the_server_cannot_leave_the_output_dir(tmp_path: Path) -> None:
+    path = save_artifact(tmp_path / "out", "../../escape.txt", b"data")
+
+    assert path == tmp_path / "out" / "escape.txt"
