@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from sandbox_analyst.api import create_app
 from sandbox_analyst.config import Settings
@@ -20,12 +20,10 @@ REPOSITORY = Path(__file__).parents[2]
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
+def client(settings: Settings) -> Iterator[TestClient]:
+    # Synchronous: the browser tests next door keep Playwright's loop running in this thread.
+    with TestClient(create_app(settings)) as http:
+        yield http
 
 
 def csp_directives(response: httpx.Response) -> dict[str, str]:
@@ -35,10 +33,10 @@ def csp_directives(response: httpx.Response) -> dict[str, str]:
     }
 
 
-async def test_the_page_is_served_at_the_root_with_a_strict_policy(
-    client: httpx.AsyncClient,
+def test_the_page_is_served_at_the_root_with_a_strict_policy(
+    client: TestClient,
 ) -> None:
-    response = await client.get("/")
+    response = client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert '<script type="module" src="/ui/js/app.js">' in response.text
@@ -51,7 +49,7 @@ async def test_the_page_is_served_at_the_root_with_a_strict_policy(
     assert response.headers["referrer-policy"] == "no-referrer"
 
 
-async def test_the_page_has_no_inline_script_or_style() -> None:
+def test_the_page_has_no_inline_script_or_style() -> None:
     html = (STATIC_DIR / "index.html").read_text()
     assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
     assert "<style" not in html
@@ -59,18 +57,18 @@ async def test_the_page_has_no_inline_script_or_style() -> None:
     assert not re.search(r"\son[a-z]+=", html)
 
 
-async def test_assets_are_served_with_the_same_policy_and_a_javascript_type(
-    client: httpx.AsyncClient,
+def test_assets_are_served_with_the_same_policy_and_a_javascript_type(
+    client: TestClient,
 ) -> None:
-    response = await client.get("/ui/js/app.js")
+    response = client.get("/ui/js/app.js")
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]
     assert csp_directives(response)["script-src"] == "'self'"
-    styles = await client.get("/ui/styles.css")
+    styles = client.get("/ui/styles.css")
     assert styles.headers["content-type"].startswith("text/css")
 
 
-async def test_every_module_import_resolves_to_a_shipped_file() -> None:
+def test_every_module_import_resolves_to_a_shipped_file() -> None:
     modules = [*(STATIC_DIR / "js").glob("*.js")]
     assert modules
     for module in modules:
@@ -78,18 +76,18 @@ async def test_every_module_import_resolves_to_a_shipped_file() -> None:
             assert (module.parent / target).resolve().is_file(), f"{module.name}: {target}"
 
 
-async def test_the_api_keeps_its_json_404s(client: httpx.AsyncClient) -> None:
+def test_the_api_keeps_its_json_404s(client: TestClient) -> None:
     for path in ("/api/nothing-here", "/api/conversations/x/nothing", "/ui/nothing.js"):
-        response = await client.get(path)
+        response = client.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found"
-    assert (await client.get("/openapi.json")).status_code == 200
+    assert (client.get("/openapi.json")).status_code == 200
 
 
-async def test_paths_outside_the_assets_are_not_served(client: httpx.AsyncClient) -> None:
-    response = await client.get("/ui/../serving.py")
+def test_paths_outside_the_assets_are_not_served(client: TestClient) -> None:
+    response = client.get("/ui/../serving.py")
     assert response.status_code == 404
-    assert (await client.get("/ui/%2e%2e/serving.py")).status_code == 404
+    assert (client.get("/ui/%2e%2e/serving.py")).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -100,12 +98,12 @@ async def test_paths_outside_the_assets_are_not_served(client: httpx.AsyncClient
         ("highlightjs", ["core.min.js", "languages/python.min.js", "LICENSE"]),
     ],
 )
-async def test_vendored_libraries_ship_with_their_licences(library: str, files: list[str]) -> None:
+def test_vendored_libraries_ship_with_their_licences(library: str, files: list[str]) -> None:
     for name in files:
         assert (STATIC_DIR / "vendor" / library / name).stat().st_size > 0
 
 
-async def test_vendored_versions_are_the_pinned_ones() -> None:
+def test_vendored_versions_are_the_pinned_ones() -> None:
     pinned = json.loads((REPOSITORY / "web" / "package.json").read_text())["dependencies"]
     lines = (STATIC_DIR / "vendor" / "VERSIONS").read_text().splitlines()
     vendored = dict(line.split() for line in lines)
