@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -81,3 +82,40 @@ async def test_single_user_mode_acts_as_a_local_admin(settings: Settings) -> Non
             # A key that is sent is still checked: a wrong one is refused, not ignored.
             refused = await client.get("/api/me", headers={"Authorization": "Bearer sa_wrong"})
             assert refused.status_code == 401
+
+
+def test_first_start_creates_the_data_directory_and_says_where_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "fresh" / "sandbox-analyst"
+    monkeypatch.setenv("ANALYST_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("ANALYST_DATABASE_URL", raising=False)
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(serve_module.uvicorn, "run", lambda app, **kw: calls.append(kw))
+
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", "8124"])
+
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert f"data directory: {data_dir}" in output
+    assert f"database: SQLite, {data_dir / 'analyst.db'}" in output
+    assert (data_dir / "analyst.db").is_file()
+    assert "http://127.0.0.1:8124" in output  # bound to all addresses: the one to open
+    assert (calls[0]["host"], calls[0]["port"]) == ("0.0.0.0", 8124)
+
+
+def test_a_database_password_is_never_printed(
+    served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANALYST_DATABASE_URL", "postgresql+psycopg://ana:s3cret@db.example/x")
+    monkeypatch.setattr(serve_module, "_user_count", _no_users)
+
+    result = CliRunner().invoke(app, ["serve"])
+
+    assert result.exit_code == 0, result.output
+    assert "postgresql+psycopg://ana:***@db.example/x" in result.output
+    assert "s3cret" not in result.output
+
+
+async def _no_users(_settings: Settings) -> int:
+    return 0

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from sandbox_analyst.api import SingleUserRefused, check_single_user, create_app
 from sandbox_analyst.cli.app import app, err_console, settings
@@ -40,6 +41,10 @@ def serve(
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
 
+    effective.data_dir.mkdir(parents=True, exist_ok=True)
+    # soft_wrap: paths and URLs stay on one line, whole, to copy.
+    err_console.print(f"data directory: {effective.data_dir}", highlight=False, soft_wrap=True)
+    err_console.print(f"database: {_database(effective)}", highlight=False, soft_wrap=True)
     if not effective.server.single_user and asyncio.run(_user_count(effective)) == 0:
         err_console.print(
             "No users yet. Create an admin and their API key with:\n"
@@ -47,13 +52,32 @@ def serve(
             "or, for local use only, start with --single-user."
         )
     server = effective.server
-    err_console.print(f"Sandbox Analyst on http://{server.host}:{server.port} (API docs at /docs)")
+    err_console.print(
+        f"Sandbox Analyst on {_browsable_url(server.host, server.port)} (API docs at /docs)",
+        highlight=False,
+        soft_wrap=True,
+    )
     uvicorn.run(
         create_app(effective, on_startup=[_start_sandboxes]),
         host=server.host,
         port=server.port,
         log_level=effective.log_level.lower(),
     )
+
+
+def _database(effective: Settings) -> str:
+    if effective.database_url is None:
+        return f"SQLite, {effective.data_dir / 'analyst.db'}"
+    return make_url(effective.database_url).render_as_string(hide_password=True)
+
+
+def _browsable_url(host: str, port: int) -> str:
+    # Bound to every address: the URL to open is the loopback one (others work too).
+    if host in ("0.0.0.0", "::", "[::]", ""):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 async def _start_sandboxes(services: Services) -> None:
