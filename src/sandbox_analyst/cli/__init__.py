@@ -6,6 +6,7 @@ from __future__ import annotations
 from sandbox_analyst.cli import (
     chat,  # noqa: F401  (registers commands)
     config_cmd,  # noqa: F401  (registers commands)
+    demo,  # noqa: F401  (registers commands)
     doctor,  # noqa: F401  (registers commands)
     exec_cmd,  # noqa: F401  (registers commands)
     keys,  # noqa: F401  (registers commands)
