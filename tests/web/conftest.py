@@ -2,10 +2,11 @@
 `analyst serve` on 127.0.0.1 (multi-user: alice and bob sign in with their API keys) whose
 model is the scripted fake LLM server.
 
-Everything expensive is started once per session (the server with its sandbox pool, the fake
-model, the browser); each test gets a fresh browser context, so no state leaks through
-cookies or localStorage. Tests that need the model script their turns with `model.add_turns`;
-turns a failing test left unused are drained afterwards so they cannot answer the next test.
+Everything expensive is started once: the server with its sandbox pool and the fake model per
+session, the browser per module. Each test gets a fresh browser context, so no state leaks
+through cookies or localStorage. Tests that need the model script their turns with
+`model.add_turns`; turns a failing test left unused are drained afterwards so that they cannot
+answer the next test.
 
 A page's uncaught JavaScript errors fail the test that caused them; console errors are kept
 in the failure message (failed requests, e.g. a refused key, are expected there).
@@ -17,6 +18,7 @@ import asyncio
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,7 +115,9 @@ class WebApp:
                 created = await services.users.create_user(name)
                 return (await services.users.create_key(created.id)).secret
 
-        user = WebUser(name, asyncio.run(create()))
+        # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            user = WebUser(name, thread.submit(asyncio.run, create()).result())
         response = self.api(user, "POST", "/api/assistants", json={"name": f"{name}'s analyst"})
         assert response.status_code == 201, response.text
         user.assistant_id = response.json()["id"]
@@ -196,7 +200,9 @@ def drain_script(fake: FakeLLMServer) -> None:
     raise AssertionError("the fake model's script did not run dry")
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is open it keeps an event loop
+# running in this thread, and every asyncio test after it (tests/web has others) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     executable = chromium_executable()
     with sync_playwright() as playwright:
@@ -267,10 +273,20 @@ def page(browsing: Browsing) -> Page:
     return browsing.new_page()
 
 
+def wait_until_booted(page: Page) -> None:
+    # A function, not an expression: the page's CSP forbids the eval() an expression needs.
+    page.wait_for_function("() => window.__analystReady === true")
+
+
 def open_app(page: Page, path: str = "/") -> None:
     """Load the UI and wait until its script has booted."""
     page.goto(path)
-    page.wait_for_function("window.__analystReady === true")
+    wait_until_booted(page)
+
+
+def reload(page: Page) -> None:
+    page.reload()
+    wait_until_booted(page)
 
 
 def sign_in(page: Page, user: WebUser, path: str = "/") -> None:
