@@ -116,6 +116,14 @@ TABLE: list[Row] = [
         json={"conversation_id": "{conversation}"},
     ),
     Row("DELETE", "/api/files/{file}", (204, 404, 204, *_NO_AUTH)),
+    # The OpenAI-compatible API: an assistant is a model for whoever may use it.
+    Row("GET", "/v1/models", (200, 200, 200, *_NO_AUTH)),
+    Row(
+        "POST",
+        "/v1/chat/completions",
+        (200, 404, 200, *_NO_AUTH),
+        json={"model": "{assistant}", "messages": [{"role": "user", "content": "hello"}]},
+    ),
 ]
 
 

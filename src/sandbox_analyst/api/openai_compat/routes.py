@@ -73,6 +73,18 @@ async def _catalog(services: Services, principal: Principal) -> Catalog:
     return Catalog.of(assistants, reserved=services.settings.openai_compat.plain_model)
 
 
+async def _assistant(services: Services, principal: Principal, model: str) -> Assistant:
+    """The assistant `model` names: a listed model id, or any assistant id the caller may
+    open (an admin may open every assistant, though their list holds only their own)."""
+    assistant = (await _catalog(services, principal)).resolve(model)
+    if assistant is not None:
+        return assistant
+    try:
+        return await services.assistants.get(principal, model)
+    except NotFound:
+        raise model_not_found(model) from None
+
+
 @router.get("/models", response_model=ModelList)
 async def list_models(principal: V1Principal, services: ServicesDep) -> ModelList:
     """The assistants you may use, and the plain model (no tools) for titles and tags."""
@@ -103,9 +115,7 @@ async def chat_completions(
     if body.model == services.settings.openai_compat.plain_model:
         reply = await PlainReply.start(services.settings, body.messages)
         return await _respond(body, f"chatcmpl-plain-{time.time_ns()}", reply.pieces(), reply)
-    assistant = (await _catalog(services, principal)).resolve(body.model)
-    if assistant is None:
-        raise model_not_found(body.model)
+    assistant = await _assistant(services, principal, body.model)
     turn = await _start_turn(body, request, principal, services, assistant)
     settings = services.settings.openai_compat
     writer = AnswerWriter(
