@@ -18,7 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sandbox_analyst.cli import app
-from sandbox_analyst.demo import demo_dataset_bytes
+from sandbox_analyst.cli import demo as demo_command
+from sandbox_analyst.demo import DemoFailed, demo_dataset_bytes
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -103,3 +104,19 @@ def test_the_csv_the_code_wrote_holds_the_monthly_totals(
     assert list(summary["month"]) == [str(month) for month in expected.index]
     assert summary["revenue_total"].round(2).tolist() == expected.round(2).tolist()
     assert 'download="monthly_summary.csv"' in demo.report
+
+
+def test_a_failing_demo_exits_non_zero_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_run(*args: object, **kwargs: object) -> None:
+        raise DemoFailed("question 2: the code printed no 'Revenue 2024' line")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(demo_command, "run_demo", broken_run)
+    result = CliRunner().invoke(app, ["demo", "--output", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "the demo failed: question 2: the code printed no 'Revenue 2024' line" in " ".join(
+        result.output.split()
+    )
+    assert not (tmp_path / "out").exists()
