@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,6 +128,20 @@ def test_interactive_mode_keeps_the_sandbox_between_questions(
     assert "NameError" not in result.output
 
 
+def test_a_turn_that_fails_exits_1_and_its_json_says_why(
+    workdir: Path, fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANALYST_LLM__MAX_RETRIES", "0")
+    fake.add_turns(Turn(error_status=500, error_message="the model is down"))
+
+    result = chat("Hi", "--json")
+
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["status"] == "failed"
+    assert document["error"]
+
+
 def test_a_remote_server_takes_a_key_and_refuses_a_bad_one(
     workdir: Path, fake: FakeLLMServer, settings: Settings
 ) -> None:
@@ -177,3 +196,49 @@ def test_a_name_from_the_server_cannot_leave_the_output_dir(tmp_path: Path) -> N
     path = save_artifact(tmp_path / "out", "../../escape.txt", b"data")
 
     assert path == tmp_path / "out" / "escape.txt"
+
+
+def test_ctrl_c_cancels_the_running_turn_and_the_prompt_goes_on(
+    workdir: Path, fake: FakeLLMServer
+) -> None:
+    fake.add_turns(
+        Turn(tool_calls=[("execute_code", {"code": SLOW_CODE})]),
+        Turn(text="Still here."),
+    )
+    command = [sys.executable, "-c", "from sandbox_analyst.cli import main; main()"]
+    process = subprocess.Popen(
+        [*command, "chat", "-i", "take your time"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True)
+    reader.start()
+    try:
+        wait_for(lines, "sleeping")
+        process.send_signal(signal.SIGINT)
+        wait_for(lines, "turn cancelled")
+        process.stdin.write("are you there?\nexit\n")
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+    reader.join(timeout=10)
+
+    output = "".join(lines)
+    assert "Still here." in output.split("turn cancelled")[1]
+    assert "Traceback" not in output
+
+
+SLOW_CODE = "import time\nprint('sleeping', flush=True)\ntime.sleep(120)"
+
+
+def wait_for(lines: list[str], text: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(text in line for line in lines):
+        assert time.monotonic() < deadline, f"{text!r} never came:\n{''.join(lines)}"
+        time.sleep(0.05)

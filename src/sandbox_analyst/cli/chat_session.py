@@ -61,7 +61,9 @@ class ChatSession:
         """Create the conversation and upload `files` into it; returns the uploads."""
         conversation = await self.client.create_conversation(title, assistant_id)
         self.conversation_id = conversation["id"]
-        uploads = []
+        uploads: list[dict[str, Any]] = []
+        if not files:
+            return uploads
         with self.renderer.uploads() as bar_for:
             for path in files:
                 upload = await self.client.upload_file(path, self.conversation_id, bar_for(path))
