@@ -175,6 +175,14 @@ def test_a_missing_file_is_named_and_nothing_runs(workdir: Path, fake: FakeLLMSe
     assert fake.requests == []
 
 
+def test_json_output_cannot_be_interactive(workdir: Path) -> None:
+    result = chat("sales.csv", "Hi", "--json", "-i")
+
+    assert result.exit_code == 2
+    assert "cannot be combined with --interactive" in " ".join(result.stderr.split())
+    assert result.stdout == ""
+
+
 def test_an_unreachable_server_is_named(workdir: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
 

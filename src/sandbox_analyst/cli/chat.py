@@ -12,13 +12,14 @@ import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from sandbox_analyst.cli.app import app, console, err_console, settings
 from sandbox_analyst.cli.chat_render import ChatRenderer
@@ -110,7 +111,7 @@ def _request(
 
 
 def _usage_error(message: str) -> None:
-    err_console.print(f"[red]error:[/red] {message}")
+    err_console.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(EXIT_USAGE)
 
 
@@ -121,11 +122,12 @@ async def _connect(request: ChatRequest) -> AsyncIterator[AnalystClient]:
             await client.me()  # a wrong URL or key fails here, before any upload
             yield client
         return
-    async with (
-        embedded_server(settings()) as server,
-        AnalystClient(server.url, server.api_key) as client,
-    ):
-        yield client
+    async with AsyncExitStack() as stack:
+        # The first start of the sandboxes takes seconds: say what we are waiting for.
+        starting = err_console.status("starting the analyst…") if not request.as_json else None
+        with starting or nullcontext():
+            server = await stack.enter_async_context(embedded_server(settings()))
+        yield await stack.enter_async_context(AnalystClient(server.url, server.api_key))
 
 
 async def _run(request: ChatRequest) -> int:
