@@ -1,5 +1,6 @@
 """Stopping a turn whose code runs for a long time, with the Stop button or with Escape: the
-answer is marked cancelled, the button goes away, and the next question is answered."""
+answer is marked cancelled, the button goes away, and the next question is answered by code
+running in the same sandbox (so the long cell was really interrupted)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def test_stopping_cancels_the_running_code_and_the_next_question_works(
     new_analysis(page)
     model.add_turns(
         Turn(text="This will take a while.", tool_calls=[("execute_code", {"code": LONG_CELL})]),
-        Turn(text="Still here, ready for the next question."),
+        Turn(tool_calls=[("execute_code", {"code": "print('ready', 6 * 7)"})]),
+        Turn(text="Still here, and the sandbox answers."),
     )
 
     send(page, "Run the slow analysis")
@@ -47,5 +49,6 @@ def test_stopping_cancels_the_running_code_and_the_next_question_works(
     send(page, "Are you still there?")
 
     expect(messages(page, "assistant")).to_have_count(2)
-    expect(last_reply(page)).to_contain_text("Still here, ready for the next question.")
     expect(last_reply(page)).to_have_attribute("data-status", "complete")
+    expect(last_reply(page).get_by_test_id("step-output")).to_contain_text("ready 42")
+    expect(last_reply(page)).to_contain_text("Still here, and the sandbox answers.")
