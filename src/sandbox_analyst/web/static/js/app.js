@@ -79,7 +79,7 @@ class App {
   onKey(event) {
     if (event.key !== "Escape") return;
     if (closeLightbox()) return;
-    if (this.chat.running) {
+    if (this.chat.running || !this.chat.stopButton.hidden) {
       event.preventDefault();
       this.chat.stop();
     }

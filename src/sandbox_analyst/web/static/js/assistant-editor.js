@@ -92,7 +92,9 @@ export function assistantEditor(assistant, shell) {
       }
     } catch (error) {
       const target = errors[error.field] || formError;
-      target.textContent = error.message;
+      // Next to its field, "memory_mb: must be..." reads better without the field's name.
+      const prefix = `${error.field}: `;
+      target.textContent = target !== formError && error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
       target.hidden = false;
     } finally {
       save.disabled = false;

@@ -7,6 +7,7 @@ import { AssistantMessage, storedAssistantMessage, userMessage } from "./message
 import { readEvents } from "./sse.js";
 import { FileTray } from "./uploads.js";
 
+const FOLLOW_INTERVAL_MS = 1500;
 const DEFAULT_ASSISTANT = {
   name: "Data analyst",
   description: "General-purpose analyst created by the web UI.",
@@ -70,6 +71,7 @@ export class ChatView {
   /** A new analysis: pick an assistant, nothing stored until the first message or file. */
   openNew(assistantId = null) {
     this.conversation = null;
+    this.showStop(false);
     this.title.textContent = "New analysis";
     this.messages.replaceChildren(
       h(
@@ -122,9 +124,25 @@ export class ChatView {
         rendered.push(storedAssistantMessage(message, byId, () => this.send(question)).element);
       }
     }
+    const nearEnd = !this.messages.children.length || this.isNearEnd();
     this.messages.replaceChildren(...rendered);
-    this.scrollToEnd();
+    if (nearEnd) this.scrollToEnd();
+    // A turn still running elsewhere (another tab, or before a reload): follow it until it
+    // ends, and let Stop cancel it.
+    const streaming = detail.messages.some((message) => message.status === "streaming");
+    this.showStop(streaming);
+    clearTimeout(this.followTimer);
+    if (streaming) this.followTimer = setTimeout(() => this.follow(id), FOLLOW_INTERVAL_MS);
     return true;
+  }
+
+  async follow(id) {
+    if (this.conversation?.id !== id || this.running || !this.element.isConnected) return;
+    try {
+      await this.open(id);
+    } catch {
+      this.followTimer = setTimeout(() => this.follow(id), FOLLOW_INTERVAL_MS);
+    }
   }
 
   async ensureConversation() {
@@ -223,9 +241,14 @@ export class ChatView {
   }
 
   async stop() {
-    if (!this.turn || !this.conversation) return;
+    if (!this.conversation) return;
     const turn = this.turn;
     this.stopButton.disabled = true;
+    if (!turn) {
+      // A turn followed from the stored conversation: cancelling is all there is to do.
+      await api.cancelTurn(this.conversation.id).catch(() => {});
+      return;
+    }
     try {
       await api.cancelTurn(this.conversation.id);
       // The stream ends with message_end "cancelled"; if it does not, hang up (which cancels too).
@@ -237,9 +260,13 @@ export class ChatView {
 
   setRunning(running) {
     this.sendButton.disabled = running;
-    this.stopButton.hidden = !running;
-    this.stopButton.disabled = !running;
+    this.showStop(running);
     this.element.classList.toggle("running", running);
+  }
+
+  showStop(visible) {
+    this.stopButton.hidden = !visible;
+    this.stopButton.disabled = !visible;
   }
 
   isNearEnd() {

@@ -20,6 +20,16 @@ export function fileIdFromUrl(url) {
   }
 }
 
+// Inline styles are refused by the page's CSP anyway, and removed by DOMPurify; stripping them
+// before parsing only spares the console a CSP report for each (the browser reports even
+// while parsing into an inert document). Not a security measure: DOMPurify is.
+const STYLE_BLOCK = /<style\b[\s\S]*?<\/style\s*>/gi;
+const STYLE_ATTRIBUTE = /\sstyle\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)/gi;
+
+function withoutStyles(html) {
+  return html.replace(STYLE_BLOCK, "").replace(STYLE_ATTRIBUTE, "");
+}
+
 const SAFE_LINK = /^(?:https?:|mailto:)/i;
 
 const markdownPurifier = DOMPurify();
@@ -53,7 +63,7 @@ const MARKDOWN_POLICY = {
 
 /** A DocumentFragment of `html` (rendered from model markdown) that is safe to insert. */
 export function sanitizeMarkdownHtml(html) {
-  return markdownPurifier.sanitize(html, MARKDOWN_POLICY);
+  return markdownPurifier.sanitize(withoutStyles(html), MARKDOWN_POLICY);
 }
 
 const TABLE_POLICY = {
@@ -64,7 +74,7 @@ const TABLE_POLICY = {
 
 /** A DocumentFragment of a DataFrame's HTML: table markup only. */
 export function sanitizeTableHtml(html) {
-  return DOMPurify.sanitize(html, TABLE_POLICY);
+  return DOMPurify.sanitize(withoutStyles(html), TABLE_POLICY);
 }
 
 const HIGHLIGHT_POLICY = { RETURN_DOM_FRAGMENT: true, ALLOWED_TAGS: ["span"], ALLOWED_ATTR: ["class"] };
