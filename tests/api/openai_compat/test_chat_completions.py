@@ -272,3 +272,35 @@ async def test_the_plain_model_passes_the_messages_to_the_llm_and_stores_nothing
         ("user", "Plot sales by month"),
     ]
     assert await services.conversations.list(alice.principal) == []
+
+
+@pytest.mark.parametrize(
+    "v1_settings", [{"server": {"public_url": "https://analyst.example/"}}], indirect=True
+)
+async def test_links_are_built_on_the_public_url_when_one_is_set(
+    fake: FakeLLMServer, alice: V1User
+) -> None:
+    code = "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()"
+    fake.add_turns(*run_code(code, answer="Plotted."))
+
+    completion = await alice.client.chat.completions.create(
+        model=alice.model, messages=[{"role": "user", "content": "Plot it"}]
+    )
+
+    assert "![figure-1.png](https://analyst.example/api/files/" in (
+        completion.choices[0].message.content or ""
+    )
+
+
+async def test_a_failing_model_is_reported_in_the_answer(
+    fake: FakeLLMServer, alice: V1User
+) -> None:
+    fake.add_turns(Turn(text="never", error_status=400, error_message="context too long"))
+
+    completion = await alice.client.chat.completions.create(
+        model=alice.model, messages=[{"role": "user", "content": "hi"}]
+    )
+
+    text = completion.choices[0].message.content or ""
+    assert text.startswith("> **Error:** ")
+    assert "context too long" in text
