@@ -35,6 +35,35 @@ export function artifactChip(fileId, name, size) {
   return anchor;
 }
 
+// A stored step keeps only what the model was sent (agent/observation.py): fixed sections,
+// of which stdout, stderr, error and results are worth showing again.
+const EMPTY_SECTION = new Set(["(empty)", "(none)"]);
+
+/** {stdout, stderr, error, results} of an observation, or null when it is not in that layout. */
+export function observationSections(observation) {
+  const text = `\n${observation}\n`;
+  // Agent-written sections are found from the end, the user's output from the start: text
+  // printed by the code cannot move the boundaries of the sections after it.
+  const notes = text.lastIndexOf("\nnotes:\n");
+  const files = text.lastIndexOf("\nfiles:\n", notes);
+  const stdout = text.indexOf("\nstdout:\n");
+  const results = text.lastIndexOf("\nresults:\n", files);
+  const error = text.lastIndexOf("\nerror:\n", results);
+  const stderr = text.lastIndexOf("\nstderr:\n", error);
+  const marks = [stdout, stderr, error, results, files];
+  if (marks.some((mark) => mark < 0) || marks.some((mark, i) => i && mark <= marks[i - 1])) return null;
+  const section = (start, name, end) => {
+    const body = text.slice(start + name.length + 3, end);
+    return EMPTY_SECTION.has(body.trim()) ? "" : body;
+  };
+  return {
+    stdout: section(stdout, "stdout", stderr),
+    stderr: section(stderr, "stderr", error),
+    error: section(error, "error", results),
+    results: section(results, "results", files),
+  };
+}
+
 export class CodeStep {
   constructor(callId, code, toolName = "execute_code") {
     this.callId = callId;
@@ -103,6 +132,19 @@ export class CodeStep {
       this.media.append(chartImage(id, name));
     } else {
       this.media.append(artifactChip(id, name, size));
+    }
+  }
+
+  /** Show a stored observation (the turn was reloaded). */
+  showObservation(observation, success) {
+    const sections = observationSections(observation);
+    if (!sections) {
+      this.appendOutput(observation, success ? "stdout" : "error");
+      return;
+    }
+    for (const [name, stream] of [["stdout", "stdout"], ["stderr", "stderr"], ["results", "result"], ["error", "error"]]) {
+      const body = sections[name];
+      if (body) this.appendOutput(body.endsWith("\n") ? body : `${body}\n`, stream);
     }
   }
 
