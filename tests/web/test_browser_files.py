@@ -25,5 +25,6 @@ def test_the_upload_limit_is_announced_and_a_larger_file_is_refused(
 
     expect(accepted).to_be_visible()
     expect(refused).to_have_count(0)
+    expect(page.get_by_test_id("upload-error")).to_contain_text("too-big.csv")
     stored = web.api(alice, "GET", "/api/files").json()
     assert "too-big.csv" not in [file["name"] for file in stored]
