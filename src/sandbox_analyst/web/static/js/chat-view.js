@@ -50,6 +50,20 @@ export class ChatView {
       h("div", { class: "drop-overlay", "aria-hidden": "true" }, "Drop files to add them to this analysis"),
     );
     this.tray.acceptDrops(this.element);
+    // Charts load after the messages are laid out: keep the view pinned to the end while the
+    // reader has not scrolled away from it.
+    this.stickToEnd = true;
+    const scroller = this.messages.parentElement;
+    scroller.addEventListener("scroll", () => {
+      this.stickToEnd = this.isNearEnd();
+    });
+    this.messages.addEventListener(
+      "load",
+      () => {
+        if (this.stickToEnd) scroller.scrollTop = scroller.scrollHeight;
+      },
+      true,
+    );
   }
 
   get running() {
@@ -275,6 +289,7 @@ export class ChatView {
   }
 
   scrollToEnd() {
+    this.stickToEnd = true;
     const scroller = this.messages.parentElement;
     requestAnimationFrame(() => {
       scroller.scrollTop = scroller.scrollHeight;
