@@ -1,8 +1,10 @@
 """What an upload really is, decided from its first bytes — never from the client's
 Content-Type or the file extension alone.
 
-Accepted: CSV, TSV, Excel (xlsx and legacy xls), Parquet, JSON (and JSON lines), plain text.
-Everything else is refused.
+Accepted: CSV, TSV, Excel (xlsx and legacy xls), Parquet, JSON (and JSON lines), plain text,
+and raster images (PNG, JPEG, GIF, WebP: a photographed table or a chart to reproduce; chat
+front ends send pasted images as uploads). Everything else is refused — SVG too, since it can
+carry script.
 """
 
 from __future__ import annotations
@@ -21,7 +23,18 @@ PARQUET = "application/vnd.apache.parquet"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLS = "application/vnd.ms-excel"
 
+PNG = "image/png"
+JPEG = "image/jpeg"
+GIF = "image/gif"
+WEBP = "image/webp"
+
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_IMAGE_MAGICS = (
+    (b"\x89PNG\r\n\x1a\n", PNG),
+    (b"\xff\xd8\xff", JPEG),
+    (b"GIF87a", GIF),
+    (b"GIF89a", GIF),
+)
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -30,6 +43,11 @@ def sniff_media_type(head: bytes, *, complete: bool) -> str | None:
     accept. `complete` says whether `head` is the whole content."""
     if head.startswith(b"PAR1"):
         return PARQUET
+    for magic, media_type in _IMAGE_MAGICS:
+        if head.startswith(magic):
+            return media_type
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return WEBP
     if head.startswith(_ZIP_MAGIC):
         # An xlsx is a zip whose entries live under `xl/`; the names appear in the local
         # file headers at the start of the archive.

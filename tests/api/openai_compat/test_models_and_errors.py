@@ -165,26 +165,54 @@ async def test_malformed_json_is_a_400(alice: V1User, base_url: str) -> None:
     assert response.json()["error"]["code"] == "invalid_json"
 
 
-async def test_an_image_is_refused_like_any_unsupported_upload(
-    alice: V1User, services: Services
+async def test_a_pasted_image_is_uploaded_into_the_conversation_and_readable_by_the_code(
+    fake: FakeLLMServer, alice: V1User, services: Services
 ) -> None:
-    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(64)).decode()
-    with pytest.raises(openai.APIStatusError) as caught:
-        await alice.client.chat.completions.create(
-            model=alice.model,
-            messages=[
-                {
-                    "role": "user",
-                    "content": [
-                        {"type": "text", "text": "What is this?"},
-                        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
-                    ],
-                }
-            ],
-        )
-    assert caught.value.status_code == 415
-    assert_openai_error_shape(caught.value.body)
-    assert await services.files.list(alice.principal) == []
+    png = _one_pixel_png()
+    fake.add_turns(
+        Turn(
+            tool_calls=[
+                (
+                    "execute_code",
+                    {
+                        "code": "from matplotlib.image import imread\n"
+                        "print(imread('image-1.png').shape)"
+                    },
+                )
+            ]
+        ),
+        Turn(text="A one-pixel image."),
+    )
+    completion = await alice.client.chat.completions.create(
+        model=alice.model,
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is this?"},
+                    {
+                        "type": "image_url",
+                        "image_url": {
+                            "url": f"data:image/png;base64,{base64.b64encode(png).decode()}"
+                        },
+                    },
+                ],
+            }
+        ],
+    )
+    assert "(1, 1, " in (completion.choices[0].message.content or "")
+    [record] = await services.files.list(alice.principal)
+    assert (record.name, record.media_type, record.kind) == ("image-1.png", "image/png", "upload")
+
+
+def _one_pixel_png() -> bytes:
+    import io
+
+    from matplotlib import pyplot as plt
+
+    buffer = io.BytesIO()
+    plt.imsave(buffer, [[(0.2, 0.4, 0.6)]], format="png")
+    return buffer.getvalue()
 
 
 async def test_a_second_request_while_a_turn_runs_is_a_409_and_leaves_no_files(
