@@ -99,9 +99,6 @@ class WebApp:
     def base_url(self) -> str:
         return self.server.base_url
 
-    def conversation_url(self, conversation_id: str) -> str:
-        return f"{self.base_url}/#/c/{conversation_id}"
-
     def api(self, user: WebUser, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.request(
             method, f"{self.base_url}{path}", headers=user.headers, timeout=120, **kwargs

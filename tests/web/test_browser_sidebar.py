@@ -56,10 +56,11 @@ def set_visibility_public(form: Locator) -> None:
 
 
 def test_the_assistant_editor_shows_api_errors_by_their_field_and_publishes(
-    browsing: Browsing, web: WebApp, alice: WebUser, bob: WebUser
+    browsing: Browsing, web: WebApp, bob: WebUser
 ) -> None:
+    erin = web.add_user("erin")
     page = browsing.new_page()
-    sign_in(page, alice)
+    sign_in(page, erin)
     page.get_by_test_id("new-assistant").click()
     form = page.get_by_test_id("assistant-form")
     form.locator('[name="name"]').fill("Forecaster")
@@ -80,7 +81,7 @@ def test_the_assistant_editor_shows_api_errors_by_their_field_and_publishes(
 
     saved = page.get_by_test_id("assistant-item").filter(has_text="Forecaster")
     expect(saved).to_be_visible()
-    listed = web.api(alice, "GET", "/api/assistants", params={"mine": "true"}).json()
+    listed = web.api(erin, "GET", "/api/assistants", params={"mine": "true"}).json()
     [forecaster] = [a for a in listed if a["name"] == "Forecaster"]
     assert (forecaster["visibility"], forecaster["memory_mb"]) == ("public", 1024)
     assert forecaster["instructions"] == "Use a linear trend and say how sure you are."
