@@ -34,7 +34,8 @@ export class ChatView {
     this.tray = new FileTray({ settings: shell.settings, ensureConversation: () => this.ensureConversation() });
     this.assistantPicker = h("select", { class: "assistant-picker", "aria-label": "Assistant", name: "assistant" });
     this.title = h("h1", { class: "chat-title" });
-    this.header = h("div", { class: "chat-header" }, this.title, this.assistantPicker);
+    this.pickerLabel = h("label", { class: "muted small picker-label" }, "Assistant", this.assistantPicker);
+    this.header = h("div", { class: "chat-header" }, this.title, this.pickerLabel);
     this.element = h(
       "section",
       { class: "chat" },
@@ -103,7 +104,7 @@ export class ChatView {
     );
     if (!assistants.length) this.assistantPicker.append(h("option", { value: "" }, DEFAULT_ASSISTANT.name));
     if (assistantId) this.assistantPicker.value = assistantId;
-    this.assistantPicker.hidden = false;
+    this.pickerLabel.hidden = false;
     this.tray.files = [];
     this.tray.chips.replaceChildren();
     this.tray.preview.replaceChildren();
@@ -121,7 +122,7 @@ export class ChatView {
       throw error;
     }
     this.conversation = detail;
-    this.assistantPicker.hidden = true;
+    this.pickerLabel.hidden = true;
     this.title.textContent = detail.title || "Untitled analysis";
     const byId = new Map(files.map((file) => [file.id, file]));
     this.tray.files = files.filter((file) => file.kind === "upload");
@@ -169,7 +170,7 @@ export class ChatView {
     const text = this.composer.value.trim();
     this.conversation = await api.createConversation(assistantId, titleFrom(text));
     this.title.textContent = this.conversation.title || "Untitled analysis";
-    this.assistantPicker.hidden = true;
+    this.pickerLabel.hidden = true;
     if (this.messages.querySelector(".empty-state")) this.messages.replaceChildren();
     this.shell.replaceRoute(`#/c/${this.conversation.id}`);
     this.shell.refreshSidebar();

@@ -189,7 +189,9 @@ function previewBody(preview) {
       h("thead", {}, h("tr", {}, preview.columns.map((name) => h("th", {}, name)))),
       h("tbody", {}, preview.rows.map((row) => h("tr", {}, row.map((cell) => h("td", {}, cell))))),
     );
-    const note = [preview.truncated ? `first ${preview.rows.length} rows` : `${preview.rows.length} rows`, preview.note].filter(Boolean).join(" · ");
+    const count = preview.rows.length;
+    const rows = `${count} row${count === 1 ? "" : "s"}`;
+    const note = [preview.truncated ? `first ${rows}` : rows, preview.note].filter(Boolean).join(" · ");
     return h("div", {}, h("div", { class: "table-scroll" }, table), h("div", { class: "muted small" }, note));
   }
   if (preview.format === "text") return h("pre", { class: "preview-text" }, preview.text);
