@@ -4,7 +4,9 @@ rebuilt from stored messages next turn.
 One user message and one assistant message per turn: the assistant message holds the final
 text, plus its tool calls (`{"id", "name", "code", "arguments", "step", "text"}`; `step`
 numbers the model call that made it and `text` is what the model said before it) and their
-results (`{"call_id", "observation", ...}`: the observation is exactly what the model saw).
+results (`{"call_id", "observation", "results", ...}`: the observation is exactly what the model
+saw; `results` keeps the rich outputs — a DataFrame's HTML table — so a front end can show the
+turn again as it first appeared).
 That is all the model needs to see its earlier work again, kept compact: long observations are
 cut to their head and tail.
 """
@@ -12,14 +14,17 @@ cut to their head and tail.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sandbox_analyst.agent import ToolCallEvent, ToolResultEvent
+from sandbox_analyst.agent import ResultEvent, ToolCallEvent, ToolResultEvent
 from sandbox_analyst.llm import ChatMessage, ToolCall
 from sandbox_analyst.store import Message
 
 HISTORY_OBSERVATION_LIMIT = 2000
+# Rich outputs kept per tool call, and the size of each: a preview of a table, not a dump.
+STORED_RESULTS_PER_CALL = 20
+STORED_RESULT_CHARS = 200_000
 _CUT_MARKER = "\n[... {count} characters cut from the history ...]\n"
 
 
@@ -28,7 +33,21 @@ def tool_call_entry(event: ToolCallEvent) -> dict[str, Any]:
     return {"id": event.call_id, "name": event.tool, "code": event.code, "arguments": arguments}
 
 
-def tool_result_entry(event: ToolResultEvent, artifact_ids: list[str]) -> dict[str, Any]:
+def result_entry(event: ResultEvent) -> dict[str, Any] | None:
+    """A rich output as stored: its text and HTML, or None when it is too big to keep."""
+    text, html = event.text, event.html
+    if html is not None and len(html) > STORED_RESULT_CHARS:
+        html = None  # cutting HTML would break the markup; the text form stays
+    if text is not None and len(text) > STORED_RESULT_CHARS:
+        text = text[:STORED_RESULT_CHARS] + "\n[... cut ...]"
+    if text is None and html is None:
+        return None
+    return {"text": text, "html": html}
+
+
+def tool_result_entry(
+    event: ToolResultEvent, artifact_ids: list[str], results: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
     error = None
     if event.error is not None:
         error = {"name": event.error.get("name"), "value": event.error.get("value")}
@@ -41,6 +60,7 @@ def tool_result_entry(event: ToolResultEvent, artifact_ids: list[str]) -> dict[s
         "duration": round(event.duration, 4),
         "state_lost": event.state_lost,
         "artifact_ids": artifact_ids,
+        "results": list(results)[:STORED_RESULTS_PER_CALL],
     }
 
 

@@ -16,13 +16,19 @@ from typing import Any
 from sandbox_analyst.agent import (
     ArtifactEvent,
     ErrorEvent,
+    ResultEvent,
     TokenEvent,
     ToolCallEvent,
     ToolResultEvent,
 )
 from sandbox_analyst.llm import ChatMessage
 from sandbox_analyst.sandbox import LocalSandbox, SandboxError, SandboxErrorName
-from sandbox_analyst.service.chat_history import tool_call_entry, tool_result_entry, with_steps
+from sandbox_analyst.service.chat_history import (
+    result_entry,
+    tool_call_entry,
+    tool_result_entry,
+    with_steps,
+)
 from sandbox_analyst.service.conversations import ConversationService, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -51,6 +57,7 @@ class TurnRecorder:
         self.tool_results: list[dict[str, Any]] = []
         self.artifact_ids: list[str] = []
         self._artifacts_by_call: dict[str, list[str]] = {}
+        self._results_by_call: dict[str, list[dict[str, Any]]] = {}
         self._running_code: dict[str, str] = {}  # call id -> code, until its result arrives
         self._unsaved_text = ""
         self._last_flush = time.monotonic()
@@ -73,10 +80,16 @@ class TurnRecorder:
             self.artifact_ids.append(event.artifact.file_id)
             self._artifacts_by_call.setdefault(event.call_id, []).append(event.artifact.file_id)
             await self._update(artifact_ids=self.artifact_ids)
+        elif isinstance(event, ResultEvent):
+            # Kept in memory until the call's result arrives: one write per call, not per output.
+            stored = result_entry(event)
+            if stored is not None:
+                self._results_by_call.setdefault(event.call_id, []).append(stored)
         elif isinstance(event, ToolResultEvent):
             self._running_code.pop(event.call_id, None)
             artifacts = self._artifacts_by_call.get(event.call_id, [])
-            self.tool_results.append(tool_result_entry(event, artifacts))
+            results = self._results_by_call.pop(event.call_id, [])
+            self.tool_results.append(tool_result_entry(event, artifacts, results))
             if event.code is not None:
                 await self._log_execution(event)
             await self._update(tool_results=self.tool_results)

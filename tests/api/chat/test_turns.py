@@ -258,3 +258,26 @@ async def test_an_assistant_made_private_can_no_longer_be_chatted_with(
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_a_tables_html_is_stored_with_its_step_so_the_turn_can_be_shown_again(
+    fake: FakeLLMServer, alice: Chatter
+) -> None:
+    table = "import pandas as pd\npd.DataFrame({'city': ['Lyon', 'Nîmes'], 'sales': [3, 4]})"
+    fake.add_turns(
+        Turn(tool_calls=[("execute_code", {"code": table})]),
+        Turn(tool_calls=[("execute_code", {"code": "print('no rich output')"})]),
+        Turn(text="Two cities."),
+    )
+
+    reply = await alice.ask("Show the table")
+
+    [streamed] = reply.of("result")
+    _, assistant = await alice.messages()
+    with_table, plain = assistant["tool_results"]
+    [stored] = with_table["results"]
+    assert stored["html"] == streamed["html"]
+    assert "<table" in stored["html"]
+    assert "Nîmes" in stored["html"]
+    assert "Lyon" in stored["text"]
+    assert plain["results"] == []
