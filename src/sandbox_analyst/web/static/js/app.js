@@ -99,17 +99,12 @@ class App {
   showNew() {
     const assistant = this.pendingAssistant;
     this.pendingAssistant = null;
-    if (!this.chat.running) this.chat.openNew(assistant);
+    this.chat.openNew(assistant);
     this.main.replaceChildren(this.chat.element);
   }
 
   async showConversation(id) {
     if (this.chat.conversation?.id === id && this.chat.element.isConnected) return;
-    if (this.chat.running && this.chat.conversation?.id === id) {
-      this.main.replaceChildren(this.chat.element);
-      return;
-    }
-    if (this.chat.running) this.chat.stop();
     this.main.replaceChildren(h("div", { class: "loading muted" }, "Loading…"));
     try {
       if (await this.chat.open(id)) this.main.replaceChildren(this.chat.element);

@@ -19,7 +19,10 @@ export class ChatView {
   constructor(shell) {
     this.shell = shell;
     this.conversation = null;
-    this.turn = null; // {controller, view, stopTimer}
+    // Turns streaming in this tab, by conversation: one keeps running (into its own message
+    // view) when another conversation is opened, and is shown again on coming back.
+    this.turns = new Map(); // conversation id -> {conversationId, controller, view, stopTimer}
+    this.starting = false; // a first message is creating its conversation
     this.messages = h("div", { class: "messages", "aria-live": "polite" });
     this.composer = h("textarea", {
       rows: 1,
@@ -67,8 +70,14 @@ export class ChatView {
     );
   }
 
+  /** Whether a turn runs in the conversation on screen. */
   get running() {
-    return this.turn !== null;
+    return this.starting || Boolean(this.conversation && this.turns.has(this.conversation.id));
+  }
+
+  /** Whether the conversation on screen is `conversationId` (null: a new analysis). */
+  showing(conversationId) {
+    return conversationId === null ? !this.conversation : this.conversation?.id === conversationId;
   }
 
   autosize() {
@@ -86,7 +95,8 @@ export class ChatView {
   /** A new analysis: pick an assistant, nothing stored until the first message or file. */
   openNew(assistantId = null) {
     this.conversation = null;
-    this.showStop(false);
+    clearTimeout(this.followTimer);
+    this.setRunning(false);
     this.title.textContent = "New analysis";
     this.messages.replaceChildren(
       h(
@@ -128,12 +138,15 @@ export class ChatView {
     this.tray.files = files.filter((file) => file.kind === "upload");
     this.tray.chips.replaceChildren(...this.tray.files.map((file) => this.tray.chip(file)));
     this.tray.preview.replaceChildren();
+    const live = this.turns.get(id);
     const rendered = [];
     let lastUserText = "";
     for (const message of detail.messages) {
       if (message.role === "user") {
         lastUserText = message.content;
         rendered.push(userMessage(message.content));
+      } else if (live && live.view.messageId === message.id) {
+        rendered.push(live.view.element);
       } else if (message.role === "assistant") {
         const question = lastUserText;
         rendered.push(storedAssistantMessage(message, byId, () => this.send(question)).element);
@@ -144,8 +157,9 @@ export class ChatView {
     if (nearEnd) this.scrollToEnd();
     // A turn still running elsewhere (another tab, or before a reload): follow it until it
     // ends, and let Stop cancel it.
-    const streaming = detail.messages.some((message) => message.status === "streaming");
-    this.showStop(streaming);
+    const streaming = !live && detail.messages.some((message) => message.status === "streaming");
+    this.setRunning(Boolean(live));
+    if (streaming) this.showStop(true);
     clearTimeout(this.followTimer);
     if (streaming) this.followTimer = setTimeout(() => this.follow(id), FOLLOW_INTERVAL_MS);
     return true;
@@ -186,36 +200,46 @@ export class ChatView {
   async send(text) {
     if (this.running) return;
     const view = new AssistantMessage({ onRetry: () => this.send(text) });
-    this.turn = { controller: new AbortController(), view, stopTimer: null };
+    const turn = { conversationId: null, controller: new AbortController(), view, stopTimer: null };
+    this.starting = true;
     this.setRunning(true);
     try {
-      const conversationId = await this.ensureConversation();
+      turn.conversationId = await this.ensureConversation();
+      this.turns.set(turn.conversationId, turn);
+      this.starting = false;
       this.composer.value = "";
       this.autosize();
       this.tray.preview.replaceChildren();
       if (!this.conversation.title) this.nameConversation(text);
       this.messages.append(userMessage(text), view.element);
       this.scrollToEnd();
-      const response = await postMessage(conversationId, text, this.turn.controller.signal);
-      await this.consume(response, view);
+      const response = await postMessage(turn.conversationId, text, turn.controller.signal);
+      await this.consume(response, turn);
     } catch (error) {
-      if (!view.element.isConnected) this.messages.append(view.element);
+      if (!view.element.isConnected && this.showing(turn.conversationId)) this.messages.append(view.element);
       if (error.name === "AbortError") view.end("cancelled");
       else view.end("failed", error.message);
     } finally {
+      this.starting = false;
       if (view.status === "streaming") view.end("failed", "The connection ended before the answer was complete.");
-      clearTimeout(this.turn?.stopTimer);
-      this.turn = null;
-      this.setRunning(false);
-      this.scrollToEnd();
+      clearTimeout(turn.stopTimer);
+      this.turns.delete(turn.conversationId);
+      if (this.showing(turn.conversationId)) {
+        this.setRunning(false);
+        this.scrollToEnd();
+      }
       this.shell.refreshSidebar();
     }
   }
 
-  async consume(response, view) {
+  async consume(response, turn) {
+    const { view } = turn;
     for await (const { event, data } of readEvents(response)) {
-      const nearEnd = this.isNearEnd();
+      const nearEnd = this.showing(turn.conversationId) && this.isNearEnd();
       switch (event) {
+        case "message_start":
+          view.messageId = data.message_id;
+          break;
         case "token":
           view.appendToken(data.text);
           break;
@@ -242,7 +266,7 @@ export class ChatView {
           view.end(data.status, data.error || view.lastError);
           break;
         default:
-          break; // message_start, sandbox_restored: nothing to show
+          break; // sandbox_restored: nothing to show
       }
       if (nearEnd) this.scrollToEnd();
     }
@@ -257,7 +281,7 @@ export class ChatView {
 
   async stop() {
     if (!this.conversation) return;
-    const turn = this.turn;
+    const turn = this.turns.get(this.conversation.id);
     this.stopButton.disabled = true;
     if (!turn) {
       // A turn followed from the stored conversation: cancelling is all there is to do.
