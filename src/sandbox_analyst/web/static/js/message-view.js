@@ -165,7 +165,7 @@ export function storedAssistantMessage(message, files, onRetry) {
       step.interrupt();
       continue;
     }
-    if (result.observation) step.showObservation(result.observation, result.success);
+    step.showStored(result.observation, result.success, result.results || []);
     for (const fileId of result.artifact_ids || []) {
       placed.add(fileId);
       const file = files.get(fileId) || { id: fileId, name: "file", media_type: "application/octet-stream" };

@@ -135,15 +135,22 @@ export class CodeStep {
     }
   }
 
-  /** Show a stored observation (the turn was reloaded). */
-  showObservation(observation, success) {
+  /** Show a stored step (the turn was reloaded): its observation, and the tables among its
+   * rich `results` ({text, html}); a table replaces the text view the observation has of it. */
+  showStored(observation, success, results = []) {
+    const tables = results.filter((result) => result && result.html);
+    this.showObservation(observation || "", success, { withResults: !tables.length });
+    for (const table of tables) this.addResult({ html: table.html });
+  }
+
+  showObservation(observation, success, { withResults = true } = {}) {
     const sections = observationSections(observation);
     if (!sections) {
       this.appendOutput(observation, success ? "stdout" : "error");
       return;
     }
     for (const [name, stream] of [["stdout", "stdout"], ["stderr", "stderr"], ["results", "result"], ["error", "error"]]) {
-      const body = sections[name];
+      const body = name === "results" && !withResults ? "" : sections[name];
       if (body) this.appendOutput(body.endsWith("\n") ? body : `${body}\n`, stream);
     }
   }
