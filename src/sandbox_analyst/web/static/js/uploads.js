@@ -47,7 +47,7 @@ export class FileTray {
         h(
           "span",
           { class: "upload-limit", dataset: { testid: "upload-limit" } },
-          `Drop or add files · CSV, TSV, Excel, Parquet, JSON, text · max ${limit} MB each`,
+          `Drop or add files · CSV, TSV, Excel, Parquet, JSON, text, images · max ${limit} MB each`,
         ),
       ),
       this.progress,
