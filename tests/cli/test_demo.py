@@ -92,7 +92,7 @@ def test_the_report_embeds_the_real_charts_and_loads_nothing(demo: DemoRun) -> N
     assert "<script" not in demo.report
     assert re.findall(r'(?:src|href)="(?!data:)', demo.report) == []
     saved = sorted(path.name for path in demo.output_dir.glob("*.png"))
-    assert saved == ["figure-1-2.png", "figure-1.png"]
+    assert saved == ["figure-1.png", "figure-2.png"]  # numbered across the conversation
     assert (demo.output_dir / "figure-1.png").read_bytes().startswith(PNG_SIGNATURE)
 
 

@@ -6,7 +6,7 @@ in a sandbox and saving what it produces.
         ...  # TokenEvent, ToolCallEvent, StdoutEvent, ..., FinalEvent
 """
 
-from sandbox_analyst.agent.artifacts import ArtifactRef, ArtifactSink
+from sandbox_analyst.agent.artifacts import ArtifactRef, ArtifactSink, last_figure_number
 from sandbox_analyst.agent.config import AgentConfig, DataFile
 from sandbox_analyst.agent.events import (
     AgentEvent,
@@ -40,4 +40,5 @@ __all__ = [
     "TokenEvent",
     "ToolCallEvent",
     "ToolResultEvent",
+    "last_figure_number",
 ]

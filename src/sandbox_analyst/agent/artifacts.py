@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import mimetypes
 import posixpath
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -26,6 +28,7 @@ _MEDIA_TYPES = {
 # Result fields holding an image, in the order we prefer them, with their media type.
 _IMAGE_FORMATS = (("png", "image/png"), ("jpeg", "image/jpeg"), ("svg", "image/svg+xml"))
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
+_FIGURE_NAME = re.compile(r"figure-(\d+)\.(?:png|jpg|svg)")
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,16 @@ class SkippedFile:
     reason: str
 
 
+def last_figure_number(names: Iterable[str]) -> int:
+    """The highest N among names like `figure-N.png`: where a conversation's numbering goes on
+    from in its next turn."""
+    numbers = (int(m.group(1)) for n in names if (m := _FIGURE_NAME.fullmatch(n)))
+    return max(numbers, default=0)
+
+
 @dataclass
 class FigureNamer:
-    """`figure-1.png`, `figure-2.svg`... numbered across one turn."""
+    """`figure-1.png`, `figure-2.svg`... numbered on from `count`, the last number used."""
 
     count: int = 0
 

@@ -67,12 +67,21 @@ class _Turn:
 
 class Agent:
     def __init__(
-        self, llm: LLM, sandbox: Sandbox, artifacts: ArtifactSink, config: AgentConfig
+        self,
+        llm: LLM,
+        sandbox: Sandbox,
+        artifacts: ArtifactSink,
+        config: AgentConfig,
+        *,
+        figures_before: int = 0,
     ) -> None:
+        """`figures_before`: the highest figure number earlier turns of the conversation
+        used, so this turn's charts get new names (`figure-3.png`, not a second `figure-1.png`)."""
         self.llm = llm
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
+        self.figures_before = figures_before
 
     async def run(
         self, history: list[ChatMessage], user_message: str, files: list[DataFile]
@@ -97,7 +106,7 @@ class Agent:
         self, history: list[ChatMessage], user_message: str, files: list[DataFile], emit: Emit
     ) -> None:
         turn = _Turn([], [], [], _Usage())
-        toolbox = Toolbox(self.sandbox, self.artifacts, self.config)
+        toolbox = Toolbox(self.sandbox, self.artifacts, self.config, self.figures_before)
         budget = asyncio.timeout(self.config.turn_timeout)
         try:
             async with budget:

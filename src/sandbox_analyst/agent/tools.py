@@ -110,12 +110,18 @@ class RunningCall:
 class Toolbox:
     """Runs the tool calls of one turn against one sandbox."""
 
-    def __init__(self, sandbox: Sandbox, artifacts: ArtifactSink, config: AgentConfig) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        artifacts: ArtifactSink,
+        config: AgentConfig,
+        figures_before: int = 0,
+    ) -> None:
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
         self.running: RunningCall | None = None
-        self._figures = FigureNamer()
+        self._figures = FigureNamer(figures_before)
         self._failures: dict[str, int] = {}
         self._generation = sandbox.generation
 

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from sandbox_analyst.agent import Agent, AgentConfig, DataFile, ErrorEvent, FinalEvent
+from sandbox_analyst.agent import (
+    Agent,
+    AgentConfig,
+    DataFile,
+    ErrorEvent,
+    FinalEvent,
+    last_figure_number,
+)
 from sandbox_analyst.config import ConfigError, Settings
 from sandbox_analyst.llm import LLM, ChatMessage, LLMError, create_llm, resolve_endpoint
 from sandbox_analyst.sandbox import LocalSandbox
@@ -360,7 +367,10 @@ class _TurnRun:
             public_url=service.settings.server.public_url,
         )
         files = [DataFile(f.path, f.size, f.media_type) for f in prepared.files]
-        agent = Agent(self.llm, self.sandbox, sink, self.config)
+        earlier = await service._files.artifact_names(self.owner_id, turn.conversation_id)
+        agent = Agent(
+            self.llm, self.sandbox, sink, self.config, figures_before=last_figure_number(earlier)
+        )
         final: FinalEvent | None = None
         async for event in agent.run(self.history, self.content, files):
             if isinstance(event, FinalEvent):

@@ -161,6 +161,17 @@ class FileService:
         )
         return await self._insert(record)
 
+    async def artifact_names(self, owner_id: str, conversation_id: str) -> list[str]:
+        """Names of the files the code of `conversation_id` produced. Trusted caller (the chat
+        service, numbering a turn's charts after the earlier ones)."""
+        query = select(FileRecord.name).where(
+            FileRecord.owner_id == owner_id,
+            FileRecord.conversation_id == conversation_id,
+            FileRecord.kind == "artifact",
+        )
+        async with self._db.session() as session:
+            return list((await session.scalars(query)).all())
+
     async def list(
         self,
         principal: Principal,

@@ -281,3 +281,16 @@ async def test_a_tables_html_is_stored_with_its_step_so_the_turn_can_be_shown_ag
     assert "Nîmes" in stored["html"]
     assert "Lyon" in stored["text"]
     assert plain["results"] == []
+
+
+async def test_charts_of_later_turns_are_numbered_on_not_named_again(
+    fake: FakeLLMServer, alice: Chatter
+) -> None:
+    await alice.upload("sales.csv", CSV)
+    fake.add_turns(*chart_script(), *chart_script())
+
+    first = await alice.ask("Plot sales by month")
+    second = await alice.ask("Once more")
+
+    names = [event["name"] for reply in (first, second) for event in reply.of("artifact")]
+    assert names == ["figure-1.png", "figure-2.png"]
