@@ -5,20 +5,18 @@ Nothing is mocked in between. Tests share the session's event loop with the serv
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-import uvicorn
 
 from sandbox_analyst.api import create_app
 from sandbox_analyst.client import AnalystClient, EmbeddedServer, embedded_server
 from sandbox_analyst.config import LLMSettings, SandboxSettings, Settings
 from sandbox_analyst.testing import FakeLLMServer
-from tests.conftest import free_port, fresh_database
+from tests.conftest import fresh_database, uvicorn_on_loopback
 
 SANDBOX = SandboxSettings(
     pool_size=1, timeout=30.0, interrupt_grace=2.0, preload=["pandas", "matplotlib.pyplot"]
@@ -68,18 +66,5 @@ async def serving(settings: Settings) -> AsyncIterator[str]:
     """`create_app(settings)` (multi-user unless the settings say otherwise) under uvicorn on
     127.0.0.1 in the current event loop; yields its URL."""
     app = create_app(settings)
-    port = free_port()
-    async with app.router.lifespan_context(app):
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-        )
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            await task
+    async with app.router.lifespan_context(app), uvicorn_on_loopback(app) as url:
+        yield url

@@ -9,7 +9,6 @@ session's event loop: `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from fastapi import FastAPI
 
 from sandbox_analyst.api import create_app
@@ -27,7 +25,7 @@ from sandbox_analyst.config import LLMSettings, ProviderSettings, SandboxSetting
 from sandbox_analyst.service import Services
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.testing import FakeLLMServer
-from tests.conftest import free_port
+from tests.conftest import uvicorn_on_loopback
 
 SANDBOX = SandboxSettings(pool_size=2, timeout=30.0, interrupt_grace=2.0, max_sessions=64)
 _FAST_RETRIES: dict[str, Any] = {"retry_backoff": 0.001, "retry_max_delay": 0.01, "timeout": 30.0}
@@ -102,18 +100,8 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def live_url(app: FastAPI) -> AsyncIterator[str]:
     """The same app behind a real uvicorn server on 127.0.0.1 (real disconnects)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with uvicorn_on_loopback(app) as url:
+        yield url
 
 
 @dataclass

@@ -5,7 +5,6 @@ sandboxes (one pool for the session, as in the chat tests). Tests run on the ses
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Any
 import openai
 import pytest
 import pytest_asyncio
-import uvicorn
 from fastapi import FastAPI
 
 from sandbox_analyst.api import create_app
@@ -23,7 +21,7 @@ from sandbox_analyst.service import Principal, Services
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.testing import FakeLLMServer
 from tests.api.chat.conftest import SANDBOX, conversation_sandboxes, fake
-from tests.conftest import free_port
+from tests.conftest import uvicorn_on_loopback
 
 __all__ = ["conversation_sandboxes", "fake"]
 
@@ -68,18 +66,8 @@ def services(app: FastAPI) -> Services:
 @pytest_asyncio.fixture(loop_scope="session")
 async def base_url(app: FastAPI) -> AsyncIterator[str]:
     """The app behind a real uvicorn server on 127.0.0.1."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with uvicorn_on_loopback(app) as url:
+        yield url
 
 
 @dataclass
