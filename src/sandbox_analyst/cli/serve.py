@@ -53,7 +53,8 @@ def serve(
         )
     server = effective.server
     err_console.print(
-        f"Sandbox Analyst on {_browsable_url(server.host, server.port)} (API docs at /docs)",
+        f"Sandbox Analyst on {_browsable_url(server.host, server.port)} "
+        "(web UI there; API docs at /docs; OpenAI-compatible API at /v1)",
         highlight=False,
         soft_wrap=True,
     )
