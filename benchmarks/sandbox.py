@@ -27,7 +27,7 @@ from jupyter_client.manager import start_new_kernel
 
 from sandbox_analyst.config import SandboxSettings
 from sandbox_analyst.sandbox import SandboxPool
-from sandbox_analyst.sandbox.process_stats import unique_set_size
+from sandbox_analyst.sandbox.local.process_stats import unique_set_size
 
 PANDAS_CELL = "import pandas as pd, matplotlib\npd.DataFrame({'a': [1, 2]}).shape"
 REALISTIC_CELL = """

@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 
 from sandbox_analyst.sandbox import LocalSandbox, SandboxErrorName, SandboxPool
-from sandbox_analyst.sandbox.isolation import LayerName
+from sandbox_analyst.sandbox.local.isolation import LayerName
 from tests.sandbox.conftest import sandbox_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -13,7 +13,7 @@ from rich.table import Table
 from sandbox_analyst.cli.app import app, console, settings
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import SandboxError, SandboxPool
-from sandbox_analyst.sandbox.isolation import IsolationSettings, LayerStatus, detect
+from sandbox_analyst.sandbox.local.isolation import IsolationSettings, LayerStatus, detect
 
 _STYLE = {
     LayerStatus.ACTIVE: "green",

@@ -13,10 +13,12 @@ from sandbox_analyst.sandbox.errors import (
     SandboxBusyError,
     SandboxClosedError,
     SandboxError,
+    SandboxNotFoundError,
     SandboxStartError,
     TooManySessionsError,
 )
-from sandbox_analyst.sandbox.local import LocalSandbox
+from sandbox_analyst.sandbox.local.pool import SandboxPool
+from sandbox_analyst.sandbox.local.sandbox import LocalSandbox
 from sandbox_analyst.sandbox.manager import SessionManager
 from sandbox_analyst.sandbox.models import (
     EntryInfo,
@@ -27,7 +29,12 @@ from sandbox_analyst.sandbox.models import (
     SandboxErrorName,
     SandboxInfo,
 )
-from sandbox_analyst.sandbox.pool import SandboxPool
+from sandbox_analyst.sandbox.provider import (
+    ProviderHealth,
+    SandboxProvider,
+    SessionRecord,
+    SessionSpec,
+)
 
 __all__ = [
     "EntryInfo",
@@ -38,6 +45,7 @@ __all__ = [
     "LocalSandbox",
     "Logs",
     "PathEscapeError",
+    "ProviderHealth",
     "Result",
     "Sandbox",
     "SandboxBusyError",
@@ -46,8 +54,12 @@ __all__ = [
     "SandboxErrorName",
     "SandboxFiles",
     "SandboxInfo",
+    "SandboxNotFoundError",
     "SandboxPool",
+    "SandboxProvider",
     "SandboxStartError",
     "SessionManager",
+    "SessionRecord",
+    "SessionSpec",
     "TooManySessionsError",
 ]

@@ -16,6 +16,10 @@ class SandboxBusyError(SandboxError):
     """Another execution is running in this sandbox; wait for it or interrupt it."""
 
 
+class SandboxNotFoundError(SandboxError):
+    """No live session has this id (it ended, or never belonged to this backend)."""
+
+
 class SandboxStartError(SandboxError):
     """A worker or the zygote could not be started."""
 

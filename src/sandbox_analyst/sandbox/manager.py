@@ -10,8 +10,8 @@ import time
 from collections.abc import Hashable
 
 from sandbox_analyst.sandbox.errors import TooManySessionsError
-from sandbox_analyst.sandbox.local import LocalSandbox
-from sandbox_analyst.sandbox.pool import SandboxPool
+from sandbox_analyst.sandbox.local.pool import SandboxPool
+from sandbox_analyst.sandbox.local.sandbox import LocalSandbox
 
 log = logging.getLogger(__name__)
 

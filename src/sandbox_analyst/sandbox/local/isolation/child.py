@@ -1,0 +1,210 @@
+"""`ChildIsolation`: everything a freshly forked worker applies to itself, prepared once."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from sandbox_analyst.sandbox.errors import IsolationError
+from sandbox_analyst.sandbox.local.isolation import libc, namespaces
+from sandbox_analyst.sandbox.local.isolation.allowed_paths import (
+    DEVICES,
+    ETC_READ,
+    RUNTIME_READ,
+    SYSTEM_READ,
+    existing,
+    python_paths,
+)
+from sandbox_analyst.sandbox.local.isolation.cgroups import CgroupTree
+from sandbox_analyst.sandbox.local.isolation.filesystem import MountPlan
+from sandbox_analyst.sandbox.local.isolation.landlock import Ruleset, abi_version
+from sandbox_analyst.sandbox.local.isolation.privileges import (
+    drop_to,
+    forbid_new_privileges,
+    parent_death_signal,
+    restore_parent_death_signal,
+    set_dumpable,
+)
+from sandbox_analyst.sandbox.local.isolation.report import IsolationReport, LayerName
+from sandbox_analyst.sandbox.local.isolation.rlimits import apply_rlimits
+from sandbox_analyst.sandbox.local.isolation.seccomp import (
+    SeccompFilter,
+    compile_filter,
+    native_arch,
+)
+from sandbox_analyst.sandbox.local.isolation.settings import IsolationSettings
+
+
+@dataclass(frozen=True)
+class ChildIsolation:
+    """The isolation of one kind of worker, resolved in the zygote and applied in each child.
+
+    Plain data only (paths, a compiled BPF program, numbers): picklable, cheap to inherit
+    through fork, and free of secrets.
+    """
+
+    settings: IsolationSettings
+    as_root: bool
+    drop_privileges: bool
+    namespaces: bool
+    network: bool
+    mounts: MountPlan | None
+    ruleset: Ruleset | None
+    seccomp: SeccompFilter | None
+    cgroups: CgroupTree | None
+
+    @classmethod
+    def prepare(cls, settings: IsolationSettings, report: IsolationReport) -> ChildIsolation:
+        """Resolve paths, compile the seccomp program and create the parent cgroups for the
+        layers `report` found ACTIVE (and only those)."""
+        active = report.is_active
+        hidden = tuple(os.path.realpath(path) for path in settings.hidden_paths)
+        interpreter = python_paths(hidden)
+        network = active(LayerName.NETWORK)
+        mounts = None
+        if active(LayerName.FILESYSTEM):
+            mounts = MountPlan.build(
+                hidden=hidden,
+                read_paths=interpreter,
+                tmpfs_size_mb=settings.disk_quota_mb,
+            )
+        ruleset = None
+        if active(LayerName.LANDLOCK):
+            ruleset = Ruleset(
+                abi=abi_version(),
+                read_paths=(*existing((*SYSTEM_READ, *ETC_READ, *RUNTIME_READ)), *interpreter),
+                # Without a mount namespace /tmp is the host's, shared with everyone: not granted.
+                write_paths=mounts.private if mounts else (),
+                device_paths=existing(DEVICES),
+                deny_tcp=not settings.allow_network,
+                scope=active(LayerName.LANDLOCK_SCOPE),
+            )
+        seccomp = None
+        arch = native_arch()
+        if active(LayerName.SECCOMP) and arch is not None:
+            seccomp = SeccompFilter(compile_filter(arch, allow_network=settings.allow_network))
+        cgroups = None
+        if active(LayerName.CGROUPS):
+            cgroups = CgroupTree.discover()
+            if cgroups is not None:
+                cgroups.ensure_parents()
+        return cls(
+            settings=settings,
+            as_root=os.geteuid() == 0,
+            drop_privileges=os.geteuid() == 0 and active(LayerName.UNPRIVILEGED),
+            namespaces=network or mounts is not None,
+            network=network,
+            mounts=mounts,
+            ruleset=ruleset,
+            seccomp=seccomp,
+            cgroups=cgroups,
+        )
+
+    @property
+    def owner(self) -> tuple[int, int] | None:
+        """uid/gid the engine must chown the files it writes into the workdir to (None when
+        workers keep the server's own uid)."""
+        if not self.drop_privileges:
+            return None
+        uid = self.settings.drop_uid
+        return uid, uid
+
+    @property
+    def private_tmp(self) -> bool:
+        """Whether /tmp inside is private to the worker. When False, the engine should point
+        TMPDIR at a directory inside the workdir: the host's /tmp is not writable inside."""
+        return self.mounts is not None and "/tmp" in self.mounts.private
+
+    def apply(self, workdir: str, session_id: str) -> str:
+        """Confine the calling process (a freshly forked, single-threaded worker) for good.
+
+        Order matters: cgroups need the host's view and root; namespaces come before the mounts
+        they hold; paths are opened before the uid drop that would forbid opening them;
+        no_new_privs precedes Landlock and seccomp, and seccomp comes last because it forbids
+        the very calls (mount, unshare) the earlier steps make. Returns where the workdir is
+        visible inside. Raises `IsolationError` if any layer fails: never run half-isolated.
+        """
+        settings = self.settings
+        with _step("parent death signal"):
+            death_signal = parent_death_signal()
+        if self.cgroups is not None:
+            with _step("cgroups"):
+                self.cgroups.join(
+                    session_id,
+                    memory_bytes=settings.memory_limit_mb * 1024 * 1024,
+                    pids=settings.max_processes,
+                    cpu_shares=settings.cpu_shares,
+                )
+        owner = self.owner
+        if owner is not None:
+            with _step("workdir owner"):
+                os.chown(workdir, *owner)
+        if self.namespaces:
+            with _step("namespaces"):
+                namespaces.enter(user=not self.as_root, network=self.network)
+        visible = os.path.realpath(workdir)
+        if self.mounts is not None:
+            with _step("mount namespace"):
+                visible = self.mounts.apply(workdir)
+        with _step("rlimits"):
+            user_namespace = self.namespaces and not self.as_root
+            apply_rlimits(settings, limit_processes=user_namespace)
+        opened: dict[str, int] = {}
+        ruleset = None
+        if self.ruleset is not None:
+            ruleset = dataclasses.replace(
+                self.ruleset, write_paths=(*self.ruleset.write_paths, visible)
+            )
+            with _step("landlock paths"):
+                opened = _open_existing(ruleset.paths())
+        try:
+            with _step("privileges"):
+                if owner is not None:
+                    drop_to(*owner)
+                elif user_namespace:
+                    libc.clear_capabilities()  # the user namespace's: the mounts are done
+                forbid_new_privileges()
+            if ruleset is not None:
+                with _step("landlock"):
+                    ruleset.restrict_self(opened)
+        finally:
+            for fd in opened.values():
+                os.close(fd)
+        if self.seccomp is not None:
+            with _step("seccomp"):
+                self.seccomp.install()
+        with _step("dumpable"):
+            set_dumpable(False)
+            restore_parent_death_signal(death_signal)
+        return visible
+
+    def release(self, session_id: str) -> None:
+        """After the worker exited (in the zygote): kill stragglers, remove its cgroups."""
+        if self.cgroups is not None:
+            try:
+                self.cgroups.release(session_id)
+            except OSError as exc:
+                raise IsolationError(f"could not remove cgroups of {session_id}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _step(name: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise IsolationError(f"isolation layer '{name}' failed to apply: {exc}") from exc
+
+
+def _open_existing(paths: Iterable[str]) -> dict[str, int]:
+    opened: dict[str, int] = {}
+    for path in paths:
+        if path in opened:
+            continue
+        try:
+            opened[path] = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+    return opened

@@ -1,0 +1,261 @@
+"""`SandboxPool`: the local backend's front door. Keeps a few workers forked, set up and waiting,
+so that acquiring a session is a hand-over, not a start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import sys
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from sandbox_analyst.config import SandboxSettings
+from sandbox_analyst.sandbox.errors import IsolationError, SandboxClosedError, SandboxStartError
+from sandbox_analyst.sandbox.local.files import LocalFiles
+from sandbox_analyst.sandbox.local.isolation import (
+    IsolationReport,
+    IsolationSettings,
+    detect,
+    harden_current_process,
+)
+from sandbox_analyst.sandbox.local.isolation.wire import isolation_to_wire
+from sandbox_analyst.sandbox.local.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local.spawner import Spawner, WorkerProcess, ZygoteConfig
+
+log = logging.getLogger(__name__)
+
+_MATPLOTLIB_BACKEND = "module://sandbox_analyst.sandbox.local.worker.mpl_backend"
+_PATH = "/usr/local/bin:/usr/bin:/bin"
+_LEVELS = ("none", "basic", "strict")
+# Refill a moment after a hand-over: forking (and isolating) a worker while the new session
+# runs its first cell would make them compete for the CPU (measured 4x slower on 2 cores).
+_REFILL_DELAY = 0.25
+
+
+class SandboxPool:
+    def __init__(
+        self,
+        settings: SandboxSettings,
+        root: Path,
+        *,
+        hidden_paths: tuple[str, ...] = (),
+    ) -> None:
+        """`root` holds the session workdirs; `hidden_paths` (e.g. the data directory with
+        the database) must be unreadable from inside the sandboxes, as must `root` itself."""
+        self.settings = settings
+        self.root = root
+        self.hidden_paths = (str(root), *hidden_paths)
+        self.isolation_report: IsolationReport | None = None
+        self.owner: tuple[int, int] | None = None
+        self._spawner: Spawner | None = None
+        self._ready: deque[tuple[str, WorkerProcess]] = deque()
+        self._starting = 0
+        self._refill_task: asyncio.Task[None] | None = None
+        self._refill_error: SandboxStartError | None = None
+        self._sandboxes: set[LocalSandbox] = set()
+        self._closed = False
+
+    @property
+    def ready_count(self) -> int:
+        return len(self._ready)
+
+    @property
+    def zygote_pid(self) -> int | None:
+        return self._spawner.pid if self._spawner else None
+
+    @property
+    def preloaded(self) -> list[str]:
+        return list(self._spawner.hello.get("preloaded", [])) if self._spawner else []
+
+    async def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        for name in (".matplotlib", ".home"):
+            (self.root / name).mkdir(exist_ok=True)
+        isolation = None
+        if self.settings.isolation:
+            isolation = self._detect_isolation()
+            # This process holds the secrets (API keys, database URL): no sandbox may read its
+            # environ or memory through /proc, and it never dumps core.
+            harden_current_process()
+        self._spawner = Spawner(self._zygote_config(isolation))
+        await self._spawner.start()
+        owner = self._spawner.hello.get("owner")
+        self.owner = (int(owner[0]), int(owner[1])) if owner else None
+        self._schedule_refill()
+
+    def _detect_isolation(self) -> dict[str, Any]:
+        """Probe which layers hold here; refuse to start below the configured minimum."""
+        settings = IsolationSettings(
+            memory_limit_mb=self.settings.memory_limit_mb,
+            disk_quota_mb=self.settings.disk_quota_mb,
+            max_processes=self.settings.max_processes,
+            hidden_paths=self.hidden_paths,
+        )
+        report = detect(settings)
+        self.isolation_report = report
+        for layer in report.missing():
+            log.warning(
+                "SANDBOX ISOLATION: %s is NOT in force: %s%s",
+                layer.name,
+                layer.detail,
+                f" (to get it: {layer.remedy})" if layer.remedy else "",
+            )
+        required = self.settings.min_isolation
+        if _LEVELS.index(report.level) < _LEVELS.index(required):
+            raise IsolationError(
+                f"sandbox isolation level here is {report.level!r}, below the required "
+                f"{required!r} (ANALYST_SANDBOX__MIN_ISOLATION); run `analyst doctor` to see "
+                "which layers are missing and what they need"
+            )
+        return isolation_to_wire(settings, report)
+
+    async def wait_ready(self) -> None:
+        """Wait until the pool is full (useful before benchmarks and in tests)."""
+        while len(self._ready) < self.settings.pool_size:
+            self._schedule_refill()
+            if self._refill_task is not None:
+                await asyncio.shield(self._refill_task)
+            if self._refill_error is not None:
+                raise self._refill_error
+
+    async def acquire(self) -> LocalSandbox:
+        """A new session: a ready worker if one waits, else one forked now."""
+        if self._closed or self._spawner is None:
+            raise SandboxClosedError("the sandbox pool is not running")
+        sandbox_id, worker = None, None
+        while self._ready:
+            candidate_id, candidate = self._ready.popleft()
+            if candidate.alive:
+                sandbox_id, worker = candidate_id, candidate
+                break
+            await self._discard(candidate)
+        if worker is None or sandbox_id is None:
+            sandbox_id = uuid.uuid4().hex
+            worker = await self._spawn(self._new_workdir(sandbox_id))
+        # Refill after the hand-over, never on the acquiring path.
+        asyncio.get_running_loop().call_later(_REFILL_DELAY, self._schedule_refill)
+        return self._wrap(sandbox_id, worker)
+
+    def _wrap(self, sandbox_id: str, worker: WorkerProcess) -> LocalSandbox:
+        workdir = worker.workdir
+
+        async def respawn() -> WorkerProcess:
+            return await self._spawn(workdir)
+
+        quota = self.settings.disk_quota_mb * 1024 * 1024
+        sandbox = LocalSandbox(
+            sandbox_id,
+            worker,
+            respawn,
+            self.settings,
+            LocalFiles(workdir, owner=self.owner, quota_bytes=quota),
+            on_close=self._sandboxes.discard,
+        )
+        self._sandboxes.add(sandbox)
+        return sandbox
+
+    async def _spawn(self, workdir: Path) -> WorkerProcess:
+        if self._spawner is None:
+            raise SandboxClosedError("the sandbox pool is not running")
+        return await self._spawner.spawn(workdir)
+
+    def _new_workdir(self, sandbox_id: str) -> Path:
+        workdir = self.root / sandbox_id
+        workdir.mkdir(mode=0o700)
+        if self.owner is not None:
+            os.chown(workdir, *self.owner)
+        return workdir
+
+    def _schedule_refill(self) -> None:
+        if self._closed or (self._refill_task is not None and not self._refill_task.done()):
+            return
+        self._refill_task = asyncio.get_running_loop().create_task(self._refill())
+
+    async def _refill(self) -> None:
+        while not self._closed and len(self._ready) < self.settings.pool_size:
+            sandbox_id = uuid.uuid4().hex
+            workdir = self._new_workdir(sandbox_id)
+            try:
+                worker = await self._spawn(workdir)
+            except (SandboxStartError, SandboxClosedError, OSError) as exc:
+                log.error("could not fork a sandbox worker: %s", exc)
+                shutil.rmtree(workdir, ignore_errors=True)
+                self._refill_error = SandboxStartError(f"could not fill the pool: {exc}")
+                return
+            self._refill_error = None
+            if self._closed:
+                await self._discard(worker)
+                return
+            self._ready.append((sandbox_id, worker))
+
+    async def _discard(self, worker: WorkerProcess) -> None:
+        await worker.close()
+        await asyncio.to_thread(shutil.rmtree, worker.workdir, True)
+
+    async def close(self) -> None:
+        """End every session and worker of this pool, then the zygote."""
+        self._closed = True
+        if self._refill_task is not None:
+            self._refill_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._refill_task
+        for sandbox in list(self._sandboxes):
+            await sandbox.close()
+        while self._ready:
+            _, worker = self._ready.popleft()
+            await self._discard(worker)
+        if self._spawner is not None:
+            await self._spawner.close()
+            self._spawner = None
+
+    async def __aenter__(self) -> SandboxPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def _zygote_config(self, isolation: dict[str, Any] | None) -> ZygoteConfig:
+        threads = str(self.settings.threads)
+        common = {
+            "PATH": _PATH,
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "MPLBACKEND": _MATPLOTLIB_BACKEND,
+            "OPENBLAS_NUM_THREADS": threads,
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+            "NUMEXPR_NUM_THREADS": threads,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        package_root = str(Path(__file__).resolve().parents[3])
+        zygote_environment = {
+            **common,
+            "HOME": str(self.root / ".home"),
+            "MPLCONFIGDIR": str(self.root / ".matplotlib"),
+            "PYTHONPATH": package_root,
+        }
+        worker_environment = {
+            **common,
+            "TMPDIR": "/tmp",
+            "MPLCONFIGDIR": "/tmp/.matplotlib",
+            # Not the workdir: the user's files should hold only what they and their code made.
+            "IPYTHONDIR": "/tmp/.ipython",
+            "PAGER": "cat",
+            "TERM": "dumb",
+        }
+        if sys.flags.dev_mode:
+            zygote_environment["PYTHONDEVMODE"] = "1"
+        return ZygoteConfig(
+            preload=list(self.settings.preload),
+            output_limit=self.settings.output_limit,
+            figure_dpi=self.settings.figure_dpi,
+            worker_environment=worker_environment,
+            zygote_environment=zygote_environment,
+            isolation=isolation,
+        )

@@ -1,0 +1,322 @@
+"""Server side of the zygote: start it, ask it for workers, learn when they exit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox_analyst.sandbox.errors import SandboxStartError
+from sandbox_analyst.sandbox.local.protocol import ProtocolError, encode, read_frame
+
+log = logging.getLogger(__name__)
+
+# A worker that sends more than this without being read is flooding the server.
+_MAX_QUEUED_BYTES = 256 * 1024 * 1024
+_READY_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class ZygoteConfig:
+    """Everything the zygote needs: plain data, never a secret."""
+
+    preload: list[str]
+    output_limit: int
+    figure_dpi: int
+    worker_environment: dict[str, str]
+    zygote_environment: dict[str, str]
+    isolation: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Lost:
+    """Queued in place of a frame when the worker's channel ends."""
+
+    reason: str
+
+
+@dataclass(eq=False)
+class WorkerProcess:
+    """One forked worker and our end of its channel."""
+
+    worker_id: str
+    pid: int
+    cwd: str
+    workdir: Path
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    exit: asyncio.Future[str]
+    started: float = field(default_factory=time.monotonic)
+    frames: asyncio.Queue[tuple[dict[str, Any], int] | Lost] = field(default_factory=asyncio.Queue)
+    queued_bytes: int = 0
+    _pump: asyncio.Task[None] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return not self.exit.done() and not self.writer.is_closing()
+
+    def start_reading(self) -> None:
+        self._pump = asyncio.get_running_loop().create_task(self._read_frames())
+
+    async def _read_frames(self) -> None:
+        # One reader for the worker's whole life: frames are never half-read by a cancelled
+        # caller, so timeouts and cancellations cannot break the framing.
+        reason = "its channel closed"
+        try:
+            while True:
+                frame = await read_frame(self.reader)
+                if frame is None:
+                    break
+                self.frames.put_nowait(frame)
+                self.queued_bytes += frame[1]
+                if self.queued_bytes > _MAX_QUEUED_BYTES:
+                    raise ProtocolError("worker flooded its channel")
+        except (ProtocolError, OSError) as exc:
+            reason = str(exc)
+            self.kill()
+        self.frames.put_nowait(Lost(reason))
+
+    async def next_frame(self) -> dict[str, Any] | Lost:
+        item = await self.frames.get()
+        if isinstance(item, Lost):
+            self.frames.put_nowait(item)  # stays lost for every later reader
+            return item
+        self.queued_bytes -= item[1]
+        return item[0]
+
+    def discard_queued(self) -> None:
+        """Drop stray frames (e.g. output of a background process between executions)."""
+        while not self.frames.empty():
+            item = self.frames.get_nowait()
+            if isinstance(item, Lost):
+                self.frames.put_nowait(item)
+                return
+            self.queued_bytes -= item[1]
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.writer.write(encode(message))
+        await self.writer.drain()
+
+    def signal(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if not self.exit.done():
+                os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        """SIGKILL the worker and everything in its process group."""
+        if self.exit.done():
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, signal.SIGKILL)
+        self.signal(signal.SIGKILL)
+
+    async def exit_reason(self, wait: float = 1.0) -> str:
+        """How the process ended (e.g. "killed by SIGKILL"), waiting briefly for the zygote."""
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(asyncio.shield(self.exit), wait)
+        return "its channel closed"
+
+    async def close(self) -> None:
+        self.kill()
+        self.writer.close()
+        with contextlib.suppress(OSError):
+            await self.writer.wait_closed()
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+
+
+class Spawner:
+    """Owns the zygote process. Must be started from the event loop's thread: the zygote is
+    told to die with the thread that started it."""
+
+    def __init__(self, config: ZygoteConfig) -> None:
+        self.config = config
+        self.hello: dict[str, Any] = {}
+        self._process: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+        self._pending: dict[str, asyncio.Future[tuple[int, int]]] = {}
+        self._exits: dict[int, asyncio.Future[str]] = {}
+        self._hello: asyncio.Future[dict[str, Any]] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            # Popen on purpose (not asyncio's subprocess API): it runs in this thread, which the
+            # zygote's PDEATHSIG is tied to, and needs no child watcher.
+            self._process = subprocess.Popen(  # noqa: ASYNC220
+                [
+                    sys.executable,
+                    "-m",
+                    "sandbox_analyst.sandbox.local.zygote",
+                    str(theirs.fileno()),
+                    str(os.getpid()),
+                ],
+                pass_fds=(theirs.fileno(),),
+                env=self.config.zygote_environment,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C in the server's terminal is not for us
+            )
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._control = ours
+        self._hello = self._loop.create_future()
+        self._loop.add_reader(ours.fileno(), self._on_control)
+        configure = {"op": "configure", **_config_message(self.config)}
+        ours.send(json.dumps(configure).encode())
+        try:
+            self.hello = await asyncio.wait_for(self._hello, _READY_TIMEOUT)
+        except TimeoutError as exc:
+            await self.close()
+            raise SandboxStartError("the sandbox zygote did not start in time") from exc
+        if self.hello.get("failed"):
+            for name, error in self.hello["failed"].items():
+                log.warning("sandbox preload of %s failed: %s", name, error)
+
+    async def spawn(self, workdir: Path) -> WorkerProcess:
+        """Fork a worker for `workdir` and wait until it is ready to run code."""
+        if not self.running:
+            await self.close()
+            await self.start()
+        assert self._control is not None
+        assert self._loop is not None
+        worker_id = uuid.uuid4().hex
+        spawned = self._loop.create_future()
+        self._pending[worker_id] = spawned
+        message = {"op": "spawn", "worker_id": worker_id, "workdir": str(workdir)}
+        self._control.send(json.dumps(message).encode())
+        try:
+            pid, fd = await asyncio.wait_for(spawned, _READY_TIMEOUT)
+        finally:
+            self._pending.pop(worker_id, None)
+        exit_future = self._exits.setdefault(pid, self._loop.create_future())
+        sock = socket.socket(fileno=fd)
+        reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
+        try:
+            first = await asyncio.wait_for(read_frame(reader), _READY_TIMEOUT)
+        except (TimeoutError, ProtocolError, OSError) as exc:
+            writer.close()
+            reason = str(exc) or type(exc).__name__
+            raise SandboxStartError(f"sandbox worker failed to start: {reason}") from exc
+        ready = first[0] if first else None
+        if ready is None or ready.get("type") != "ready":
+            writer.close()
+            reason = await _first_done(exit_future, 2.0) or "it closed its channel"
+            raise SandboxStartError(f"sandbox worker failed to start: {reason}")
+        worker = WorkerProcess(
+            worker_id=worker_id,
+            pid=pid,
+            cwd=str(ready.get("cwd", workdir)),
+            workdir=workdir,
+            reader=reader,
+            writer=writer,
+            exit=exit_future,
+        )
+        worker.start_reading()
+        return worker
+
+    def _on_control(self) -> None:
+        assert self._control is not None
+        while True:
+            try:
+                data, fds, _flags, _addr = socket.recv_fds(self._control, 1 << 16, 4)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data, fds = b"", []
+            if not data:
+                self._on_zygote_gone()
+                return
+            self._dispatch(json.loads(data), fds)
+
+    def _dispatch(self, message: dict[str, Any], fds: list[int]) -> None:
+        assert self._loop is not None
+        kind = message.get("type")
+        if kind == "hello" and self._hello is not None and not self._hello.done():
+            self._hello.set_result(message)
+        elif kind == "spawned":
+            future = self._pending.get(message["worker_id"])
+            if future is None or future.done() or not fds:
+                for fd in fds:
+                    os.close(fd)
+                return
+            future.set_result((int(message["pid"]), fds[0]))
+        elif kind == "spawn_failed":
+            future = self._pending.get(message["worker_id"])
+            if future is not None and not future.done():
+                future.set_exception(SandboxStartError(f"fork failed: {message.get('error')}"))
+        elif kind == "exited":
+            future = self._exits.pop(int(message["pid"]), None)
+            if future is None:
+                future = self._loop.create_future()
+            if not future.done():
+                future.set_result(str(message.get("status")))
+
+    def _on_zygote_gone(self) -> None:
+        assert self._loop is not None
+        assert self._control is not None
+        self._loop.remove_reader(self._control.fileno())
+        error = SandboxStartError("the sandbox zygote exited")
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+        if self._hello is not None and not self._hello.done():
+            self._hello.set_exception(error)
+        # Workers die with the zygote (PDEATHSIG).
+        for future in self._exits.values():
+            if not future.done():
+                future.set_result("killed because the sandbox zygote exited")
+        self._exits.clear()
+
+    async def close(self) -> None:
+        if self._control is not None:
+            if self._loop is not None and not self._loop.is_closed():
+                with contextlib.suppress(ValueError, OSError):
+                    self._loop.remove_reader(self._control.fileno())
+            self._control.close()
+            self._control = None
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+            await asyncio.to_thread(self._process.wait)
+            self._process = None
+
+
+def _config_message(config: ZygoteConfig) -> dict[str, Any]:
+    return {
+        "preload": config.preload,
+        "output_limit": config.output_limit,
+        "figure_dpi": config.figure_dpi,
+        "worker_environment": config.worker_environment,
+        "isolation": config.isolation,
+    }
+
+
+async def _first_done(future: asyncio.Future[str], wait: float) -> str | None:
+    with contextlib.suppress(TimeoutError):
+        return await asyncio.wait_for(asyncio.shield(future), wait)
+    return None

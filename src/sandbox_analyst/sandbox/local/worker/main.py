@@ -1,0 +1,125 @@
+"""The worker's life: set up in the freshly forked child, then serve `execute` requests.
+
+Runs inside the zygote's child. Everything here happens before the worker is offered to a
+session, so the cost is paid ahead of time, never on the acquire path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox_analyst.sandbox.local.worker import figures
+from sandbox_analyst.sandbox.local.worker.capture import OutputCapture
+from sandbox_analyst.sandbox.local.worker.channel import ServerChannel
+from sandbox_analyst.sandbox.local.worker.shell import WorkerShell, attach_shell
+
+_TRIM_AFTER = 0.05  # seconds a cell must run before its freed memory is handed back
+_libc = ctypes.CDLL(None)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What the zygote tells each child; plain data, no secrets."""
+
+    workdir: str
+    sandbox_id: str
+    output_limit: int
+    figure_dpi: int
+    environment: dict[str, str] = field(default_factory=dict)
+
+
+class Worker:
+    def __init__(self, channel: ServerChannel, config: WorkerConfig, cwd: str) -> None:
+        self.channel = channel
+        self.config = config
+        self.cwd = cwd
+        self._executing = False
+        signal.signal(signal.SIGINT, self._on_sigint)
+        self.capture = OutputCapture(channel, config.output_limit)
+        self.shell: WorkerShell = attach_shell(channel)
+        self.figures = figures.FigureCapture(self.shell, config.figure_dpi)
+        self.figures.install()
+        figures.current = self.figures
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        # Interrupts are meant for user code only; one arriving between executions (a late
+        # timeout, a stray Ctrl-C) must not kill the serve loop.
+        if self._executing:
+            raise KeyboardInterrupt
+
+    def serve(self) -> None:
+        self.channel.send({"type": "ready", "pid": os.getpid(), "cwd": self.cwd})
+        while True:
+            request = self.channel.receive()
+            if request is None:
+                return
+            op = request.get("op")
+            if op == "execute":
+                self.execute(str(request.get("code", "")))
+            elif op == "ping":
+                self.channel.send({"type": "pong"})
+
+    def execute(self, code: str) -> None:
+        started = time.perf_counter()
+        self.capture.begin()
+        execution_count = None
+        try:
+            self._executing = True
+            try:
+                result = self.shell.run_cell(code, store_history=True)
+                execution_count = result.execution_count
+                self.figures.end_of_cell()
+            finally:
+                self._executing = False
+        except KeyboardInterrupt:
+            # Landed outside run_cell's own handling (e.g. while closing figures).
+            self.shell.showtraceback()
+        except BaseException:
+            self.shell.showtraceback()
+        self.capture.drain()
+        if time.perf_counter() - started > _TRIM_AFTER:
+            # Give freed heap back to the OS so idle sessions stay small (~7 MB after a
+            # typical pandas + plot cell); not worth its cost after quick cells.
+            _libc.malloc_trim(0)
+        self.channel.send(
+            {"type": "done", "execution_count": execution_count, "dropped": self.capture.dropped}
+        )
+
+
+def run_worker(sock: socket.socket, config: WorkerConfig, isolation: Any = None) -> None:
+    """Entry point in the forked child; returns when the server closes the channel.
+
+    `isolation` (a `ChildIsolation`) is applied first, while the process is still
+    single-threaded and before any user-reachable state exists.
+    """
+    os.environ.clear()
+    os.environ.update(config.environment)
+    cwd = config.workdir
+    if isolation is not None:
+        cwd = isolation.apply(config.workdir, config.sandbox_id)
+        if not isolation.private_tmp:
+            # The host's /tmp is shared with everyone (and not writable inside): keep
+            # temporary files in a hidden directory of the session's own workdir.
+            os.environ["TMPDIR"] = os.path.join(cwd, ".tmp")
+            os.makedirs(os.environ["TMPDIR"], exist_ok=True)
+    os.chdir(cwd)
+    os.environ["HOME"] = cwd
+    os.environ["PWD"] = cwd
+    _reseed_random()
+    channel = ServerChannel(sock)
+    Worker(channel, config, cwd).serve()
+
+
+def _reseed_random() -> None:
+    # Python's `random` reseeds itself at fork; numpy's global RNG does not, so every
+    # worker forked from the same zygote would draw the same "random" numbers.
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(int.from_bytes(os.urandom(4), "little"))

@@ -1,0 +1,256 @@
+"""The zygote: a process that imports the heavy libraries once and forks workers from itself.
+
+Started by the server (`Spawner`) with an environment built from scratch, so it holds no
+secrets. It stays single-threaded (fork and threads do not mix) and speaks JSON datagrams on a
+SOCK_SEQPACKET control socket:
+
+    server -> zygote:  {"op": "configure", ...ZygoteConfig}   (once, first)
+                       {"op": "spawn", "worker_id", "sandbox_id", "workdir"}
+    zygote -> server:  {"type": "hello", "preloaded": [...], "failed": {...}, "threads": n}
+                       {"type": "spawned", "worker_id", "pid"}  + the worker's socket (SCM_RIGHTS)
+                       {"type": "spawn_failed", "worker_id", "error"}
+                       {"type": "exited", "pid", "status"}
+
+Run as `python -m sandbox_analyst.sandbox.local.zygote CONTROL_FD PARENT_PID`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import traceback
+from typing import Any
+
+from sandbox_analyst.sandbox.local.isolation import ChildIsolation, harden_current_process
+from sandbox_analyst.sandbox.local.isolation.wire import isolation_from_wire
+from sandbox_analyst.sandbox.local.worker import WorkerConfig, run_worker
+from sandbox_analyst.sandbox.local.worker.shell import create_shell
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent(expected_parent: int) -> None:
+    """Ask the kernel to SIGKILL us when our parent dies; never outlive a dead server."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != expected_parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"killed by {name}"
+    return f"exited with code {os.waitstatus_to_exitcode(status)}"
+
+
+class Zygote:
+    def __init__(self, control: socket.socket, config: dict[str, Any]) -> None:
+        self.control = control
+        self.config = config
+        self.isolation: Any = None
+        self.pid = os.getpid()
+        self.workers: dict[int, str] = {}  # pid -> worker_id
+        self._wakeup_r, self._wakeup_w = os.pipe()
+        os.set_blocking(self._wakeup_w, False)
+        os.set_blocking(self._wakeup_r, False)
+
+    def preload(self) -> tuple[list[str], dict[str, str]]:
+        loaded: list[str] = []
+        failed: dict[str, str] = {}
+        for name in self.config.get("preload", []):
+            try:
+                importlib.import_module(name)
+                loaded.append(name)
+            except Exception as exc:  # a missing optional library is not fatal
+                failed[name] = f"{type(exc).__name__}: {exc}"
+        if "matplotlib.pyplot" in sys.modules:
+            _warm_matplotlib()
+        if "pandas" in sys.modules:
+            _warm_pandas()
+        _warm_tracebacks()
+        create_shell()
+        return loaded, failed
+
+    def prepare_isolation(self) -> None:
+        """Resolve paths and compile the seccomp program once, for every future worker."""
+        wire = self.config.get("isolation")
+        if wire:
+            harden_current_process()
+            settings, report = isolation_from_wire(wire)
+            self.isolation = ChildIsolation.prepare(settings, report)
+
+    def serve(self) -> None:
+        signal.set_wakeup_fd(self._wakeup_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        while True:
+            readable, _, _ = select.select([self.control, self._wakeup_r], [], [])
+            if self._wakeup_r in readable:
+                _drain(self._wakeup_r)
+                self.reap()
+            if self.control in readable:
+                try:
+                    data = self.control.recv(1 << 16)
+                except InterruptedError:
+                    continue
+                if not data:
+                    return  # the server is gone; our workers die with us
+                request = json.loads(data)
+                if request.get("op") == "spawn":
+                    self.spawn(request)
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            worker_id = self.workers.pop(pid, None)
+            if worker_id is not None and self.isolation is not None:
+                try:
+                    self.isolation.release(worker_id)
+                except Exception:  # a leftover cgroup must not take every session down
+                    traceback.print_exc()
+            self._send({"type": "exited", "pid": pid, "status": describe_status(status)})
+
+    def spawn(self, request: dict[str, Any]) -> None:
+        worker_id = request["worker_id"]
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            ours.close()
+            theirs.close()
+            self._send({"type": "spawn_failed", "worker_id": worker_id, "error": str(exc)})
+            return
+        if pid == 0:
+            self._become_worker(theirs, request)  # never returns
+        theirs.close()
+        self.workers[pid] = worker_id
+        payload = json.dumps({"type": "spawned", "worker_id": worker_id, "pid": pid}).encode()
+        socket.send_fds(self.control, [payload], [ours.fileno()])
+        ours.close()
+
+    def _become_worker(self, sock: socket.socket, request: dict[str, Any]) -> None:
+        code = 1
+        try:
+            die_with_parent(self.pid)
+            os.setsid()  # own process group: a kill reaches the code's subprocesses too
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _close_fds_except(sock.fileno())
+            config = WorkerConfig(
+                workdir=request["workdir"],
+                sandbox_id=request["worker_id"],
+                output_limit=self.config["output_limit"],
+                figure_dpi=self.config["figure_dpi"],
+                environment=self.config["worker_environment"],
+            )
+            run_worker(sock, config, self.isolation)
+            code = 0
+        except BaseException:
+            try:
+                traceback.print_exc()
+                sys.stderr.flush()
+            finally:
+                os._exit(1)
+        os._exit(code)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        try:
+            self.control.send(json.dumps(message).encode())
+        except OSError:
+            os._exit(0)  # the server is gone
+
+
+def _warm_matplotlib() -> None:
+    # Loads fonts and the Agg renderer once, so no worker pays for it (~0.4 s each otherwise).
+    import io
+
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots()
+    axes.plot([0, 1], [0, 1])
+    axes.set_title("warm-up")
+    figure.savefig(io.BytesIO(), format="png")
+    plt.close("all")
+
+
+def _warm_pandas() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    frame.to_html()
+    repr(frame)
+    frame.groupby("b").sum()
+
+
+def _warm_tracebacks() -> None:
+    # IPython's traceback formatter imports and primes its helpers lazily (~170 ms on the
+    # first error); do it once here instead of in every worker's first failing cell.
+    from IPython.core import ultratb
+
+    formatter = ultratb.AutoFormattedTB(mode="Context", theme_name="nocolor")
+    try:
+        raise ValueError("warm-up")
+    except ValueError:
+        formatter.text(*sys.exc_info())
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+def _close_fds_except(keep: int) -> None:
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd != keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def main(argv: list[str]) -> None:
+    control = socket.socket(fileno=int(argv[1]))
+    die_with_parent(int(argv[2]))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
+    request = json.loads(control.recv(1 << 20))
+    zygote = Zygote(control, request)
+    loaded, failed = zygote.preload()
+    zygote.prepare_isolation()
+    gc.collect()
+    # Objects imported so far are shared copy-on-write with every worker; freezing keeps the
+    # garbage collector from touching (and so copying) their pages in each child.
+    gc.freeze()
+    zygote._send(
+        {
+            "type": "hello",
+            "preloaded": loaded,
+            "failed": failed,
+            "threads": threading.active_count(),
+            "owner": zygote.isolation.owner if zygote.isolation is not None else None,
+        }
+    )
+    zygote.serve()
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,96 @@
+"""`SandboxProvider`: where sandboxes come from. One implementation per backend (`local`: the
+zygote pool on this machine; `gateway`: a Jupyter Kernel / Enterprise Gateway; `e2b`: E2B).
+
+The layers above depend on this interface and on `Sandbox`, never on a backend's classes: a
+backend is chosen by `sandbox.backend` and built by `create_provider(settings)`.
+
+A session has a stable `sandbox_id`. It can be stored (in the database, by the service) and
+handed to `connect()` later, possibly by another server process, to reach the same session
+while it lives.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox_analyst.sandbox.base import Sandbox
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """What a new session is made of.
+
+    `env_vars` reach the code only when given here: never the server's own environment.
+    `labels` are the caller's bookkeeping (owner, purpose), kept with the session and
+    reported by `list_sessions()`; a backend does not interpret them.
+    """
+
+    template: str | None = None  # None: the default template
+    env_vars: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A live session as the provider knows it."""
+
+    sandbox_id: str
+    template: str
+    labels: Mapping[str, str]
+    started_at: float  # time.time()
+
+
+@dataclass(frozen=True)
+class ProviderHealth:
+    """What `analyst doctor` and `/api/health` report of a backend."""
+
+    backend: str
+    ready: bool
+    detail: str
+    sessions: int
+    facts: Mapping[str, Any] = field(default_factory=dict)  # backend-specific, for display
+
+
+class SandboxProvider(abc.ABC):
+    """Starts, finds and ends sessions of one backend."""
+
+    backend: str
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Get ready to create sessions (idempotent). May be slow (a zygote's imports); the
+        service calls it from the event loop, never at import."""
+
+    @abc.abstractmethod
+    async def create(self, spec: SessionSpec | None = None) -> Sandbox:
+        """A new session. Raises `SandboxStartError` when none can be had."""
+
+    @abc.abstractmethod
+    async def connect(self, sandbox_id: str) -> Sandbox:
+        """The live session `sandbox_id`. Raises `SandboxNotFoundError` when it has ended or
+        was never this backend's."""
+
+    @abc.abstractmethod
+    async def end(self, sandbox_id: str) -> bool:
+        """End the session for good (files included); False if it did not exist."""
+
+    @abc.abstractmethod
+    async def list_sessions(self) -> list[SessionRecord]:
+        """The live sessions this provider can reach."""
+
+    @abc.abstractmethod
+    async def health(self) -> ProviderHealth: ...
+
+    @abc.abstractmethod
+    async def shutdown(self) -> None:
+        """End every session this process started and release the backend."""
+
+    async def __aenter__(self) -> SandboxProvider:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.shutdown()
