@@ -32,9 +32,14 @@ def default_data_dir() -> Path:
 
 
 class SandboxSettings(BaseModel):
-    """The local execution engine (zygote + pre-forked pool)."""
+    """The execution engine: which backend, the session limits every backend shares, and the
+    local backend's own settings (zygote + pre-forked pool; other backends add sub-settings)."""
 
-    backend: Literal["local"] = "local"
+    backend: Literal["local", "gateway", "e2b"] = Field(
+        "local",
+        description="Where sessions run: local (zygote-forked workers on this machine), "
+        "gateway (Jupyter Kernel / Enterprise Gateway) or e2b.",
+    )
     pool_size: int = Field(2, ge=0, le=64, description="Ready workers kept waiting.")
     preload: list[str] = Field(
         default_factory=lambda: [
@@ -56,7 +61,19 @@ class SandboxSettings(BaseModel):
         3.0, gt=0, description="Seconds between an interrupt and a kill when code ignores it."
     )
     max_sessions: int = Field(32, ge=1, description="Live sessions at most.")
+    max_sessions_per_user: int = Field(
+        8,
+        ge=1,
+        description="Live sessions one user may hold; their least recently used idle one is "
+        "ended when they need another.",
+    )
     idle_timeout: float = Field(1800.0, gt=0, description="Seconds before an idle session ends.")
+    reclaim_idle_after: float = Field(
+        60.0,
+        ge=0,
+        description="When every session is taken, one idle at least this many seconds is "
+        "ended to make room (the least recently used), instead of refusing.",
+    )
     output_limit: int = Field(
         2 * _MIB, ge=4096, description="Bytes of stdout+stderr kept per execution."
     )

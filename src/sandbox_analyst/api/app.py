@@ -19,7 +19,8 @@ from sandbox_analyst.api import openai_compat
 from sandbox_analyst.api.errors import ErrorBody, install_error_handlers
 from sandbox_analyst.api.routers import ROUTERS
 from sandbox_analyst.config import Settings
-from sandbox_analyst.service import SandboxCloser, Services
+from sandbox_analyst.sandbox import SessionManager
+from sandbox_analyst.service import Services
 from sandbox_analyst.store import BlobStore
 from sandbox_analyst.web import mount_ui
 
@@ -53,13 +54,13 @@ def create_app(
     settings: Settings,
     *,
     blobs: BlobStore | None = None,
-    sandboxes: SandboxCloser | None = None,
+    sessions: SessionManager | None = None,
     extra_routers: Sequence[APIRouter] = (),
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
 ) -> FastAPI:
     check_single_user(settings)
-    services = Services.from_settings(settings, blobs=blobs, sandboxes=sandboxes)
+    services = Services.from_settings(settings, blobs=blobs, sessions=sessions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

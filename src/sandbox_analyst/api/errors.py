@@ -53,7 +53,8 @@ _CODE_BY_STATUS = {
     415: "unsupported_media_type",
     422: "validation_error",
 }
-# The execution engine cannot take the work now: 503, with what the operator can do.
+# The execution engine cannot take the work now: 503 (429 for the session caps), with what the
+# operator can do.
 SANDBOX_ERROR_CODES: dict[type[SandboxError], str] = {
     TooManySessionsError: "too_many_sessions",
     SandboxStartError: "sandbox_unavailable",
@@ -82,7 +83,8 @@ async def _sandbox_error(_request: Request, exc: Exception) -> JSONResponse:
     if code is None:
         logger.error("sandbox failure: %s", exc)
         return error_response(503, "sandbox_error", f"the sandbox failed: {exc}")
-    return error_response(503, code, str(exc))
+    # Errors that carry their own code and status (session caps: 429) answer with them.
+    return error_response(getattr(exc, "http_status", 503), getattr(exc, "code", code), str(exc))
 
 
 def _location(loc: tuple[object, ...]) -> str:

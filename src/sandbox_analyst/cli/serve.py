@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sandbox_analyst.api import SingleUserRefused, check_single_user, create_app
 from sandbox_analyst.cli.app import app, err_console, settings
 from sandbox_analyst.config import Settings
+from sandbox_analyst.sandbox import BackendUnavailableError, backend_factory
 from sandbox_analyst.service import Services
 
 
@@ -37,7 +38,8 @@ def serve(
     )
     try:
         check_single_user(effective)
-    except SingleUserRefused as exc:
+        backend_factory(effective.sandbox.backend)
+    except (SingleUserRefused, BackendUnavailableError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
 

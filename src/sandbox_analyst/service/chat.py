@@ -34,7 +34,7 @@ from sandbox_analyst.agent import (
 )
 from sandbox_analyst.config import ConfigError, Settings
 from sandbox_analyst.llm import LLM, ChatMessage, LLMError, create_llm, resolve_endpoint
-from sandbox_analyst.sandbox import LocalSandbox
+from sandbox_analyst.sandbox import Sandbox
 from sandbox_analyst.service.artifact_sink import FileArtifactSink
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat_events import (
@@ -267,7 +267,7 @@ class _TurnRun:
         owner_id: str,
         llm: LLM | None,
         llm_error: str | None,
-        sandbox: LocalSandbox | None,
+        sandbox: Sandbox | None,
         config: AgentConfig,
         history: list[ChatMessage],
         content: str,

@@ -1,10 +1,10 @@
 """All services, built in one place from the settings: what the API app keeps on
 `app.state.services` and the CLI uses directly.
 
-The sandboxes (`ConversationSandboxes`: pool, zygote, sessions) are created here and started
-from the event loop on first need or by `sandboxes.start()`; `stop()` ends them. Pass a
-running `ConversationSandboxes` as `sandboxes=` to share one between several `Services`
-(tests, benchmarks): it is then left running on `stop()`."""
+The sandbox backend is built here (`create_provider`, chosen by `sandbox.backend`) under a
+`SessionManager`, and started from the event loop on first need or by `sandboxes.start()`;
+`stop()` ends it. Pass a running `SessionManager` as `sessions=` to share one backend between
+several `Services` (tests, benchmarks): `stop()` then ends only this one's sessions."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from sandbox_analyst.config import Settings
+from sandbox_analyst.sandbox import SessionManager, create_provider
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat import ChatService
-from sandbox_analyst.service.conversations import ConversationService, SandboxCloser
+from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
@@ -36,7 +37,6 @@ class Services:
     sandboxes: ConversationSandboxes
     chat: ChatService
     extras: dict[str, object] = field(default_factory=dict)
-    owns_sandboxes: bool = True
 
     @classmethod
     def from_settings(
@@ -44,17 +44,26 @@ class Services:
         settings: Settings,
         *,
         blobs: BlobStore | None = None,
-        sandboxes: SandboxCloser | None = None,
+        sessions: SessionManager | None = None,
     ) -> Self:
         db = Database(settings.effective_database_url)
         blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
         signer = UrlSigner(load_or_create_secret(settings.data_dir))
-        shared = sandboxes if isinstance(sandboxes, ConversationSandboxes) else None
-        conversation_sandboxes = shared or ConversationSandboxes(
-            settings.sandbox, settings.data_dir / "sandboxes"
+        owned = sessions is None
+        if sessions is None:
+            provider = create_provider(
+                settings.sandbox,
+                settings.data_dir / "sandboxes",
+                hidden_paths=(str(settings.data_dir),),
+            )
+            sessions = SessionManager.from_settings(provider, settings.sandbox)
+        conversation_sandboxes = ConversationSandboxes(
+            sessions,
+            code_timeout=settings.sandbox.timeout,
+            owns_sessions=owned,
         )
         assistants = AssistantService(db)
-        conversations = ConversationService(db, blobs, sandboxes or conversation_sandboxes)
+        conversations = ConversationService(db, blobs, conversation_sandboxes)
         files = FileService(
             db,
             blobs,
@@ -80,7 +89,6 @@ class Services:
                 files=files,
                 sandboxes=conversation_sandboxes,
             ),
-            owns_sandboxes=shared is None,
         )
 
     async def start(self) -> None:
@@ -89,8 +97,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.chat.shutdown()
-        if self.owns_sandboxes:
-            await self.sandboxes.shutdown()
+        await self.sandboxes.shutdown()
         await self.db.close()
 
     @classmethod

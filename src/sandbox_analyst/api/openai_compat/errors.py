@@ -100,8 +100,11 @@ def as_openai_error(exc: Exception) -> OpenAIError:
         code = _OPENAI_CODES.get(exc.code, exc.code)
         return OpenAIError(status, exc.message, code=code, param=exc.field, headers=headers)
     if isinstance(exc, SandboxError):
-        code = "too_many_sessions" if isinstance(exc, TooManySessionsError) else "sandbox_error"
-        return OpenAIError(503, f"the sandbox cannot take this now: {exc}", code=code)
+        if isinstance(exc, TooManySessionsError):
+            return OpenAIError(
+                exc.http_status, f"the sandbox cannot take this now: {exc}", code=exc.code
+            )
+        return OpenAIError(503, f"the sandbox cannot take this now: {exc}", code="sandbox_error")
     if isinstance(exc, LLMError):
         # The model behind us failed: never 401/404, which would blame the caller's key/model.
         status = 429 if isinstance(exc, LLMRateLimitError) else 502

@@ -72,6 +72,20 @@ class SandboxPool:
     def preloaded(self) -> list[str]:
         return list(self._spawner.hello.get("preloaded", [])) if self._spawner else []
 
+    @property
+    def failed_preloads(self) -> dict[str, str]:
+        """Modules the zygote could not import: name -> error."""
+        return dict(self._spawner.hello.get("failed", {})) if self._spawner else {}
+
+    @property
+    def running(self) -> bool:
+        return self._spawner is not None and not self._closed
+
+    @property
+    def refill_error(self) -> SandboxStartError | None:
+        """Why the last attempt to fork a pooled worker failed, until one succeeds again."""
+        return self._refill_error
+
     async def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         for name in (".matplotlib", ".home"):
@@ -88,14 +102,17 @@ class SandboxPool:
         self.owner = (int(owner[0]), int(owner[1])) if owner else None
         self._schedule_refill()
 
-    def _detect_isolation(self) -> dict[str, Any]:
-        """Probe which layers hold here; refuse to start below the configured minimum."""
-        settings = IsolationSettings(
+    def isolation_settings(self) -> IsolationSettings:
+        return IsolationSettings(
             memory_limit_mb=self.settings.memory_limit_mb,
             disk_quota_mb=self.settings.disk_quota_mb,
             max_processes=self.settings.max_processes,
             hidden_paths=self.hidden_paths,
         )
+
+    def _detect_isolation(self) -> dict[str, Any]:
+        """Probe which layers hold here; refuse to start below the configured minimum."""
+        settings = self.isolation_settings()
         report = detect(settings)
         self.isolation_report = report
         for layer in report.missing():
