@@ -17,6 +17,7 @@ from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import SessionManager, create_provider
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat import ChatService
+from sandbox_analyst.service.conversation_records import StoredSandboxIds
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
@@ -60,6 +61,7 @@ class Services:
         conversation_sandboxes = ConversationSandboxes(
             sessions,
             code_timeout=settings.sandbox.timeout,
+            ids=StoredSandboxIds(db),
             owns_sessions=owned,
         )
         assistants = AssistantService(db)

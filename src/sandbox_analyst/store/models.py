@@ -139,6 +139,9 @@ class Conversation(Base):
     # What another front end calls this conversation (e.g. LibreChat's conversation id sent
     # to the OpenAI-compatible API); unique per owner, NULL for conversations made here.
     external_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The id of the conversation's sandbox session, kept so that another server process can
+    # reconnect to it (a remote backend's sessions outlive the process that made them).
+    sandbox_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
