@@ -25,11 +25,12 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def make_manager(
     local_provider: SandboxProvider,
 ) -> AsyncIterator[Callable[..., SessionManager]]:
-    """Managers on the shared local backend; their sessions end with the test."""
+    """Managers on the shared local backend; their sessions end with the test. Their reaper
+    waits an hour unless told otherwise: tests reap explicitly."""
     managers: list[SessionManager] = []
 
     def make(**limits: float) -> SessionManager:
-        options = {"max_sessions": 4, "idle_timeout": 60.0, **limits}
+        options = {"max_sessions": 4, "idle_timeout": 60.0, "reap_interval": 3600.0, **limits}
         manager = SessionManager(local_provider, **options)  # type: ignore[arg-type]
         managers.append(manager)
         return manager

@@ -86,6 +86,7 @@ class SessionManager:
         self._sessions: dict[SessionKey, _Entry] = {}
         self._creating: dict[SessionKey, asyncio.Task[tuple[Sandbox, bool]]] = {}
         self._keys_by_id: dict[str, SessionKey] = {}
+        self._pending_holds: dict[SessionKey, int] = {}  # asked for while being made
         self._reaper: asyncio.Task[None] | None = None
         self._stopping: asyncio.Task[None] | None = None
         self._closed = False
@@ -158,12 +159,16 @@ class SessionManager:
             # Retrieved here too, in case every caller went away before it failed.
             task.add_done_callback(lambda done: done.cancelled() or done.exception())
             self._creating[key] = task
-        # Shielded: a caller that goes away must not abandon a session half made (the task
-        # registers it either way).
-        sandbox, new = await asyncio.shield(task)
-        entry = self._sessions.get(key)
-        if entry is not None:
-            self._touch(entry, hold)
+        if hold:  # taken as the session is registered: no moment idle for others to end it
+            self._pending_holds[key] = self._pending_holds.get(key, 0) + 1
+        try:
+            # Shielded: a caller that goes away must not abandon a session half made (the
+            # task registers it either way).
+            sandbox, new = await asyncio.shield(task)
+        except BaseException:
+            if hold:
+                self._drop_hold(key)
+            raise
         return sandbox, new and created
 
     def release(self, key: SessionKey) -> None:
@@ -172,6 +177,16 @@ class SessionManager:
         if entry is not None:
             entry.holds = max(0, entry.holds - 1)
             entry.touched = time.monotonic()
+
+    def _drop_hold(self, key: SessionKey) -> None:
+        """A caller that asked for a hold went away before it got the session."""
+        pending = self._pending_holds.get(key, 0)
+        if pending > 1:
+            self._pending_holds[key] = pending - 1
+        elif pending == 1:
+            del self._pending_holds[key]
+        else:
+            self.release(key)
 
     async def end(self, key: SessionKey) -> bool:
         """End the key's session for good; False if it had none."""
@@ -279,11 +294,14 @@ class SessionManager:
             if self._closed:
                 await sandbox.close()
                 raise SandboxClosedError("the sandbox session manager is shut down")
-            self._sessions[key] = _Entry(sandbox, touched=time.monotonic())
+            now = time.monotonic()
+            holds = self._pending_holds.pop(key, 0)
+            self._sessions[key] = _Entry(sandbox, touched=now, holds=holds, held_since=now)
             self._keys_by_id[sandbox.sandbox_id] = key
             return sandbox, created
         finally:
             self._creating.pop(key, None)
+            self._pending_holds.pop(key, None)
 
     async def _connect_or_create(
         self, key: SessionKey, spec: SessionSpec, known_id: str | None
