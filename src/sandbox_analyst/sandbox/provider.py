@@ -60,9 +60,9 @@ class ProviderHealth:
     showing precisely when it refuses to start."""
 
     backend: str
-    ready: bool
+    ready: bool  # sessions can be created now
     detail: str
-    sessions: int
+    sessions: int  # live sessions this provider can reach
     facts: Mapping[str, Any] = field(default_factory=dict)  # backend-specific, for display
     isolation_level: str | None = None  # "none", "basic", "strict"; None: not known here
     layers: tuple[IsolationLayer, ...] = ()
