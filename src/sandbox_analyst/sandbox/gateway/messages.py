@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from typing import Any
 
 from jupyter_client.jsonutil import json_default
@@ -55,7 +56,9 @@ class MessageFactory:
     replays what it buffered for that id when we reconnect)."""
 
     def __init__(self, username: str) -> None:
-        self.session = Session(username=username, key=b"")
+        # A key only to keep Session from warning: a websocket client never signs, the
+        # gateway signs what it forwards to the kernel.
+        self.session = Session(username=username, key=secrets.token_bytes(16))
 
     @property
     def session_id(self) -> str:
