@@ -56,6 +56,10 @@ class GatewayProcess:
         ]
 
     async def start(self) -> None:
+        self._spawn()
+        await self._wait_serving()
+
+    def _spawn(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         bin_dir = os.path.dirname(self.enterprise) if self.enterprise else _VENV_BIN
         env = {
@@ -75,7 +79,6 @@ class GatewayProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        await self._wait_serving()
 
     async def _wait_serving(self) -> None:
         headers = {"Authorization": f"token {self.token}"}
@@ -144,7 +147,8 @@ class LoopbackProxy:
     def __init__(self, target_port: int, *, delay: float = 0.0) -> None:
         self.target_port = target_port
         self.delay = delay
-        self.stalled = False
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.port = 0
         self.connections = 0
         self._server: asyncio.Server | None = None
@@ -178,14 +182,20 @@ class LoopbackProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
-                while self.stalled:
-                    await asyncio.sleep(0.05)
+                await self._flowing.wait()
                 if self.delay:
                     await asyncio.sleep(self.delay)
                 writer.write(data)
                 await writer.drain()
         finally:
             writer.close()
+
+    def stall(self) -> None:
+        """Stop forwarding (connections stay open: a black hole, as a hung gateway)."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
 
     def cut(self) -> int:
         """Reset every open connection (as a load balancer or a network blip would)."""

@@ -27,7 +27,8 @@ async def test_the_last_expression_is_the_main_result(sandbox: GatewaySandbox) -
 async def test_variables_persist_and_execution_count_grows(sandbox: GatewaySandbox) -> None:
     first = await sandbox.run_code("import pandas as pd\nframe = pd.DataFrame({'a': [1, 2, 3]})")
     second = await sandbox.run_code("int(frame['a'].sum())")
-    assert first.error is None and second.error is None
+    assert first.error is None
+    assert second.error is None
     assert second.text == "6"
     assert first.execution_count is not None
     assert second.execution_count == first.execution_count + 1
@@ -44,17 +45,21 @@ async def test_rich_outputs_arrive_as_mime_bundles(sandbox: GatewaySandbox) -> N
     )
     assert execution.error is None
     html, markdown, custom, frame = execution.results
-    assert html.html == "<b>bold</b>" and not html.is_main_result
+    assert html.html == "<b>bold</b>"
+    assert not html.is_main_result
     assert markdown.markdown == "# title"
     assert custom.extra == {"application/vnd.custom+json": {"k": 1}}
-    assert frame.is_main_result and frame.html is not None and "<table" in frame.html
+    assert frame.is_main_result
+    assert frame.html is not None
+    assert "<table" in frame.html
 
 
 async def test_a_figure_returned_as_the_last_expression_appears_once(
     sandbox: GatewaySandbox,
 ) -> None:
     execution = await sandbox.run_code(
-        "import matplotlib.pyplot as plt\nfigure, axes = plt.subplots()\naxes.plot([1, 2, 3])\nfigure"
+        "import matplotlib.pyplot as plt\n"
+        "figure, axes = plt.subplots()\naxes.plot([1, 2, 3])\nfigure"
     )
     assert execution.error is None
     images = _pngs(execution.results)
@@ -144,12 +149,14 @@ async def test_input_is_refused_instead_of_hanging(sandbox: GatewaySandbox) -> N
 async def test_each_execution_reports_the_sessions_peak_memory(sandbox: GatewaySandbox) -> None:
     small = await sandbox.run_code("1")
     large = await sandbox.run_code("block = bytearray(200 * 1024 * 1024); len(block)")
-    assert small.peak_memory_bytes is not None and large.peak_memory_bytes is not None
+    assert small.peak_memory_bytes is not None
+    assert large.peak_memory_bytes is not None
     assert large.peak_memory_bytes >= small.peak_memory_bytes + 150 * 1024 * 1024
     info = await sandbox.info()
     assert info.peak_memory_bytes is not None
     assert info.peak_memory_bytes >= large.peak_memory_bytes
-    assert info.pid is not None and info.memory_bytes > 0
+    assert info.pid is not None
+    assert info.memory_bytes > 0
     assert info.executions == 2
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -118,7 +120,8 @@ async def test_writes_beyond_the_disk_quota_are_refused_and_leave_nothing(
             await sandbox.files.write("big.bin", os.urandom(2 * 1024 * 1024))
         assert [entry.path for entry in await sandbox.files.list()] == ["small.bin"]
         execution = await sandbox.run_code("open('made.bin', 'wb').write(b'y' * 1_500_000)")
-        assert execution.error is not None and execution.error.name == "DiskQuotaExceeded"
+        assert execution.error is not None
+        assert execution.error.name == "DiskQuotaExceeded"
 
 
 async def test_ending_a_session_removes_its_workdir(
@@ -126,8 +129,8 @@ async def test_ending_a_session_removes_its_workdir(
 ) -> None:
     sandbox = await gateway_provider.create()
     await sandbox.files.write("a.txt", b"a")
-    workdir = sandbox.workdir
-    assert os.path.isdir(workdir)  # the gateway's kernels run on this machine
-    assert workdir.startswith(str(kernel_gateway.root))
+    workdir = Path(sandbox.workdir)
+    assert workdir.is_relative_to(kernel_gateway.root)  # its kernels run on this machine
+    assert await asyncio.to_thread((workdir / "a.txt").read_bytes) == b"a"
     await sandbox.close()
-    assert not os.path.exists(workdir)
+    assert not await asyncio.to_thread(workdir.exists)

@@ -61,7 +61,8 @@ async def test_interrupt_stops_the_running_code(sandbox: GatewaySandbox) -> None
     await asyncio.wait_for(started.wait(), 30)
     await sandbox.interrupt()
     execution = await asyncio.wait_for(running, 30)
-    assert execution.error is not None and execution.error.name == "KeyboardInterrupt"
+    assert execution.error is not None
+    assert execution.error.name == "KeyboardInterrupt"
     assert sandbox.generation == 0
 
 

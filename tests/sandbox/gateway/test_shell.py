@@ -81,7 +81,8 @@ async def test_run_command_returns_exit_code_and_output(sandbox: GatewaySandbox)
 async def test_run_command_refuses_a_cwd_outside_the_workdir(sandbox: GatewaySandbox) -> None:
     result = await sandbox.run_command("pwd", cwd="../..")
     assert result.exit_code is None
-    assert result.error is not None and "'..' is not allowed" in result.error
+    assert result.error is not None
+    assert "'..' is not allowed" in result.error
 
 
 async def test_a_command_past_its_time_limit_is_killed_with_its_children(
@@ -91,7 +92,8 @@ async def test_a_command_past_its_time_limit_is_killed_with_its_children(
         "sleep 300 & echo $! > child.pid; echo started; wait", timeout=2
     )
     assert result.exit_code is None
-    assert result.error is not None and "time limit" in result.error
+    assert result.error is not None
+    assert "time limit" in result.error
     assert result.stdout == "started\n"
     check = await sandbox.run_command(PROCESS_STATE.format(file="child.pid"))
     assert check.stdout.strip() == "gone"  # the background child died with its group
