@@ -29,6 +29,11 @@ from sandbox_analyst.sandbox.gateway.messages import MessageFactory
 from sandbox_analyst.sandbox.gateway.rest import GatewayRest, auth_headers, ssl_context
 
 OutputSink = Callable[[dict[str, Any]], Awaitable[None] | None]
+LivenessCheck = Callable[[], Awaitable[None]]
+# While a request waits this long with nothing arriving, ask the gateway whether the kernel is
+# still there: a gateway may drop a kernel (culled, shut down by someone) and leave its
+# websocket open and silent.
+LIVENESS_CHECK_AFTER = 5.0
 
 
 class DeadlineReached(Exception):
@@ -69,6 +74,7 @@ class RequestStream:
     channel: KernelChannel
     message: dict[str, Any]
     on_output: OutputSink | None = None
+    check_alive: LivenessCheck | None = None
     queue: asyncio.Queue[Item] = field(init=False)
     _reply: dict[str, Any] | None = None
     _idle: bool = False
@@ -86,13 +92,18 @@ class RequestStream:
     async def pump(self, deadline: float | None) -> Reply:
         loop = asyncio.get_running_loop()
         while not self._finished():
-            timeout = None if deadline is None else deadline - loop.time()
-            if timeout is not None and timeout <= 0:
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
                 raise DeadlineReached
+            wait = (
+                LIVENESS_CHECK_AFTER if remaining is None else min(remaining, LIVENESS_CHECK_AFTER)
+            )
             try:
-                item = await asyncio.wait_for(self.queue.get(), timeout)
+                item = await asyncio.wait_for(self.queue.get(), wait)
             except TimeoutError:
-                raise DeadlineReached from None
+                if self.check_alive is not None:
+                    await self.check_alive()
+                continue
             if isinstance(item, ChannelEvent):
                 await self._on_event(item)
             else:
@@ -219,7 +230,19 @@ class RemoteKernel:
         message = self.factory.execute_request(
             code, request=request, silent=silent, store_history=store_history
         )
-        return RequestStream(self.channel, message, on_output)
+        return RequestStream(self.channel, message, on_output, self.check_alive)
+
+    async def check_alive(self) -> None:
+        """Raise `KernelGoneError` if the gateway no longer has the kernel, `KernelRestarted`
+        if it gave up on it; a gateway that does not answer is not taken as a verdict."""
+        try:
+            model = await self.rest.kernel(self.kernel_id)
+        except KernelGoneError:
+            raise
+        except GatewayError:
+            return
+        if isinstance(model, dict) and model.get("execution_state") == "dead":
+            raise KernelRestarted("dead")
 
     async def call(self, op: str, timeout: float | None = None, **args: Any) -> Any:
         """Run one of the bootstrap's operations; returns its value."""
@@ -313,7 +336,13 @@ class RemoteKernel:
         await self.rest.interrupt(self.kernel_id)
 
     async def restart(self) -> None:
-        await self.rest.restart(self.kernel_id)
+        try:
+            await self.rest.restart(self.kernel_id)
+        except KernelGoneError:
+            raise
+        except GatewayError:
+            await self.check_alive()  # a gateway that lost the kernel may answer 500
+            raise
         self.channel.unclaimed_restart = False
 
     async def shutdown(self) -> bool:

@@ -309,8 +309,7 @@ class GatewaySandbox(Sandbox):
                 return await stream.pump(loop.time() + limit), False
             except DeadlineReached:
                 pass
-            with contextlib.suppress(GatewayError):
-                await self.kernel.interrupt()
+            await self._interrupt_quietly()
             try:
                 return await stream.pump(loop.time() + self._settings.interrupt_grace), True
             except DeadlineReached:
@@ -327,10 +326,19 @@ class GatewaySandbox(Sandbox):
             self._abandoned = asyncio.get_running_loop().create_task(self._wind_down(stream))
             raise
 
+    async def _interrupt_quietly(self) -> None:
+        """Interrupt over REST; a gateway that cannot is answered by the restart that follows
+        an ignored interrupt, but a kernel it no longer knows ends the session."""
+        try:
+            await self.kernel.interrupt()
+        except KernelGoneError:
+            raise
+        except GatewayError as exc:
+            log.warning("could not interrupt the kernel of %s: %s", self.sandbox_id, exc)
+
     async def _wind_down(self, stream: RequestStream) -> None:
         try:
-            with contextlib.suppress(GatewayError):
-                await self.kernel.interrupt()
+            await self._interrupt_quietly()
             loop = asyncio.get_running_loop()
             try:
                 await stream.pump(loop.time() + self._settings.interrupt_grace)
