@@ -119,7 +119,8 @@ async def test_a_kernel_that_died_between_cells_is_reported_before_running_more(
             restarted = execution
             break
         await asyncio.sleep(0.05)
-    assert restarted is not None and restarted.error is not None
+    assert restarted is not None
+    assert restarted.error is not None
     assert restarted.error.name == SandboxErrorName.RESTARTED
     assert sandbox.generation == 1
     assert (await sandbox.run_code("'alive'")).text == "'alive'"
