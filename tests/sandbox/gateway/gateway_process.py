@@ -28,6 +28,7 @@ class GatewayProcess:
     root: Path
     token: str = "test-token-0123"
     enterprise: str | None = None  # path of the `jupyter` of an Enterprise Gateway install
+    env: dict[str, str] = field(default_factory=dict)  # e.g. JUPYTER_PATH with our kernelspec
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -67,6 +68,7 @@ class GatewayProcess:
             # The kernels' python is the one next to the gateway (with ipykernel, pandas...).
             "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             "EG_UNAUTHORIZED_USERS": "nobody",
+            **self.env,
         }
         env.pop("VIRTUAL_ENV", None)
         self.log_path = self.root.parent / f"gateway-{self.port}.log"
