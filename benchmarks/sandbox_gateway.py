@@ -7,8 +7,10 @@ one run.
 Without --url it starts a `jupyter kernelgateway` (local kernels) on a free loopback port and
 stops it afterwards. Measures, side by side:
 1. acquiring a session: the local pool's hand-over; a gateway session on a new kernel (start,
-   websocket, bootstrap) and on a kernel the provider started ahead (pool_size > 0);
-2. acquire + the first pandas cell (a plain kernel imports pandas then; the local zygote has);
+   websocket, bootstrap) and on a kernel the provider started ahead (pool_size > 0), of the
+   plain `python3` kernelspec and of ours (which imports the heavy libraries at kernel start);
+2. acquire + the first pandas cell (a plain kernel imports pandas then; the local zygote and
+   our kernelspec have already);
 3. a trivial round trip (`1+1`): our framed socket vs REST-less websocket messages;
 4. unique memory (USS) of one session's process after a realistic cell.
 Prints a Markdown table with medians, p95 and ratios against the local backend.
@@ -36,8 +38,10 @@ import httpx
 from sandbox_analyst.config import GatewaySettings, SandboxSettings
 from sandbox_analyst.sandbox import SandboxPool
 from sandbox_analyst.sandbox.gateway import GatewayProvider
+from sandbox_analyst.sandbox.gateway.kernelspec import write_kernelspec
 from sandbox_analyst.sandbox.local.process_stats import unique_set_size
 
+ANALYST_KERNEL = "analyst-python"
 PANDAS_CELL = "import pandas as pd, matplotlib\npd.DataFrame({'a': [1, 2]}).shape"
 REALISTIC_CELL = """
 import numpy as np, pandas as pd, matplotlib.pyplot as plt, io
@@ -104,9 +108,10 @@ async def measure_local(rounds: int, trips: int) -> Measured:
 
 
 async def measure_gateway(
-    settings: GatewaySettings, rounds: int, trips: int, *, pooled: bool
+    settings: GatewaySettings, rounds: int, trips: int, *, pooled: bool, kernel_name: str
 ) -> Measured:
-    gateway = settings.model_copy(update={"pool_size": 2 if pooled else 0})
+    update = {"pool_size": 2 if pooled else 0, "kernel_name": kernel_name}
+    gateway = settings.model_copy(update=update)
     provider = GatewayProvider(gateway, SandboxSettings(backend="gateway"))
     async with provider:
         acquire, first = [], []
@@ -122,6 +127,7 @@ async def measure_gateway(
             await sandbox.close()
         await provider.wait_ready()
         sandbox = await provider.create()
+        await provider.wait_ready()  # the pool's refill must not compete with what is measured
         round_trip = await _round_trips(sandbox, trips)
         execution = await sandbox.run_code(REALISTIC_CELL)
         assert execution.error is None, execution.error
@@ -140,15 +146,11 @@ async def _round_trips(sandbox, trips: int) -> Timings:
     return Timings(samples)
 
 
-@contextlib.asynccontextmanager
-async def kernel_gateway(root: Path) -> AsyncIterator[GatewaySettings]:
-    """A `jupyter kernelgateway` on a free loopback port, stopped afterwards."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    token = os.urandom(12).hex()
+def spawn_gateway(root: Path, port: int, token: str) -> subprocess.Popen[bytes]:
+    """`jupyter kernelgateway` serving local kernels, ours among them, from `root`."""
     bin_dir = str(Path(sys.executable).parent)
-    process = subprocess.Popen(
+    write_kernelspec(root / "jupyter" / "kernels" / ANALYST_KERNEL, python=sys.executable)
+    return subprocess.Popen(
         [
             os.path.join(bin_dir, "jupyter"),
             "kernelgateway",
@@ -157,10 +159,24 @@ async def kernel_gateway(root: Path) -> AsyncIterator[GatewaySettings]:
             f"--KernelGatewayApp.auth_token={token}",
         ],
         cwd=root,
-        env={**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"},
+        env={
+            **os.environ,
+            "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+            "JUPYTER_PATH": str(root / "jupyter"),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+@contextlib.asynccontextmanager
+async def kernel_gateway(root: Path) -> AsyncIterator[GatewaySettings]:
+    """A kernel gateway on a free loopback port, stopped afterwards."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = os.urandom(12).hex()
+    process = spawn_gateway(root, port, token)
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(headers={"Authorization": f"token {token}"}) as client:
@@ -174,7 +190,7 @@ async def kernel_gateway(root: Path) -> AsyncIterator[GatewaySettings]:
         yield GatewaySettings(url=url, token=token)
     finally:
         process.terminate()
-        process.wait(30)
+        await asyncio.to_thread(process.wait, 30)
 
 
 def ms(seconds: float) -> str:
@@ -185,55 +201,70 @@ def ratio(slow: float, fast: float) -> str:
     return f"{slow / fast:,.1f}x" if fast > 0 else "-"
 
 
-def report(local: Measured, cold: Measured, pooled: Measured) -> str:
+def report(local: Measured, columns: dict[str, Measured]) -> str:
+    names = list(columns)
     rows = [
-        ("measure", "local pool", "gateway, new kernel", "gateway, pooled kernel", "gateway/local"),
-        ("---", "---:", "---:", "---:", "---:"),
+        ("measure", "local pool", *names, f"ratio to local ({', '.join(names)})"),
+        ("---", "---:", *("---:" for _ in names), "---:"),
     ]
 
     def timing(name: str, pick) -> None:
-        values = [pick(measured) for measured in (local, cold, pooled)]
         for label, attribute in ((f"{name}, p50", "p50"), (f"{name}, p95", "p95")):
-            numbers = [getattr(value, attribute) for value in values]
-            rows.append(
-                (
-                    label,
-                    *(ms(number) for number in numbers),
-                    f"{ratio(numbers[1], numbers[0])} / {ratio(numbers[2], numbers[0])}",
-                )
-            )
+            base = getattr(pick(local), attribute)
+            numbers = [getattr(pick(measured), attribute) for measured in columns.values()]
+            ratios = " / ".join(ratio(number, base) for number in numbers)
+            rows.append((label, ms(base), *(ms(number) for number in numbers), ratios))
 
     timing("acquire a session", lambda measured: measured.acquire)
     timing("acquire + first pandas cell", lambda measured: measured.first_cell)
     timing("round trip `1+1`", lambda measured: measured.round_trip)
-    uss = [measured.uss / 2**20 for measured in (local, cold, pooled)]
+    base = local.uss / 2**20
+    uss = [measured.uss / 2**20 for measured in columns.values()]
     rows.append(
         (
             "USS per session after the realistic cell",
+            f"{base:.0f} MB",
             *(f"{value:.0f} MB" for value in uss),
-            f"{ratio(uss[1], uss[0])} / {ratio(uss[2], uss[0])}",
+            " / ".join(ratio(value, base) for value in uss),
         )
     )
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+async def measure_modes(
+    settings: GatewaySettings, args: argparse.Namespace, analyst_kernel: str | None
+) -> dict[str, Measured]:
+    rounds, trips = args.rounds, args.trips
+    columns = {
+        "gateway, new kernel": await measure_gateway(
+            settings, rounds, trips, pooled=False, kernel_name=args.kernel_name
+        ),
+        "gateway, pooled kernel": await measure_gateway(
+            settings, rounds, trips, pooled=True, kernel_name=args.kernel_name
+        ),
+    }
+    if analyst_kernel is not None:
+        columns["gateway, pooled, our kernelspec"] = await measure_gateway(
+            settings, rounds, trips, pooled=True, kernel_name=analyst_kernel
+        )
+    return columns
 
 
 async def run(args: argparse.Namespace) -> None:
     local = await measure_local(args.local_rounds, args.trips)
     if args.url:
         settings = GatewaySettings(url=args.url, token=args.token)
-        cold = await measure_gateway(settings, args.rounds, args.trips, pooled=False)
-        pooled = await measure_gateway(settings, args.rounds, args.trips, pooled=True)
+        columns = await measure_modes(settings, args, args.analyst_kernel)
     else:
         with tempfile.TemporaryDirectory() as root:
             async with kernel_gateway(Path(root)) as settings:
-                cold = await measure_gateway(settings, args.rounds, args.trips, pooled=False)
-                pooled = await measure_gateway(settings, args.rounds, args.trips, pooled=True)
+                columns = await measure_modes(settings, args, ANALYST_KERNEL)
     print(
         f"{time.strftime('%Y-%m-%d')} · {platform.node()} · {platform.machine()} · "
         f"{os.cpu_count()} CPUs · Python {platform.python_version()} · "
         f"{args.local_rounds} local / {args.rounds} gateway acquisitions, {args.trips} round trips"
     )
-    print(report(local, cold, pooled))
+    print(report(local, columns))
 
 
 def main() -> None:
@@ -243,6 +274,10 @@ def main() -> None:
     parser.add_argument("--trips", type=int, default=100, help="`1+1` round trips")
     parser.add_argument("--url", help="an existing gateway (default: start one here)")
     parser.add_argument("--token", default=None)
+    parser.add_argument("--kernel-name", default="python3", help="the plain kernelspec")
+    parser.add_argument(
+        "--analyst-kernel", help="with --url: the gateway's name for our kernelspec, if any"
+    )
     asyncio.run(run(parser.parse_args()))
 
 
