@@ -107,6 +107,7 @@ class GatewaySandbox(Sandbox):
         self._abandoned: asyncio.Task[None] | None = None
         self._stats: dict[str, Any] = {}
         self._opened = opened
+        self._shutdown: asyncio.Task[bool] | None = None
         self.workdir = str(session.get("workdir", ""))
         self.last_used = time.monotonic()
         self.busy = False
@@ -418,7 +419,8 @@ class GatewaySandbox(Sandbox):
         self._lost_reason = reason
         if not self._closed:
             self._closed = True
-            asyncio.get_running_loop().create_task(self.kernel.shutdown())
+            # Ends the kernel if the gateway still has it (`dead`); kept so it is not collected.
+            self._shutdown = asyncio.get_running_loop().create_task(self.kernel.shutdown())
             if self._on_close is not None:
                 self._on_close(self)
         return ExecutionError(
@@ -439,8 +441,10 @@ class GatewaySandbox(Sandbox):
                 raise SandboxClosedError(f"sandbox {self.sandbox_id} was lost: {exc}") from exc
             except BootstrapMissing:
                 pass
-            except KernelRestarted:
-                pass
+            except KernelRestarted as exc:
+                if exc.dead:
+                    self._lose("the gateway could not restart the kernel after it died")
+                    raise SandboxClosedError(f"sandbox {self.sandbox_id} was lost") from exc
             except KernelGoneError as exc:
                 self._lose(str(exc))
                 raise SandboxClosedError(f"sandbox {self.sandbox_id} was lost: {exc}") from exc
