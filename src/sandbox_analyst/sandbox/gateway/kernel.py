@@ -76,12 +76,12 @@ class RequestStream:
     on_output: OutputSink | None = None
     check_alive: LivenessCheck | None = None
     queue: asyncio.Queue[Item] = field(init=False)
-    _reply: dict[str, Any] | None = None
-    _idle: bool = False
-    _probe: str | None = None
-    _probe_answered: bool = False
-    _probe_idle: bool = False
-    _execution_count: int | None = None
+    _reply: dict[str, Any] | None = field(default=None, init=False)
+    _idle: bool = field(default=False, init=False)
+    _probe: str | None = field(default=None, init=False)
+    _probe_answered: bool = field(default=False, init=False)
+    _probe_idle: bool = field(default=False, init=False)
+    _execution_count: int | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.queue = self.channel.expect(self.message["header"]["msg_id"])
