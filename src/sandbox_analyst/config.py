@@ -31,6 +31,59 @@ def default_data_dir() -> Path:
     return Path(xdg) / "sandbox-analyst"
 
 
+class GatewaySettings(BaseModel):
+    """The `gateway` backend: kernels on a Jupyter Kernel Gateway or Enterprise Gateway."""
+
+    url: str | None = Field(
+        None, description="Base URL of the gateway, e.g. http://127.0.0.1:8888 (https for TLS)."
+    )
+    token: SecretStr | None = Field(
+        None, description="The gateway's auth token (sent as `Authorization: token ...`)."
+    )
+    kernel_name: str = Field("python3", min_length=1, description="Kernelspec of new kernels.")
+    templates: dict[str, str] = Field(
+        default_factory=dict,
+        description="Template name -> kernelspec name, for sessions that ask for a template.",
+    )
+    username: str = Field(
+        "analyst", min_length=1, description="KERNEL_USERNAME sent when starting a kernel."
+    )
+    kernel_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra KERNEL_* variables for the start request (Enterprise Gateway reads "
+        "e.g. KERNEL_NAMESPACE, KERNEL_IMAGE from here).",
+    )
+    session_dir: str = Field(
+        "sessions",
+        description="Directory, relative to where the kernel starts, holding one working "
+        "directory per session; empty: the kernel's own working directory (one container per "
+        "kernel).",
+    )
+    pool_size: int = Field(
+        0, ge=0, le=64, description="Kernels started ahead of time and kept waiting."
+    )
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
+    request_timeout: float = Field(30.0, gt=0, description="Seconds a REST request may take.")
+    kernel_start_timeout: float = Field(
+        120.0, gt=0, description="Seconds a new kernel may take to become ready."
+    )
+    reconnect_timeout: float = Field(
+        30.0, gt=0, description="Seconds to keep re-opening a dropped kernel websocket."
+    )
+    validate_cert: bool = Field(True, description="Verify the gateway's TLS certificate.")
+    ca_file: Path | None = Field(None, description="CA bundle to verify the gateway with.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("sandbox.gateway.url must start with http:// or https://")
+        return value
+
+
 class SandboxSettings(BaseModel):
     """The execution engine: which backend, the session limits every backend shares, and the
     local backend's own settings (zygote + pre-forked pool; other backends add sub-settings)."""
@@ -89,6 +142,7 @@ class SandboxSettings(BaseModel):
     min_isolation: Literal["none", "basic", "strict"] = Field(
         "none", description="Refuse to start when the isolation level in force is below this."
     )
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
 
 class AgentSettings(BaseModel):

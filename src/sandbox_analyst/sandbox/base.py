@@ -25,6 +25,13 @@ Language = Literal["python", "bash"]
 LANGUAGES: tuple[str, ...] = ("python", "bash")
 
 
+def checked_language(language: str) -> Language:
+    """`language` if a backend must run it, else `SandboxUsageError` naming the choices."""
+    if language not in LANGUAGES:
+        raise SandboxUsageError(f"unknown language {language!r}; use one of {LANGUAGES}")
+    return language  # type: ignore[return-value]
+
+
 def checked_env_vars(env_vars: Mapping[str, str] | None) -> dict[str, str]:
     """`env_vars` as a plain dict, or `SandboxUsageError` naming what no environment can hold
     (a name that is empty or has `=`, a NUL anywhere, something that is not a string)."""

@@ -1,7 +1,8 @@
 """`create_provider`: the backend that `sandbox.backend` names, imported only when chosen (a
 backend's dependencies, e.g. the E2B SDK, are needed only by those who use it).
 
-A backend is one line in `BACKENDS`: its name and `module:callable`, called as
+A backend is one line in `BACKENDS`: its name and `module:callable` (`callable` may be a
+classmethod, `Class.method`), called as
 `callable(settings, root, hidden_paths=...)` to build its `SandboxProvider`.
 """
 
@@ -17,7 +18,7 @@ from sandbox_analyst.sandbox.provider import SandboxProvider
 
 BACKENDS: dict[str, str] = {
     "local": "sandbox_analyst.sandbox.local.provider:LocalProvider",
-    "gateway": "sandbox_analyst.sandbox.gateway.provider:GatewayProvider",
+    "gateway": "sandbox_analyst.sandbox.gateway.provider:GatewayProvider.from_settings",
     "e2b": "sandbox_analyst.sandbox.e2b.provider:E2BProvider",
 }
 
@@ -57,7 +58,9 @@ def backend_factory(name: str) -> Callable[..., SandboxProvider]:
             f"the {name!r} sandbox backend needs the Python package {missing!r}, which is not "
             "installed"
         ) from exc
-    factory = getattr(module, attribute, None)
+    factory: object = module
+    for name_part in attribute.split("."):
+        factory = getattr(factory, name_part, None)
     if not callable(factory):
         raise BackendUnavailableError(f"the {name!r} sandbox backend has no {target}")
     return factory

@@ -92,6 +92,9 @@ class SandboxErrorName:
     RESTARTED = "SandboxRestarted"
     # A shell command (`run_code(language="bash")`) ended with a non-zero exit code.
     COMMAND_EXIT = "CommandExitError"
+    # The session itself is gone, files included (a remote kernel its gateway no longer
+    # knows): the sandbox is closed; a new one must be acquired and rebuilt.
+    LOST = "SandboxLost"
 
 
 @dataclass
@@ -117,7 +120,10 @@ class Execution:
 
     @property
     def state_lost(self) -> bool:
-        return self.error is not None and self.error.name == SandboxErrorName.RESTARTED
+        return self.error is not None and self.error.name in (
+            SandboxErrorName.RESTARTED,
+            SandboxErrorName.LOST,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

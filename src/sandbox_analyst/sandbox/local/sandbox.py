@@ -17,16 +17,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sandbox_analyst.sandbox.base import (
-    LANGUAGES,
     ErrorHandler,
     Language,
     OutputHandler,
     ResultHandler,
     Sandbox,
     checked_env_vars,
+    checked_language,
 )
-from sandbox_analyst.sandbox.errors import SandboxClosedError, SandboxUsageError
-from sandbox_analyst.sandbox.local.files import LocalFiles, split_path
+from sandbox_analyst.sandbox.errors import SandboxClosedError
+from sandbox_analyst.sandbox.local.files import LocalFiles
 from sandbox_analyst.sandbox.local.process_stats import read_process_stats
 from sandbox_analyst.sandbox.local.spawner import Lost, WorkerProcess
 from sandbox_analyst.sandbox.models import (
@@ -37,6 +37,7 @@ from sandbox_analyst.sandbox.models import (
     SandboxErrorName,
     SandboxInfo,
 )
+from sandbox_analyst.sandbox.paths import split_path
 
 if TYPE_CHECKING:
     from sandbox_analyst.config import SandboxSettings
@@ -109,8 +110,7 @@ class LocalSandbox(Sandbox):
         on_error: ErrorHandler | None = None,
     ) -> Execution:
         env = checked_env_vars(env_vars)
-        if language not in LANGUAGES:
-            raise SandboxUsageError(f"unknown language {language!r}; use one of {LANGUAGES}")
+        checked_language(language)
         handlers: dict[str, Any] = {
             "stdout": on_stdout,
             "stderr": on_stderr,

@@ -158,7 +158,13 @@ def _peak_memory() -> int:
     worker twice for every `subprocess.run`."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) * 1024
+    # The kernel's resident-set counters are cached per thread and may read a little lower
+    # later: keep our own maximum, so that the reported peak never goes down.
+    _peak_seen[0] = max(_peak_seen[0], own * 1024, children * 1024)
+    return _peak_seen[0]
+
+
+_peak_seen = [0]
 
 
 def _string_map(value: Any) -> dict[str, str]:
