@@ -250,3 +250,14 @@ def wait_for(lines: list[str], text: str, timeout: float = 120.0) -> None:
     while not any(text in line for line in lines):
         assert time.monotonic() < deadline, f"{text!r} never came:\n{''.join(lines)}"
         time.sleep(0.05)
+
+
+def test_an_assistant_id_starting_with_a_dash_is_taken_as_the_id(
+    workdir: Path, fake: FakeLLMServer
+) -> None:
+    # Ids made before ids stopped starting with `-` may still be stored.
+    result = chat("--assistant", "-NoSuchAssistant000000", "--", "sales.csv", "Hi")
+
+    assert result.exit_code == 3, result.output
+    assert "assistant not found" in result.stderr
+    assert fake.requests == []
