@@ -98,12 +98,13 @@ class FileService:
         stream: AsyncIterable[bytes],
         *,
         filename: str | Callable[[], str | None] | None,
-        conversation_id: str | None = None,
+        conversation_id: str | Callable[[], str | None] | None = None,
     ) -> FileRecord:
-        """Store an upload. `filename` may be a callable, asked once the stream is consumed
-        (a multipart body carries the name inside the stream)."""
+        """Store an upload. `filename` and `conversation_id` may be callables, asked once the
+        stream is consumed (a multipart body carries them inside the stream); a conversation
+        known up front is checked before anything is stored."""
         owner_id = principal.user_id
-        if conversation_id is not None:
+        if isinstance(conversation_id, str):
             # The file belongs to whoever owns the conversation (an admin may add to others').
             owner_id = (await self._owned_conversation(principal, conversation_id)).owner_id
         head = _Head(stream)
@@ -122,6 +123,15 @@ class FileService:
                 "unsupported file type: upload CSV, TSV, Excel, Parquet, JSON or text",
                 field="file",
             )
+        if callable(conversation_id):
+            conversation_id = conversation_id()
+            if conversation_id is not None:
+                try:
+                    conversation = await self._owned_conversation(principal, conversation_id)
+                except BaseException:
+                    await self._blobs.delete(blob.key)
+                    raise
+                owner_id = conversation.owner_id
         record = FileRecord(
             owner_id=owner_id,
             conversation_id=conversation_id,
