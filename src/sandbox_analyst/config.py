@@ -94,6 +94,15 @@ class ServerSettings(BaseModel):
         False, description="No authentication; allowed only on a loopback address."
     )
     max_upload_mb: int = Field(200, ge=1)
+    max_json_kb: int = Field(
+        1024, ge=1, description="Largest JSON request body, in KiB (413 beyond it)."
+    )
+    header_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        description="Seconds a client has to send a request's headers before the connection "
+        "is closed (slow clients holding connections open).",
+    )
 
 
 class OpenAICompatSettings(BaseModel):
@@ -115,6 +124,12 @@ class OpenAICompatSettings(BaseModel):
     )
     link_days: int = Field(
         30, ge=1, le=30, description="Days the image and file links in answers keep working."
+    )
+    max_request_mb: int = Field(
+        64,
+        ge=1,
+        description="Largest /v1 request body, in MiB: messages carry their files inline, "
+        "base64-encoded (413 beyond it).",
     )
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
 from sandbox_analyst.api.auth import CurrentPrincipal, OptionalPrincipal, ServicesDep
+from sandbox_analyst.api.body_limit import BodyKind, body_kind
 from sandbox_analyst.api.multipart import UploadStream
 from sandbox_analyst.api.schemas import FileAttach, FileOut, SignedLinkOut
 from sandbox_analyst.service import FileContent, Unauthorized, ValidationError
@@ -44,6 +45,7 @@ _UPLOAD_BODY: dict[str, Any] = {
 
 
 @router.post("", status_code=201, response_model=FileOut, openapi_extra=_UPLOAD_BODY)
+@body_kind(BodyKind.STREAMED)  # streamed to the blob store under `server.max_upload_mb`
 async def upload_file(
     request: Request,
     principal: CurrentPrincipal,
