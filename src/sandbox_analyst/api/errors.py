@@ -24,10 +24,12 @@ from sandbox_analyst.service.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceError,
+    StorageFull,
     Unauthorized,
     UnsupportedMediaType,
     ValidationError,
 )
+from sandbox_analyst.store import StorageFullError
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ STATUS_BY_ERROR: dict[type[ServiceError], int] = {
     Unauthorized: 401,
     Conflict: 409,
     PayloadTooLarge: 413,
+    StorageFull: 507,
     UnsupportedMediaType: 415,
     ValidationError: 422,
 }
@@ -53,6 +56,7 @@ _CODE_BY_STATUS = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    507: "storage_full",
 }
 # The execution engine cannot take the work now: 503, with what the operator can do.
 SANDBOX_ERROR_CODES: dict[type[SandboxError], str] = {
@@ -98,6 +102,12 @@ def _location(loc: tuple[object, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+async def _storage_full(_request: Request, exc: Exception) -> JSONResponse:
+    # Any write the services did not turn into their own StorageFull (e.g. a database row).
+    logger.error("storage full: %s", exc)
+    return error_response(StorageFullError.http_status, StorageFullError.code, str(exc))
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
@@ -124,6 +134,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(SandboxError, _sandbox_error)
+    app.add_exception_handler(StorageFullError, _storage_full)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -46,12 +46,19 @@ from sandbox_analyst.service.chat_events import (
 from sandbox_analyst.service.chat_history import history_from_messages
 from sandbox_analyst.service.conversation_records import StoredConversation
 from sandbox_analyst.service.conversations import ConversationService, MessageStatus
-from sandbox_analyst.service.errors import Conflict, NotFound, ValidationError
+from sandbox_analyst.service.errors import Conflict, NotFound, StorageFull, ValidationError
 from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.turn_recorder import TurnRecorder
-from sandbox_analyst.store import Assistant, BlobStore, Database, FileRecord, Message
+from sandbox_analyst.store import (
+    Assistant,
+    BlobStore,
+    Database,
+    FileRecord,
+    Message,
+    StorageFullError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -306,6 +313,10 @@ class _TurnRun:
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             status = agent_status = "cancelled"
             recorder.error = turn.cancel_reason
+        except (StorageFull, StorageFullError) as exc:
+            logger.error("chat turn %s: %s", turn.message_id, exc)
+            recorder.error = str(exc)
+            turn.emit(ErrorEvent(recorder.error, StorageFull.code))
         except Exception as exc:
             logger.exception("chat turn %s failed", turn.message_id)
             recorder.error = f"internal error: {type(exc).__name__}: {exc}"
@@ -360,11 +371,13 @@ class _TurnRun:
                     restored.reason, restored.files, restored.cells_replayed, restored.cells_failed
                 )
             )
+        not_saved: list[str] = []  # artifacts the storage could not take, for the user
         sink = FileArtifactSink(
             service._files,
             owner_id=self.owner_id,
             conversation_id=turn.conversation_id,
             public_url=service.settings.server.public_url,
+            on_not_saved=not_saved.append,
         )
         files = [DataFile(f.path, f.size, f.media_type) for f in prepared.files]
         earlier = await service._files.artifact_names(self.owner_id, turn.conversation_id)
@@ -378,4 +391,8 @@ class _TurnRun:
                 continue
             await recorder.record(event)  # stored before it is shown
             turn.emit(event)
+            while not_saved:
+                notice = ErrorEvent(not_saved.pop(0), StorageFull.code)
+                await recorder.record(notice)
+                turn.emit(notice)
         return final

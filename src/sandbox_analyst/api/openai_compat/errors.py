@@ -27,9 +27,11 @@ from sandbox_analyst.service.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceError,
+    StorageFull,
     Unauthorized,
     UnsupportedMediaType,
 )
+from sandbox_analyst.store import StorageFullError
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ _STATUS_BY_SERVICE_ERROR: dict[type[ServiceError], int] = {
     NotFound: 404,
     Conflict: 409,
     PayloadTooLarge: 413,
+    StorageFull: 507,
     UnsupportedMediaType: 415,
 }
 # Our service error codes where OpenAI has a code of its own for the same thing.
@@ -99,6 +102,8 @@ def as_openai_error(exc: Exception) -> OpenAIError:
             headers["x-should-retry"] = "false"
         code = _OPENAI_CODES.get(exc.code, exc.code)
         return OpenAIError(status, exc.message, code=code, param=exc.field, headers=headers)
+    if isinstance(exc, StorageFullError):
+        return OpenAIError(exc.http_status, str(exc), code=exc.code)
     if isinstance(exc, SandboxError):
         code = "too_many_sessions" if isinstance(exc, TooManySessionsError) else "sandbox_error"
         return OpenAIError(503, f"the sandbox cannot take this now: {exc}", code=code)
