@@ -103,6 +103,13 @@ class ServerSettings(BaseModel):
         description="Seconds a client has to send a request's headers before the connection "
         "is closed (slow clients holding connections open).",
     )
+    heartbeat_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds between a server process's heartbeats in the database. A process "
+        "on another machine silent for 6 of them is taken for dead, and the turns it was "
+        "running are marked interrupted (on the same machine, a process is checked directly).",
+    )
 
 
 class OpenAICompatSettings(BaseModel):

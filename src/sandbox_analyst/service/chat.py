@@ -128,8 +128,11 @@ class ChatService:
         conversations: ConversationService,
         files: FileService,
         sandboxes: ConversationSandboxes,
+        runner_id: str | None = None,
     ) -> None:
+        """`runner_id`: this process in `server_processes`, recorded on each turn it runs."""
         self.settings = settings
+        self._runner_id = runner_id
         self._db = db
         self._blobs = blobs
         self._assistants = assistants
@@ -175,7 +178,7 @@ class ChatService:
                 conversation.id, "user", content
             )
             message = await self._conversations.append_message(
-                conversation.id, "assistant", status="streaming"
+                conversation.id, "assistant", status="streaming", runner_id=self._runner_id
             )
         except BaseException:
             self._running.pop(conversation.id, None)

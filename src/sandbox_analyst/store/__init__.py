@@ -21,6 +21,7 @@ from sandbox_analyst.store.models import (
     Execution,
     FileRecord,
     Message,
+    ServerProcess,
     User,
     utcnow,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "FileRecord",
     "LocalBlobStore",
     "Message",
+    "ServerProcess",
     "StorageFullError",
     "UnsupportedDatabase",
     "User",
