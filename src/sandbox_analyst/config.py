@@ -165,6 +165,22 @@ class ServerSettings(BaseModel):
         False, description="No authentication; allowed only on a loopback address."
     )
     max_upload_mb: int = Field(200, ge=1)
+    max_json_kb: int = Field(
+        1024, ge=1, description="Largest JSON request body, in KiB (413 beyond it)."
+    )
+    header_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        description="Seconds a client has to send a request's headers before the connection "
+        "is closed (slow clients holding connections open).",
+    )
+    heartbeat_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds between a server process's heartbeats in the database. A process "
+        "on another machine silent for 6 of them is taken for dead, and the turns it was "
+        "running are marked interrupted (on the same machine, a process is checked directly).",
+    )
 
 
 class OpenAICompatSettings(BaseModel):
@@ -186,6 +202,12 @@ class OpenAICompatSettings(BaseModel):
     )
     link_days: int = Field(
         30, ge=1, le=30, description="Days the image and file links in answers keep working."
+    )
+    max_request_mb: int = Field(
+        64,
+        ge=1,
+        description="Largest /v1 request body, in MiB: messages carry their files inline, "
+        "base64-encoded (413 beyond it).",
     )
 
 

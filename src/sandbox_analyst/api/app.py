@@ -16,6 +16,7 @@ from importlib.metadata import version
 from fastapi import APIRouter, FastAPI
 
 from sandbox_analyst.api import openai_compat
+from sandbox_analyst.api.body_limit import BodyLimitMiddleware
 from sandbox_analyst.api.errors import ErrorBody, install_error_handlers
 from sandbox_analyst.api.routers import ROUTERS
 from sandbox_analyst.config import Settings
@@ -84,6 +85,7 @@ def create_app(
         responses={
             401: {"model": ErrorBody, "description": "Missing, invalid or revoked API key."},
             404: {"model": ErrorBody, "description": "No such object (or not yours)."},
+            413: {"model": ErrorBody, "description": "The request body is over its limit."},
             422: {"model": ErrorBody, "description": "A field is invalid."},
         },
     )
@@ -91,6 +93,11 @@ def create_app(
     app.state.settings = settings
     app.state.local_principal = None
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        json_bytes=settings.server.max_json_kb * 1024,
+        inline_files_bytes=settings.openai_compat.max_request_mb * 1024 * 1024,
+    )
     for router in (*ROUTERS, openai_compat.router, *extra_routers):
         app.include_router(router)
     mount_ui(app)

@@ -10,6 +10,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from sandbox_analyst.api import SingleUserRefused, check_single_user, create_app
+from sandbox_analyst.api.http_protocol import header_deadline_protocol
 from sandbox_analyst.cli.app import app, err_console, settings
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import BackendUnavailableError, backend_factory
@@ -65,6 +66,8 @@ def serve(
         host=server.host,
         port=server.port,
         log_level=effective.log_level.lower(),
+        # h11 with a deadline on request headers: slow clients cannot hold connections.
+        http=header_deadline_protocol(server.header_timeout_s),
     )
 
 

@@ -8,6 +8,7 @@ several `Services` (tests, benchmarks): `stop()` then ends only this one's sessi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,10 +21,13 @@ from sandbox_analyst.service.chat import ChatService
 from sandbox_analyst.service.conversation_records import StoredSandboxIds
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
 from sandbox_analyst.service.users import UserService
 from sandbox_analyst.store import BlobStore, Database, LocalBlobStore
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,6 +41,7 @@ class Services:
     files: FileService
     sandboxes: ConversationSandboxes
     chat: ChatService
+    runners: TurnRunners
     extras: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -66,6 +71,11 @@ class Services:
         )
         assistants = AssistantService(db)
         conversations = ConversationService(db, blobs, conversation_sandboxes)
+        runners = TurnRunners(
+            db,
+            heartbeat_s=settings.server.heartbeat_s,
+            turn_timeout_s=settings.agent.turn_timeout,
+        )
         files = FileService(
             db,
             blobs,
@@ -90,15 +100,24 @@ class Services:
                 conversations=conversations,
                 files=files,
                 sandboxes=conversation_sandboxes,
+                runner_id=runners.id,
             ),
+            runners=runners,
         )
 
     async def start(self) -> None:
-        """Migrate the database to the newest schema and connect."""
+        """Migrate the database to the newest schema and connect; register this process as
+        one that runs turns, marking those whose process has ended as interrupted."""
         await self.db.open()
+        await self.runners.start()
 
     async def stop(self) -> None:
         await self.chat.shutdown()
+        try:
+            await self.runners.stop()
+        except Exception:
+            # Its row stays; other processes see it gone (pid, or heartbeat) as after a crash.
+            logger.exception("could not remove this server process's entry")
         await self.sandboxes.shutdown()
         await self.db.close()
 
