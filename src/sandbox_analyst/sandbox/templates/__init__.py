@@ -1,0 +1,44 @@
+"""Sandbox templates: declarative environments (packages, files, setup code, preload list,
+limits) built with uv as overlays on the server's own environment, and approved installs of
+single packages into a session's overlay. The server builds and fetches; sandboxes never reach
+the network."""
+
+from sandbox_analyst.sandbox.templates.errors import (
+    IndexUnreachable,
+    InvalidRequirementError,
+    NoWheelAvailable,
+    PackageConflict,
+    PackageError,
+    PackageNotAllowed,
+    PackageNotFound,
+    PackageTooLarge,
+    TemplateBuildError,
+    TemplateError,
+    TemplateInUseError,
+    TemplateNotBuiltError,
+    TemplateNotFoundError,
+    TemplateProtectedError,
+    TemplateSpecError,
+)
+from sandbox_analyst.sandbox.templates.spec import DEFAULT_TEMPLATE, TemplateSpec, load_spec
+
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "IndexUnreachable",
+    "InvalidRequirementError",
+    "NoWheelAvailable",
+    "PackageConflict",
+    "PackageError",
+    "PackageNotAllowed",
+    "PackageNotFound",
+    "PackageTooLarge",
+    "TemplateBuildError",
+    "TemplateError",
+    "TemplateInUseError",
+    "TemplateNotBuiltError",
+    "TemplateNotFoundError",
+    "TemplateProtectedError",
+    "TemplateSpec",
+    "TemplateSpecError",
+    "load_spec",
+]
