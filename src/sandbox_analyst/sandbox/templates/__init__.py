@@ -3,6 +3,8 @@ limits) built with uv as overlays on the server's own environment, and approved 
 single packages into a session's overlay. The server builds and fetches; sandboxes never reach
 the network."""
 
+from sandbox_analyst.sandbox.templates.builder import BuildOutcome, TemplateBuilder
+from sandbox_analyst.sandbox.templates.builds import BuildInfo, BuildStore, TemplateBuild
 from sandbox_analyst.sandbox.templates.errors import (
     IndexUnreachable,
     InvalidRequirementError,
@@ -21,18 +23,25 @@ from sandbox_analyst.sandbox.templates.errors import (
     TemplateSpecError,
 )
 from sandbox_analyst.sandbox.templates.spec import DEFAULT_TEMPLATE, TemplateSpec, load_spec
+from sandbox_analyst.sandbox.templates.uv_runner import PackageIndex, UvRunner
 
 __all__ = [
     "DEFAULT_TEMPLATE",
+    "BuildInfo",
+    "BuildOutcome",
+    "BuildStore",
     "IndexUnreachable",
     "InvalidRequirementError",
     "NoWheelAvailable",
     "PackageConflict",
     "PackageError",
+    "PackageIndex",
     "PackageNotAllowed",
     "PackageNotFound",
     "PackageTooLarge",
+    "TemplateBuild",
     "TemplateBuildError",
+    "TemplateBuilder",
     "TemplateError",
     "TemplateInUseError",
     "TemplateNotBuiltError",
@@ -40,5 +49,6 @@ __all__ = [
     "TemplateProtectedError",
     "TemplateSpec",
     "TemplateSpecError",
+    "UvRunner",
     "load_spec",
 ]
