@@ -22,20 +22,33 @@ from sandbox_analyst.sandbox.templates.errors import (
     TemplateProtectedError,
     TemplateSpecError,
 )
+from sandbox_analyst.sandbox.templates.installs import (
+    AllowList,
+    InstalledWheel,
+    InstallResult,
+    PackageInstaller,
+    PackageLimits,
+)
 from sandbox_analyst.sandbox.templates.spec import DEFAULT_TEMPLATE, TemplateSpec, load_spec
 from sandbox_analyst.sandbox.templates.uv_runner import PackageIndex, UvRunner
+from sandbox_analyst.sandbox.templates.wheel_cache import WheelCache
 
 __all__ = [
     "DEFAULT_TEMPLATE",
+    "AllowList",
     "BuildInfo",
     "BuildOutcome",
     "BuildStore",
     "IndexUnreachable",
+    "InstallResult",
+    "InstalledWheel",
     "InvalidRequirementError",
     "NoWheelAvailable",
     "PackageConflict",
     "PackageError",
     "PackageIndex",
+    "PackageInstaller",
+    "PackageLimits",
     "PackageNotAllowed",
     "PackageNotFound",
     "PackageTooLarge",
@@ -50,5 +63,6 @@ __all__ = [
     "TemplateSpec",
     "TemplateSpecError",
     "UvRunner",
+    "WheelCache",
     "load_spec",
 ]
