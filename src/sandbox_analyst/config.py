@@ -72,6 +72,19 @@ class SandboxSettings(BaseModel):
     min_isolation: Literal["none", "basic", "strict"] = Field(
         "none", description="Refuse to start when the isolation level in force is below this."
     )
+    templates_dir: Path | None = Field(
+        None, description="Template files (*.yaml, *.toml); default: <data_dir>/templates."
+    )
+    package_index: str | None = Field(
+        "https://pypi.org/simple",
+        description="Simple (PEP 503) index that template builds and approved installs take "
+        "wheels from (the server downloads; sandboxes never reach the network); null: none, "
+        "only find_links.",
+    )
+    extra_index_urls: list[str] = Field(default_factory=list)
+    find_links: list[str] = Field(
+        default_factory=list, description="Directories or pages of links to wheels."
+    )
 
 
 class AgentSettings(BaseModel):

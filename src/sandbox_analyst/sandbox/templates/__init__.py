@@ -5,6 +5,13 @@ the network."""
 
 from sandbox_analyst.sandbox.templates.builder import BuildOutcome, TemplateBuilder
 from sandbox_analyst.sandbox.templates.builds import BuildInfo, BuildStore, TemplateBuild
+from sandbox_analyst.sandbox.templates.catalog import (
+    RemoveOutcome,
+    TemplateCatalog,
+    TemplateDetails,
+    TemplateRuntime,
+    TemplateStatus,
+)
 from sandbox_analyst.sandbox.templates.errors import (
     IndexUnreachable,
     InvalidRequirementError,
@@ -52,16 +59,21 @@ __all__ = [
     "PackageNotAllowed",
     "PackageNotFound",
     "PackageTooLarge",
+    "RemoveOutcome",
     "TemplateBuild",
     "TemplateBuildError",
     "TemplateBuilder",
+    "TemplateCatalog",
+    "TemplateDetails",
     "TemplateError",
     "TemplateInUseError",
     "TemplateNotBuiltError",
     "TemplateNotFoundError",
     "TemplateProtectedError",
+    "TemplateRuntime",
     "TemplateSpec",
     "TemplateSpecError",
+    "TemplateStatus",
     "UvRunner",
     "WheelCache",
     "load_spec",
