@@ -125,7 +125,7 @@ def show(name: Annotated[str, typer.Argument(help="Template name.")]) -> None:
     if status.build is not None:
         info = status.build.info
         console.print(
-            f"build: {status.build.path}\n"
+            f"build: {status.build.path} (log: {status.build.log_file.name})\n"
             f"built: {info.built_at} in {info.build_seconds:.1f} s with uv {info.uv_version} "
             f"from {info.index}",
             highlight=False,

@@ -97,10 +97,6 @@ class TemplateBuilder:
                 _hash_tree(digest, base / item.source)
         return digest.hexdigest()
 
-    def is_current(self, spec: TemplateSpec) -> bool:
-        current = self.store.current(spec.name)
-        return current is not None and current.info.spec_hash == self.spec_hash(spec)
-
     def build(
         self,
         spec: TemplateSpec,

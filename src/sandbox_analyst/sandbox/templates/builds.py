@@ -80,10 +80,6 @@ class TemplateBuild:
         return self.path / "site"
 
     @property
-    def bin_dir(self) -> Path:
-        return self.site_dir / "bin"
-
-    @property
     def data_dir(self) -> Path:
         return self.path / "data"
 

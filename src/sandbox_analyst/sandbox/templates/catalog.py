@@ -132,14 +132,14 @@ class TemplateCatalog:
         self.default_preload = list(default_preload)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, uv_cache_dir: Path | None = None):
+    def from_settings(cls, settings: Settings) -> TemplateCatalog:
         sandbox = settings.sandbox
         index = PackageIndex(
             sandbox.package_index, tuple(sandbox.extra_index_urls), tuple(sandbox.find_links)
         )
         store = BuildStore(settings.data_dir / "templates")
         templates_dir = sandbox.templates_dir or settings.data_dir / "templates"
-        builder = TemplateBuilder(store, UvRunner(index, cache_dir=uv_cache_dir))
+        builder = TemplateBuilder(store, UvRunner(index))
         return cls(templates_dir, store, builder, default_preload=sandbox.preload)
 
     # --- reading ---------------------------------------------------------------------------
