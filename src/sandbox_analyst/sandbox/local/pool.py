@@ -11,6 +11,7 @@ import shutil
 import sys
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,22 @@ class SandboxPool:
         root: Path,
         *,
         hidden_paths: tuple[str, ...] = (),
+        import_paths: tuple[str, ...] = (),
+        read_paths: tuple[str, ...] = (),
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         """`root` holds the session workdirs; `hidden_paths` (e.g. the data directory with
-        the database) must be unreadable from inside the sandboxes, as must `root` itself."""
+        the database) must be unreadable from inside the sandboxes, as must `root` itself.
+
+        A template's overlay goes in `import_paths` (on the zygote's and every worker's import
+        path, readable inside), its data in `read_paths` (readable, never writable) and its
+        variables in `environment` (set in every worker)."""
         self.settings = settings
         self.root = root
         self.hidden_paths = (str(root), *hidden_paths)
+        self.import_paths = import_paths
+        self.read_paths = read_paths
+        self.environment = dict(environment or {})
         self.isolation_report: IsolationReport | None = None
         self.owner: tuple[int, int] | None = None
         self._spawner: Spawner | None = None
@@ -108,6 +119,7 @@ class SandboxPool:
             disk_quota_mb=self.settings.disk_quota_mb,
             max_processes=self.settings.max_processes,
             hidden_paths=self.hidden_paths,
+            read_paths=self.read_paths,
         )
 
     def _detect_isolation(self) -> dict[str, Any]:
@@ -255,9 +267,11 @@ class SandboxPool:
             **common,
             "HOME": str(self.root / ".home"),
             "MPLCONFIGDIR": str(self.root / ".matplotlib"),
-            "PYTHONPATH": package_root,
+            # The engine's own package first: nothing in an overlay can shadow it.
+            "PYTHONPATH": os.pathsep.join((package_root, *self.import_paths)),
         }
         worker_environment = {
+            **self.environment,  # below the engine's own variables, never above
             **common,
             "TMPDIR": "/tmp",
             "MPLCONFIGDIR": "/tmp/.matplotlib",
@@ -266,6 +280,9 @@ class SandboxPool:
             "PAGER": "cat",
             "TERM": "dumb",
         }
+        if self.import_paths:
+            # For the Python processes user code starts (the worker has them on sys.path).
+            worker_environment["PYTHONPATH"] = os.pathsep.join(self.import_paths)
         if sys.flags.dev_mode:
             zygote_environment["PYTHONDEVMODE"] = "1"
         return ZygoteConfig(
