@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import traceback
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,10 +66,15 @@ def run_confined(
     workdir: Path,
     attack: Callable[[str], object],
     *,
-    session_id: str = "test-session",
+    session_id: str | None = None,
 ) -> Any:
     """Fork; in the child apply the isolation, chdir into the workdir and run `attack(visible
-    workdir path)`; return its (picklable) result here. Errors of the child fail the test."""
+    workdir path)`; return its (picklable) result here. Errors of the child fail the test.
+
+    The session id names the run's cgroups: unique per call unless given, so that two runs
+    (another test suite on the same machine, a concurrent test) never share or release each
+    other's."""
+    session_id = session_id or f"test-{uuid.uuid4().hex}"
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child always leaves through os._exit

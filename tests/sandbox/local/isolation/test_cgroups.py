@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import subprocess
 
@@ -29,3 +30,27 @@ def test_release_kills_escaped_processes_and_removes_the_cgroups(report, workdir
 def _is_zombie(pid: int) -> bool:
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_releasing_one_confined_run_leaves_a_concurrent_one_alone(report, workdir, tmp_path):
+    """Two runs at once (two test suites on one machine, two sessions) have cgroups of their
+    own: the end of one must not kill the other."""
+    require(report, LayerName.CGROUPS)
+    isolation = ChildIsolation.prepare(IsolationSettings(), report)
+    started_r, started_w = os.pipe()
+    finish_r, finish_w = os.pipe()
+
+    def long_attack(_: str) -> str:
+        os.write(started_w, b"x")
+        return os.read(finish_r, 1).decode()  # waits until the other run has been released
+
+    with concurrent.futures.ThreadPoolExecutor(1) as executor:
+        long_run = executor.submit(run_confined, isolation, workdir, long_attack)
+        os.read(started_r, 1)
+        other = tmp_path / "other-workdir"
+        other.mkdir()
+        assert run_confined(isolation, other, lambda _: "quick") == "quick"
+        os.write(finish_w, b"y")
+        assert long_run.result() == "y"
+    for fd in (started_r, started_w, finish_r, finish_w):
+        os.close(fd)
