@@ -220,3 +220,24 @@ async def test_server_environment_does_not_leak(monkeypatch, tmp_path) -> None:
             "import os\nsorted(k for k in os.environ if 'KEY' in k or k.startswith('ANALYST'))"
         )
     assert execution.text == "[]"
+
+
+async def test_the_command_line_is_a_fresh_interpreters(sandbox: LocalSandbox) -> None:
+    execution = await sandbox.run_code("import sys\nsys.argv, sys.orig_argv[1:]")
+    assert execution.text == "([''], [])"
+
+
+async def test_a_bare_unittest_main_runs_the_tests_of_the_session(sandbox: LocalSandbox) -> None:
+    execution = await sandbox.run_code(
+        "import unittest\n"
+        "class Arithmetic(unittest.TestCase):\n"
+        "    def test_addition(self):\n"
+        "        self.assertEqual(1 + 1, 2)\n"
+        "unittest.main()"
+    )
+    log = "".join(execution.logs.stderr)
+    assert "Ran 1 test" in log
+    assert "OK" in log
+    # unittest.main() ends with sys.exit(); IPython reports that, as it would in a notebook.
+    assert execution.error is not None
+    assert execution.error.name == "SystemExit"

@@ -101,6 +101,7 @@ def run_worker(sock: socket.socket, config: WorkerConfig, isolation: Any = None)
     """
     os.environ.clear()
     os.environ.update(config.environment)
+    _fresh_command_line()
     cwd = config.workdir
     if isolation is not None:
         cwd = isolation.apply(config.workdir, config.sandbox_id)
@@ -115,6 +116,14 @@ def run_worker(sock: socket.socket, config: WorkerConfig, isolation: Any = None)
     _reseed_random()
     channel = ServerChannel(sock)
     Worker(channel, config, cwd).serve()
+
+
+def _fresh_command_line() -> None:
+    # The zygote's own command line (module path, descriptor numbers) means nothing to user
+    # code and reveals where the server is installed; `unittest.main()` and argparse read it.
+    # An interactive interpreter has exactly this.
+    sys.argv = [""]
+    sys.orig_argv = [sys.executable]
 
 
 def _reseed_random() -> None:
