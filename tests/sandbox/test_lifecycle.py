@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 
 import pytest
 
@@ -77,6 +78,18 @@ async def test_a_killed_worker_is_reported_lost_then_replaced(sandbox: LocalSand
     fresh = await sandbox.run_code("'x' in globals(), 1 + 1")
     assert fresh.error is None
     assert fresh.text == "(False, 2)"
+
+
+async def test_a_worker_killed_just_before_a_run_is_reported_lost(sandbox: LocalSandbox) -> None:
+    """The kill lands before the event loop has noticed the channel close: writing the code
+    to the dead worker fails (reset / broken pipe), and that too means "worker lost"."""
+    await sandbox.run_code("x = 1")
+    os.kill(sandbox.pid, signal.SIGKILL)
+    _block_until_gone(sandbox.pid)  # on purpose without yielding to the event loop
+    reported = await sandbox.run_code("x")
+    assert reported.state_lost
+    assert "SIGKILL" in reported.error.value
+    assert (await sandbox.run_code("'x' in globals()")).text == "False"
 
 
 async def test_a_worker_dying_mid_execution_is_reported(sandbox: LocalSandbox) -> None:
@@ -155,6 +168,11 @@ async def test_twenty_concurrent_sessions_each_run_a_pandas_cell(pool: SandboxPo
         assert {execution.text for execution in executions} == {str(sum(range(20_000)))}
     finally:
         await asyncio.gather(*(sandbox.close() for sandbox in sandboxes))
+
+
+def _block_until_gone(pid: int) -> None:
+    while not _is_gone(pid):
+        time.sleep(0.001)
 
 
 def _is_gone(pid: int) -> bool:

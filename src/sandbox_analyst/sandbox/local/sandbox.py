@@ -116,7 +116,10 @@ class LocalSandbox(Sandbox):
     ) -> Execution:
         if self._abandoned is not None:
             await self._abandoned  # a cancelled execution is still winding down
-        if not self._worker.alive:
+        self._worker.discard_queued()
+        # A worker that died since the last execution may not have been noticed yet: then
+        # it is the write of this request that finds out, and it is reported the same way.
+        if not self._worker.alive or not await self._worker.send({"op": "execute", "code": code}):
             reason = await self._worker.exit_reason()
             await self._replace_worker()
             return await self._report_lost(
@@ -128,8 +131,6 @@ class LocalSandbox(Sandbox):
         limit = self._settings.timeout if timeout is None else timeout
         execution = Execution()
         self._executions += 1
-        self._worker.discard_queued()
-        await self._worker.send({"op": "execute", "code": code})
         collect = _Collector(execution, handlers, self._settings.output_limit)
         deadline = asyncio.get_running_loop().time() + limit
         try:

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from sandbox_analyst.sandbox.errors import SandboxStartError
-from sandbox_analyst.sandbox.local.protocol import ProtocolError, encode, read_frame
+from sandbox_analyst.sandbox.local.protocol import (
+    FrameTooLargeError,
+    ProtocolError,
+    TruncatedFrameError,
+    encode,
+    read_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +47,25 @@ class ZygoteConfig:
 
 @dataclass(frozen=True)
 class Lost:
-    """Queued in place of a frame when the worker's channel ends."""
+    """Queued in place of a frame once the worker's channel is broken, for good."""
 
     reason: str
+    """What broke the channel, as seen from our side ("its channel closed", a protocol
+    violation, a failed write); how the process ended is `WorkerProcess.exit`."""
+    violation: bool = False
+    """True when we killed the worker for what it sent (an oversized or malformed frame, a
+    flood): then the violation, not the SIGKILL that followed, is what happened."""
 
 
 @dataclass(eq=False)
 class WorkerProcess:
-    """One forked worker and our end of its channel."""
+    """One forked worker and our end of its channel.
+
+    Every transport failure on the channel (end of stream, a frame cut short, a reset or broken
+    pipe on write, any other OSError) ends up in `_lose`: the worker is killed and `Lost` is
+    queued, so callers learn of it in one way only, from `next_frame()` (and `send()` returns
+    False). Nothing about a broken channel is ever raised to them.
+    """
 
     worker_id: str
     pid: int
@@ -60,11 +77,12 @@ class WorkerProcess:
     started: float = field(default_factory=time.monotonic)
     frames: asyncio.Queue[tuple[dict[str, Any], int] | Lost] = field(default_factory=asyncio.Queue)
     queued_bytes: int = 0
+    lost: Lost | None = None
     _pump: asyncio.Task[None] | None = None
 
     @property
     def alive(self) -> bool:
-        return not self.exit.done() and not self.writer.is_closing()
+        return self.lost is None and not self.exit.done() and not self.writer.is_closing()
 
     def start_reading(self) -> None:
         self._pump = asyncio.get_running_loop().create_task(self._read_frames())
@@ -72,20 +90,35 @@ class WorkerProcess:
     async def _read_frames(self) -> None:
         # One reader for the worker's whole life: frames are never half-read by a cancelled
         # caller, so timeouts and cancellations cannot break the framing.
-        reason = "its channel closed"
         try:
             while True:
                 frame = await read_frame(self.reader)
                 if frame is None:
-                    break
+                    self._lose("its channel closed")
+                    return
                 self.frames.put_nowait(frame)
                 self.queued_bytes += frame[1]
                 if self.queued_bytes > _MAX_QUEUED_BYTES:
-                    raise ProtocolError("worker flooded its channel")
-        except (ProtocolError, OSError) as exc:
-            reason = str(exc)
-            self.kill()
-        self.frames.put_nowait(Lost(reason))
+                    self._lose(
+                        f"it sent more than {_MAX_QUEUED_BYTES >> 20} MiB of output faster "
+                        "than it could be read",
+                        violation=True,
+                    )
+                    return
+        except FrameTooLargeError as exc:
+            self._lose(str(exc), violation=True)
+        except ProtocolError as exc:
+            self._lose(str(exc), violation=not isinstance(exc, TruncatedFrameError))
+        except OSError as exc:
+            self._lose(f"reading its channel failed: {exc}")
+
+    def _lose(self, reason: str, *, violation: bool = False) -> None:
+        """The worker is gone or must go: kill it, and tell every reader, once."""
+        if self.lost is not None:
+            return
+        self.lost = Lost(reason, violation)
+        self.kill()
+        self.frames.put_nowait(self.lost)
 
     async def next_frame(self) -> dict[str, Any] | Lost:
         item = await self.frames.get()
@@ -104,9 +137,19 @@ class WorkerProcess:
                 return
             self.queued_bytes -= item[1]
 
-    async def send(self, message: dict[str, Any]) -> None:
-        self.writer.write(encode(message))
-        await self.writer.drain()
+    async def send(self, message: dict[str, Any]) -> bool:
+        """Write one frame; False (and the worker lost) when the channel is broken."""
+        if self.lost is not None:
+            return False
+        try:
+            self.writer.write(encode(message))
+            await self.writer.drain()
+        except (OSError, RuntimeError) as exc:
+            # ConnectionResetError / BrokenPipeError from a worker that just died, or a write
+            # after the transport closed (RuntimeError): all the same thing to us.
+            self._lose(f"writing to its channel failed: {exc or type(exc).__name__}")
+            return False
+        return True
 
     def signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
