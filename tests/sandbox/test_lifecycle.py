@@ -99,6 +99,16 @@ async def test_a_worker_dying_mid_execution_is_reported(sandbox: LocalSandbox) -
     assert (await sandbox.run_code("2 + 2")).text == "4"
 
 
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+async def test_a_worker_killed_by_a_signal_is_reported_with_that_signal(
+    sandbox: LocalSandbox, signum: signal.Signals
+) -> None:
+    execution = await sandbox.run_code(f"import os\nos.kill(os.getpid(), {int(signum)})")
+    assert execution.state_lost
+    assert f"killed by signal {int(signum)} ({signum.name})" in execution.error.value
+    assert "memory" not in execution.error.value  # a signal is not an out-of-memory kill
+
+
 async def test_cancelling_a_run_interrupts_the_code(sandbox: LocalSandbox) -> None:
     await sandbox.run_code("state = 'kept'")
     task = await _wait_until_running(

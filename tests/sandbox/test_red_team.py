@@ -86,6 +86,39 @@ async def test_memory_bomb_raises_memory_error_and_keeps_state(
     await assert_victim_unharmed(victim)
 
 
+async def test_exhausting_the_cgroup_memory_is_reported_as_out_of_memory(
+    hostile_pool: SandboxPool, attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    require(hostile_pool, LayerName.CGROUPS)
+    # 8 MB at a time, each page touched: the session's memory cgroup (768 MiB, which also
+    # counts what the worker already holds) is full before its address space limit is.
+    execution = await attacker.run_code(
+        "import numpy as np\nheld = []\nfor _ in range(200):\n    held.append(np.ones(1 << 20))"
+    )
+    assert execution.state_lost
+    message = execution.error.value
+    assert "out of memory" in message
+    assert "768 MiB memory limit" in message
+    assert (await attacker.run_code("1 + 1")).text == "2"
+    await assert_victim_unharmed(victim)
+
+
+async def test_an_oversized_frame_on_the_channel_is_reported_as_such(
+    attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    # Hostile code can write anything to its end of the channel, e.g. announce a 2 GB frame.
+    execution = await attacker.run_code(
+        "import struct\n"
+        "from sandbox_analyst.sandbox.local.worker import figures\n"
+        "figures.current._shell.channel._sock.sendall(struct.pack('>I', 2**31))"
+    )
+    assert execution.state_lost
+    assert "over the 64 MiB limit" in execution.error.value
+    assert "memory" not in execution.error.value
+    assert (await attacker.run_code("1 + 1")).text == "2"
+    await assert_victim_unharmed(victim)
+
+
 async def test_fork_bomb_is_contained(
     hostile_pool: SandboxPool, attacker: LocalSandbox, victim: LocalSandbox
 ) -> None:

@@ -120,7 +120,7 @@ class LocalSandbox(Sandbox):
         # A worker that died since the last execution may not have been noticed yet: then
         # it is the write of this request that finds out, and it is reported the same way.
         if not self._worker.alive or not await self._worker.send({"op": "execute", "code": code}):
-            reason = await self._worker.exit_reason()
+            reason = await self._why_lost()
             await self._replace_worker()
             return await self._report_lost(
                 f"the sandbox process was lost ({reason}) and has been restarted: variables "
@@ -175,8 +175,11 @@ class LocalSandbox(Sandbox):
             except TimeoutError:
                 raise _Interrupted from None
             if isinstance(frame, Lost):
-                reason = await self._worker.exit_reason()
-                return _lost_message(reason)
+                return (
+                    f"the sandbox process died while running the code: "
+                    f"{await self._why_lost()}. The session was restarted: state lost "
+                    "(variables are gone, files are kept)"
+                )
             if await collect.apply(frame):
                 return None
 
@@ -208,6 +211,16 @@ class LocalSandbox(Sandbox):
         if lost is not None and not self._closed:
             await self._replace_worker()
         self._abandoned = None
+
+    async def _why_lost(self) -> str:
+        """What ended the worker, as precisely as the engine knows it."""
+        lost = self._worker.lost
+        if lost is not None and lost.violation:
+            return f"the engine stopped it because {lost.reason}"
+        ended = await self._worker.exit_reason()
+        if ended is not None:
+            return ended.describe(self._settings.memory_limit_mb)
+        return lost.reason if lost is not None else "its channel closed"
 
     async def _report_lost(
         self, message: str, execution: Execution, handlers: dict[str, Any]
@@ -336,15 +349,3 @@ async def _call(handler: Callable[[Any], Any] | None, payload: Any) -> None:
     outcome = handler(payload)
     if inspect.isawaitable(outcome):
         await outcome
-
-
-def _lost_message(reason: str) -> str:
-    hint = ""
-    if "SIGKILL" in reason:
-        hint = " (possibly out of memory)"
-    elif "SIGSEGV" in reason or "SIGBUS" in reason or "SIGABRT" in reason:
-        hint = " (the process crashed)"
-    return (
-        f"the sandbox process died while running the code: {reason}{hint}. The session was "
-        "restarted: state lost (variables are gone, files are kept)"
-    )

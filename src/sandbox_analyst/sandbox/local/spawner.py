@@ -25,6 +25,7 @@ from sandbox_analyst.sandbox.local.protocol import (
     encode,
     read_frame,
 )
+from sandbox_analyst.sandbox.local.worker_exit import WorkerExit
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class WorkerProcess:
     workdir: Path
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
-    exit: asyncio.Future[str]
+    exit: asyncio.Future[WorkerExit]
     started: float = field(default_factory=time.monotonic)
     frames: asyncio.Queue[tuple[dict[str, Any], int] | Lost] = field(default_factory=asyncio.Queue)
     queued_bytes: int = 0
@@ -164,11 +165,10 @@ class WorkerProcess:
             os.killpg(self.pid, signal.SIGKILL)
         self.signal(signal.SIGKILL)
 
-    async def exit_reason(self, wait: float = 1.0) -> str:
-        """How the process ended (e.g. "killed by SIGKILL"), waiting briefly for the zygote."""
-        with contextlib.suppress(TimeoutError):
-            return await asyncio.wait_for(asyncio.shield(self.exit), wait)
-        return "its channel closed"
+    async def exit_reason(self, wait: float = 1.0) -> WorkerExit | None:
+        """How the process ended, waiting briefly for the zygote to tell; None if it did not
+        in time."""
+        return await _first_done(self.exit, wait)
 
     async def close(self) -> None:
         self.kill()
@@ -191,7 +191,7 @@ class Spawner:
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._pending: dict[str, asyncio.Future[tuple[int, int]]] = {}
-        self._exits: dict[int, asyncio.Future[str]] = {}
+        self._exits: dict[int, asyncio.Future[WorkerExit]] = {}
         self._hello: asyncio.Future[dict[str, Any]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -268,7 +268,8 @@ class Spawner:
         ready = first[0] if first else None
         if ready is None or ready.get("type") != "ready":
             writer.close()
-            reason = await _first_done(exit_future, 2.0) or "it closed its channel"
+            ended = await _first_done(exit_future, 2.0)
+            reason = ended.describe() if ended is not None else "it closed its channel"
             raise SandboxStartError(f"sandbox worker failed to start: {reason}")
         worker = WorkerProcess(
             worker_id=worker_id,
@@ -317,7 +318,7 @@ class Spawner:
             if future is None:
                 future = self._loop.create_future()
             if not future.done():
-                future.set_result(str(message.get("status")))
+                future.set_result(WorkerExit.from_wire(message))
 
     def _on_zygote_gone(self) -> None:
         assert self._loop is not None
@@ -330,9 +331,10 @@ class Spawner:
         if self._hello is not None and not self._hello.done():
             self._hello.set_exception(error)
         # Workers die with the zygote (PDEATHSIG).
+        gone = WorkerExit(detail="killed because the sandbox zygote exited")
         for future in self._exits.values():
             if not future.done():
-                future.set_result("killed because the sandbox zygote exited")
+                future.set_result(gone)
         self._exits.clear()
 
     async def close(self) -> None:
@@ -359,7 +361,7 @@ def _config_message(config: ZygoteConfig) -> dict[str, Any]:
     }
 
 
-async def _first_done(future: asyncio.Future[str], wait: float) -> str | None:
+async def _first_done(future: asyncio.Future[WorkerExit], wait: float) -> WorkerExit | None:
     with contextlib.suppress(TimeoutError):
         return await asyncio.wait_for(asyncio.shield(future), wait)
     return None

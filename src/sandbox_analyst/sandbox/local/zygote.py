@@ -9,7 +9,7 @@ SOCK_SEQPACKET control socket:
     zygote -> server:  {"type": "hello", "preloaded": [...], "failed": {...}, "threads": n}
                        {"type": "spawned", "worker_id", "pid"}  + the worker's socket (SCM_RIGHTS)
                        {"type": "spawn_failed", "worker_id", "error"}
-                       {"type": "exited", "pid", "status"}
+                       {"type": "exited", "pid", "signal", "code", "oom_killed"}
 
 Run as `python -m sandbox_analyst.sandbox.local.zygote CONTROL_FD PARENT_PID`.
 """
@@ -34,6 +34,7 @@ from sandbox_analyst.sandbox.local.isolation import ChildIsolation, harden_curre
 from sandbox_analyst.sandbox.local.isolation.wire import isolation_from_wire
 from sandbox_analyst.sandbox.local.worker import WorkerConfig, run_worker
 from sandbox_analyst.sandbox.local.worker.shell import create_shell
+from sandbox_analyst.sandbox.local.worker_exit import WorkerExit
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -44,17 +45,6 @@ def die_with_parent(expected_parent: int) -> None:
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != expected_parent:  # the parent died before prctl took effect
         os._exit(1)
-
-
-def describe_status(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        return f"killed by {name}"
-    return f"exited with code {os.waitstatus_to_exitcode(status)}"
 
 
 class Zygote:
@@ -121,12 +111,16 @@ class Zygote:
             if pid == 0:
                 return
             worker_id = self.workers.pop(pid, None)
+            oom_kills = 0
             if worker_id is not None and self.isolation is not None:
+                # Read before the cgroup goes: it alone tells an OOM kill from any SIGKILL.
+                oom_kills = self.isolation.oom_kills(worker_id)
                 try:
                     self.isolation.release(worker_id)
                 except Exception:  # a leftover cgroup must not take every session down
                     traceback.print_exc()
-            self._send({"type": "exited", "pid": pid, "status": describe_status(status)})
+            ended = WorkerExit.from_wait_status(status, oom_kills=oom_kills)
+            self._send({"type": "exited", "pid": pid, **ended.to_wire()})
 
     def spawn(self, request: dict[str, Any]) -> None:
         worker_id = request["worker_id"]

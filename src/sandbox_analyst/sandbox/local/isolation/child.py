@@ -181,6 +181,11 @@ class ChildIsolation:
             restore_parent_death_signal(death_signal)
         return visible
 
+    def oom_kills(self, session_id: str) -> int:
+        """How many of the session's processes the kernel killed for memory (0 without
+        cgroups, or once they are released)."""
+        return self.cgroups.oom_kills(session_id) if self.cgroups is not None else 0
+
     def release(self, session_id: str) -> None:
         """After the worker exited (in the zygote): kill stragglers, remove its cgroups."""
         if self.cgroups is not None:
