@@ -81,6 +81,43 @@ async def test_json_and_unknown_mime_types(sandbox: LocalSandbox) -> None:
     assert plotly.text == "Figure"
 
 
+async def test_invalid_outputs_are_dropped_with_a_note_and_the_cell_goes_on(
+    sandbox: LocalSandbox,
+) -> None:
+    seen: list[str] = []
+    execution = await sandbox.run_code(
+        "from IPython.display import display\n"
+        "display({'image/png': 'not base64 at all!', 'text/plain': 'a chart'}, raw=True)\n"
+        "display({'image/png': 12345}, raw=True)\n"
+        "display({'application/x-huge': 'x' * (8 * 2**20)}, raw=True)\n"
+        "'still running'",
+        on_stderr=seen.append,
+    )
+    assert execution.error is None
+    assert execution.text == "'still running'"
+    [chart] = [result for result in execution.results if not result.is_main_result]
+    assert (chart.text, chart.png) == ("a chart", None)
+    notes = "".join(execution.logs.stderr)
+    assert "image/png" in notes
+    assert "base64" in notes
+    assert "application/x-huge" in notes
+    assert "".join(seen) == notes  # streamed like any stderr
+
+
+async def test_an_output_too_large_for_the_channel_is_dropped_not_fatal(
+    sandbox: LocalSandbox,
+) -> None:
+    await sandbox.run_code("kept = 'state'")
+    execution = await sandbox.run_code(
+        "from IPython.display import display\n"
+        "display({'text/plain': 'x' * (70 * 2**20)}, raw=True)\n"
+        "kept"
+    )
+    assert not execution.state_lost
+    assert execution.text == "'state'"
+    assert "not sent" in "".join(execution.logs.stderr)
+
+
 async def test_figures_are_captured_as_png_and_closed(sandbox: LocalSandbox) -> None:
     execution = await sandbox.run_code(
         "import matplotlib.pyplot as plt\n"

@@ -81,10 +81,6 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[dict[str, Any], int]
 # Blocking variants, used inside the worker (which has no event loop).
 
 
-def send_frame_blocking(sock: socket.socket, message: dict[str, Any]) -> None:
-    sock.sendall(encode(message))
-
-
 def recv_frame_blocking(sock: socket.socket) -> dict[str, Any] | None:
     header = _recv_exactly(sock, _HEADER.size)
     if header is None:

@@ -298,11 +298,7 @@ class _Collector:
                 getattr(self.execution.logs, kind).append(text)
                 await self._emit(kind, text)
         elif kind == "result":
-            bundle = frame.get("bundle")
-            if isinstance(bundle, dict):
-                result = Result.from_bundle(bundle, is_main_result=bool(frame.get("main")))
-                self.execution.results.append(result)
-                await self._emit("result", result)
+            await self._result(frame.get("bundle"), bool(frame.get("main")))
         elif kind == "error":
             error = ExecutionError(
                 name=str(frame.get("name", "Error")),
@@ -320,6 +316,22 @@ class _Collector:
                 self.execution.logs.stderr.append(note)
             return True
         return False
+
+    async def _result(self, bundle: Any, main: bool) -> None:
+        notes: list[str] = []
+        if not isinstance(bundle, dict):
+            notes.append("it is not a MIME bundle")
+            result = None
+        else:
+            result = Result.from_bundle(bundle, is_main_result=main, notes=notes)
+        if notes:
+            # Told like any other stderr output, so the caller (and the model) sees it.
+            text = "".join(f"[a displayed output was not kept whole: {n}]\n" for n in notes)
+            self.execution.logs.stderr.append(text)
+            await self._emit("stderr", text)
+        if result is not None and result.formats():
+            self.execution.results.append(result)
+            await self._emit("result", result)
 
     def timed_out(self, limit: float) -> None:
         self.execution.error = ExecutionError(
