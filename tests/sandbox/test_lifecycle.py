@@ -143,6 +143,24 @@ async def test_close_ends_the_worker_and_removes_the_workdir(pool: SandboxPool) 
     assert _is_gone(pid)
 
 
+async def test_a_very_deep_tree_breaks_nothing_and_goes_with_the_session(pool: SandboxPool) -> None:
+    sandbox = await pool.acquire()
+    workdir = sandbox.files.root
+    made = await sandbox.run_code(
+        "import os\n"
+        "for _ in range(1100):\n"
+        "    os.mkdir('d')\n"
+        "    os.chdir('d')\n"
+        "open('bottom.txt', 'w').write('x' * 10)\n"
+        "os.chdir(os.path.expanduser('~'))"
+    )
+    assert made.error is None
+    assert (await sandbox.run_code("1 + 1")).text == "2"
+    assert len(await sandbox.files.list(recursive=True)) >= 64
+    await sandbox.close()
+    assert not workdir.exists()
+
+
 async def test_info_reports_the_worker(sandbox: LocalSandbox) -> None:
     await sandbox.run_code("import numpy as np\nblock = np.ones(10_000_000)")
     info = await sandbox.info()

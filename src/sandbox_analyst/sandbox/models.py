@@ -188,6 +188,16 @@ class EntryInfo:
 
 
 @dataclass(frozen=True)
+class Listing:
+    """A bounded recursive listing of (part of) a workdir."""
+
+    entries: list[EntryInfo]
+    truncated: str | None = None
+    """Why the listing stopped before the end (too many entries, too deep, too slow); None
+    when it is complete."""
+
+
+@dataclass(frozen=True)
 class SandboxInfo:
     sandbox_id: str
     pid: int | None

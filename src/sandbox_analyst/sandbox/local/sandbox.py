@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import shutil
+import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +26,7 @@ from sandbox_analyst.sandbox.errors import SandboxClosedError
 from sandbox_analyst.sandbox.local.files import LocalFiles
 from sandbox_analyst.sandbox.local.process_stats import read_process_stats
 from sandbox_analyst.sandbox.local.spawner import Lost, WorkerProcess
+from sandbox_analyst.sandbox.local.tree_removal import remove_tree
 from sandbox_analyst.sandbox.models import (
     Execution,
     ExecutionError,
@@ -37,7 +38,10 @@ from sandbox_analyst.sandbox.models import (
 if TYPE_CHECKING:
     from sandbox_analyst.config import SandboxSettings
 
+log = logging.getLogger(__name__)
+
 Respawn = Callable[[], Awaitable[WorkerProcess]]
+_EXIT_WAIT = 5.0  # seconds a closed worker may take to be reaped before its files go
 
 
 class _Interrupted(Exception):
@@ -254,7 +258,7 @@ class LocalSandbox(Sandbox):
             self._abandoned.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._abandoned
-        await asyncio.to_thread(shutil.rmtree, self.files.root, True)
+        await discard_workdir(self._worker)
         if self._on_close is not None:
             self._on_close(self)
 
@@ -274,6 +278,17 @@ class LocalSandbox(Sandbox):
     def _check_open(self) -> None:
         if self._closed:
             raise SandboxClosedError(f"sandbox {self.sandbox_id} is closed")
+
+
+async def discard_workdir(worker: WorkerProcess) -> None:
+    """Delete the workdir of a closed worker once nothing runs in it any more (the zygote has
+    reaped the worker and killed what was left in its cgroup). A failure is logged: it must
+    not keep the session from ending."""
+    await worker.exit_reason(_EXIT_WAIT)
+    try:
+        await asyncio.to_thread(remove_tree, worker.workdir)
+    except OSError:
+        log.exception("could not remove the sandbox workdir %s", worker.workdir)
 
 
 class _Collector:
