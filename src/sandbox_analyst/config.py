@@ -82,6 +82,20 @@ class AgentSettings(BaseModel):
     observation_limit: int = Field(
         6000, ge=500, description="Characters of output sent back to the model per tool call."
     )
+    # What the code of one call (and one conversation) may have saved as charts and files;
+    # beyond it the model is told what was left out and why.
+    max_artifact_bytes: int = Field(50 * _MIB, ge=1, description="Largest chart or file saved.")
+    max_artifacts_per_call: int = Field(20, ge=0, description="Files saved per code run.")
+    max_figures_per_call: int = Field(50, ge=0, description="Charts saved per code run.")
+    max_call_artifact_bytes: int = Field(
+        200 * _MIB, ge=1, description="Bytes of charts and files saved per code run, in all."
+    )
+    max_conversation_artifacts: int = Field(
+        2000, ge=0, description="Charts and files saved per conversation."
+    )
+    max_conversation_artifact_bytes: int = Field(
+        2048 * _MIB, ge=1, description="Bytes of charts and files saved per conversation."
+    )
 
 
 class ServerSettings(BaseModel):

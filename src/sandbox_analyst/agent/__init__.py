@@ -6,6 +6,7 @@ in a sandbox and saving what it produces.
         ...  # TokenEvent, ToolCallEvent, StdoutEvent, ..., FinalEvent
 """
 
+from sandbox_analyst.agent.artifact_limits import ArtifactUsage
 from sandbox_analyst.agent.artifacts import ArtifactRef, ArtifactSink, last_figure_number
 from sandbox_analyst.agent.config import AgentConfig, DataFile
 from sandbox_analyst.agent.events import (
@@ -31,6 +32,7 @@ __all__ = [
     "ArtifactEvent",
     "ArtifactRef",
     "ArtifactSink",
+    "ArtifactUsage",
     "DataFile",
     "ErrorEvent",
     "FinalEvent",
