@@ -64,6 +64,9 @@ class SandboxSettings(BaseModel):
         2048, ge=512, description="Address-space limit per worker (RLIMIT_AS), in MiB."
     )
     disk_quota_mb: int = Field(1024, ge=1, description="Largest file and workdir size, in MiB.")
+    disk_check_interval: float = Field(
+        1.0, gt=0, description="Seconds between measurements of the workdir while code runs."
+    )
     max_processes: int = Field(64, ge=1, description="Processes/threads a session may hold.")
     figure_dpi: int = Field(100, ge=20, le=600)
     isolation: bool = Field(

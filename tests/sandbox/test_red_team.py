@@ -168,6 +168,52 @@ async def test_disk_fill_stops_at_the_quota(
     assert "quota" in many_files.error.value
 
 
+FILL_SLOWLY = (
+    "import time\n"
+    "written = 0\n"
+    "for index in range(300):\n"
+    "    with open(f'fill-{index}.bin', 'wb') as out:\n"
+    "        out.write(b'x' * (1 << 20))\n"
+    "    written += 1\n"
+    "    time.sleep(0.05)\n"
+)
+
+
+async def test_filling_the_disk_is_stopped_while_the_cell_runs(
+    hostile_pool: SandboxPool, attacker: LocalSandbox
+) -> None:
+    # 300 files of 1 MiB, 20 per second, against a 16 MiB quota: stopped long before the end.
+    await attacker.run_code("kept = 'state'")
+    execution = await attacker.run_code(FILL_SLOWLY)
+    assert execution.error is not None
+    assert execution.error.name == SandboxErrorName.DISK_QUOTA
+    assert "while the code ran" in execution.error.value
+    assert not execution.state_lost
+    written = int((await attacker.run_code("written")).text)
+    assert 16 <= written < 300
+    assert (await attacker.run_code("kept")).text == "'state'"
+
+
+async def test_code_that_ignores_the_quota_interrupt_is_killed(
+    hostile_pool: SandboxPool, attacker: LocalSandbox
+) -> None:
+    code = (
+        "import time\n"
+        "for index in range(300):\n"
+        "    try:\n"
+        "        with open(f'fill-{index}.bin', 'wb') as out:\n"
+        "            out.write(b'x' * (1 << 20))\n"
+        "        time.sleep(0.05)\n"
+        "    except BaseException:\n"
+        "        pass\n"
+    )
+    execution = await attacker.run_code(code)
+    assert execution.state_lost
+    assert "disk quota" in execution.error.value
+    files = [entry for entry in await attacker.files.list() if entry.name.startswith("fill-")]
+    assert len(files) < 300
+
+
 async def test_output_flood_is_capped_and_server_memory_stays_flat(
     attacker: LocalSandbox,
 ) -> None:

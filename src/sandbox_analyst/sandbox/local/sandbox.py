@@ -23,6 +23,7 @@ from sandbox_analyst.sandbox.base import (
     Sandbox,
 )
 from sandbox_analyst.sandbox.errors import SandboxClosedError
+from sandbox_analyst.sandbox.local.disk_watch import DiskWatch
 from sandbox_analyst.sandbox.local.files import LocalFiles
 from sandbox_analyst.sandbox.local.process_stats import read_process_stats
 from sandbox_analyst.sandbox.local.spawner import Lost, WorkerProcess
@@ -135,8 +136,15 @@ class LocalSandbox(Sandbox):
         limit = self._settings.timeout if timeout is None else timeout
         execution = Execution()
         self._executions += 1
-        collect = _Collector(execution, handlers, self._settings.output_limit)
+        disk = DiskWatch(
+            self.files,
+            self._worker,
+            interval=self._settings.disk_check_interval,
+            grace=self._settings.interrupt_grace,
+        )
+        collect = _Collector(execution, handlers, self._settings.output_limit, disk)
         deadline = asyncio.get_running_loop().time() + limit
+        disk.start()
         try:
             lost = await self._pump(collect, deadline)
         except _Interrupted:
@@ -147,6 +155,8 @@ class LocalSandbox(Sandbox):
             self._worker.signal(signal.SIGINT)
             self._abandoned = asyncio.create_task(self._wind_down(collect))
             raise
+        finally:
+            await disk.stop()
         if lost is not None:
             await self._replace_worker()
             return await self._report_lost(lost, execution, handlers)
@@ -179,6 +189,12 @@ class LocalSandbox(Sandbox):
             except TimeoutError:
                 raise _Interrupted from None
             if isinstance(frame, Lost):
+                if collect.disk.killed and collect.disk.exceeded is not None:
+                    return (
+                        f"{collect.disk.exceeded.describe()}, and the code went on writing "
+                        "after it was interrupted, so the session was restarted: state lost "
+                        "(variables are gone, files are kept)"
+                    )
                 return (
                     f"the sandbox process died while running the code: "
                     f"{await self._why_lost()}. The session was restarted: state lost "
@@ -294,10 +310,13 @@ async def discard_workdir(worker: WorkerProcess) -> None:
 class _Collector:
     """Builds an `Execution` from frames and fires the caller's callbacks as they arrive."""
 
-    def __init__(self, execution: Execution, handlers: dict[str, Any], limit: int) -> None:
+    def __init__(
+        self, execution: Execution, handlers: dict[str, Any], limit: int, disk: DiskWatch
+    ) -> None:
         self.execution = execution
         self.handlers = handlers
         self.limit = limit
+        self.disk = disk
         self.kept = 0
         self.silent = False
 
@@ -320,6 +339,14 @@ class _Collector:
                 value=str(frame.get("value", "")),
                 traceback=str(frame.get("traceback", "")),
             )
+            over = self.disk.exceeded
+            if over is not None and error.name == "KeyboardInterrupt":  # our interrupt
+                error = ExecutionError(
+                    SandboxErrorName.DISK_QUOTA,
+                    f"{over.describe()}: the code was interrupted, its state is kept; delete "
+                    "files to free space",
+                    error.traceback,
+                )
             self.execution.error = error
             await self._emit("error", error)
         elif kind == "done":
