@@ -286,6 +286,88 @@ async def test_secrets_and_other_sessions_are_unreadable(
     assert "READ" not in results.values(), results
 
 
+IPC = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+libc.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p]
+IPC_CREAT, O_CREAT, O_RDWR = 0o1000, 0o100, 0o2
+KEY, QUEUE = 0x5A17, b"/analyst-red-team"
+
+def leave_secrets():
+    segment = libc.shmget(KEY, 4096, IPC_CREAT | 0o666)
+    address = libc.shmat(segment, None, 0)
+    ctypes.memmove(address, b"other user's secret", 19)
+    queue = libc.msgget(KEY, IPC_CREAT | 0o666)
+    # POSIX queues may be refused outright (Landlock denies their filesystem): also safe.
+    libc.mq_open(QUEUE, O_CREAT | O_RDWR, 0o666, None)
+    return segment >= 0 and queue >= 0
+
+def look_for_secrets():
+    found = {}
+    segment = libc.shmget(KEY, 0, 0)
+    found["shm"] = ctypes.string_at(libc.shmat(segment, None, 0), 19) if segment >= 0 else None
+    found["msg"] = libc.msgget(KEY, 0) >= 0
+    found["mqueue"] = libc.mq_open(QUEUE, O_RDWR, 0, None) >= 0
+    return found
+"""
+
+
+async def test_sysv_ipc_and_posix_queues_are_private_to_a_session(
+    attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    await victim.run_code(IPC)
+    assert (await victim.run_code("leave_secrets()")).text == "True"
+    await attacker.run_code(IPC)
+    found = await attacker.run_code("look_for_secrets()")
+    assert found.text == "{'shm': None, 'msg': False, 'mqueue': False}"
+    # The session itself still has working IPC (multiprocessing, some libraries need it).
+    assert (await victim.run_code("look_for_secrets()['shm']")).text == "b\"other user's secret\""
+
+
+async def test_ipc_objects_end_with_their_session(hostile_pool: SandboxPool) -> None:
+    session = await hostile_pool.acquire()
+    await session.run_code(IPC)
+    assert (await session.run_code("leave_secrets()")).text == "True"
+    await session.close()
+    key = str(0x5A17)
+    for table in ("shm", "msg"):
+        with open(f"/proc/sysvipc/{table}") as listing:
+            keys = [line.split()[0] for line in listing.readlines()[1:]]
+        assert key not in keys, f"a SysV {table} object outlived its session"
+    later = await hostile_pool.acquire()
+    try:
+        await later.run_code(IPC)
+        found = await later.run_code("look_for_secrets()")
+        assert found.text == "{'shm': None, 'msg': False, 'mqueue': False}"
+    finally:
+        await later.close()
+
+
+async def test_other_processes_are_invisible_in_proc(
+    hostile_pool: SandboxPool, attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    require(hostile_pool, LayerName.PID)
+    others = {"server": os.getpid(), "zygote": hostile_pool.zygote_pid, "victim": victim.pid}
+    execution = await attacker.run_code(
+        "import os\n"
+        "read = {}\n"
+        f"for name, pid in {others!r}.items():\n"
+        "    for entry in ('cmdline', 'status', 'mountinfo'):\n"
+        "        try:\n"
+        "            open(f'/proc/{pid}/{entry}', 'rb').read()\n"
+        "            read[name + ' ' + entry] = 'READ'\n"
+        "        except OSError as exc:\n"
+        "            read[name + ' ' + entry] = type(exc).__name__\n"
+        "listed = sorted(int(n) for n in os.listdir('/proc') if n.isdigit())\n"
+        "read, listed, os.getpid()"
+    )
+    read, listed, own = eval(execution.text)
+    assert "READ" not in read.values(), read
+    assert listed == [1, own]  # the session's init and the worker
+    assert attacker.pid != own  # the host knows the worker by its host pid
+
+
 async def test_signals_and_ptrace_toward_others_fail(
     hostile_pool: SandboxPool, attacker: LocalSandbox, victim: LocalSandbox
 ) -> None:

@@ -271,9 +271,12 @@ class Spawner:
             ended = await _first_done(exit_future, 2.0)
             reason = ended.describe() if ended is not None else "it closed its channel"
             raise SandboxStartError(f"sandbox worker failed to start: {reason}")
+        # With a pid namespace `pid` is the session's init (whose end the zygote reports);
+        # the worker itself, which we signal and measure, says its host pid when ready.
+        host_pid = ready.get("pid")
         worker = WorkerProcess(
             worker_id=worker_id,
-            pid=pid,
+            pid=host_pid if isinstance(host_pid, int) and host_pid > 0 else pid,
             cwd=str(ready.get("cwd", workdir)),
             workdir=workdir,
             reader=reader,
