@@ -322,7 +322,7 @@ async def test_sysv_ipc_and_posix_queues_are_private_to_a_session(
     found = await attacker.run_code("look_for_secrets()")
     assert found.text == "{'shm': None, 'msg': False, 'mqueue': False}"
     # The session itself still has working IPC (multiprocessing, some libraries need it).
-    assert (await victim.run_code("look_for_secrets()['shm']")).text == "b\"other user's secret\""
+    assert (await victim.run_code("look_for_secrets()['shm']")).text == 'b"other user\'s secret"'
 
 
 async def test_ipc_objects_end_with_their_session(hostile_pool: SandboxPool) -> None:
@@ -330,11 +330,8 @@ async def test_ipc_objects_end_with_their_session(hostile_pool: SandboxPool) -> 
     await session.run_code(IPC)
     assert (await session.run_code("leave_secrets()")).text == "True"
     await session.close()
-    key = str(0x5A17)
     for table in ("shm", "msg"):
-        with open(f"/proc/sysvipc/{table}") as listing:
-            keys = [line.split()[0] for line in listing.readlines()[1:]]
-        assert key not in keys, f"a SysV {table} object outlived its session"
+        assert 0x5A17 not in _sysv_keys(table), f"a SysV {table} object outlived its session"
     later = await hostile_pool.acquire()
     try:
         await later.run_code(IPC)
@@ -366,6 +363,12 @@ async def test_other_processes_are_invisible_in_proc(
     assert "READ" not in read.values(), read
     assert listed == [1, own]  # the session's init and the worker
     assert attacker.pid != own  # the host knows the worker by its host pid
+
+
+def _sysv_keys(table: str) -> set[int]:
+    """Keys of the host's SysV IPC objects of one kind ("shm", "msg", "sem")."""
+    with open(f"/proc/sysvipc/{table}") as listing:
+        return {int(line.split()[0]) for line in listing.readlines()[1:]}
 
 
 async def test_signals_and_ptrace_toward_others_fail(
