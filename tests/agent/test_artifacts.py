@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sandbox_analyst.agent import AgentConfig, ArtifactEvent, ToolResultEvent, last_figure_number
 from sandbox_analyst.agent.artifact_limits import NO_ARTIFACTS, ArtifactBudget, ArtifactUsage
-from sandbox_analyst.agent.artifacts import CallArtifacts, FigureNamer, InvalidImage, result_image
+from sandbox_analyst.agent.artifacts import (
+    CallArtifacts,
+    FigureNamer,
+    InvalidImage,
+    WorkdirSnapshot,
+    result_image,
+)
 from sandbox_analyst.sandbox import LocalSandbox, Result
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
 from tests.agent.conftest import SALES_CSV, MemorySink, code_call, of_type, run_turn, upload
@@ -283,3 +290,18 @@ async def test_an_invalid_image_from_a_backend_is_dropped_with_a_note(sink: Memo
         "A displayed image was dropped: its image/png is not valid base64."
     ]
     assert [stored.ref.name for stored in sink.stored.values()] == ["figure-1.png"]
+
+
+async def test_a_cut_listing_counts_as_new_only_files_modified_since_it() -> None:
+    taken = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    before = WorkdirSnapshot({"kept.csv": (1, taken)}, "more than 10,000 entries", taken)
+    after = WorkdirSnapshot(
+        {
+            "kept.csv": (1, taken),
+            "old-but-unlisted.csv": (5, taken - timedelta(hours=1)),  # beyond the cut before
+            "written.csv": (7, taken + timedelta(seconds=3)),
+        }
+    )
+    assert after.changed_since(before) == ["written.csv"]
+    complete = WorkdirSnapshot({"kept.csv": (1, taken)}, None, taken)
+    assert after.changed_since(complete) == ["old-but-unlisted.csv", "written.csv"]

@@ -175,7 +175,7 @@ class LocalFiles(SandboxFiles):
     async def list(self, path: str = ".", *, recursive: bool = False) -> list[EntryInfo]:
         """The entries of `path` (and below, if `recursive`), sorted by path. Bounded like
         everything here: a recursive listing stops after 100,000 entries, 64 levels or 10 s."""
-        limits = _LIST_LIMITS if recursive else WalkLimits(max_depth=1, max_entries=None)
+        limits = _LIST_LIMITS if recursive else WalkLimits(max_depth=1)
         listing = await asyncio.to_thread(self._walk, path, limits)
         return listing.entries
 

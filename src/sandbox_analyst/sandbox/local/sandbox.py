@@ -367,10 +367,12 @@ class _Collector:
         else:
             result = Result.from_bundle(bundle, is_main_result=main, notes=notes)
         if notes:
-            # Told like any other stderr output, so the caller (and the model) sees it.
-            text = "".join(f"[a displayed output was not kept whole: {n}]\n" for n in notes)
-            self.execution.logs.stderr.append(text)
-            await self._emit("stderr", text)
+            # Told like any other stderr output (and capped like it), so the caller sees it.
+            notes_text = "".join(f"[a displayed output was not kept whole: {n}]\n" for n in notes)
+            text = self._within_limit(notes_text)
+            if text:
+                self.execution.logs.stderr.append(text)
+                await self._emit("stderr", text)
         if result is not None and result.formats():
             self.execution.results.append(result)
             await self._emit("result", result)

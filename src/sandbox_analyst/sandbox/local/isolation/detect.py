@@ -141,6 +141,8 @@ def _pid(root: bool) -> Layer:
         return Layer(name, Status.UNAVAILABLE, "no syscall table for this architecture", remedy)
 
     def probe() -> None:
+        # The zygote watches for its own death through a pidfd (Linux >= 5.3) in the workers.
+        os.close(os.pidfd_open(os.getpid()))
         # As a worker gets it: clone into the namespaces, a fresh /proc, a child as pid 2.
         uid, gid = os.geteuid(), os.getegid()
         flags = namespaces.flags(user=not root, network=False, ipc=False) | libc.CLONE_NEWPID
