@@ -140,6 +140,20 @@ async def test_figure_returned_as_last_expression_appears_once(sandbox: LocalSan
     assert execution.results[0].is_main_result
 
 
+async def test_every_figure_shown_in_a_loop_is_captured(sandbox: LocalSandbox) -> None:
+    # Each figure is closed after show(): a new one may reuse a freed one's id(), and must
+    # not be taken for it.
+    execution = await sandbox.run_code(
+        "import matplotlib.pyplot as plt\n"
+        "for index in range(40):\n"
+        "    plt.figure()\n"
+        "    plt.plot([0, index])\n"
+        "    plt.show()"
+    )
+    assert execution.error is None
+    assert len([result for result in execution.results if result.png]) == 40
+
+
 async def test_plt_show_emits_the_figure_once(sandbox: LocalSandbox) -> None:
     execution = await sandbox.run_code(
         "import matplotlib.pyplot as plt\nplt.plot([1, 5])\nplt.show()"
