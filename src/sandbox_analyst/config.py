@@ -139,6 +139,9 @@ class SandboxSettings(BaseModel):
         2048, ge=512, description="Address-space limit per worker (RLIMIT_AS), in MiB."
     )
     disk_quota_mb: int = Field(1024, ge=1, description="Largest file and workdir size, in MiB.")
+    disk_check_interval: float = Field(
+        1.0, gt=0, description="Seconds between measurements of the workdir while code runs."
+    )
     max_processes: int = Field(64, ge=1, description="Processes/threads a session may hold.")
     figure_dpi: int = Field(100, ge=20, le=600)
     isolation: bool = Field(
@@ -170,6 +173,20 @@ class AgentSettings(BaseModel):
     turn_timeout: float = Field(600.0, gt=0, description="Wall-clock seconds per turn.")
     observation_limit: int = Field(
         6000, ge=500, description="Characters of output sent back to the model per tool call."
+    )
+    # What the code of one call (and one conversation) may have saved as charts and files;
+    # beyond it the model is told what was left out and why.
+    max_artifact_bytes: int = Field(50 * _MIB, ge=1, description="Largest chart or file saved.")
+    max_artifacts_per_call: int = Field(20, ge=0, description="Files saved per code run.")
+    max_figures_per_call: int = Field(50, ge=0, description="Charts saved per code run.")
+    max_call_artifact_bytes: int = Field(
+        200 * _MIB, ge=1, description="Bytes of charts and files saved per code run, in all."
+    )
+    max_conversation_artifacts: int = Field(
+        2000, ge=0, description="Charts and files saved per conversation."
+    )
+    max_conversation_artifact_bytes: int = Field(
+        2048 * _MIB, ge=1, description="Bytes of charts and files saved per conversation."
     )
 
 

@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from sandbox_analyst.agent import Agent, AgentConfig, AgentEvent, ArtifactRef, DataFile
+from sandbox_analyst.agent.artifact_limits import NO_ARTIFACTS, ArtifactUsage
 from sandbox_analyst.config import LLMSettings, SandboxSettings, Settings
 from sandbox_analyst.llm import LLM, ChatMessage, create_llm
 from sandbox_analyst.sandbox.local import LocalSandbox, SandboxPool
@@ -84,7 +85,12 @@ async def make_agent(
     """An agent on this test's sandbox, talking to the fake server through a real adapter."""
     llms: list[LLM] = []
 
-    def make(*turns: Turn, kind: str = "openai", **config: object) -> Agent:
+    def make(
+        *turns: Turn,
+        kind: str = "openai",
+        artifacts_before: ArtifactUsage = NO_ARTIFACTS,
+        **config: object,
+    ) -> Agent:
         fake.add_turns(*turns)
         base_url = fake.openai_base_url if kind == "openai" else fake.anthropic_base_url
         endpoint = LLMSettings(
@@ -97,7 +103,7 @@ async def make_agent(
         )
         llm = create_llm(Settings(llm=endpoint))
         llms.append(llm)
-        return Agent(llm, sandbox, sink, AgentConfig(**config))
+        return Agent(llm, sandbox, sink, AgentConfig(**config), artifacts_before=artifacts_before)
 
     yield make
     for llm in llms:

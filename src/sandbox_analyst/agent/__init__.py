@@ -6,6 +6,7 @@ in a sandbox and saving what it produces.
         ...  # TokenEvent, ToolCallEvent, StdoutEvent, ..., FinalEvent
 """
 
+from sandbox_analyst.agent.artifact_limits import ArtifactUsage
 from sandbox_analyst.agent.artifacts import (
     ArtifactNotSaved,
     ArtifactRef,
@@ -37,6 +38,7 @@ __all__ = [
     "ArtifactNotSaved",
     "ArtifactRef",
     "ArtifactSink",
+    "ArtifactUsage",
     "DataFile",
     "ErrorEvent",
     "FinalEvent",

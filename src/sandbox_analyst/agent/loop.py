@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from sandbox_analyst.agent.artifact_limits import NO_ARTIFACTS, ArtifactUsage
 from sandbox_analyst.agent.artifacts import ArtifactSink
 from sandbox_analyst.agent.config import AgentConfig, DataFile
 from sandbox_analyst.agent.events import (
@@ -74,14 +75,17 @@ class Agent:
         config: AgentConfig,
         *,
         figures_before: int = 0,
+        artifacts_before: ArtifactUsage = NO_ARTIFACTS,
     ) -> None:
         """`figures_before`: the highest figure number earlier turns of the conversation
-        used, so this turn's charts get new names (`figure-3.png`, not a second `figure-1.png`)."""
+        used, so this turn's charts get new names (`figure-3.png`, not a second `figure-1.png`).
+        `artifacts_before`: what the conversation has saved so far, which its limits count."""
         self.llm = llm
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
         self.figures_before = figures_before
+        self.artifacts_before = artifacts_before
 
     async def run(
         self, history: list[ChatMessage], user_message: str, files: list[DataFile]
@@ -106,7 +110,9 @@ class Agent:
         self, history: list[ChatMessage], user_message: str, files: list[DataFile], emit: Emit
     ) -> None:
         turn = _Turn([], [], [], _Usage())
-        toolbox = Toolbox(self.sandbox, self.artifacts, self.config, self.figures_before)
+        toolbox = Toolbox(
+            self.sandbox, self.artifacts, self.config, self.figures_before, self.artifacts_before
+        )
         budget = asyncio.timeout(self.config.turn_timeout)
         try:
             async with budget:

@@ -4,18 +4,18 @@ observation sent back to the model and the `ToolResultEvent` that records it."""
 from __future__ import annotations
 
 import io
-import logging
 import time
 import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sandbox_analyst.agent.artifact_limits import NO_ARTIFACTS, ArtifactBudget, ArtifactUsage
 from sandbox_analyst.agent.artifacts import (
     ArtifactSink,
+    CallArtifacts,
     FigureNamer,
     WorkdirSnapshot,
-    result_image,
-    save_written_files,
+    has_image,
 )
 from sandbox_analyst.agent.config import AgentConfig
 from sandbox_analyst.agent.events import (
@@ -32,8 +32,6 @@ from sandbox_analyst.agent.preview import PreviewError, preview_files
 from sandbox_analyst.llm import ToolCall, ToolSpec
 from sandbox_analyst.sandbox import FileAccessError, Result, Sandbox, SandboxError
 from sandbox_analyst.sandbox.models import SandboxErrorName
-
-log = logging.getLogger(__name__)
 
 EXECUTE_CODE = "execute_code"
 LIST_FILES = "list_files"
@@ -116,12 +114,15 @@ class Toolbox:
         artifacts: ArtifactSink,
         config: AgentConfig,
         figures_before: int = 0,
+        artifacts_before: ArtifactUsage = NO_ARTIFACTS,
     ) -> None:
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
         self.running: RunningCall | None = None
         self._figures = FigureNamer(figures_before)
+        self._budget = ArtifactBudget(config.artifact_limits, artifacts_before)
+        self._snapshot: WorkdirSnapshot | None = None  # the last call's "after", if still valid
         self._failures: dict[str, int] = {}
         self._generation = sandbox.generation
 
@@ -212,17 +213,9 @@ class Toolbox:
             emit(StderrEvent(call_id, text))
 
         async def on_result(result: Result) -> None:
-            image = result_image(result)
-            if image is not None:
-                data, media_type = image
-                name = self._figures.next_name(media_type)
-                try:
-                    ref = await self.artifacts.save(name, data, media_type)
-                except Exception as exc:
-                    # Raised inside `run_code` it would abandon the execution mid-stream; the
-                    # model is told instead, and the code's other outputs still come back.
-                    log.exception("could not save %s", name)
-                    observation.notes.append(f"{name} could not be saved: {exc}")
+            if has_image(result):
+                ref = await produced.save_figure(result)
+                if ref is None:
                     return
                 observation.artifacts.append(ref)
                 emit(ArtifactEvent(call_id, ref))
@@ -233,7 +226,8 @@ class Toolbox:
                 observation.results.append(text)
 
         state_lost = self.sandbox.generation != self._generation
-        before = await WorkdirSnapshot.take(self.sandbox)
+        produced = CallArtifacts(self.artifacts, self._figures, self._budget)
+        before = self._snapshot or await WorkdirSnapshot.take(self.sandbox)
         execution = await self.sandbox.run_code(
             code,
             timeout=self.config.code_timeout,
@@ -241,19 +235,13 @@ class Toolbox:
             on_stderr=on_stderr,
             on_result=on_result,
         )
-        after = await WorkdirSnapshot.take(self.sandbox)
-        saved, skipped = await save_written_files(
-            self.sandbox,
-            self.artifacts,
-            after.changed_since(before),
-            after,
-            max_bytes=self.config.max_artifact_bytes,
-            max_count=self.config.max_artifacts_per_call,
-        )
+        after = self._snapshot = await WorkdirSnapshot.take(self.sandbox)
+        saved, skipped = await produced.save_files(self.sandbox, before, after)
         for ref in saved:
             emit(ArtifactEvent(call_id, ref))
         observation.artifacts += saved
         observation.skipped = skipped
+        observation.notes += produced.finish()
         observation.stdout = "".join(execution.logs.stdout)
         observation.stderr = "".join(execution.logs.stderr)
         observation.success = execution.error is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import PurePosixPath
 from typing import BinaryIO, Literal
 
 from sandbox_analyst.sandbox.errors import SandboxUsageError
@@ -12,6 +13,7 @@ from sandbox_analyst.sandbox.models import (
     EntryInfo,
     Execution,
     ExecutionError,
+    Listing,
     Result,
     SandboxInfo,
 )
@@ -59,6 +61,27 @@ class SandboxFiles(abc.ABC):
 
     @abc.abstractmethod
     async def list(self, path: str = ".", *, recursive: bool = False) -> list[EntryInfo]: ...
+
+    async def walk(
+        self,
+        path: str = ".",
+        *,
+        max_entries: int = 10_000,
+        max_depth: int = 32,
+        time_limit: float = 5.0,
+    ) -> Listing:
+        """Everything below `path`, within bounds: `max_entries` entries, `max_depth` levels,
+        `time_limit` seconds; `Listing.truncated` says which bound cut it. A backend that can
+        stop early overrides this; this default lists everything, then cuts."""
+        entries = await self.list(path, recursive=True)
+        base = len([part for part in PurePosixPath(path).parts if part not in ("/", ".")])
+        kept = [entry for entry in entries if entry.path.count("/") - base < max_depth]
+        truncated = None
+        if len(kept) < len(entries):
+            truncated = f"directories deeper than {max_depth} levels were not entered"
+        if len(kept) > max_entries:
+            kept, truncated = kept[:max_entries], f"more than {max_entries:,} entries"
+        return Listing(kept, truncated)
 
     @abc.abstractmethod
     async def remove(self, path: str) -> None: ...

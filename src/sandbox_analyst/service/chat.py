@@ -263,6 +263,12 @@ class ChatService:
             turn_timeout=agent.turn_timeout,
             code_timeout=assistant.timeout_s or self.settings.sandbox.timeout,
             observation_limit=agent.observation_limit,
+            max_artifact_bytes=agent.max_artifact_bytes,
+            max_artifacts_per_call=agent.max_artifacts_per_call,
+            max_figures_per_call=agent.max_figures_per_call,
+            max_call_artifact_bytes=agent.max_call_artifact_bytes,
+            max_conversation_artifacts=agent.max_conversation_artifacts,
+            max_conversation_artifact_bytes=agent.max_conversation_artifact_bytes,
         )
 
 
@@ -384,8 +390,14 @@ class _TurnRun:
         )
         files = [DataFile(f.path, f.size, f.media_type) for f in prepared.files]
         earlier = await service._files.artifact_names(self.owner_id, turn.conversation_id)
+        saved = await service._files.artifact_usage(self.owner_id, turn.conversation_id)
         agent = Agent(
-            self.llm, self.sandbox, sink, self.config, figures_before=last_figure_number(earlier)
+            self.llm,
+            self.sandbox,
+            sink,
+            self.config,
+            figures_before=last_figure_number(earlier),
+            artifacts_before=saved,
         )
         final: FinalEvent | None = None
         async for event in agent.run(self.history, self.content, files):

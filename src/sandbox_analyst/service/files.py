@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sandbox_analyst.agent import ArtifactUsage
 from sandbox_analyst.service import access
 from sandbox_analyst.service.errors import (
     NotFound,
@@ -189,6 +190,18 @@ class FileService:
         )
         async with self._db.session() as session:
             return list((await session.scalars(query)).all())
+
+    async def artifact_usage(self, owner_id: str, conversation_id: str) -> ArtifactUsage:
+        """How many files the code of `conversation_id` produced, and their bytes: what the
+        conversation's artifact limits count against. Trusted caller (the chat service)."""
+        query = select(func.count(), func.coalesce(func.sum(FileRecord.size), 0)).where(
+            FileRecord.owner_id == owner_id,
+            FileRecord.conversation_id == conversation_id,
+            FileRecord.kind == "artifact",
+        )
+        async with self._db.session() as session:
+            count, size = (await session.execute(query)).one()
+        return ArtifactUsage(int(count), int(size))
 
     async def list(
         self,

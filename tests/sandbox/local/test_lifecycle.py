@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 
 import pytest
 
@@ -52,6 +53,51 @@ async def test_info_reports_the_worker(sandbox: LocalSandbox) -> None:
     assert info.cpu_seconds >= 0
     assert info.executions >= 1
     assert info.age_seconds > 0
+
+
+async def test_a_worker_killed_just_before_a_run_is_reported_lost(sandbox: LocalSandbox) -> None:
+    """The kill lands before the event loop has noticed the channel close: writing the code
+    to the dead worker fails (reset / broken pipe), and that too means "worker lost"."""
+    await sandbox.run_code("x = 1")
+    os.kill(sandbox.pid, signal.SIGKILL)
+    _block_until_gone(sandbox.pid)  # on purpose without yielding to the event loop
+    reported = await sandbox.run_code("x")
+    assert reported.state_lost
+    assert "SIGKILL" in reported.error.value
+    assert (await sandbox.run_code("'x' in globals()")).text == "False"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+async def test_a_worker_killed_by_a_signal_is_reported_with_that_signal(
+    sandbox: LocalSandbox, signum: signal.Signals
+) -> None:
+    execution = await sandbox.run_code(f"import os\nos.kill(os.getpid(), {int(signum)})")
+    assert execution.state_lost
+    assert f"killed by signal {int(signum)} ({signum.name})" in execution.error.value
+    assert "memory" not in execution.error.value  # a signal is not an out-of-memory kill
+
+
+async def test_a_very_deep_tree_breaks_nothing_and_goes_with_the_session(pool: SandboxPool) -> None:
+    sandbox = await pool.acquire()
+    workdir = sandbox.files.root
+    made = await sandbox.run_code(
+        "import os\n"
+        "for _ in range(1100):\n"
+        "    os.mkdir('d')\n"
+        "    os.chdir('d')\n"
+        "open('bottom.txt', 'w').write('x' * 10)\n"
+        "os.chdir(os.path.expanduser('~'))"
+    )
+    assert made.error is None
+    assert (await sandbox.run_code("1 + 1")).text == "2"
+    assert len(await sandbox.files.list(recursive=True)) >= 64
+    await sandbox.close()
+    assert not workdir.exists()
+
+
+def _block_until_gone(pid: int) -> None:
+    while not _is_gone(pid):
+        time.sleep(0.001)
 
 
 def _is_gone(pid: int) -> bool:

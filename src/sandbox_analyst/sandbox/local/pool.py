@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import sys
 import uuid
 from collections import deque
@@ -25,8 +24,9 @@ from sandbox_analyst.sandbox.local.isolation import (
     harden_current_process,
 )
 from sandbox_analyst.sandbox.local.isolation.wire import isolation_to_wire
-from sandbox_analyst.sandbox.local.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local.sandbox import LocalSandbox, discard_workdir
 from sandbox_analyst.sandbox.local.spawner import Spawner, WorkerProcess, ZygoteConfig
+from sandbox_analyst.sandbox.local.tree_removal import remove_tree
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,8 @@ class SandboxPool:
                 worker = await self._spawn(workdir)
             except (SandboxStartError, SandboxClosedError, OSError) as exc:
                 log.error("could not fork a sandbox worker: %s", exc)
-                shutil.rmtree(workdir, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    await asyncio.to_thread(remove_tree, workdir)
                 self._refill_error = SandboxStartError(f"could not fill the pool: {exc}")
                 return
             self._refill_error = None
@@ -224,7 +225,7 @@ class SandboxPool:
 
     async def _discard(self, worker: WorkerProcess) -> None:
         await worker.close()
-        await asyncio.to_thread(shutil.rmtree, worker.workdir, True)
+        await discard_workdir(worker)
 
     async def close(self) -> None:
         """End every session and worker of this pool, then the zygote."""

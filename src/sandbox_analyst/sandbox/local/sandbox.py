@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import shutil
+import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,9 +26,11 @@ from sandbox_analyst.sandbox.base import (
     checked_language,
 )
 from sandbox_analyst.sandbox.errors import SandboxClosedError
+from sandbox_analyst.sandbox.local.disk_watch import DiskWatch
 from sandbox_analyst.sandbox.local.files import LocalFiles
 from sandbox_analyst.sandbox.local.process_stats import read_process_stats
 from sandbox_analyst.sandbox.local.spawner import Lost, WorkerProcess
+from sandbox_analyst.sandbox.local.tree_removal import remove_tree
 from sandbox_analyst.sandbox.models import (
     CommandResult,
     Execution,
@@ -42,7 +44,10 @@ from sandbox_analyst.sandbox.paths import split_path
 if TYPE_CHECKING:
     from sandbox_analyst.config import SandboxSettings
 
+log = logging.getLogger(__name__)
+
 Respawn = Callable[[], Awaitable[WorkerProcess]]
+_EXIT_WAIT = 5.0  # seconds a closed worker may take to be reaped before its files go
 
 
 _HANDLERS = ("stdout", "stderr", "result", "error")
@@ -180,11 +185,20 @@ class LocalSandbox(Sandbox):
     async def _run_locked(
         self, request: dict[str, Any], timeout: float | None, handlers: dict[str, Any]
     ) -> _Collector:
-        collect = _Collector(Execution(), handlers, self._settings.output_limit)
         if self._abandoned is not None:
             await self._abandoned  # a cancelled execution is still winding down
-        if not self._worker.alive:
-            reason = await self._worker.exit_reason()
+        disk = DiskWatch(
+            self.files,
+            self._worker,
+            interval=self._settings.disk_check_interval,
+            grace=self._settings.interrupt_grace,
+        )
+        collect = _Collector(Execution(), handlers, self._settings.output_limit, disk)
+        self._worker.discard_queued()
+        # A worker that died since the last execution may not have been noticed yet: then
+        # it is the write of this request that finds out, and it is reported the same way.
+        if not self._worker.alive or not await self._worker.send(request):
+            reason = await self._why_lost()
             await self._replace_worker()
             await self._report_lost(
                 f"the sandbox process was lost ({reason}) and has been restarted: variables "
@@ -195,9 +209,8 @@ class LocalSandbox(Sandbox):
             return collect
         limit = self._settings.timeout if timeout is None else timeout
         self._executions += 1
-        self._worker.discard_queued()
-        await self._worker.send(request)
         deadline = asyncio.get_running_loop().time() + limit
+        disk.start()
         try:
             lost = await self._pump(collect, deadline)
         except _Interrupted:
@@ -208,6 +221,8 @@ class LocalSandbox(Sandbox):
             self._worker.signal(signal.SIGINT)
             self._abandoned = asyncio.create_task(self._wind_down(collect))
             raise
+        finally:
+            await disk.stop()
         if lost is not None:
             await self._replace_worker()
             await self._report_lost(lost, collect.execution, handlers)
@@ -243,8 +258,18 @@ class LocalSandbox(Sandbox):
             except TimeoutError:
                 raise _Interrupted from None
             if isinstance(frame, Lost):
-                reason = await self._worker.exit_reason()
-                return _lost_message(reason)
+                disk = collect.disk
+                if disk is not None and disk.killed and disk.exceeded is not None:
+                    return (
+                        f"{disk.exceeded.describe()}, and the code went on writing "
+                        "after it was interrupted, so the session was restarted: state lost "
+                        "(variables are gone, files are kept)"
+                    )
+                return (
+                    f"the sandbox process died while running the code: "
+                    f"{await self._why_lost()}. The session was restarted: state lost "
+                    "(variables are gone, files are kept)"
+                )
             if await collect.apply(frame):
                 return None
 
@@ -276,6 +301,16 @@ class LocalSandbox(Sandbox):
         if lost is not None and not self._closed:
             await self._replace_worker()
         self._abandoned = None
+
+    async def _why_lost(self) -> str:
+        """What ended the worker, as precisely as the engine knows it."""
+        lost = self._worker.lost
+        if lost is not None and lost.violation:
+            return f"the engine stopped it because {lost.reason}"
+        ended = await self._worker.exit_reason()
+        if ended is not None:
+            return ended.describe(self._settings.memory_limit_mb)
+        return lost.reason if lost is not None else "its channel closed"
 
     async def _report_lost(
         self, message: str, execution: Execution, handlers: dict[str, Any]
@@ -317,7 +352,7 @@ class LocalSandbox(Sandbox):
             self._abandoned.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._abandoned
-        await asyncio.to_thread(shutil.rmtree, self.files.root, True)
+        await discard_workdir(self._worker)
         if self._on_close is not None:
             self._on_close(self)
 
@@ -340,13 +375,31 @@ class LocalSandbox(Sandbox):
             raise SandboxClosedError(f"sandbox {self.sandbox_id} is closed")
 
 
+async def discard_workdir(worker: WorkerProcess) -> None:
+    """Delete the workdir of a closed worker once nothing runs in it any more (the zygote has
+    reaped the worker and killed what was left in its cgroup). A failure is logged: it must
+    not keep the session from ending."""
+    await worker.exit_reason(_EXIT_WAIT)
+    try:
+        await asyncio.to_thread(remove_tree, worker.workdir)
+    except OSError:
+        log.exception("could not remove the sandbox workdir %s", worker.workdir)
+
+
 class _Collector:
     """Builds an `Execution` from frames and fires the caller's callbacks as they arrive."""
 
-    def __init__(self, execution: Execution, handlers: dict[str, Any], limit: int) -> None:
+    def __init__(
+        self,
+        execution: Execution,
+        handlers: dict[str, Any],
+        limit: int,
+        disk: DiskWatch | None = None,
+    ) -> None:
         self.execution = execution
         self.handlers = handlers
         self.limit = limit
+        self.disk = disk
         self.kept = 0
         self.silent = False
         self.exit_code: int | None = None  # of a command
@@ -364,17 +417,21 @@ class _Collector:
                 getattr(self.execution.logs, kind).append(text)
                 await self._emit(kind, text)
         elif kind == "result":
-            bundle = frame.get("bundle")
-            if isinstance(bundle, dict):
-                result = Result.from_bundle(bundle, is_main_result=bool(frame.get("main")))
-                self.execution.results.append(result)
-                await self._emit("result", result)
+            await self._result(frame.get("bundle"), bool(frame.get("main")))
         elif kind == "error":
             error = ExecutionError(
                 name=str(frame.get("name", "Error")),
                 value=str(frame.get("value", "")),
                 traceback=str(frame.get("traceback", "")),
             )
+            over = self.disk.exceeded if self.disk is not None else None
+            if over is not None and error.name == "KeyboardInterrupt":  # our interrupt
+                error = ExecutionError(
+                    SandboxErrorName.DISK_QUOTA,
+                    f"{over.describe()}: the code was interrupted, its state is kept; delete "
+                    "files to free space",
+                    error.traceback,
+                )
             self.execution.error = error
             await self._emit("error", error)
         elif kind == "done":
@@ -404,6 +461,24 @@ class _Collector:
             return f"killed by signal {-self.exit_code}"
         return None if self.exit_code == 0 else f"exit code {self.exit_code}"
 
+    async def _result(self, bundle: Any, main: bool) -> None:
+        notes: list[str] = []
+        if not isinstance(bundle, dict):
+            notes.append("it is not a MIME bundle")
+            result = None
+        else:
+            result = Result.from_bundle(bundle, is_main_result=main, notes=notes)
+        if notes:
+            # Told like any other stderr output (and capped like it), so the caller sees it.
+            notes_text = "".join(f"[a displayed output was not kept whole: {n}]\n" for n in notes)
+            text = self._within_limit(notes_text)
+            if text:
+                self.execution.logs.stderr.append(text)
+                await self._emit("stderr", text)
+        if result is not None and result.formats():
+            self.execution.results.append(result)
+            await self._emit("result", result)
+
     def timed_out(self, limit: float) -> None:
         self.execution.error = ExecutionError(
             SandboxErrorName.TIMEOUT,
@@ -432,15 +507,3 @@ async def _call(handler: Callable[[Any], Any] | None, payload: Any) -> None:
     outcome = handler(payload)
     if inspect.isawaitable(outcome):
         await outcome
-
-
-def _lost_message(reason: str) -> str:
-    hint = ""
-    if "SIGKILL" in reason:
-        hint = " (possibly out of memory)"
-    elif "SIGSEGV" in reason or "SIGBUS" in reason or "SIGABRT" in reason:
-        hint = " (the process crashed)"
-    return (
-        f"the sandbox process died while running the code: {reason}{hint}. The session was "
-        "restarted: state lost (variables are gone, files are kept)"
-    )

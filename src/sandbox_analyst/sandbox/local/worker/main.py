@@ -38,10 +38,13 @@ class WorkerConfig:
 
 
 class Worker:
-    def __init__(self, channel: ServerChannel, config: WorkerConfig, cwd: str) -> None:
+    def __init__(
+        self, channel: ServerChannel, config: WorkerConfig, cwd: str, host_pid: int
+    ) -> None:
         self.channel = channel
         self.config = config
         self.cwd = cwd
+        self.host_pid = host_pid
         self._executing = False
         signal.signal(signal.SIGINT, self._on_sigint)
         self.capture = OutputCapture(channel, config.output_limit)
@@ -58,7 +61,7 @@ class Worker:
             raise KeyboardInterrupt
 
     def serve(self) -> None:
-        self.channel.send({"type": "ready", "pid": os.getpid(), "cwd": self.cwd})
+        self.channel.send({"type": "ready", "pid": self.host_pid, "cwd": self.cwd})
         while True:
             request = self.channel.receive()
             if request is None:
@@ -127,17 +130,23 @@ class Worker:
         )
 
 
-def run_worker(sock: socket.socket, config: WorkerConfig, isolation: Any = None) -> None:
+def run_worker(
+    sock: socket.socket, config: WorkerConfig, isolation: Any = None, exit_report: int | None = None
+) -> None:
     """Entry point in the forked child; returns when the server closes the channel.
 
     `isolation` (a `ChildIsolation`) is applied first, while the process is still
-    single-threaded and before any user-reachable state exists.
+    single-threaded and before any user-reachable state exists. With a pid namespace, the
+    process that called this stays behind in `apply` as the session's init (reporting on
+    `exit_report`), and the worker it forks goes on here.
     """
     os.environ.clear()
     os.environ.update(config.environment)
-    cwd = config.workdir
+    _fresh_command_line()
+    cwd, host_pid = config.workdir, os.getpid()
     if isolation is not None:
-        cwd = isolation.apply(config.workdir, config.sandbox_id)
+        confined = isolation.apply(config.workdir, config.sandbox_id, exit_report=exit_report)
+        cwd, host_pid = confined.workdir, confined.host_pid
         if not isolation.private_tmp:
             # The host's /tmp is shared with everyone (and not writable inside): keep
             # temporary files in a hidden directory of the session's own workdir.
@@ -148,7 +157,15 @@ def run_worker(sock: socket.socket, config: WorkerConfig, isolation: Any = None)
     os.environ["PWD"] = cwd
     _reseed_random()
     channel = ServerChannel(sock)
-    Worker(channel, config, cwd).serve()
+    Worker(channel, config, cwd, host_pid).serve()
+
+
+def _fresh_command_line() -> None:
+    # The zygote's own command line (module path, descriptor numbers) means nothing to user
+    # code and reveals where the server is installed; `unittest.main()` and argparse read it.
+    # An interactive interpreter has exactly this.
+    sys.argv = [""]
+    sys.orig_argv = [sys.executable]
 
 
 def _peak_memory() -> int:
