@@ -6,6 +6,7 @@ import abc
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import BinaryIO
 
+from sandbox_analyst.sandbox.errors import FileAccessError, SandboxError
 from sandbox_analyst.sandbox.models import (
     EntryInfo,
     Execution,
@@ -42,6 +43,14 @@ class SandboxFiles(abc.ABC):
     @abc.abstractmethod
     async def exists(self, path: str) -> bool: ...
 
+    async def make_dir(self, path: str) -> bool:
+        """Create the directory `path` and its parents; False if it already existed."""
+        raise FileAccessError(f"{type(self).__name__} cannot create directories")
+
+    async def move(self, source: str, destination: str) -> EntryInfo:
+        """Rename `source` to `destination` (whose parent must exist)."""
+        raise FileAccessError(f"{type(self).__name__} cannot move files")
+
 
 class Sandbox(abc.ABC):
     """A stateful Python session: variables, imports and files persist across `run_code`."""
@@ -60,6 +69,11 @@ class Sandbox(abc.ABC):
         on_result: ResultHandler | None = None,
         on_error: ErrorHandler | None = None,
     ) -> Execution: ...
+
+    async def open_interpreter(self) -> Sandbox:
+        """Another interpreter on this session's files: its own variables, the same workdir.
+        It ends with this session; closing it leaves the files."""
+        raise SandboxError(f"{type(self).__name__} cannot open a second interpreter")
 
     @abc.abstractmethod
     async def interrupt(self) -> None:

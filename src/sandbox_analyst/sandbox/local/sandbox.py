@@ -53,6 +53,8 @@ class LocalSandbox(Sandbox):
         settings: SandboxSettings,
         files: LocalFiles,
         on_close: Callable[[LocalSandbox], None] | None = None,
+        *,
+        owns_files: bool = True,
     ) -> None:
         self.sandbox_id = sandbox_id
         self.files = files
@@ -66,6 +68,8 @@ class LocalSandbox(Sandbox):
         self._created = time.monotonic()
         self._closed = False
         self._abandoned: asyncio.Task[None] | None = None
+        self._owns_files = owns_files
+        self._interpreters: list[LocalSandbox] = []
         self.last_used = time.monotonic()
         self.busy = False
 
@@ -221,6 +225,21 @@ class LocalSandbox(Sandbox):
         self._generation += 1
         await old.close()
 
+    async def open_interpreter(self) -> LocalSandbox:
+        self._check_open()
+        worker = await self._respawn()
+        interpreter = LocalSandbox(
+            f"{self.sandbox_id}-{len(self._interpreters) + 1}",
+            worker,
+            self._respawn,
+            self._settings,
+            self.files,
+            on_close=self._interpreters.remove,
+            owns_files=False,
+        )
+        self._interpreters.append(interpreter)
+        return interpreter
+
     async def interrupt(self) -> None:
         self._check_open()
         self._worker.signal(signal.SIGINT)
@@ -235,12 +254,15 @@ class LocalSandbox(Sandbox):
         if self._closed:
             return
         self._closed = True
+        for interpreter in list(self._interpreters):
+            await interpreter.close()
         await self._worker.close()
         if self._abandoned is not None:
             self._abandoned.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._abandoned
-        await asyncio.to_thread(shutil.rmtree, self.files.root, True)
+        if self._owns_files:
+            await asyncio.to_thread(shutil.rmtree, self.files.root, True)
         if self._on_close is not None:
             self._on_close(self)
 
