@@ -17,6 +17,7 @@ from sandbox_analyst.config import Settings
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat import ChatService
 from sandbox_analyst.service.conversations import ConversationService, SandboxCloser
+from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
@@ -35,6 +36,7 @@ class Services:
     files: FileService
     sandboxes: ConversationSandboxes
     chat: ChatService
+    e2b: E2BSandboxService
     extras: dict[str, object] = field(default_factory=dict)
     owns_sandboxes: bool = True
 
@@ -48,7 +50,8 @@ class Services:
     ) -> Self:
         db = Database(settings.effective_database_url)
         blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
-        signer = UrlSigner(load_or_create_secret(settings.data_dir))
+        secret = load_or_create_secret(settings.data_dir)
+        signer = UrlSigner(secret)
         shared = sandboxes if isinstance(sandboxes, ConversationSandboxes) else None
         conversation_sandboxes = shared or ConversationSandboxes(
             settings.sandbox, settings.data_dir / "sandboxes"
@@ -80,6 +83,9 @@ class Services:
                 files=files,
                 sandboxes=conversation_sandboxes,
             ),
+            e2b=E2BSandboxService(
+                db, ManagedSessions(conversation_sandboxes), settings.e2b, secret
+            ),
             owns_sandboxes=shared is None,
         )
 
@@ -89,6 +95,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.chat.shutdown()
+        await self.e2b.shutdown()
         if self.owns_sandboxes:
             await self.sandboxes.shutdown()
         await self.db.close()
