@@ -140,6 +140,10 @@ def result_line(result: Result) -> dict[str, Any]:
         line[name] = getattr(result, name)
     if result.extra:
         line["extra"] = dict(result.extra)
+    text = line.get("text")
+    # E2B's interpreter hands a string's value, not its repr: `'abc'` arrives as `abc`.
+    if isinstance(text, str) and len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        line["text"] = text[1:-1]
     return line
 
 
