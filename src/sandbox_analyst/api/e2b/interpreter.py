@@ -72,12 +72,17 @@ async def _execution_lines(
     live: LiveSandbox, context: CodeContext, body: ExecuteRequest, timeout: float
 ) -> AsyncIterator[bytes]:
     queue: asyncio.Queue[Any] = asyncio.Queue()
+    streamed = {"stdout": 0, "stderr": 0}
+
+    def log(kind: str, text: str) -> None:
+        streamed[kind] += 1
+        queue.put_nowait({"type": kind, "text": text, "timestamp": _now()})
 
     async def stdout(text: str) -> None:
-        queue.put_nowait({"type": "stdout", "text": text, "timestamp": _now()})
+        log("stdout", text)
 
     async def stderr(text: str) -> None:
-        queue.put_nowait({"type": "stderr", "text": text, "timestamp": _now()})
+        log("stderr", text)
 
     async def result(item: Result) -> None:
         queue.put_nowait(result_line(item))
@@ -110,6 +115,10 @@ async def _execution_lines(
                 break
             yield _line(item)
         execution: Execution = task.result()
+        # Notes the sandbox adds at the end (output cut at its limit) were not streamed yet.
+        for kind, texts in (("stdout", execution.logs.stdout), ("stderr", execution.logs.stderr)):
+            for text in texts[streamed[kind] :]:
+                yield _line({"type": kind, "text": text, "timestamp": _now()})
         if execution.error is not None:
             error = execution.error
             yield _line(
