@@ -141,7 +141,7 @@ async def test_a_background_command_can_be_listed_and_killed(sandbox: AsyncSandb
 
 
 async def test_a_command_past_its_timeout_is_stopped(sandbox: AsyncSandbox) -> None:
-    with pytest.raises(Exception, match="(?i)timeout|deadline"):
+    with pytest.raises(Exception, match=r"(?i)timeout|deadline"):
         await sandbox.commands.run("sleep 600", timeout=1)
     # The stream ended with the deadline, and the command with it.
     for _ in range(100):
