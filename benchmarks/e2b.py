@@ -33,12 +33,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-from e2b_code_interpreter import Sandbox
-from jupyter_client.manager import start_new_kernel
+# Run as a script, this file's folder is first on sys.path, and this file's name would shadow
+# the `e2b` package that the SDK imports.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
 
-from sandbox_analyst.config import Settings
-from sandbox_analyst.service import Services
+import httpx  # noqa: E402
+from e2b_code_interpreter import Sandbox  # noqa: E402
+from jupyter_client.manager import start_new_kernel  # noqa: E402
+
+from sandbox_analyst.config import Settings  # noqa: E402
+from sandbox_analyst.service import Services  # noqa: E402
 
 FIRST_CELL = "1+1"
 REALISTIC_CELL = """
