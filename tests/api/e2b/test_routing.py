@@ -19,11 +19,14 @@ DOMAIN = "sandboxes.example.org"
 
 async def test_the_host_name_routes_like_the_headers(alice: E2BUser) -> None:
     sandbox = await AsyncSandbox.create(**alice.opts)
-    info = await sandbox.get_info()
-    token = (await AsyncSandbox.connect(sandbox.sandbox_id, **alice.opts))._envd_access_token
     try:
         await sandbox.files.write("/home/user/hello.txt", "by host name")
         async with httpx.AsyncClient(base_url=alice.url) as http:
+            control = {"Host": f"api.{DOMAIN}", "X-API-Key": alice.api_key}
+            response = await http.get(f"/sandboxes/{sandbox.sandbox_id}", headers=control)
+            assert response.json()["sandboxID"] == sandbox.sandbox_id
+            token = response.json()["envdAccessToken"]
+
             envd = {"Host": f"49983-{sandbox.sandbox_id}.{DOMAIN}", "X-Access-Token": token}
             response = await http.get("/files", params={"path": "hello.txt"}, headers=envd)
             assert response.status_code == 200
@@ -36,10 +39,6 @@ async def test_the_host_name_routes_like_the_headers(alice: E2BUser) -> None:
             assert [line["type"] for line in lines][-1] == "end_of_execution"
             assert any(line.get("text") == "42" for line in lines if line["type"] == "result")
             assert (await http.get("/health", headers=interpreter)).json() == "OK"
-
-            control = {"Host": f"api.{DOMAIN}", "X-API-Key": alice.api_key}
-            response = await http.get(f"/sandboxes/{sandbox.sandbox_id}", headers=control)
-            assert response.json()["sandboxID"] == info.sandbox_id
     finally:
         await sandbox.kill()
 
