@@ -239,3 +239,20 @@ async def test_a_bash_context_runs_in_its_directory(sandbox: AsyncSandbox) -> No
 async def test_an_unknown_language_is_refused(sandbox: AsyncSandbox) -> None:
     with pytest.raises(Exception, match="not supported"):
         await sandbox.run_code("1", language="cobol")
+
+
+async def test_contexts_are_bounded_and_need_an_existing_directory(
+    sandbox: AsyncSandbox,
+) -> None:
+    from e2b import SandboxException
+
+    from sandbox_analyst.service.e2b.live import MAX_CONTEXTS
+
+    with pytest.raises(SandboxException, match="does not exist"):
+        await sandbox.create_code_context(cwd="/home/user/nowhere")
+    # The default python context is one of them.
+    created = [await sandbox.create_code_context(language="bash") for _ in range(MAX_CONTEXTS - 1)]
+    with pytest.raises(SandboxException, match="429"):
+        await sandbox.create_code_context(language="bash")
+    await sandbox.remove_code_context(created[0])
+    await sandbox.create_code_context(language="bash")

@@ -3,10 +3,12 @@ contexts and running commands. The E2B wire itself is `api.e2b`'s business."""
 
 from sandbox_analyst.service.e2b.errors import (
     ContextNotFound,
+    ContextSetupFailed,
     DefaultContextProtected,
     InvalidAccessToken,
     InvalidTimeout,
     ProcessNotFound,
+    SandboxLimitReached,
     SandboxNotRunning,
     TemplateNotFound,
     UnsupportedLanguage,
@@ -36,6 +38,7 @@ __all__ = [
     "CommandEvent",
     "CommandOutput",
     "ContextNotFound",
+    "ContextSetupFailed",
     "DefaultContextProtected",
     "E2BSandboxService",
     "InvalidAccessToken",
@@ -45,6 +48,7 @@ __all__ = [
     "ManagedSessions",
     "ProcessNotFound",
     "RunningCommand",
+    "SandboxLimitReached",
     "SandboxNotRunning",
     "SandboxView",
     "SessionSource",

@@ -3,7 +3,13 @@
 
 from __future__ import annotations
 
-from sandbox_analyst.service.errors import Forbidden, NotFound, Unauthorized, ValidationError
+from sandbox_analyst.service.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    ValidationError,
+)
 
 
 class SandboxNotRunning(NotFound):
@@ -65,4 +71,16 @@ class ProcessNotFound(NotFound):
 
 class DefaultContextProtected(Forbidden):
     code = "default_context"
+    http_status = 400
+
+
+class SandboxLimitReached(Conflict):
+    """A sandbox already holds as many code contexts or running commands as it may."""
+
+    code = "sandbox_limit_reached"
+    http_status = 429
+
+
+class ContextSetupFailed(ValidationError):
+    code = "context_setup_failed"
     http_status = 400

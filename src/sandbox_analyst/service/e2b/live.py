@@ -22,8 +22,10 @@ from sandbox_analyst.sandbox import Execution, Sandbox
 from sandbox_analyst.sandbox.base import ErrorHandler, OutputHandler, ResultHandler
 from sandbox_analyst.service.e2b.errors import (
     ContextNotFound,
+    ContextSetupFailed,
     DefaultContextProtected,
     ProcessNotFound,
+    SandboxLimitReached,
     UnsupportedLanguage,
 )
 
@@ -34,6 +36,9 @@ LANGUAGES: tuple[str, ...] = ("python", "bash")
 _ALIASES = {"py": "python", "python3": "python", "sh": "bash", "shell": "bash"}
 # Numbers handed out as process ids: the sandbox's own pids are its business.
 _FIRST_PID = 1000
+# Each python context is a process of its own, each command too: a sandbox gets a few.
+MAX_CONTEXTS = 8
+MAX_COMMANDS = 16
 
 
 def normalize_language(language: str | None) -> Language:
@@ -155,20 +160,32 @@ class LiveSandbox:
             return existing
 
     async def create_context(self, language: Language, cwd: str) -> CodeContext:
+        if len(self._contexts) >= MAX_CONTEXTS:
+            raise SandboxLimitReached(
+                f"this sandbox already has {MAX_CONTEXTS} code contexts; remove one first"
+            )
+        if cwd and not (await self.session.files.exists(cwd)):
+            raise ContextSetupFailed(f"the context's directory {cwd!r} does not exist")
         interpreter = self.session
         if language == "python":
             interpreter = await self.session.open_interpreter()
+            if cwd:
+                await self._enter(interpreter, cwd)
         context = CodeContext(str(uuid.uuid4()), language, cwd, interpreter)
-        if language == "python" and cwd:
-            await interpreter.run_code(f"import os as _os; _os.chdir({cwd!r}); del _os")
         self._contexts[context.id] = context
         return context
+
+    async def _enter(self, interpreter: Sandbox, cwd: str) -> None:
+        moved = await interpreter.run_code(f"import os as _os; _os.chdir({cwd!r}); del _os")
+        if moved.error is not None:
+            await interpreter.close()
+            raise ContextSetupFailed(f"cannot work in {cwd!r}: {moved.error.value}")
 
     async def restart_context(self, context_id: str) -> None:
         context = self.context(context_id)
         if context.language == "python":
             await context.interpreter.restart()
-            if context.cwd:
+            if context.cwd and not context.default:
                 await context.interpreter.run_code(
                     f"import os as _os; _os.chdir({context.cwd!r}); del _os"
                 )
@@ -225,6 +242,10 @@ class LiveSandbox:
         tag: str | None,
         timeout: float | None,
     ) -> RunningCommand:
+        if len(self._commands) >= MAX_COMMANDS:
+            raise SandboxLimitReached(
+                f"this sandbox already runs {MAX_COMMANDS} commands; wait for one or kill it"
+            )
         command = RunningCommand(next(self._pids), argv, cwd, dict(env_vars), tag)
         self._commands[command.pid] = command
         command.task = asyncio.get_running_loop().create_task(
