@@ -72,3 +72,32 @@ async def test_bad_requests_get_e2b_errors(alice: E2BUser) -> None:
         assert response.status_code == 400
         response = await http.post("/sandboxes", json={"templateID": "base", "metadata": [1]})
         assert response.status_code == 400
+
+
+async def test_presigned_file_urls_need_no_headers(alice: E2BUser) -> None:
+    """`download_url` / `upload_url` sign the path with the sandbox's token; behind a wildcard
+    proxy the host name says which sandbox (a browser sends nothing else)."""
+    sandbox = await AsyncSandbox.create(**alice.opts)
+    try:
+        await sandbox.files.write("/home/user/report.csv", "a,b\n")
+        host = {"Host": f"49983-{sandbox.sandbox_id}.{DOMAIN}"}
+        download = httpx.URL(sandbox.download_url("/home/user/report.csv"))
+        upload = httpx.URL(sandbox.upload_url("/home/user/up.txt", use_signature_expiration=600))
+        async with httpx.AsyncClient(base_url=alice.url, headers=host) as http:
+            response = await http.get("/files", params=download.params)
+            assert (response.status_code, response.content) == (200, b"a,b\n")
+            response = await http.post(
+                "/files", params=upload.params, files={"file": ("up.txt", b"uploaded")}
+            )
+            assert response.status_code == 200, response.text
+            tampered = dict(download.params)
+            tampered["path"] = "/home/user/up.txt"  # the signature was for another file
+            assert (await http.get("/files", params=tampered)).status_code == 401
+            # A read signature does not allow a write.
+            response = await http.post(
+                "/files", params=download.params, files={"file": ("x", b"x")}
+            )
+            assert response.status_code == 401
+        assert await sandbox.files.read("/home/user/up.txt") == "uploaded"
+    finally:
+        await sandbox.kill()

@@ -50,6 +50,28 @@ def running_sandbox(request: Request) -> LiveSandbox:
         raise SandboxGone(found.sandbox_id) from None
 
 
+def file_sandbox(request: Request) -> LiveSandbox:
+    """For `/files`: the access token, or a presigned URL's `signature` (a browser following
+    a download link sends no headers)."""
+    signature = request.query_params.get("signature")
+    if signature is None or access_token(request) is not None:
+        return running_sandbox(request)
+    found = target(request)
+    expiration = request.query_params.get("signature_expiration")
+    try:
+        return services(request).e2b.reach_signed(
+            found.sandbox_id,
+            path=request.query_params.get("path", ""),
+            operation="read" if request.method == "GET" else "write",
+            user=request.query_params.get("username", ""),
+            signature=signature,
+            expiration=int(expiration) if expiration and expiration.isdigit() else None,
+        )
+    except SandboxNotRunning:
+        raise SandboxGone(found.sandbox_id) from None
+
+
 CurrentPrincipal = Annotated[Principal, Depends(api_principal)]
 RunningSandbox = Annotated[LiveSandbox, Depends(running_sandbox)]
+FileSandbox = Annotated[LiveSandbox, Depends(file_sandbox)]
 ServicesDep = Annotated[Services, Depends(services)]

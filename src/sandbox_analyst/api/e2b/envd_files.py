@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.responses import StreamingResponse
 
-from sandbox_analyst.api.e2b.deps import RunningSandbox, services, target
+from sandbox_analyst.api.e2b.deps import FileSandbox, services, target
 from sandbox_analyst.api.e2b.errors import e2b_error, sandbox_gone
 from sandbox_analyst.api.e2b.paths import to_e2b, to_workdir
 from sandbox_analyst.api.e2b.routing import INTERPRETER_PORT, sandbox_target
@@ -34,7 +34,7 @@ async def health(request: Request) -> Response:
 
 
 @router.get("/files")
-async def download(live: RunningSandbox, path: str | None = None) -> Response:
+async def download(live: FileSandbox, path: str | None = None) -> Response:
     relative = to_workdir(path)
     if not relative:
         return e2b_error(400, f"path '{to_e2b(relative)}' is a directory")
@@ -55,7 +55,7 @@ async def _then(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes
 
 @router.post("/files")
 async def upload(
-    request: Request, live: RunningSandbox, path: str | None = None
+    request: Request, live: FileSandbox, path: str | None = None
 ) -> list[dict[str, Any]]:
     """multipart: one or more `file` parts, each written to `path` (one part) or to its own
     file name (several; the SDKs send the path there); octet-stream: the body, to `path`."""

@@ -181,6 +181,36 @@ class E2BSandboxService:
     def reach(self, sandbox_id: str, token: str | None) -> LiveSandbox:
         """The running sandbox `sandbox_id` for a request carrying `token`. No database: this
         is on the path of every execution and file transfer."""
+        live = self._running_here(sandbox_id)
+        if token is None or not hmac.compare_digest(token, live.access_token):
+            raise InvalidAccessToken("missing or wrong access token for this sandbox")
+        return live
+
+    def reach_signed(
+        self,
+        sandbox_id: str,
+        *,
+        path: str,
+        operation: str,
+        user: str,
+        signature: str,
+        expiration: int | None,
+    ) -> LiveSandbox:
+        """The running sandbox for a presigned file URL (E2B's `download_url` / `upload_url`):
+        `signature` is `v1_` + base64(SHA-256(path:operation:user:token[:expiration]))."""
+        live = self._running_here(sandbox_id)
+        parts = [path, operation, user, live.access_token]
+        if expiration is not None:
+            if expiration < utcnow().timestamp():
+                raise InvalidAccessToken("this signed URL has expired")
+            parts.append(str(expiration))
+        digest = hashlib.sha256(":".join(parts).encode()).digest()
+        expected = "v1_" + base64.b64encode(digest).rstrip(b"=").decode()
+        if not hmac.compare_digest(signature, expected):
+            raise InvalidAccessToken("the URL's signature does not match")
+        return live
+
+    def _running_here(self, sandbox_id: str) -> LiveSandbox:
         live = self._live.get(sandbox_id)
         if live is None or live.closed or sandbox_id in self._ending:
             if live is not None and sandbox_id not in self._ending:
@@ -189,8 +219,6 @@ class E2BSandboxService:
         if live.end_at <= utcnow():
             self._spawn_end(sandbox_id, "timeout")
             raise SandboxNotRunning(sandbox_id)
-        if token is None or not hmac.compare_digest(token, live.access_token):
-            raise InvalidAccessToken("missing or wrong access token for this sandbox")
         return live
 
     def is_running(self, sandbox_id: str) -> bool:
