@@ -256,3 +256,23 @@ async def test_contexts_are_bounded_and_need_an_existing_directory(
         await sandbox.create_code_context(language="bash")
     await sandbox.remove_code_context(created[0])
     await sandbox.create_code_context(language="bash")
+
+
+async def test_killing_a_sandbox_ends_the_code_running_in_it(alice: E2BUser) -> None:
+    sandbox = await AsyncSandbox.create(**alice.opts)
+    started = asyncio.Event()
+    run = asyncio.create_task(
+        sandbox.run_code(
+            "import time\nprint('running', flush=True)\nwhile True:\n    time.sleep(0.05)",
+            on_stdout=lambda _message: started.set(),
+        )
+    )
+    await asyncio.wait_for(started.wait(), 20)
+    assert await sandbox.kill() is True
+    try:
+        execution = await run
+    except Exception as exc:  # the SDK may see the stream cut, as with E2B
+        assert "sandbox" in str(exc).lower()
+    else:
+        assert execution.error is not None
+    assert not await sandbox.is_running()

@@ -22,8 +22,8 @@ from starlette.responses import StreamingResponse
 
 from sandbox_analyst.api.e2b.deps import RunningSandbox
 from sandbox_analyst.api.e2b.paths import to_e2b, to_workdir
-from sandbox_analyst.sandbox import Execution, Result
-from sandbox_analyst.service import ValidationError
+from sandbox_analyst.sandbox import Execution, Result, SandboxError
+from sandbox_analyst.service import ServiceError, ValidationError
 from sandbox_analyst.service.e2b import CodeContext, LiveSandbox, normalize_language
 
 router = APIRouter()
@@ -114,7 +114,16 @@ async def _execution_lines(
             if item is _DONE:
                 break
             yield _line(item)
-        execution: Execution = task.result()
+        try:
+            execution: Execution = task.result()
+        except (SandboxError, ServiceError) as exc:
+            # The sandbox went away under the code (killed, expired): say so in the stream,
+            # as E2B's interpreter does when it loses its kernel.
+            yield _line(
+                {"type": "error", "name": type(exc).__name__, "value": str(exc), "traceback": ""}
+            )
+            yield _line({"type": "unexpected_end_of_execution"})
+            return
         # Notes the sandbox adds at the end (output cut at its limit) were not streamed yet.
         for kind, texts in (("stdout", execution.logs.stdout), ("stderr", execution.logs.stderr)):
             for text in texts[streamed[kind] :]:
