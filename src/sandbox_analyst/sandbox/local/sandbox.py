@@ -220,6 +220,8 @@ class LocalSandbox(Sandbox):
         return execution
 
     async def _replace_worker(self) -> None:
+        if self._closed:  # closed under running code: its worker is gone for good
+            raise SandboxClosedError(f"sandbox {self.sandbox_id} was closed")
         old = self._worker
         self._worker = await self._respawn()
         self._generation += 1
