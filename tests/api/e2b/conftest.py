@@ -22,9 +22,18 @@ from fastapi import FastAPI
 from sandbox_analyst.api import create_app
 from sandbox_analyst.api.e2b import create_e2b_app
 from sandbox_analyst.config import SandboxSettings, Settings
+from sandbox_analyst.sandbox import Sandbox
 from sandbox_analyst.service import Services
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from tests.conftest import uvicorn_on_loopback
+
+# bash cells, per-execution env vars and shell commands come with the backend seam's
+# `Sandbox.run_code(language=, env_vars=)` / `run_command` (h1's, being merged): until this
+# branch has them, the tests that need them say so instead of failing.
+needs_commands = pytest.mark.skipif(
+    not hasattr(Sandbox, "run_command"),
+    reason="needs Sandbox.run_command / bash cells / env_vars from the backend seam",
+)
 
 SANDBOX = SandboxSettings(pool_size=2, timeout=20.0, interrupt_grace=2.0, max_sessions=64)
 T = TypeVar("T")
