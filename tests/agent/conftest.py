@@ -17,7 +17,7 @@ import pytest_asyncio
 from sandbox_analyst.agent import Agent, AgentConfig, AgentEvent, ArtifactRef, DataFile
 from sandbox_analyst.config import LLMSettings, SandboxSettings, Settings
 from sandbox_analyst.llm import LLM, ChatMessage, create_llm
-from sandbox_analyst.sandbox import LocalSandbox, SandboxPool
+from sandbox_analyst.sandbox.local import LocalSandbox, SandboxPool
 from sandbox_analyst.testing import FakeLLMServer, Turn
 
 SALES_CSV = b"region,units,revenue\nnorth,3,120.5\nsouth,5,200.25\neast,,99.0\nwest,7,310.75\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox_analyst.agent import ArtifactEvent, ToolResultEvent, last_figure_number
-from sandbox_analyst.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
 from tests.agent.conftest import SALES_CSV, MemorySink, code_call, of_type, run_turn, upload
 

@@ -1,6 +1,7 @@
-"""One live pool (one zygote) shared by the sandbox tests: starting it costs seconds.
+"""One live local provider (one zygote) shared by the sandbox tests: starting it costs seconds.
+The backend contract tests (`contract/`) run on it too, as the `local` backend.
 
-Test modules that use it run on the session's event loop, where the pool lives:
+Test modules that use it run on the session's event loop, where the zygote lives:
 `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
 """
 
@@ -12,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from sandbox_analyst.config import SandboxSettings
-from sandbox_analyst.sandbox import LocalSandbox, SandboxPool
+from sandbox_analyst.sandbox.local import LocalProvider, LocalSandbox, SandboxPool
 
 
 def sandbox_settings(**overrides: object) -> SandboxSettings:
@@ -22,11 +23,16 @@ def sandbox_settings(**overrides: object) -> SandboxSettings:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def pool(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SandboxPool]:
+async def local_provider(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalProvider]:
     root = tmp_path_factory.mktemp("sandboxes")
-    async with SandboxPool(sandbox_settings(), root) as running:
+    async with LocalProvider(sandbox_settings(), root) as running:
         await running.wait_ready()
         yield running
+
+
+@pytest.fixture(scope="session")
+def pool(local_provider: LocalProvider) -> SandboxPool:
+    return local_provider.pool
 
 
 @pytest_asyncio.fixture(loop_scope="session")

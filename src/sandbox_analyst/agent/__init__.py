@@ -6,7 +6,12 @@ in a sandbox and saving what it produces.
         ...  # TokenEvent, ToolCallEvent, StdoutEvent, ..., FinalEvent
 """
 
-from sandbox_analyst.agent.artifacts import ArtifactRef, ArtifactSink, last_figure_number
+from sandbox_analyst.agent.artifacts import (
+    ArtifactNotSaved,
+    ArtifactRef,
+    ArtifactSink,
+    last_figure_number,
+)
 from sandbox_analyst.agent.config import AgentConfig, DataFile
 from sandbox_analyst.agent.events import (
     AgentEvent,
@@ -29,6 +34,7 @@ __all__ = [
     "AgentConfig",
     "AgentEvent",
     "ArtifactEvent",
+    "ArtifactNotSaved",
     "ArtifactRef",
     "ArtifactSink",
     "DataFile",

@@ -47,8 +47,14 @@ class ArtifactRef:
         return f"[{self.name}]({self.url})"
 
 
+class ArtifactNotSaved(Exception):
+    """The sink could not keep an artifact (e.g. the server's storage is full); the message
+    says why, for the model."""
+
+
 class ArtifactSink(Protocol):
-    """Where artifacts go; the chat service stores them and answers with a stable URL."""
+    """Where artifacts go; the chat service stores them and answers with a stable URL.
+    `save` raises ArtifactNotSaved when it cannot keep one."""
 
     async def save(self, name: str, data: bytes, media_type: str) -> ArtifactRef: ...
 
@@ -151,5 +157,8 @@ async def save_written_files(
                 skipped.append(SkippedFile(path, str(exc)))
                 continue
             name = posixpath.basename(path)
-            saved.append(await sink.save(name, data, media_type_for(path)))
+            try:
+                saved.append(await sink.save(name, data, media_type_for(path)))
+            except ArtifactNotSaved as exc:
+                skipped.append(SkippedFile(path, str(exc)))
     return saved, skipped

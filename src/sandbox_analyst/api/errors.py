@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,10 +24,12 @@ from sandbox_analyst.service.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceError,
+    StorageFull,
     Unauthorized,
     UnsupportedMediaType,
     ValidationError,
 )
+from sandbox_analyst.store import StorageFullError
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ STATUS_BY_ERROR: dict[type[ServiceError], int] = {
     Unauthorized: 401,
     Conflict: 409,
     PayloadTooLarge: 413,
+    StorageFull: 507,
     UnsupportedMediaType: 415,
     ValidationError: 422,
 }
@@ -52,8 +56,10 @@ _CODE_BY_STATUS = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    507: "storage_full",
 }
-# The execution engine cannot take the work now: 503, with what the operator can do.
+# The execution engine cannot take the work now: 503 (429 for the session caps), with what the
+# operator can do.
 SANDBOX_ERROR_CODES: dict[type[SandboxError], str] = {
     TooManySessionsError: "too_many_sessions",
     SandboxStartError: "sandbox_unavailable",
@@ -62,12 +68,17 @@ SANDBOX_ERROR_CODES: dict[type[SandboxError], str] = {
 
 
 def error_response(
-    status: int, code: str, message: str, *, field: str | None = None
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, object] = {"code": code, "message": message}
     if field:
         body["field"] = field
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
@@ -82,7 +93,8 @@ async def _sandbox_error(_request: Request, exc: Exception) -> JSONResponse:
     if code is None:
         logger.error("sandbox failure: %s", exc)
         return error_response(503, "sandbox_error", f"the sandbox failed: {exc}")
-    return error_response(503, code, str(exc))
+    # Errors that carry their own code and status (session caps: 429) answer with them.
+    return error_response(getattr(exc, "http_status", 503), getattr(exc, "code", code), str(exc))
 
 
 def _location(loc: tuple[object, ...]) -> str:
@@ -90,6 +102,12 @@ def _location(loc: tuple[object, ...]) -> str:
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
     return ".".join(parts) or "body"
+
+
+async def _storage_full(_request: Request, exc: Exception) -> JSONResponse:
+    # Any write the services did not turn into their own StorageFull (e.g. a database row).
+    logger.error("storage full: %s", exc)
+    return error_response(StorageFullError.http_status, StorageFullError.code, str(exc))
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -105,8 +123,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _CODE_BY_STATUS.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    # Ours (e.g. a body over its limit) carry a code; Starlette's own get one by status.
+    code = getattr(exc, "code", None) or _CODE_BY_STATUS.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -117,6 +136,7 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(SandboxError, _sandbox_error)
+    app.add_exception_handler(StorageFullError, _storage_full)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

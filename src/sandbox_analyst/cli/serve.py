@@ -12,8 +12,10 @@ from sqlalchemy.engine import make_url
 
 from sandbox_analyst.api import SingleUserRefused, check_single_user, create_app
 from sandbox_analyst.api.e2b import PortDispatch, create_e2b_app
+from sandbox_analyst.api.http_protocol import header_deadline_protocol
 from sandbox_analyst.cli.app import app, err_console, settings
 from sandbox_analyst.config import Settings
+from sandbox_analyst.sandbox import BackendUnavailableError, backend_factory
 from sandbox_analyst.service import Services
 
 
@@ -39,7 +41,8 @@ def serve(
     )
     try:
         check_single_user(effective)
-    except SingleUserRefused as exc:
+        backend_factory(effective.sandbox.backend)
+    except (SingleUserRefused, BackendUnavailableError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
 
@@ -61,8 +64,11 @@ def serve(
         soft_wrap=True,
     )
     app = create_app(effective, on_startup=[_start_sandboxes])
+    # h11 with a deadline on request headers: slow clients cannot hold connections.
+    protocol = header_deadline_protocol(server.header_timeout_s)
+    log_level = effective.log_level.lower()
     if server.e2b_port is None:
-        uvicorn.run(app, host=server.host, port=server.port, log_level=effective.log_level.lower())
+        uvicorn.run(app, host=server.host, port=server.port, log_level=log_level, http=protocol)
         return
     # One server listening on both ports; each connection goes to the app of its port.
     sockets = [_bind(server.host, server.port), _bind(server.host, server.e2b_port)]
@@ -74,7 +80,7 @@ def serve(
         soft_wrap=True,
     )
     config = uvicorn.Config(
-        PortDispatch(app, create_e2b_app(app), e2b_port), log_level=effective.log_level.lower()
+        PortDispatch(app, create_e2b_app(app), e2b_port), log_level=log_level, http=protocol
     )
     uvicorn.Server(config).run(sockets=sockets)
 

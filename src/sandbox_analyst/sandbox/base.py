@@ -1,13 +1,14 @@
-"""The `Sandbox` interface every backend implements (local pool today; gateway and E2B later)."""
+"""The `Sandbox` interface every backend implements (local, gateway, E2B)."""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from typing import BinaryIO
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from typing import BinaryIO, Literal
 
-from sandbox_analyst.sandbox.errors import FileAccessError, SandboxError
+from sandbox_analyst.sandbox.errors import FileAccessError, SandboxError, SandboxUsageError
 from sandbox_analyst.sandbox.models import (
+    CommandResult,
     EntryInfo,
     Execution,
     ExecutionError,
@@ -20,6 +21,28 @@ OutputHandler = Callable[[str], Awaitable[None] | None]
 ResultHandler = Callable[[Result], Awaitable[None] | None]
 ErrorHandler = Callable[[ExecutionError], Awaitable[None] | None]
 FileData = bytes | BinaryIO | AsyncIterable[bytes]
+Language = Literal["python", "bash"]
+LANGUAGES: tuple[str, ...] = ("python", "bash")
+
+
+def checked_language(language: str) -> Language:
+    """`language` if a backend must run it, else `SandboxUsageError` naming the choices."""
+    if language not in LANGUAGES:
+        raise SandboxUsageError(f"unknown language {language!r}; use one of {LANGUAGES}")
+    return language  # type: ignore[return-value]
+
+
+def checked_env_vars(env_vars: Mapping[str, str] | None) -> dict[str, str]:
+    """`env_vars` as a plain dict, or `SandboxUsageError` naming what no environment can hold
+    (a name that is empty or has `=`, a NUL anywhere, something that is not a string)."""
+    checked: dict[str, str] = {}
+    for name, value in (env_vars or {}).items():
+        if not isinstance(name, str) or not name or "=" in name or "\x00" in name:
+            raise SandboxUsageError(f"invalid environment variable name {name!r}")
+        if not isinstance(value, str) or "\x00" in value:
+            raise SandboxUsageError(f"environment variable {name} must be a string without NUL")
+        checked[name] = value
+    return checked
 
 
 class SandboxFiles(abc.ABC):
@@ -53,22 +76,53 @@ class SandboxFiles(abc.ABC):
 
 
 class Sandbox(abc.ABC):
-    """A stateful Python session: variables, imports and files persist across `run_code`."""
+    """A stateful Python session: variables, imports and files persist across `run_code`.
+
+    `sandbox_id` is stable for the session's life and may be stored, and handed to the
+    provider's `connect()`, by another process. A backend keeps `busy` true while code or a
+    command runs and sets `last_used` (`time.monotonic()`) when one ends: the session manager
+    never ends a busy session and reaps by `last_used`.
+    """
 
     sandbox_id: str
     files: SandboxFiles
+    busy: bool = False
+    last_used: float = 0.0
 
     @abc.abstractmethod
     async def run_code(
         self,
         code: str,
         *,
+        language: Language = "python",
+        env_vars: Mapping[str, str] | None = None,
         timeout: float | None = None,
         on_stdout: OutputHandler | None = None,
         on_stderr: OutputHandler | None = None,
         on_result: ResultHandler | None = None,
         on_error: ErrorHandler | None = None,
-    ) -> Execution: ...
+    ) -> Execution:
+        """Run `code` and wait for it; outputs stream to the callbacks as they come.
+
+        `language="bash"` runs `bash -c CODE` in the workdir under the same isolation; a
+        non-zero exit gives `error = ExecutionError("CommandExitError", "exit code N")`.
+        `env_vars` are visible to this one execution only. Errors in the code come back in
+        `Execution.error`, never as exceptions; a timeout interrupts the code and keeps the
+        session's state."""
+
+    @abc.abstractmethod
+    async def run_command(
+        self,
+        command: str,
+        *,
+        cwd: str | None = None,
+        env_vars: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        on_stdout: OutputHandler | None = None,
+        on_stderr: OutputHandler | None = None,
+    ) -> CommandResult:
+        """Run a shell command (`bash -c COMMAND`) in the workdir, or in `cwd` relative to it.
+        A timeout, or cancelling the call, kills the command's process group."""
 
     async def open_interpreter(self) -> Sandbox:
         """Another interpreter on this session's files: its own variables, the same workdir.

@@ -90,14 +90,25 @@ class SandboxErrorName:
     DISK_QUOTA = "DiskQuotaExceeded"
     # The worker process died or had to be killed: variables are gone, files are kept.
     RESTARTED = "SandboxRestarted"
+    # A shell command (`run_code(language="bash")`) ended with a non-zero exit code.
+    COMMAND_EXIT = "CommandExitError"
+    # The session itself is gone, files included (a remote kernel its gateway no longer
+    # knows): the sandbox is closed; a new one must be acquired and rebuilt.
+    LOST = "SandboxLost"
 
 
 @dataclass
 class Execution:
+    """What one `run_code` gave. `peak_memory_bytes` is the session's peak resident memory so
+    far (since its interpreter started: the high-water mark of the interpreter or of its
+    largest finished child process), as the backend saw it when the execution ended; None
+    when the backend cannot tell."""
+
     results: list[Result] = field(default_factory=list)
     logs: Logs = field(default_factory=Logs)
     error: ExecutionError | None = None
     execution_count: int | None = None
+    peak_memory_bytes: int | None = None
 
     @property
     def text(self) -> str | None:
@@ -109,7 +120,10 @@ class Execution:
 
     @property
     def state_lost(self) -> bool:
-        return self.error is not None and self.error.name == SandboxErrorName.RESTARTED
+        return self.error is not None and self.error.name in (
+            SandboxErrorName.RESTARTED,
+            SandboxErrorName.LOST,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,7 +131,19 @@ class Execution:
             "logs": asdict(self.logs),
             "error": asdict(self.error) if self.error else None,
             "execution_count": self.execution_count,
+            "peak_memory_bytes": self.peak_memory_bytes,
         }
+
+
+@dataclass
+class CommandResult:
+    """What one `run_command` gave. `exit_code` is None when the command did not finish (it
+    was killed at its time limit, or the session was lost); `error` then says why."""
+
+    exit_code: int | None
+    stdout: str = ""
+    stderr: str = ""
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,3 +166,4 @@ class SandboxInfo:
     age_seconds: float
     executions: int
     workdir: str
+    peak_memory_bytes: int | None = None  # as in `Execution.peak_memory_bytes`

@@ -34,7 +34,7 @@ from sandbox_analyst.agent import (
 )
 from sandbox_analyst.config import ConfigError, Settings
 from sandbox_analyst.llm import LLM, ChatMessage, LLMError, create_llm, resolve_endpoint
-from sandbox_analyst.sandbox import LocalSandbox
+from sandbox_analyst.sandbox import Sandbox
 from sandbox_analyst.service.artifact_sink import FileArtifactSink
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat_events import (
@@ -46,12 +46,19 @@ from sandbox_analyst.service.chat_events import (
 from sandbox_analyst.service.chat_history import history_from_messages
 from sandbox_analyst.service.conversation_records import StoredConversation
 from sandbox_analyst.service.conversations import ConversationService, MessageStatus
-from sandbox_analyst.service.errors import Conflict, NotFound, ValidationError
+from sandbox_analyst.service.errors import Conflict, NotFound, StorageFull, ValidationError
 from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.turn_recorder import TurnRecorder
-from sandbox_analyst.store import Assistant, BlobStore, Database, FileRecord, Message
+from sandbox_analyst.store import (
+    Assistant,
+    BlobStore,
+    Database,
+    FileRecord,
+    Message,
+    StorageFullError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +128,11 @@ class ChatService:
         conversations: ConversationService,
         files: FileService,
         sandboxes: ConversationSandboxes,
+        runner_id: str | None = None,
     ) -> None:
+        """`runner_id`: this process in `server_processes`, recorded on each turn it runs."""
         self.settings = settings
+        self._runner_id = runner_id
         self._db = db
         self._blobs = blobs
         self._assistants = assistants
@@ -168,7 +178,7 @@ class ChatService:
                 conversation.id, "user", content
             )
             message = await self._conversations.append_message(
-                conversation.id, "assistant", status="streaming"
+                conversation.id, "assistant", status="streaming", runner_id=self._runner_id
             )
         except BaseException:
             self._running.pop(conversation.id, None)
@@ -267,7 +277,7 @@ class _TurnRun:
         owner_id: str,
         llm: LLM | None,
         llm_error: str | None,
-        sandbox: LocalSandbox | None,
+        sandbox: Sandbox | None,
         config: AgentConfig,
         history: list[ChatMessage],
         content: str,
@@ -306,6 +316,10 @@ class _TurnRun:
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             status = agent_status = "cancelled"
             recorder.error = turn.cancel_reason
+        except (StorageFull, StorageFullError) as exc:
+            logger.error("chat turn %s: %s", turn.message_id, exc)
+            recorder.error = str(exc)
+            turn.emit(ErrorEvent(recorder.error, StorageFull.code))
         except Exception as exc:
             logger.exception("chat turn %s failed", turn.message_id)
             recorder.error = f"internal error: {type(exc).__name__}: {exc}"
@@ -360,11 +374,13 @@ class _TurnRun:
                     restored.reason, restored.files, restored.cells_replayed, restored.cells_failed
                 )
             )
+        not_saved: list[str] = []  # artifacts the storage could not take, for the user
         sink = FileArtifactSink(
             service._files,
             owner_id=self.owner_id,
             conversation_id=turn.conversation_id,
             public_url=service.settings.server.public_url,
+            on_not_saved=not_saved.append,
         )
         files = [DataFile(f.path, f.size, f.media_type) for f in prepared.files]
         earlier = await service._files.artifact_names(self.owner_id, turn.conversation_id)
@@ -378,4 +394,8 @@ class _TurnRun:
                 continue
             await recorder.record(event)  # stored before it is shown
             turn.emit(event)
+            while not_saved:
+                notice = ErrorEvent(not_saved.pop(0), StorageFull.code)
+                await recorder.record(notice)
+                turn.emit(notice)
         return final

@@ -45,3 +45,11 @@ class UnsupportedMediaType(ServiceError):
 
 class ValidationError(ServiceError):
     code = "validation_error"
+
+
+class StorageFull(ServiceError):
+    """The server has no space left to store this (its files or its database); nothing
+    half-written was kept. An operator's problem, not the caller's: 507."""
+
+    code = "storage_full"
+    http_status = 507

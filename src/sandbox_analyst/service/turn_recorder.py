@@ -22,7 +22,7 @@ from sandbox_analyst.agent import (
     ToolResultEvent,
 )
 from sandbox_analyst.llm import ChatMessage
-from sandbox_analyst.sandbox import LocalSandbox, SandboxError, SandboxErrorName
+from sandbox_analyst.sandbox import Sandbox, SandboxError, SandboxErrorName
 from sandbox_analyst.service.chat_history import (
     result_entry,
     tool_call_entry,
@@ -50,7 +50,7 @@ class TurnRecorder:
         self._owner_id = owner_id
         self._conversation_id = conversation_id
         self.message_id = message_id
-        self.sandbox: LocalSandbox | None = None  # set once the turn has one
+        self.sandbox: Sandbox | None = None  # set once the turn has one
         self.content = ""
         self.error: str | None = None
         self.tool_calls: list[dict[str, Any]] = []

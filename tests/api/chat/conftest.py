@@ -2,8 +2,8 @@
 where a test needs a real connection), the scripted fake LLM server speaking OpenAI's and
 Anthropic's wire formats, and real sandboxes. Nothing is mocked in between.
 
-Starting a sandbox pool costs seconds, so one `ConversationSandboxes` serves the whole
-session, shared by a fresh app (fresh database) per test. Its tests therefore run on the
+Starting a sandbox backend costs seconds, so one `SessionManager` (on the local backend) serves
+the whole session, shared by a fresh app (fresh database) per test. Its tests therefore run on the
 session's event loop: `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
 """
 
@@ -22,8 +22,9 @@ from fastapi import FastAPI
 
 from sandbox_analyst.api import create_app
 from sandbox_analyst.config import LLMSettings, ProviderSettings, SandboxSettings, Settings
+from sandbox_analyst.sandbox import SessionManager
+from sandbox_analyst.sandbox.local import LocalProvider
 from sandbox_analyst.service import Services
-from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.testing import FakeLLMServer
 from tests.conftest import uvicorn_on_loopback
 
@@ -32,13 +33,19 @@ _FAST_RETRIES: dict[str, Any] = {"retry_backoff": 0.001, "retry_max_delay": 0.01
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def conversation_sandboxes(
+async def sandbox_provider(
     tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[ConversationSandboxes]:
-    sandboxes = ConversationSandboxes(SANDBOX, tmp_path_factory.mktemp("chat-sandboxes"))
-    await sandboxes.start()
-    yield sandboxes
-    await sandboxes.shutdown()
+) -> AsyncIterator[LocalProvider]:
+    async with LocalProvider(SANDBOX, tmp_path_factory.mktemp("chat-sandboxes")) as provider:
+        yield provider
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def sandbox_sessions(sandbox_provider: LocalProvider) -> AsyncIterator[SessionManager]:
+    sessions = SessionManager.from_settings(sandbox_provider, SANDBOX)
+    await sessions.start()
+    yield sessions
+    await sessions.shutdown(end_provider=False)
 
 
 @pytest.fixture
@@ -75,10 +82,8 @@ def chat_settings(tmp_path: Path, database_url: str, fake: FakeLLMServer) -> Set
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def app(
-    chat_settings: Settings, conversation_sandboxes: ConversationSandboxes
-) -> AsyncIterator[FastAPI]:
-    application = create_app(chat_settings, sandboxes=conversation_sandboxes)
+async def app(chat_settings: Settings, sandbox_sessions: SessionManager) -> AsyncIterator[FastAPI]:
+    application = create_app(chat_settings, sessions=sandbox_sessions)
     async with application.router.lifespan_context(application):
         yield application
 

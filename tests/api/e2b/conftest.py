@@ -22,31 +22,22 @@ from fastapi import FastAPI
 from sandbox_analyst.api import create_app
 from sandbox_analyst.api.e2b import create_e2b_app
 from sandbox_analyst.config import SandboxSettings, Settings
-from sandbox_analyst.sandbox import Sandbox
+from sandbox_analyst.sandbox import SessionManager
+from sandbox_analyst.sandbox.local import LocalProvider
 from sandbox_analyst.service import Services
-from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from tests.conftest import uvicorn_on_loopback
-
-# bash cells, per-execution env vars and shell commands come with the backend seam's
-# `Sandbox.run_code(language=, env_vars=)` / `run_command` (h1's, being merged): until this
-# branch has them, the tests that need them say so instead of failing.
-needs_commands = pytest.mark.skipif(
-    not hasattr(Sandbox, "run_command"),
-    reason="needs Sandbox.run_command / bash cells / env_vars from the backend seam",
-)
 
 SANDBOX = SandboxSettings(pool_size=2, timeout=20.0, interrupt_grace=2.0, max_sessions=64)
 T = TypeVar("T")
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def e2b_sandboxes(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[ConversationSandboxes]:
-    sandboxes = ConversationSandboxes(SANDBOX, tmp_path_factory.mktemp("e2b-sandboxes"))
-    await sandboxes.start()
-    yield sandboxes
-    await sandboxes.shutdown()
+async def e2b_sessions(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SessionManager]:
+    async with LocalProvider(SANDBOX, tmp_path_factory.mktemp("e2b-sandboxes")) as provider:
+        sessions = SessionManager.from_settings(provider, SANDBOX)
+        await sessions.start()
+        yield sessions
+        await sessions.shutdown(end_provider=False)
 
 
 @pytest.fixture
@@ -55,10 +46,8 @@ def e2b_settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def app(
-    e2b_settings: Settings, e2b_sandboxes: ConversationSandboxes
-) -> AsyncIterator[FastAPI]:
-    application = create_app(e2b_settings, sandboxes=e2b_sandboxes)
+async def app(e2b_settings: Settings, e2b_sessions: SessionManager) -> AsyncIterator[FastAPI]:
+    application = create_app(e2b_settings, sessions=e2b_sessions)
     async with application.router.lifespan_context(application):
         yield application
 

@@ -13,7 +13,7 @@ from e2b import TimeoutException
 from e2b_code_interpreter import AsyncSandbox, Sandbox
 from fastapi import FastAPI
 
-from tests.api.e2b.conftest import SANDBOX, E2BUser, in_thread, needs_commands
+from tests.api.e2b.conftest import SANDBOX, E2BUser, in_thread
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -165,7 +165,6 @@ async def test_the_sync_sdk_runs_code_with_callbacks(alice: E2BUser) -> None:
         await in_thread(sandbox.kill)
 
 
-@needs_commands
 async def test_env_vars_hold_for_one_execution(alice: E2BUser) -> None:
     sandbox = await AsyncSandbox.create(envs={"SANDBOX_LEVEL": "everywhere"}, **alice.opts)
     try:
@@ -177,7 +176,6 @@ async def test_env_vars_hold_for_one_execution(alice: E2BUser) -> None:
         await sandbox.kill()
 
 
-@needs_commands
 async def test_bash_runs_in_the_same_files(sandbox: AsyncSandbox) -> None:
     await sandbox.run_code("open('from_python.txt', 'w').write('hello')")
     execution = await sandbox.run_code(
@@ -231,7 +229,6 @@ async def test_contexts_are_separate_interpreters_on_the_same_files(
         await sandbox.run_code("1", context=context)
 
 
-@needs_commands
 async def test_a_bash_context_runs_in_its_directory(sandbox: AsyncSandbox) -> None:
     await sandbox.files.write("/home/user/sub/inside.txt", "in sub")
     context = await sandbox.create_code_context(language="bash", cwd="/home/user/sub")

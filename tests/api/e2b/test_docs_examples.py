@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.e2b.conftest import E2BUser, needs_commands
+from tests.api.e2b.conftest import E2BUser
 from tests.api.e2b.test_js_sdk import JS_DIR, _node
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -54,7 +54,6 @@ async def test_every_example_is_tested() -> None:
     assert set(examples()) == tested
 
 
-@needs_commands
 async def test_the_async_sandbox_manager(alice: E2BUser, tmp_path: Path) -> None:
     output = await run_example("manager", alice, tmp_path)
     assert output.splitlines() == [
@@ -76,13 +75,11 @@ async def test_files_in_and_out(alice: E2BUser, tmp_path: Path) -> None:
     assert output.splitlines() == ["total.txt 2", "total = 55", "input left: False"]
 
 
-@needs_commands
 async def test_commands(alice: E2BUser, tmp_path: Path) -> None:
     output = await run_example("commands", alice, tmp_path)
     assert output.splitlines() == ["2 data.csv", "test", "python has pandas", "exit code 3"]
 
 
-@needs_commands
 async def test_the_javascript_example(alice: E2BUser, tmp_path: Path) -> None:
     output = await run_example("javascript", alice, tmp_path)
     assert output.splitlines() == ["python 3", "hi"]

@@ -12,7 +12,7 @@ import pytest_asyncio
 from e2b import CommandExitException, FileType, NotFoundException, SandboxException
 from e2b_code_interpreter import AsyncSandbox, Sandbox
 
-from tests.api.e2b.conftest import E2BUser, in_thread, needs_commands
+from tests.api.e2b.conftest import E2BUser, in_thread
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -107,7 +107,6 @@ async def test_the_sync_sdk_moves_files(alice: E2BUser) -> None:
         await in_thread(sandbox.kill)
 
 
-@needs_commands
 async def test_commands_run_in_the_sandbox_files(sandbox: AsyncSandbox) -> None:
     await sandbox.files.write("/home/user/work/note.txt", "from a file")
     result = await sandbox.commands.run(
@@ -122,7 +121,6 @@ async def test_commands_run_in_the_sandbox_files(sandbox: AsyncSandbox) -> None:
     assert failed.value.stderr == "bad\n"
 
 
-@needs_commands
 async def test_command_output_streams_to_callbacks(sandbox: AsyncSandbox) -> None:
     lines: list[str] = []
     result = await sandbox.commands.run(
@@ -132,7 +130,6 @@ async def test_command_output_streams_to_callbacks(sandbox: AsyncSandbox) -> Non
     assert result.stdout == "line 1\nline 2\nline 3\n"
 
 
-@needs_commands
 async def test_a_background_command_can_be_listed_and_killed(sandbox: AsyncSandbox) -> None:
     handle = await sandbox.commands.run("echo started; sleep 600; touch never", background=True)
     assert handle.pid in [process.pid for process in await sandbox.commands.list()]
@@ -143,7 +140,6 @@ async def test_a_background_command_can_be_listed_and_killed(sandbox: AsyncSandb
     assert handle.pid not in [process.pid for process in await sandbox.commands.list()]
 
 
-@needs_commands
 async def test_a_command_past_its_timeout_is_stopped(sandbox: AsyncSandbox) -> None:
     with pytest.raises(Exception, match=r"(?i)timeout|deadline"):
         await sandbox.commands.run("sleep 600", timeout=1)

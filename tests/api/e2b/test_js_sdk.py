@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.e2b.conftest import E2BUser, needs_commands
+from tests.api.e2b.conftest import E2BUser
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -100,13 +100,11 @@ async def test_files_in_and_out(alice: E2BUser) -> None:
     }
 
 
-@needs_commands
 async def test_commands(alice: E2BUser) -> None:
     seen = await run_scenario("commands", alice)
     assert seen == {"stdout": "note js\n", "exitCode": 5, "killed": True}
 
 
-@needs_commands
 async def test_bash_and_env_vars(alice: E2BUser) -> None:
     seen = await run_scenario("languages", alice)
     assert seen["bash"].splitlines()[0] == "sandbox/now"

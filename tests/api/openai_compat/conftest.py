@@ -17,13 +17,13 @@ from fastapi import FastAPI
 
 from sandbox_analyst.api import create_app
 from sandbox_analyst.config import LLMSettings, Settings
+from sandbox_analyst.sandbox import SessionManager
 from sandbox_analyst.service import Principal, Services
-from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.testing import FakeLLMServer
-from tests.api.chat.conftest import SANDBOX, conversation_sandboxes, fake
+from tests.api.chat.conftest import SANDBOX, fake, sandbox_provider, sandbox_sessions
 from tests.conftest import uvicorn_on_loopback
 
-__all__ = ["conversation_sandboxes", "fake"]
+__all__ = ["fake", "sandbox_provider", "sandbox_sessions"]
 
 
 @pytest.fixture
@@ -50,10 +50,8 @@ def v1_settings(
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def app(
-    v1_settings: Settings, conversation_sandboxes: ConversationSandboxes
-) -> AsyncIterator[FastAPI]:
-    application = create_app(v1_settings, sandboxes=conversation_sandboxes)
+async def app(v1_settings: Settings, sandbox_sessions: SessionManager) -> AsyncIterator[FastAPI]:
+    application = create_app(v1_settings, sessions=sandbox_sessions)
     async with application.router.lifespan_context(application):
         yield application
 

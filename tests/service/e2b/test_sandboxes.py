@@ -14,6 +14,8 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from sandbox_analyst.config import SandboxSettings, Settings
+from sandbox_analyst.sandbox import SessionManager
+from sandbox_analyst.sandbox.local import LocalProvider
 from sandbox_analyst.service import Principal, Services, ValidationError
 from sandbox_analyst.service.e2b import (
     E2BSandboxService,
@@ -23,7 +25,6 @@ from sandbox_analyst.service.e2b import (
     SandboxNotRunning,
     TemplateNotFound,
 )
-from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.store import E2BSandbox
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -32,16 +33,17 @@ SANDBOX = SandboxSettings(pool_size=1, timeout=20.0, max_sessions=16)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def pool(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ConversationSandboxes]:
-    sandboxes = ConversationSandboxes(SANDBOX, tmp_path_factory.mktemp("service-e2b"))
-    await sandboxes.start()
-    yield sandboxes
-    await sandboxes.shutdown()
+async def pool(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SessionManager]:
+    async with LocalProvider(SANDBOX, tmp_path_factory.mktemp("service-e2b")) as provider:
+        sessions = SessionManager.from_settings(provider, SANDBOX)
+        await sessions.start()
+        yield sessions
+        await sessions.shutdown(end_provider=False)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def services(settings: Settings, pool: ConversationSandboxes) -> AsyncIterator[Services]:
-    running = Services.from_settings(settings, sandboxes=pool)
+async def services(settings: Settings, pool: SessionManager) -> AsyncIterator[Services]:
+    running = Services.from_settings(settings, sessions=pool)
     await running.start()
     yield running
     await running.stop()
@@ -181,16 +183,16 @@ async def test_an_expired_sandbox_ends_and_its_record_says_why(
 
 
 async def test_stopping_the_service_ends_its_sandboxes(
-    settings: Settings, pool: ConversationSandboxes
+    settings: Settings, pool: SessionManager
 ) -> None:
-    services = Services.from_settings(settings, sandboxes=pool)
+    services = Services.from_settings(settings, sessions=pool)
     await services.start()
     owner = await _principal(services, "carol")
     view = await services.e2b.create(owner, template_id=None, timeout=600)
     session = services.e2b.reach(view.sandbox_id, view.access_token).session
     await services.stop()
     assert session.closed
-    again = Services.from_settings(settings, sandboxes=pool)
+    again = Services.from_settings(settings, sessions=pool)
     await again.start()
     try:
         async with again.db.session() as db:
@@ -214,12 +216,13 @@ async def test_templates_metadata_and_env_vars_are_checked(
 
 
 async def test_the_session_source_puts_sandboxes_in_the_shared_session_manager(
-    pool: ConversationSandboxes,
+    pool: SessionManager,
 ) -> None:
     sessions = ManagedSessions(pool)
-    before = len(pool.manager)
-    session = await sessions.open(("someone", "ix"), {})
-    assert len(pool.manager) == before + 1
+    before = pool.count("someone")
+    session = await sessions.open(("someone", "ix"), {"LEVEL": "sandbox"})
+    assert pool.count("someone") == before + 1
+    assert (await session.run_code("import os\nos.environ['LEVEL']")).text == "'sandbox'"
     await sessions.end(("someone", "ix"))
     assert session.closed
-    assert len(pool.manager) == before
+    assert pool.count("someone") == before

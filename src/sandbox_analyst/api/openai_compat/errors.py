@@ -27,9 +27,11 @@ from sandbox_analyst.service.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceError,
+    StorageFull,
     Unauthorized,
     UnsupportedMediaType,
 )
+from sandbox_analyst.store import StorageFullError
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ _STATUS_BY_SERVICE_ERROR: dict[type[ServiceError], int] = {
     NotFound: 404,
     Conflict: 409,
     PayloadTooLarge: 413,
+    StorageFull: 507,
     UnsupportedMediaType: 415,
 }
 # Our service error codes where OpenAI has a code of its own for the same thing.
@@ -99,9 +102,14 @@ def as_openai_error(exc: Exception) -> OpenAIError:
             headers["x-should-retry"] = "false"
         code = _OPENAI_CODES.get(exc.code, exc.code)
         return OpenAIError(status, exc.message, code=code, param=exc.field, headers=headers)
+    if isinstance(exc, StorageFullError):
+        return OpenAIError(exc.http_status, str(exc), code=exc.code)
     if isinstance(exc, SandboxError):
-        code = "too_many_sessions" if isinstance(exc, TooManySessionsError) else "sandbox_error"
-        return OpenAIError(503, f"the sandbox cannot take this now: {exc}", code=code)
+        if isinstance(exc, TooManySessionsError):
+            return OpenAIError(
+                exc.http_status, f"the sandbox cannot take this now: {exc}", code=exc.code
+            )
+        return OpenAIError(503, f"the sandbox cannot take this now: {exc}", code="sandbox_error")
     if isinstance(exc, LLMError):
         # The model behind us failed: never 401/404, which would blame the caller's key/model.
         status = 429 if isinstance(exc, LLMRateLimitError) else 502
@@ -109,7 +117,10 @@ def as_openai_error(exc: Exception) -> OpenAIError:
     if isinstance(exc, ConfigError):
         return OpenAIError(503, f"the server's model is not configured: {exc}", code="config")
     if isinstance(exc, StarletteHTTPException):
-        return OpenAIError(exc.status_code, str(exc.detail), code="http_error")
+        code = getattr(exc, "code", None) or "http_error"
+        return OpenAIError(
+            exc.status_code, str(exc.detail), code=code, headers=dict(exc.headers or {})
+        )
     logger.exception("unhandled error in the OpenAI-compatible API", exc_info=exc)
     return OpenAIError(500, "internal server error", code="internal_error")
 

@@ -19,6 +19,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from sandbox_analyst.api.auth import ServicesDep
+from sandbox_analyst.api.body_limit import BodyKind, body_kind
 from sandbox_analyst.api.openai_compat.answer import AnswerWriter, Signer
 from sandbox_analyst.api.openai_compat.attachments import Attachment, attachments
 from sandbox_analyst.api.openai_compat.catalog import Catalog
@@ -107,6 +108,7 @@ async def list_models(principal: V1Principal, services: ServicesDep) -> ModelLis
     response_model=ChatCompletion,
     responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
 )
+@body_kind(BodyKind.INLINE_FILES)  # files come inside the messages, base64-encoded
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, principal: V1Principal, services: ServicesDep
 ) -> Any:

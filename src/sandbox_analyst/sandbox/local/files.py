@@ -17,26 +17,15 @@ import stat
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from sandbox_analyst.sandbox.base import FileData, SandboxFiles
 from sandbox_analyst.sandbox.errors import FileAccessError, PathEscapeError
 from sandbox_analyst.sandbox.models import EntryInfo
+from sandbox_analyst.sandbox.paths import split_path
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _CHUNK = 1 << 20
-
-
-def split_path(path: str) -> list[str]:
-    """The components of a workdir-relative path; refuses anything that could escape."""
-    if not isinstance(path, str) or "\x00" in path:
-        raise PathEscapeError(str(path), "not a valid path")
-    if path.startswith("/"):
-        raise PathEscapeError(path, "absolute paths are not allowed")
-    parts = [part for part in PurePosixPath(path).parts if part not in ("", ".")]
-    if ".." in parts:
-        raise PathEscapeError(path, "'..' is not allowed")
-    return parts
 
 
 class LocalFiles(SandboxFiles):

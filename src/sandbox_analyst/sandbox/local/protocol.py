@@ -6,14 +6,27 @@ process that speaks this protocol, so the server side treats every frame as untr
 larger than `MAX_FRAME` or that is not a JSON object is a protocol violation, and the worker is
 killed.
 
-server -> worker:  {"op": "execute", "code": str}
+server -> worker:  {"op": "execute", "code": str, "env": {name: value}}
+                   {"op": "command", "command": str, "cwd": str | null, "env": {name: value}}
+                   {"op": "setenv", "env": {name: value}}
                    {"op": "ping"}
 worker -> server:  {"type": "ready", "pid": int, "cwd": str}
                    {"type": "stdout" | "stderr", "text": str}
                    {"type": "result", "bundle": {mime: data}, "main": bool}
                    {"type": "error", "name": str, "value": str, "traceback": str}
-                   {"type": "done", "execution_count": int | None, "dropped": int}
+                   {"type": "done", "execution_count": int | None, "dropped": int,
+                    "peak_memory": int}
+                   {"type": "done", "exit_code": int | None, "error": str | None,
+                    "dropped": int, "peak_memory": int}              (after "command")
+                   {"type": "done", "peak_memory": int}              (after "setenv")
                    {"type": "pong"}
+
+`execute` runs a cell in the IPython shell with `env` set for that cell only. `command` runs
+`bash -c COMMAND` as a child in its own process group, in `cwd` (relative to the workdir),
+with `env` added to its environment; its output arrives as stdout/stderr frames, and an
+interrupt (SIGINT to the worker) kills the group: `exit_code` is then null. `setenv` sets
+variables for the rest of the session. `peak_memory` is the larger of the worker's high-water
+resident memory and its largest finished child's, in bytes.
 """
 
 from __future__ import annotations

@@ -13,31 +13,40 @@ import inspect
 import shutil
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sandbox_analyst.sandbox.base import (
     ErrorHandler,
+    Language,
     OutputHandler,
     ResultHandler,
     Sandbox,
+    checked_env_vars,
+    checked_language,
 )
 from sandbox_analyst.sandbox.errors import SandboxClosedError
 from sandbox_analyst.sandbox.local.files import LocalFiles
 from sandbox_analyst.sandbox.local.process_stats import read_process_stats
 from sandbox_analyst.sandbox.local.spawner import Lost, WorkerProcess
 from sandbox_analyst.sandbox.models import (
+    CommandResult,
     Execution,
     ExecutionError,
     Result,
     SandboxErrorName,
     SandboxInfo,
 )
+from sandbox_analyst.sandbox.paths import split_path
 
 if TYPE_CHECKING:
     from sandbox_analyst.config import SandboxSettings
 
 Respawn = Callable[[], Awaitable[WorkerProcess]]
+
+
+_HANDLERS = ("stdout", "stderr", "result", "error")
+_SETENV_TIMEOUT = 10.0
 
 
 class _Interrupted(Exception):
@@ -70,6 +79,8 @@ class LocalSandbox(Sandbox):
         self._abandoned: asyncio.Task[None] | None = None
         self._owns_files = owns_files
         self._interpreters: list[LocalSandbox] = []
+        self._peak_memory: int | None = None
+        self._session_env: dict[str, str] = {}
         self.last_used = time.monotonic()
         self.busy = False
 
@@ -94,47 +105,102 @@ class LocalSandbox(Sandbox):
         self,
         code: str,
         *,
+        language: Language = "python",
+        env_vars: Mapping[str, str] | None = None,
         timeout: float | None = None,
         on_stdout: OutputHandler | None = None,
         on_stderr: OutputHandler | None = None,
         on_result: ResultHandler | None = None,
         on_error: ErrorHandler | None = None,
     ) -> Execution:
+        env = checked_env_vars(env_vars)
+        checked_language(language)
         handlers: dict[str, Any] = {
             "stdout": on_stdout,
             "stderr": on_stderr,
             "result": on_result,
             "error": on_error,
         }
+        if language == "python":
+            request = {"op": "execute", "code": code, "env": env}
+            return (await self._run(request, timeout, handlers)).execution
+        request = {"op": "command", "command": code, "cwd": None, "env": env}
+        collect = await self._run(request, timeout, handlers)
+        failure = collect.command_failure()
+        if failure is not None and collect.execution.error is None:
+            collect.execution.error = ExecutionError(SandboxErrorName.COMMAND_EXIT, failure)
+            await _call(on_error, collect.execution.error)
+        return collect.execution
+
+    async def run_command(
+        self,
+        command: str,
+        *,
+        cwd: str | None = None,
+        env_vars: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        on_stdout: OutputHandler | None = None,
+        on_stderr: OutputHandler | None = None,
+    ) -> CommandResult:
+        env = checked_env_vars(env_vars)
+        directory = "/".join(split_path(cwd)) if cwd else ""
+        handlers: dict[str, Any] = {
+            "stdout": on_stdout,
+            "stderr": on_stderr,
+            "result": None,
+            "error": None,
+        }
+        request = {"op": "command", "command": command, "cwd": directory or None, "env": env}
+        collect = await self._run(request, timeout, handlers)
+        execution = collect.execution
+        error = execution.error.value if execution.error is not None else collect.command_error
+        return CommandResult(
+            exit_code=collect.exit_code,
+            stdout="".join(execution.logs.stdout),
+            stderr="".join(execution.logs.stderr),
+            error=error,
+        )
+
+    async def set_env_vars(self, env_vars: Mapping[str, str]) -> None:
+        """Set variables for every later execution and command of this session (a worker
+        that replaces a lost one gets them too)."""
+        env = checked_env_vars(env_vars)
+        if env:
+            self._session_env.update(env)
+            await self._run({"op": "setenv", "env": env}, None, dict.fromkeys(_HANDLERS))
+
+    async def _run(
+        self, request: dict[str, Any], timeout: float | None, handlers: dict[str, Any]
+    ) -> _Collector:
         async with self._lock:
             self._check_open()
             self.busy = True
             try:
-                return await self._run_locked(code, timeout, handlers)
+                return await self._run_locked(request, timeout, handlers)
             finally:
                 self.busy = False
                 self.last_used = time.monotonic()
 
     async def _run_locked(
-        self, code: str, timeout: float | None, handlers: dict[str, Any]
-    ) -> Execution:
+        self, request: dict[str, Any], timeout: float | None, handlers: dict[str, Any]
+    ) -> _Collector:
+        collect = _Collector(Execution(), handlers, self._settings.output_limit)
         if self._abandoned is not None:
             await self._abandoned  # a cancelled execution is still winding down
         if not self._worker.alive:
             reason = await self._worker.exit_reason()
             await self._replace_worker()
-            return await self._report_lost(
+            await self._report_lost(
                 f"the sandbox process was lost ({reason}) and has been restarted: variables "
                 "are gone, files are kept. Nothing was run; run the code again.",
-                Execution(),
+                collect.execution,
                 handlers,
             )
+            return collect
         limit = self._settings.timeout if timeout is None else timeout
-        execution = Execution()
         self._executions += 1
         self._worker.discard_queued()
-        await self._worker.send({"op": "execute", "code": code})
-        collect = _Collector(execution, handlers, self._settings.output_limit)
+        await self._worker.send(request)
         deadline = asyncio.get_running_loop().time() + limit
         try:
             lost = await self._pump(collect, deadline)
@@ -148,9 +214,12 @@ class LocalSandbox(Sandbox):
             raise
         if lost is not None:
             await self._replace_worker()
-            return await self._report_lost(lost, execution, handlers)
-        await self._check_disk_quota(execution, handlers)
-        return execution
+            await self._report_lost(lost, collect.execution, handlers)
+            return collect
+        if collect.execution.peak_memory_bytes is not None:
+            self._peak_memory = collect.execution.peak_memory_bytes
+        await self._check_disk_quota(collect.execution, handlers)
+        return collect
 
     async def _check_disk_quota(self, execution: Execution, handlers: dict[str, Any]) -> None:
         # RLIMIT_FSIZE caps each file; this catches many files that add up past the quota.
@@ -225,7 +294,15 @@ class LocalSandbox(Sandbox):
         old = self._worker
         self._worker = await self._respawn()
         self._generation += 1
+        self._peak_memory = None
         await old.close()
+        if self._session_env:
+            collect = _Collector(Execution(), dict.fromkeys(_HANDLERS), 0)
+            deadline = asyncio.get_running_loop().time() + _SETENV_TIMEOUT
+            # A worker lost again right away is noticed (and reported) at the next execution.
+            with contextlib.suppress(_Interrupted, OSError):
+                await self._worker.send({"op": "setenv", "env": self._session_env})
+                await self._pump(collect, deadline)
 
     async def open_interpreter(self) -> LocalSandbox:
         self._check_open()
@@ -240,6 +317,8 @@ class LocalSandbox(Sandbox):
             owns_files=False,
         )
         self._interpreters.append(interpreter)
+        if self._session_env:
+            await interpreter.set_env_vars(self._session_env)
         return interpreter
 
     async def interrupt(self) -> None:
@@ -279,6 +358,7 @@ class LocalSandbox(Sandbox):
             age_seconds=time.monotonic() - self._created,
             executions=self._executions,
             workdir=str(self.files.root),
+            peak_memory_bytes=self._peak_memory,
         )
 
     def _check_open(self) -> None:
@@ -295,6 +375,8 @@ class _Collector:
         self.limit = limit
         self.kept = 0
         self.silent = False
+        self.exit_code: int | None = None  # of a command
+        self.command_error: str | None = None  # why a command did not finish
 
     def silence(self) -> None:
         self.silent = True
@@ -324,12 +406,29 @@ class _Collector:
         elif kind == "done":
             count = frame.get("execution_count")
             self.execution.execution_count = count if isinstance(count, int) else None
+            peak = frame.get("peak_memory")  # the worker's word: kept only if it is plausible
+            plausible = isinstance(peak, int) and not isinstance(peak, bool) and peak >= 0
+            self.execution.peak_memory_bytes = peak if plausible else None
+            code = frame.get("exit_code")
+            self.exit_code = code if isinstance(code, int) else None
+            error = frame.get("error")
+            self.command_error = str(error) if error is not None else None
             dropped = frame.get("dropped")
             if isinstance(dropped, int) and dropped > 0:
                 note = f"[output truncated: {dropped} more bytes were not kept]\n"
                 self.execution.logs.stderr.append(note)
             return True
         return False
+
+    def command_failure(self) -> str | None:
+        """Why a command failed, as `ExecutionError.value`; None if it exited with 0."""
+        if self.command_error is not None:
+            return self.command_error
+        if self.exit_code is None:
+            return "the command did not report an exit code"
+        if self.exit_code < 0:
+            return f"killed by signal {-self.exit_code}"
+        return None if self.exit_code == 0 else f"exit code {self.exit_code}"
 
     def timed_out(self, limit: float) -> None:
         self.execution.error = ExecutionError(

@@ -114,7 +114,6 @@ class LiveSandbox:
         template_id: str,
         session: Sandbox,
         *,
-        env_vars: Mapping[str, str],
         end_at: datetime,
         access_token: str,
     ) -> None:
@@ -122,7 +121,6 @@ class LiveSandbox:
         self.owner_id = owner_id
         self.template_id = template_id
         self.session = session
-        self.env_vars = dict(env_vars)
         self.end_at = end_at
         self.access_token = access_token
         self.expiry: asyncio.TimerHandle | None = None
@@ -212,18 +210,13 @@ class LiveSandbox:
         on_result: ResultHandler,
         on_error: ErrorHandler,
     ) -> Execution:
-        """Run `code` in `context`, the sandbox's env vars under the execution's own."""
+        """Run `code` in `context`; `env_vars` add to the sandbox's own for this one run."""
         if context.language == "bash" and context.cwd:
             code = f"cd -- {shlex.quote(context.cwd)} || exit 1\n{code}"
-        options: dict[str, object] = {}
-        if context.language != "python":
-            options["language"] = context.language
-        merged = {**self.env_vars, **(env_vars or {})}
-        if merged:
-            options["env_vars"] = merged
         return await context.interpreter.run_code(
             code,
-            **options,  # type: ignore[arg-type]
+            language=context.language,
+            env_vars=env_vars,
             timeout=timeout,
             on_stdout=on_stdout,
             on_stderr=on_stderr,
@@ -266,7 +259,7 @@ class LiveSandbox:
             result = await self.session.run_command(
                 shell_line(command.argv),
                 cwd=command.cwd or None,
-                env_vars={**self.env_vars, **command.env_vars},
+                env_vars=command.env_vars,
                 timeout=timeout,
                 on_stdout=out("stdout"),
                 on_stderr=out("stderr"),

@@ -120,7 +120,6 @@ class E2BSandboxService:
             principal.user_id,
             template,
             session,
-            env_vars=envs,
             end_at=end_at,
             access_token=self.access_token(sandbox_id),
         )

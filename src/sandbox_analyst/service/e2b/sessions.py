@@ -1,34 +1,34 @@
-"""The sessions of E2B sandboxes, taken from the server's sandbox session manager: the same
-pool and the same limits as every other front end's sessions."""
+"""The sessions of E2B sandboxes, from the server's `SessionManager`: the same backend and the
+same limits (per user and in all) as every other front end's sessions."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sandbox_analyst.sandbox import Sandbox
-from sandbox_analyst.service.sandboxes import ConversationSandboxes
+from sandbox_analyst.sandbox import Sandbox, SessionKey, SessionManager, SessionSpec
 
-_KEY_PREFIX = "e2b:"
+_PURPOSE_PREFIX = "e2b:"
 
 
 class ManagedSessions:
-    """`SessionSource` over the server's `ConversationSandboxes` (pool + session manager).
+    """`SessionSource` over the `SessionManager`. An E2B sandbox's session is held for its
+    whole life: it lives until its owner's timeout or kill, so the manager never ends it as
+    idle or to make room for someone else (it still counts against its owner's cap)."""
 
-    The session's env vars are applied by the E2B sandbox to every execution and command
-    it runs, so the session itself is a plain one from the pool."""
-
-    def __init__(self, sandboxes: ConversationSandboxes) -> None:
-        self._sandboxes = sandboxes
+    def __init__(self, sessions: SessionManager) -> None:
+        self._sessions = sessions
 
     async def open(self, key: tuple[str, str], env_vars: Mapping[str, str]) -> Sandbox:
-        del env_vars
         owner_id, sandbox_id = key
-        await self._sandboxes.start()
-        sandbox, _created = await self._sandboxes.manager.get_or_create(
-            (owner_id, _KEY_PREFIX + sandbox_id)
+        spec = SessionSpec(env_vars=dict(env_vars), labels={"e2b_sandbox": sandbox_id})
+        sandbox, _created = await self._sessions.acquire(
+            _key(owner_id, sandbox_id), spec, hold=True
         )
         return sandbox
 
     async def end(self, key: tuple[str, str]) -> None:
-        owner_id, sandbox_id = key
-        await self._sandboxes.manager.close((owner_id, _KEY_PREFIX + sandbox_id))
+        await self._sessions.end(_key(*key))
+
+
+def _key(owner_id: str, sandbox_id: str) -> SessionKey:
+    return SessionKey(owner=owner_id, purpose=_PURPOSE_PREFIX + sandbox_id)

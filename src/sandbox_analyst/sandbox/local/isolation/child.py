@@ -16,6 +16,7 @@ from sandbox_analyst.sandbox.local.isolation.allowed_paths import (
     RUNTIME_READ,
     SYSTEM_READ,
     existing,
+    is_within,
     python_paths,
 )
 from sandbox_analyst.sandbox.local.isolation.cgroups import CgroupTree
@@ -62,7 +63,10 @@ class ChildIsolation:
         layers `report` found ACTIVE (and only those)."""
         active = report.is_active
         hidden = tuple(os.path.realpath(path) for path in settings.hidden_paths)
-        interpreter = python_paths(hidden)
+        extra = existing(os.path.realpath(path) for path in settings.read_paths)
+        # Never one that would uncover a hidden directory inside it.
+        extra = tuple(p for p in extra if not any(is_within(h, p) for h in hidden))
+        interpreter = (*python_paths(hidden), *extra)
         network = active(LayerName.NETWORK)
         mounts = None
         if active(LayerName.FILESYSTEM):

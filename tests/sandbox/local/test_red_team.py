@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from sandbox_analyst.sandbox import LocalSandbox, SandboxErrorName, SandboxPool
+from sandbox_analyst.sandbox import SandboxErrorName
+from sandbox_analyst.sandbox.local import LocalSandbox, SandboxPool
 from sandbox_analyst.sandbox.local.isolation import LayerName
 from tests.sandbox.conftest import sandbox_settings
 
