@@ -77,7 +77,7 @@ async def test_files_in_and_out(alice: E2BUser, tmp_path: Path) -> None:
 
 async def test_commands(alice: E2BUser, tmp_path: Path) -> None:
     output = await run_example("commands", alice, tmp_path)
-    assert output.splitlines() == ["2 data.csv", "test", "python has pandas", "exit code 3"]
+    assert output.splitlines() == ["2 data.csv", "test", "files: ['data.csv']", "exit code 3"]
 
 
 async def test_the_javascript_example(alice: E2BUser, tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox_analyst.sandbox import FileAccessError, LocalSandbox, PathEscapeError
+from sandbox_analyst.sandbox import FileAccessError, PathEscapeError
+from sandbox_analyst.sandbox.local import LocalSandbox
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

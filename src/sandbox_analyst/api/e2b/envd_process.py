@@ -35,6 +35,7 @@ from sandbox_analyst.service.e2b import CommandEnd, LiveSandbox, RunningCommand
 router = APIRouter(prefix="/process.Process")
 
 _KEEPALIVE_DEFAULT_S = 30.0
+_KILL_GRACE_S = 1.0
 
 
 @router.post("/Start")
@@ -48,13 +49,13 @@ async def start(request: Request, live: RunningSandbox) -> Response:
             raise
         return StreamingResponse(_only(end_of_stream(error)), media_type=STREAM_MEDIA_TYPE)
     return StreamingResponse(
-        _events(command, _keepalive(request)),
+        _events(command, _keepalive(request), _deadline(request)),
         media_type=STREAM_MEDIA_TYPE,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-def _start(live: LiveSandbox, message: dict[str, Any], timeout: float | None) -> RunningCommand:
+def _start(live: LiveSandbox, message: dict[str, Any], deadline: float | None) -> RunningCommand:
     if message.get("pty"):
         raise ConnectError("unimplemented", "pseudo-terminals are not offered here")
     process = message.get("process")
@@ -72,17 +73,31 @@ def _start(live: LiveSandbox, message: dict[str, Any], timeout: float | None) ->
         cwd=to_workdir(process.get("cwd")),
         env_vars=envs,
         tag=tag if isinstance(tag, str) else None,
-        timeout=timeout,
+        # The client's deadline, not the sandbox's default limit; a little later than the
+        # stream's own end at the deadline (deadline_exceeded), so that one is what is seen.
+        timeout=None if deadline is None else deadline + _KILL_GRACE_S,
     )
 
 
-async def _events(command: RunningCommand, keepalive: float) -> AsyncIterator[bytes]:
+async def _events(
+    command: RunningCommand, keepalive: float, timeout: float | None
+) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
     try:
         yield envelope({"event": {"start": {"pid": command.pid}}})
         while True:
+            wait = keepalive if deadline is None else min(keepalive, deadline - loop.time())
             try:
-                event = await asyncio.wait_for(command.events.get(), keepalive)
+                event = await asyncio.wait_for(command.events.get(), max(wait, 0))
             except TimeoutError:
+                if deadline is not None and loop.time() >= deadline:
+                    # Connect's way: the call failed with deadline_exceeded (the command is
+                    # killed below), which the SDKs raise as their timeout error.
+                    yield end_of_stream(
+                        ConnectError("deadline_exceeded", f"the command ran past {timeout:g} s")
+                    )
+                    return
                 yield envelope({"event": {"keepalive": {}}})
                 continue
             if isinstance(event, CommandEnd):
@@ -158,6 +173,7 @@ async def not_offered(method: str, live: RunningSandbox) -> Response:
 
 
 def _deadline(request: Request) -> float | None:
+    """The call's deadline (`Connect-Timeout-Ms`, the SDK's `timeout`), in seconds."""
     value = request.headers.get("connect-timeout-ms", "")
     return int(value) / 1000 if value.isdigit() and int(value) > 0 else None
 

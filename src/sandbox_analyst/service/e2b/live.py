@@ -235,6 +235,7 @@ class LiveSandbox:
         tag: str | None,
         timeout: float | None,
     ) -> RunningCommand:
+        """Start `argv`; `timeout` None: the sandbox's own time limit for commands."""
         if len(self._commands) >= MAX_COMMANDS:
             raise SandboxLimitReached(
                 f"this sandbox already runs {MAX_COMMANDS} commands; wait for one or kill it"
