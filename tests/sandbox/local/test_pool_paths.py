@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sandbox_analyst.sandbox import SandboxPool
+from sandbox_analyst.sandbox.local import SandboxPool
 from sandbox_analyst.sandbox.local.isolation import LayerName
 from tests.sandbox.conftest import sandbox_settings
 
