@@ -36,9 +36,9 @@ from pathlib import Path
 import httpx
 
 from sandbox_analyst.config import GatewaySettings, SandboxSettings
-from sandbox_analyst.sandbox import SandboxPool
 from sandbox_analyst.sandbox.gateway import GatewayProvider
 from sandbox_analyst.sandbox.gateway.kernelspec import write_kernelspec
+from sandbox_analyst.sandbox.local import SandboxPool
 from sandbox_analyst.sandbox.local.process_stats import unique_set_size
 
 ANALYST_KERNEL = "analyst-python"

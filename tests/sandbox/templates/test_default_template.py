@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox_analyst.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local import LocalSandbox
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

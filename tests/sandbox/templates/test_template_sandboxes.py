@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from sandbox_analyst.sandbox import SandboxPool
+from sandbox_analyst.sandbox.local import SandboxPool
 from sandbox_analyst.sandbox.local.isolation import LayerName
 from sandbox_analyst.sandbox.templates import (
     AllowList,

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from sandbox_analyst.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.sandbox.local.worker.plotly_display import PLOTLY_MIME
 
 FIGURE = (
