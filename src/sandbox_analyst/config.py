@@ -200,6 +200,13 @@ class ServerSettings(BaseModel):
         False, description="No authentication; allowed only on a loopback address."
     )
     max_upload_mb: int = Field(200, ge=1)
+    e2b_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Also serve the E2B-compatible API (control plane, envd, code interpreter) "
+        "on this port, with E2B's paths at the root; unset: not served.",
+    )
     max_json_kb: int = Field(
         1024, ge=1, description="Largest JSON request body, in KiB (413 beyond it)."
     )
@@ -243,6 +250,17 @@ class OpenAICompatSettings(BaseModel):
         ge=1,
         description="Largest /v1 request body, in MiB: messages carry their files inline, "
         "base64-encoded (413 beyond it).",
+    )
+
+
+class E2BSettings(BaseModel):
+    """Sandboxes made through the E2B-compatible API (`server.e2b_port`)."""
+
+    default_timeout: int = Field(
+        300, ge=1, description="Seconds a new sandbox lives when the client asks for no timeout."
+    )
+    max_timeout: int = Field(
+        86400, ge=1, description="Longest lifetime, in seconds, a client may ask for or extend to."
     )
 
 
@@ -310,6 +328,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
     openai_compat: OpenAICompatSettings = Field(default_factory=OpenAICompatSettings)
+    e2b: E2BSettings = Field(default_factory=E2BSettings)
 
     @field_validator("data_dir")
     @classmethod

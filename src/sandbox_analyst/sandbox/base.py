@@ -7,7 +7,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, M
 from pathlib import PurePosixPath
 from typing import BinaryIO, Literal
 
-from sandbox_analyst.sandbox.errors import SandboxUsageError
+from sandbox_analyst.sandbox.errors import FileAccessError, SandboxError, SandboxUsageError
 from sandbox_analyst.sandbox.models import (
     CommandResult,
     EntryInfo,
@@ -89,6 +89,14 @@ class SandboxFiles(abc.ABC):
     @abc.abstractmethod
     async def exists(self, path: str) -> bool: ...
 
+    async def make_dir(self, path: str) -> bool:
+        """Create the directory `path` and its parents; False if it already existed."""
+        raise FileAccessError(f"{type(self).__name__} cannot create directories")
+
+    async def move(self, source: str, destination: str) -> EntryInfo:
+        """Rename `source` to `destination` (whose parent must exist)."""
+        raise FileAccessError(f"{type(self).__name__} cannot move files")
+
 
 class Sandbox(abc.ABC):
     """A stateful Python session: variables, imports and files persist across `run_code`.
@@ -138,6 +146,11 @@ class Sandbox(abc.ABC):
     ) -> CommandResult:
         """Run a shell command (`bash -c COMMAND`) in the workdir, or in `cwd` relative to it.
         A timeout, or cancelling the call, kills the command's process group."""
+
+    async def open_interpreter(self) -> Sandbox:
+        """Another interpreter on this session's files: its own variables, the same workdir.
+        It ends with this session; closing it leaves the files."""
+        raise SandboxError(f"{type(self).__name__} cannot open a second interpreter")
 
     @abc.abstractmethod
     async def interrupt(self) -> None:

@@ -20,6 +20,7 @@ from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat import ChatService
 from sandbox_analyst.service.conversation_records import StoredSandboxIds
 from sandbox_analyst.service.conversations import ConversationService
+from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
@@ -42,6 +43,7 @@ class Services:
     sandboxes: ConversationSandboxes
     chat: ChatService
     runners: TurnRunners
+    e2b: E2BSandboxService
     extras: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -54,7 +56,8 @@ class Services:
     ) -> Self:
         db = Database(settings.effective_database_url)
         blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
-        signer = UrlSigner(load_or_create_secret(settings.data_dir))
+        secret = load_or_create_secret(settings.data_dir)
+        signer = UrlSigner(secret)
         owned = sessions is None
         if sessions is None:
             provider = create_provider(
@@ -103,6 +106,7 @@ class Services:
                 runner_id=runners.id,
             ),
             runners=runners,
+            e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret),
         )
 
     async def start(self) -> None:
@@ -113,6 +117,7 @@ class Services:
 
     async def stop(self) -> None:
         await self.chat.shutdown()
+        await self.e2b.shutdown()
         try:
             await self.runners.stop()
         except Exception:

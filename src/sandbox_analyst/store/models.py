@@ -237,3 +237,26 @@ class Execution(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     truncated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = _created()
+
+
+class E2BSandbox(Base):
+    """A sandbox made through the E2B-compatible API: who owns it, what it was made from, and
+    when it ends. The live session is the sandbox layer's; this row is what the owner (and any
+    other front end of theirs) can see of it, and it stays after the end as a record."""
+
+    __tablename__ = "e2b_sandboxes"
+    __table_args__ = (Index("ix_e2b_sandboxes_owner_ended", "owner_id", "ended_at"),)
+
+    # Lowercase letters and digits only: the id is a DNS label in `<port>-<id>.<domain>`.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    template_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # `metadata` is reserved by SQLAlchemy's declarative base.
+    labels: Mapped[dict[str, str]] = mapped_column("metadata", JSON, nullable=False, default=dict)
+    started_at: Mapped[datetime] = _created()
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -219,6 +219,40 @@ class LocalFiles(SandboxFiles):
             return False
         return True
 
+    async def make_dir(self, path: str) -> bool:
+        parts = split_path(path)
+        if await self.exists(path):
+            if not (await self._entry(parts)).is_dir:
+                raise FileAccessError(f"{path!r} exists and is not a directory")
+            return False
+        try:
+            with self._directory(parts, create=True):
+                return True
+        except NotADirectoryError as exc:
+            raise FileAccessError(f"a parent of {path!r} is not a directory") from exc
+
+    async def move(self, source: str, destination: str) -> EntryInfo:
+        old_parents, old_name = self._target(source)
+        new_parents, new_name = self._target(destination)
+        try:
+            with (
+                self._directory(old_parents) as old_fd,
+                self._directory(new_parents) as new_fd,
+            ):
+                # rename() acts on a link itself, never on what it points to.
+                os.rename(old_name, new_name, src_dir_fd=old_fd, dst_dir_fd=new_fd)
+                info = os.stat(new_name, dir_fd=new_fd, follow_symlinks=False)
+        except FileNotFoundError as exc:
+            raise FileAccessError(f"cannot move {source!r} to {destination!r}: not found") from exc
+        except OSError as exc:
+            raise FileAccessError(f"cannot move {source!r}: {exc.strerror}") from exc
+        return _entry("/".join([*new_parents, new_name]), new_name, info)
+
+    async def _entry(self, parts: list[str]) -> EntryInfo:
+        with self._directory(parts[:-1]) as dir_fd:
+            info = os.stat(parts[-1], dir_fd=dir_fd, follow_symlinks=False)
+        return _entry("/".join(parts), parts[-1], info)
+
     def usage_bytes(self) -> int:
         """Bytes used by regular files in the workdir, at any depth (links and special files
         not followed or counted). Blocking: call it in a thread. Past 10 s of walking, what

@@ -67,6 +67,8 @@ class LocalSandbox(Sandbox):
         settings: SandboxSettings,
         files: LocalFiles,
         on_close: Callable[[LocalSandbox], None] | None = None,
+        *,
+        owns_files: bool = True,
     ) -> None:
         self.sandbox_id = sandbox_id
         self.files = files
@@ -80,6 +82,8 @@ class LocalSandbox(Sandbox):
         self._created = time.monotonic()
         self._closed = False
         self._abandoned: asyncio.Task[None] | None = None
+        self._owns_files = owns_files
+        self._interpreters: list[LocalSandbox] = []
         self._peak_memory: int | None = None
         self._session_env: dict[str, str] = {}
         self.last_used = time.monotonic()
@@ -320,6 +324,8 @@ class LocalSandbox(Sandbox):
         return execution
 
     async def _replace_worker(self) -> None:
+        if self._closed:  # closed under running code: its worker is gone for good
+            raise SandboxClosedError(f"sandbox {self.sandbox_id} was closed")
         old = self._worker
         self._worker = await self._respawn()
         self._generation += 1
@@ -332,6 +338,23 @@ class LocalSandbox(Sandbox):
             with contextlib.suppress(_Interrupted, OSError):
                 await self._worker.send({"op": "setenv", "env": self._session_env})
                 await self._pump(collect, deadline)
+
+    async def open_interpreter(self) -> LocalSandbox:
+        self._check_open()
+        worker = await self._respawn()
+        interpreter = LocalSandbox(
+            f"{self.sandbox_id}-{len(self._interpreters) + 1}",
+            worker,
+            self._respawn,
+            self._settings,
+            self.files,
+            on_close=self._interpreters.remove,
+            owns_files=False,
+        )
+        self._interpreters.append(interpreter)
+        if self._session_env:
+            await interpreter.set_env_vars(self._session_env)
+        return interpreter
 
     async def interrupt(self) -> None:
         self._check_open()
@@ -347,12 +370,15 @@ class LocalSandbox(Sandbox):
         if self._closed:
             return
         self._closed = True
+        for interpreter in list(self._interpreters):
+            await interpreter.close()
         await self._worker.close()
         if self._abandoned is not None:
             self._abandoned.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._abandoned
-        await discard_workdir(self._worker)
+        if self._owns_files:
+            await discard_workdir(self._worker)
         if self._on_close is not None:
             self._on_close(self)
 
