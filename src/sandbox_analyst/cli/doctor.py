@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from sandbox_analyst.cli.app import app, console, settings
+from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import SandboxError, SandboxPool
 from sandbox_analyst.sandbox.local.isolation import IsolationSettings, LayerStatus, detect
@@ -34,7 +35,7 @@ def doctor() -> None:
     healthy = asyncio.run(_live_check(config))
     required = config.sandbox.min_isolation
     if not healthy:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
     console.print(f"isolation level: [bold]{level}[/bold] (required: {required})")
 
 

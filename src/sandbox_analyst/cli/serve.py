@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from sandbox_analyst.api import SingleUserRefused, check_single_user, create_app
 from sandbox_analyst.cli.app import app, err_console, settings
+from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import Services
 
@@ -39,7 +40,7 @@ def serve(
         check_single_user(effective)
     except SingleUserRefused as exc:
         err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise typer.Exit(ExitCode.USAGE) from exc
 
     effective.data_dir.mkdir(parents=True, exist_ok=True)
     # soft_wrap: paths and URLs stay on one line, whole, to copy.

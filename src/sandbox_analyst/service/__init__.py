@@ -14,14 +14,17 @@ from sandbox_analyst.service.conversations import (
     SandboxCloser,
 )
 from sandbox_analyst.service.errors import (
+    PUBLIC_ERROR_TYPES,
     Conflict,
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    PublicError,
     ServiceError,
     Unauthorized,
     UnsupportedMediaType,
     ValidationError,
+    public_error,
 )
 from sandbox_analyst.service.files import FileContent, FileService, SignedLink
 from sandbox_analyst.service.principal import Principal
@@ -30,6 +33,7 @@ from sandbox_analyst.service.signing import UrlSigner
 from sandbox_analyst.service.users import CreatedKey, UserService
 
 __all__ = [
+    "PUBLIC_ERROR_TYPES",
     "AssistantCreate",
     "AssistantService",
     "AssistantUpdate",
@@ -45,6 +49,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "Principal",
+    "PublicError",
     "SandboxCloser",
     "ServiceError",
     "Services",
@@ -54,4 +59,5 @@ __all__ = [
     "UrlSigner",
     "UserService",
     "ValidationError",
+    "public_error",
 ]
