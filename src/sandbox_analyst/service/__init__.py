@@ -26,6 +26,14 @@ from sandbox_analyst.service.errors import (
     ValidationError,
     public_error,
 )
+from sandbox_analyst.service.file_links import (
+    FileLinkMatch,
+    content_path,
+    content_url,
+    file_id_of,
+    file_links_in,
+    signed_content_url,
+)
 from sandbox_analyst.service.files import FileContent, FileService, SignedLink
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.services import Services
@@ -42,6 +50,7 @@ __all__ = [
     "ConversationService",
     "CreatedKey",
     "FileContent",
+    "FileLinkMatch",
     "FileService",
     "Forbidden",
     "MessageRole",
@@ -59,5 +68,10 @@ __all__ = [
     "UrlSigner",
     "UserService",
     "ValidationError",
+    "content_path",
+    "content_url",
+    "file_id_of",
+    "file_links_in",
     "public_error",
+    "signed_content_url",
 ]

@@ -4,12 +4,8 @@ stable URL the final answer can link to."""
 from __future__ import annotations
 
 from sandbox_analyst.agent import ArtifactRef
+from sandbox_analyst.service.file_links import content_url
 from sandbox_analyst.service.files import FileService
-
-
-def artifact_url(file_id: str, public_url: str | None = None) -> str:
-    """The content URL of a stored file: absolute when `server.public_url` is set."""
-    return f"{(public_url or '').rstrip('/')}/api/files/{file_id}/content"
 
 
 class FileArtifactSink:
@@ -35,7 +31,7 @@ class FileArtifactSink:
         return ArtifactRef(
             file_id=record.id,
             name=record.name,
-            url=artifact_url(record.id, self._public_url),
+            url=content_url(record.id, self._public_url),
             media_type=record.media_type,
             size=record.size,
         )

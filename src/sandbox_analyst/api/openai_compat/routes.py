@@ -186,15 +186,17 @@ def _uploaded(files: list[Attachment]) -> str:
 
 
 def _signer(request: Request, principal: Principal, services: Services) -> Signer:
-    base = str(request.base_url).rstrip("/")
+    base_url = str(request.base_url)
     ttl_s = services.settings.openai_compat.link_days * 24 * 3600
     signed: dict[str, str | None] = {}
 
     async def sign(file_id: str) -> str | None:
         if file_id not in signed:
             try:
-                link = await services.files.signed_url(principal, file_id, ttl_s=ttl_s)
-                signed[file_id] = base + link.url if link.url.startswith("/") else link.url
+                link = await services.files.signed_url(
+                    principal, file_id, ttl_s=ttl_s, base_url=base_url
+                )
+                signed[file_id] = link.url
             except NotFound:
                 signed[file_id] = None
         return signed[file_id]
