@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 import pytest
 import pytest_asyncio
 
-from sandbox_analyst.agent import Agent, AgentConfig, AgentEvent, ArtifactRef, DataFile
+from sandbox_analyst.agent import (
+    Agent,
+    AgentConfig,
+    AgentEvent,
+    ArtifactRef,
+    DataFile,
+    FinalEvent,
+)
 from sandbox_analyst.config import LLMSettings, SandboxSettings, Settings
 from sandbox_analyst.llm import LLM, ChatMessage, create_llm
 from sandbox_analyst.sandbox import LocalSandbox, SandboxPool
@@ -45,6 +52,9 @@ class MemorySink:
         ref = ArtifactRef(file_id, name, f"/api/files/{file_id}/content", media_type, len(data))
         self.stored[file_id] = StoredArtifact(ref, data)
         return ref
+
+    async def saved_names(self) -> list[str]:
+        return [item.ref.name for item in self.stored.values()]
 
     def by_name(self, name: str) -> StoredArtifact:
         (found,) = [item for item in self.stored.values() if item.ref.name == name]
@@ -114,11 +124,18 @@ async def run_turn(
     message: str,
     files: list[DataFile] | None = None,
     history: list[ChatMessage] | None = None,
-) -> list[AgentEvent]:
-    return [event async for event in agent.run(history or [], message, files or [])]
+) -> list[AgentEvent | FinalEvent]:
+    """The turn's events in order, its `FinalEvent` last."""
+    events: list[AgentEvent | FinalEvent] = []
+
+    async def collect(event: AgentEvent) -> None:
+        events.append(event)
+
+    events.append(await agent.run(history or [], message, files or [], collect))
+    return events
 
 
-def of_type(events: list[AgentEvent], kind: type) -> list:
+def of_type(events: list[AgentEvent | FinalEvent], kind: type) -> list:
     return [event for event in events if isinstance(event, kind)]
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import base64
 import mimetypes
 import posixpath
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -27,8 +25,6 @@ _MEDIA_TYPES = {
 }
 # Result fields holding an image, in the order we prefer them, with their media type.
 _IMAGE_FORMATS = (("png", "image/png"), ("jpeg", "image/jpeg"), ("svg", "image/svg+xml"))
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
-_FIGURE_NAME = re.compile(r"figure-(\d+)\.(?:png|jpg|svg)")
 
 
 @dataclass(frozen=True)
@@ -51,6 +47,11 @@ class ArtifactSink(Protocol):
     """Where artifacts go; the chat service stores them and answers with a stable URL."""
 
     async def save(self, name: str, data: bytes, media_type: str) -> ArtifactRef: ...
+
+    async def saved_names(self) -> list[str]:
+        """Names of the artifacts saved so far (earlier turns of the conversation included):
+        a turn's charts are numbered on from them."""
+        ...
 
 
 def media_type_for(path: str) -> str:
@@ -77,24 +78,6 @@ def result_image(result: Result) -> tuple[bytes, str] | None:
 class SkippedFile:
     path: str
     reason: str
-
-
-def last_figure_number(names: Iterable[str]) -> int:
-    """The highest N among names like `figure-N.png`: where a conversation's numbering goes on
-    from in its next turn."""
-    numbers = (int(m.group(1)) for n in names if (m := _FIGURE_NAME.fullmatch(n)))
-    return max(numbers, default=0)
-
-
-@dataclass
-class FigureNamer:
-    """`figure-1.png`, `figure-2.svg`... numbered on from `count`, the last number used."""
-
-    count: int = 0
-
-    def next_name(self, media_type: str) -> str:
-        self.count += 1
-        return f"figure-{self.count}.{_EXTENSIONS[media_type]}"
 
 
 @dataclass(frozen=True)

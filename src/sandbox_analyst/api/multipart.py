@@ -16,7 +16,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from sandbox_analyst.service.errors import ValidationError
+from sandbox_analyst.service import ValidationError
 
 FILE_FIELD = "file"
 

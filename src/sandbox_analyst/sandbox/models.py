@@ -98,6 +98,7 @@ class Execution:
     logs: Logs = field(default_factory=Logs)
     error: ExecutionError | None = None
     execution_count: int | None = None
+    peak_memory_bytes: int | None = None  # the session's memory while the code ran, if known
 
     @property
     def text(self) -> str | None:

@@ -13,14 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox_analyst.agent import (
-    ArtifactEvent,
-    ErrorEvent,
-    ResultEvent,
-    TokenEvent,
-    ToolCallEvent,
-    ToolResultEvent,
-)
 from sandbox_analyst.api.openai_compat.render import (
     FileLink,
     ToolStyle,
@@ -29,8 +21,18 @@ from sandbox_analyst.api.openai_compat.render import (
     step_end,
     step_start,
 )
-from sandbox_analyst.service import file_links_in
-from sandbox_analyst.service.chat_events import ChatEvent, MessageEndEvent, SandboxRestoredEvent
+from sandbox_analyst.service import (
+    ArtifactEvent,
+    ChatEvent,
+    ErrorEvent,
+    MessageEndEvent,
+    ResultEvent,
+    SandboxRestoredEvent,
+    TokenEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    file_links_in,
+)
 
 _WORD_END = re.compile(r"\s")
 

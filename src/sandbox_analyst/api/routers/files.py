@@ -11,9 +11,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from sandbox_analyst.api.auth import CurrentPrincipal, OptionalPrincipal, ServicesDep
 from sandbox_analyst.api.multipart import UploadStream
 from sandbox_analyst.api.schemas import FileAttach, FileOut, SignedLinkOut
-from sandbox_analyst.service import FileContent, Unauthorized
-from sandbox_analyst.service.filenames import content_disposition
-from sandbox_analyst.service.files import FileKind
+from sandbox_analyst.service import FileContent, FileKind, Unauthorized, content_disposition
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 

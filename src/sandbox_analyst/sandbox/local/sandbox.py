@@ -146,6 +146,7 @@ class LocalSandbox(Sandbox):
             await self._replace_worker()
             return await self._report_lost(lost, execution, handlers)
         await self._check_disk_quota(execution, handlers)
+        execution.peak_memory_bytes = read_process_stats(self._worker.pid).rss_bytes or None
         return execution
 
     async def _check_disk_quota(self, execution: Execution, handlers: dict[str, Any]) -> None:

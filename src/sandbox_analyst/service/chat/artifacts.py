@@ -35,3 +35,6 @@ class FileArtifactSink:
             media_type=record.media_type,
             size=record.size,
         )
+
+    async def saved_names(self) -> list[str]:
+        return await self._files.artifact_names(self._owner_id, self._conversation_id)

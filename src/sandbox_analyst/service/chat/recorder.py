@@ -2,6 +2,7 @@
 nothing that was already shown: the assistant message (created as `streaming`) gets its text,
 tool calls, results and artifacts as they happen, and each piece of code that ran is appended
 to the execution log (code, status, duration, memory, outputs cut to a bounded size).
+Everything it stores comes from the events: it never asks the sandbox.
 
 Text streams in many small tokens; it is written out at least every `TOKEN_FLUSH_S` seconds
 and before every other step, rather than once per token.
@@ -9,7 +10,6 @@ and before every other step, rather than once per token.
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -22,16 +22,14 @@ from sandbox_analyst.agent import (
     ToolResultEvent,
 )
 from sandbox_analyst.llm import ChatMessage
-from sandbox_analyst.sandbox import LocalSandbox, SandboxError, SandboxErrorName
-from sandbox_analyst.service.chat_history import (
+from sandbox_analyst.sandbox import SandboxErrorName
+from sandbox_analyst.service.chat.history import (
     result_entry,
     tool_call_entry,
     tool_result_entry,
     with_steps,
 )
 from sandbox_analyst.service.conversations import ConversationService, MessageStatus
-
-logger = logging.getLogger(__name__)
 
 TOKEN_FLUSH_S = 0.25
 STORED_OUTPUT_LIMIT = 64 * 1024  # characters of stdout / stderr kept per execution
@@ -50,7 +48,6 @@ class TurnRecorder:
         self._owner_id = owner_id
         self._conversation_id = conversation_id
         self.message_id = message_id
-        self.sandbox: LocalSandbox | None = None  # set once the turn has one
         self.content = ""
         self.error: str | None = None
         self.tool_calls: list[dict[str, Any]] = []
@@ -147,21 +144,13 @@ class TurnRecorder:
             code=event.code or "",
             status=execution_status(event),
             duration_s=event.duration,
-            peak_memory_bytes=await self._memory(),
+            peak_memory_bytes=event.peak_memory_bytes,
             stdout=stdout,
             stderr=stderr,
             error=event.error,
             truncated=stdout_cut or stderr_cut,
             message_id=self.message_id,
         )
-
-    async def _memory(self) -> int | None:
-        if self.sandbox is None or self.sandbox.closed:
-            return None
-        try:
-            return (await self.sandbox.info()).memory_bytes
-        except (SandboxError, OSError):
-            return None
 
 
 def execution_status(event: ToolResultEvent) -> str:

@@ -1,5 +1,5 @@
 """A conversation's stored files and code, as a sandbox rebuild reads them
-(`ConversationRecords`, see `service.sandboxes`)."""
+(implements `ConversationRecords`, see `service.sandboxes`)."""
 
 from __future__ import annotations
 
