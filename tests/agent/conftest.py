@@ -1,5 +1,6 @@
-"""A live sandbox pool, the scripted fake LLM server behind the real SDK adapters, and an
-in-memory artifact sink: everything between the agent and its edges is real.
+"""The session's live sandbox pool and the scripted fake LLM server behind the real SDK
+adapters (tests/fixtures), and an in-memory artifact sink: everything between the agent and
+its edges is real.
 
 Test modules run on the session's event loop, where the pool lives:
 `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
@@ -22,10 +23,11 @@ from sandbox_analyst.agent import (
     DataFile,
     FinalEvent,
 )
-from sandbox_analyst.config import LLMSettings, SandboxSettings, Settings
+from sandbox_analyst.config import Settings
 from sandbox_analyst.llm import LLM, ChatMessage, create_llm
-from sandbox_analyst.sandbox import LocalSandbox, SandboxPool
+from sandbox_analyst.sandbox import LocalSandbox
 from sandbox_analyst.testing import FakeLLMServer, Turn
+from tests.fixtures.models import fake_llm_settings
 
 SALES_CSV = b"region,units,revenue\nnorth,3,120.5\nsouth,5,200.25\neast,,99.0\nwest,7,310.75\n"
 SALES_TOTAL = "730.5"  # 120.5 + 200.25 + 99.0 + 310.75
@@ -61,27 +63,6 @@ class MemorySink:
         return found
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def pool(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SandboxPool]:
-    settings = SandboxSettings(pool_size=2, timeout=30.0, interrupt_grace=2.0)
-    async with SandboxPool(settings, tmp_path_factory.mktemp("agent-sandboxes")) as running:
-        await running.wait_ready()
-        yield running
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def sandbox(pool: SandboxPool) -> AsyncIterator[LocalSandbox]:
-    acquired = await pool.acquire()
-    yield acquired
-    await acquired.close()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
-
-
 @pytest.fixture
 def sink() -> MemorySink:
     return MemorySink()
@@ -96,16 +77,7 @@ async def make_agent(
 
     def make(*turns: Turn, kind: str = "openai", **config: object) -> Agent:
         fake.add_turns(*turns)
-        base_url = fake.openai_base_url if kind == "openai" else fake.anthropic_base_url
-        endpoint = LLMSettings(
-            provider=kind,
-            base_url=base_url,
-            api_key="test-key",
-            model="test-model",
-            max_retries=0,
-            timeout=30.0,
-        )
-        llm = create_llm(Settings(llm=endpoint))
+        llm = create_llm(Settings(llm=fake_llm_settings(fake, kind, max_retries=0)))
         llms.append(llm)
         return Agent(llm, sandbox, sink, AgentConfig(**config))
 

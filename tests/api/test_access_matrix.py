@@ -20,6 +20,8 @@ from fastapi import FastAPI
 from sandbox_analyst.service import Services
 from tests.api.conftest import CSV_BYTES, World, build_world
 
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
 ACTORS = ("owner", "other", "admin", "anonymous", "revoked")
 
 

@@ -12,6 +12,8 @@ import pytest
 from sandbox_analyst.service import Services
 from tests.api.conftest import CSV_BYTES, SharedServer, World, bearer
 
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
 
 async def upload_raw(
     client: httpx.AsyncClient, world: World, filename: bytes, content: bytes

@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from sandbox_analyst.sandbox import LocalSandbox, SandboxPool
-from tests.sandbox.conftest import sandbox_settings
+from tests.fixtures.sandboxes import sandbox_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

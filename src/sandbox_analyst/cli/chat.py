@@ -21,11 +21,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from sandbox_analyst.api import embedded_server
 from sandbox_analyst.cli.app import app, console, err_console, settings
 from sandbox_analyst.cli.chat_render import ChatRenderer
 from sandbox_analyst.cli.chat_session import ChatSession, TurnOutcome
 from sandbox_analyst.cli.exit_codes import ExitCode
-from sandbox_analyst.client import AnalystAPIError, AnalystClient, embedded_server
+from sandbox_analyst.client import AnalystAPIError, AnalystClient
 from sandbox_analyst.sandbox import SandboxError
 
 SERVER_ENV, KEY_ENV = "ANALYST_SERVER_URL", "ANALYST_API_KEY"
