@@ -167,7 +167,7 @@ async def test_access(
                 assert response.json()["error"]["code"]
 
 
-def test_every_route_is_in_the_table(app: FastAPI) -> None:
+async def test_every_route_is_in_the_table(app: FastAPI) -> None:
     documented = {
         f"{method.upper()} {path}"
         for path, operations in app.openapi()["paths"].items()
