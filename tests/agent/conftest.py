@@ -22,6 +22,7 @@ from sandbox_analyst.agent import (
     ArtifactRef,
     DataFile,
     FinalEvent,
+    ToolRegistry,
 )
 from sandbox_analyst.config import Settings
 from sandbox_analyst.llm import LLM, ChatMessage, create_llm
@@ -75,11 +76,13 @@ async def make_agent(
     """An agent on this test's sandbox, talking to the fake server through a real adapter."""
     llms: list[LLM] = []
 
-    def make(*turns: Turn, kind: str = "openai", **config: object) -> Agent:
+    def make(
+        *turns: Turn, kind: str = "openai", tools: ToolRegistry | None = None, **config: object
+    ) -> Agent:
         fake.add_turns(*turns)
         llm = create_llm(Settings(llm=fake_llm_settings(fake, kind, max_retries=0)))
         llms.append(llm)
-        return Agent(llm, sandbox, sink, AgentConfig(**config))
+        return Agent(llm, sandbox, sink, AgentConfig(**config), tools=tools)
 
     yield make
     for llm in llms:
