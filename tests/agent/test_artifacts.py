@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox_analyst.agent import ArtifactEvent, ToolResultEvent, last_figure_number
+from sandbox_analyst.agent import ArtifactEvent, ToolResultEvent
 from sandbox_analyst.sandbox import LocalSandbox
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
 from tests.agent.conftest import SALES_CSV, MemorySink, code_call, of_type, run_turn, upload
@@ -138,9 +138,3 @@ async def test_a_chart_the_sink_cannot_save_is_reported_and_the_run_goes_on(
     assert "No space left on device" in result.observation
     assert of_type(events, ArtifactEvent) == []
     assert events[-1].status == "complete"
-
-
-async def test_a_conversations_figure_numbering_goes_on_from_its_highest_figure() -> None:
-    names = ["figure-2.png", "sales.csv", "figure-10.svg", "my-figure-40.png", "figure-x.png"]
-    assert last_figure_number(names) == 10
-    assert last_figure_number([]) == 0
