@@ -30,6 +30,15 @@ async def test_files_written_by_code_persist(sandbox: LocalSandbox) -> None:
     assert await sandbox.files.read_bytes("notes.txt") == b"kept"
 
 
+async def test_an_execution_reports_the_memory_the_session_holds(sandbox: LocalSandbox) -> None:
+    small = await sandbox.run_code("1 + 1")
+    big = await sandbox.run_code("block = bytearray(200 * 1024 * 1024)")
+
+    assert small.peak_memory_bytes is not None
+    assert big.peak_memory_bytes is not None
+    assert big.peak_memory_bytes >= small.peak_memory_bytes + 150 * 1024 * 1024
+
+
 async def test_last_expression_is_the_main_result(sandbox: LocalSandbox) -> None:
     execution = await sandbox.run_code("x = 2\nx * 21")
     assert [result.is_main_result for result in execution.results] == [True]
