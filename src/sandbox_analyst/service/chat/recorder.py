@@ -5,7 +5,8 @@ to the execution log (code, status, duration, memory, outputs cut to a bounded s
 Everything it stores comes from the events: it never asks the sandbox.
 
 Text streams in many small tokens; it is written out at least every `TOKEN_FLUSH_S` seconds
-and before every other step, rather than once per token.
+and with the next step's own write, rather than once per token. Each step costs one write of
+the message (a result of code, two: the execution log and the message).
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ from sandbox_analyst.service.chat.history import (
     tool_result_entry,
     with_steps,
 )
-from sandbox_analyst.service.conversations import ConversationService, MessageStatus
+from sandbox_analyst.service.conversations import (
+    ConversationService,
+    MessageStatus,
+    execution_entry,
+)
+from sandbox_analyst.store import Execution
 
 TOKEN_FLUSH_S = 0.25
 STORED_OUTPUT_LIMIT = 64 * 1024  # characters of stdout / stderr kept per execution
@@ -65,9 +71,8 @@ class TurnRecorder:
             self.content += event.text
             self._unsaved_text += event.text
             if time.monotonic() - self._last_flush >= TOKEN_FLUSH_S:
-                await self._flush_text()
+                await self._update()
             return
-        await self._flush_text()
         if isinstance(event, ToolCallEvent):
             self.tool_calls.append(tool_call_entry(event))
             if event.code is not None:
@@ -87,9 +92,8 @@ class TurnRecorder:
             artifacts = self._artifacts_by_call.get(event.call_id, [])
             results = self._results_by_call.pop(event.call_id, [])
             self.tool_results.append(tool_result_entry(event, artifacts, results))
-            if event.code is not None:
-                await self._log_execution(event)
-            await self._update(tool_results=self.tool_results)
+            execution = self._execution(event) if event.code is not None else None
+            await self._update(tool_results=self.tool_results, execution=execution)
         elif isinstance(event, ErrorEvent):
             self.error = event.message
             await self._update(error=self.error)
@@ -126,19 +130,19 @@ class TurnRecorder:
             error=self.error,
         )
 
-    async def _flush_text(self) -> None:
-        if self._unsaved_text:
-            text, self._unsaved_text = self._unsaved_text, ""
-            await self._conversations.update_message(self.message_id, append_content=text)
-        self._last_flush = time.monotonic()
-
     async def _update(self, **changes: Any) -> None:
-        await self._conversations.update_message(self.message_id, **changes)
+        """Write `changes` to the message, with the text not yet written."""
+        if self._unsaved_text:
+            changes["append_content"], self._unsaved_text = self._unsaved_text, ""
+        self._last_flush = time.monotonic()
+        if changes:
+            await self._conversations.update_message(self.message_id, **changes)
 
-    async def _log_execution(self, event: ToolResultEvent) -> None:
+    def _execution(self, event: ToolResultEvent) -> Execution:
+        """The execution log's entry for the code `event` ran."""
         stdout, stdout_cut = _bounded(event.stdout)
         stderr, stderr_cut = _bounded(event.stderr)
-        await self._conversations.append_execution(
+        return execution_entry(
             self._conversation_id,
             self._owner_id,
             code=event.code or "",
