@@ -82,9 +82,11 @@ class ChatTurn:
         return self._task.cancel()
 
     async def wait(self) -> None:
-        """Until the turn is over and stored (waiting does not cancel it)."""
+        """Until the turn is over and stored, however it ended. A waiter that is cancelled
+        does not cancel the turn, and a turn that ended cancelled does not cancel its waiter
+        (shutting down waits for every turn this way)."""
         if self._task is not None:
-            await asyncio.shield(self._task)
+            await asyncio.wait({self._task})
 
 
 @dataclass(frozen=True)
