@@ -1,8 +1,8 @@
 """`TurnRunner`: the body of one chat turn's task, given everything it works with.
 
-It gets the conversation's sandbox ready (rebuilt if it was lost), runs the agent, and is the
-agent's event sink: each step is stored by the `TurnRecorder` before it is published to the
-turn's channel, so a crash mid-turn loses nothing that was already shown. However the turn
+It gets the conversation's sandbox ready (rebuilt if it was lost) and runs the agent, whose
+steps go through a `StepWriter`: each is stored by the `TurnRecorder` before it is published to
+the turn's channel, so a crash mid-turn loses nothing that was already shown. However the turn
 ends (answered, failed, cancelled, a bug), it is stored and `message_end` is its last event.
 """
 
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from sandbox_analyst.agent import (
     Agent,
     AgentConfig,
-    AgentEvent,
     ArtifactSink,
     DataFile,
     ErrorCode,
@@ -32,6 +31,7 @@ from sandbox_analyst.service.chat.events import (
     SandboxRestoredEvent,
 )
 from sandbox_analyst.service.chat.recorder import TurnRecorder
+from sandbox_analyst.service.chat.steps import StepWriter
 from sandbox_analyst.service.chat.turn import TurnChannel
 from sandbox_analyst.service.conversations import MessageStatus
 from sandbox_analyst.service.sandboxes import ConversationRecords, ConversationSandboxes
@@ -60,11 +60,6 @@ class TurnRequest:
     config: AgentConfig
 
 
-class StepNotStored(asyncio.CancelledError):
-    """A step could not be stored: the agent is unwound as if cancelled (so that code running
-    is interrupted, not abandoned), and the turn ends as an internal error."""
-
-
 class TurnRunner:
     def __init__(
         self,
@@ -90,35 +85,41 @@ class TurnRunner:
         self.artifacts = artifacts
         self.recorder = recorder
         self.on_finished = on_finished
-        self._not_stored: Exception | None = None
 
     async def run(self, channel: TurnChannel) -> None:
         request, recorder = self.request, self.recorder
+        task = asyncio.current_task()
+        assert task is not None  # the turn's own task (ChatTurn.start)
+        steps = StepWriter(recorder, channel, task)
         started = time.monotonic()
         final: FinalEvent | None = None
         status: MessageStatus = "failed"
         agent_status = "failed"
+        failure: BaseException | None = None  # a bug, or a step that could not be stored
         try:
             channel.publish(
                 MessageStartEvent(
                     request.conversation_id, request.user_message_id, request.message_id
                 )
             )
-            final = await self._converse(channel)
+            final = await self._converse(channel, steps)
+            await steps.flush()
             if final is not None:
                 agent_status = final.status
                 status = _MESSAGE_STATUS.get(final.status, "failed")
         except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
+            if task.cancelling():
                 task.uncancel()
-            if self._not_stored is None:
+            if steps.failure is None:
                 status = agent_status = "cancelled"
                 recorder.error = channel.cancel_reason
             else:
-                self._internal_error(self._not_stored, channel)
+                failure = steps.failure
         except Exception as exc:
-            self._internal_error(exc, channel)
+            failure = exc
+        await steps.close()
+        if failure is not None:
+            self._internal_error(failure, channel)
         duration = time.monotonic() - started
         usage = dict(final.usage) if final is not None else {}
         try:
@@ -147,20 +148,10 @@ class TurnRunner:
                 )
             )
 
-    async def _converse(self, channel: TurnChannel) -> FinalEvent | None:
+    async def _converse(self, channel: TurnChannel, steps: StepWriter) -> FinalEvent | None:
         request = self.request
-
-        async def step(event: AgentEvent) -> None:
-            """The agent's event sink: store the step, then show it."""
-            try:
-                await self.recorder.record(event)
-            except Exception as exc:
-                self._not_stored = exc
-                raise StepNotStored from exc
-            channel.publish(event)
-
         if self.llm is None or self.sandbox is None:
-            await step(ErrorEvent(self.llm_error or "no model available", ErrorCode.LLM_ERROR))
+            await steps(ErrorEvent(self.llm_error or "no model available", ErrorCode.LLM_ERROR))
             return None
         prepared = await self.sandboxes.prepare(
             request.owner_id, request.conversation_id, self.sandbox, self.records
@@ -174,7 +165,7 @@ class TurnRunner:
             )
         files = [DataFile(f.path, f.size, f.media_type) for f in prepared.files]
         agent = Agent(self.llm, self.sandbox, self.artifacts, request.config)
-        return await agent.run(request.history, request.content, files, step)
+        return await agent.run(request.history, request.content, files, steps)
 
     def _internal_error(self, exc: BaseException, channel: TurnChannel) -> None:
         logger.error("chat turn %s failed", self.request.message_id, exc_info=exc)

@@ -10,11 +10,14 @@ still stored, as `cancelled`. Its events come through one queue, filled by the t
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from sandbox_analyst.service.chat.events import ChatEvent
 from sandbox_analyst.store import FileRecord, Message
+
+logger = logging.getLogger(__name__)
 
 
 class TurnChannel:
@@ -59,6 +62,9 @@ class ChatTurn:
     async def _run(self, body: TurnBody) -> None:
         try:
             await body(self._channel)
+        except Exception:
+            # The runner stores every ending itself; reaching here is a bug in it.
+            logger.exception("chat turn %s ended with an error", self.message_id)
         finally:
             self._channel.close()
 
