@@ -133,6 +133,8 @@ AgentEvent = (
 """Every event but the `FinalEvent`, which `Agent.run` returns rather than sends."""
 
 EventSink = Callable[[AgentEvent], Awaitable[None]]
-"""Where the agent sends each step as it happens. The agent waits for it, so what the sink does
-(store the step, hand it to a client) is done before the turn goes on. A sink should not raise:
-an exception raised from it while code runs would abandon that execution midway."""
+"""Where the agent sends each step as it happens, in order. The agent awaits each call before
+it goes on: a sink may do its work there (store the step, hand it to a client) or start it and
+return. To stop the turn, a sink raises `asyncio.CancelledError` (or cancels the turn's task):
+cancellation interrupts code that is running, while any other exception raised from inside
+`run_code`'s callbacks would leave that execution running, abandoned."""

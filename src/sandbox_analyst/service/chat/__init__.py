@@ -1,6 +1,7 @@
 """Chat turns: `ChatService` starts them, `ChatTurn` is the handle a front end holds (events,
-cancel, wait), `TurnRunner` is the body of a turn's task (sandbox ready, agent run, each step
-stored by the `TurnRecorder` before it is published), and `events` lists what a turn streams."""
+cancel, wait), `TurnRunner` is the body of a turn's task (sandbox ready, agent run), whose
+`StepWriter` has each step stored by the `TurnRecorder` before it is published; `events` lists
+what a turn streams."""
 
 from sandbox_analyst.service.chat.events import (
     ArtifactEvent,
