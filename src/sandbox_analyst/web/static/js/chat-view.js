@@ -207,6 +207,9 @@ export class ChatView {
       turn.conversationId = await this.ensureConversation();
       this.turns.set(turn.conversationId, turn);
       this.starting = false;
+      // A view opened while the conversation was being created (the first route after
+      // signing in lands late) reset the composer: this conversation's turn is running.
+      if (this.showing(turn.conversationId)) this.setRunning(true);
       this.composer.value = "";
       this.autosize();
       this.tray.preview.replaceChildren();
