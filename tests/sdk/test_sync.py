@@ -32,7 +32,8 @@ def test_the_blocking_manager_runs_code_files_and_info() -> None:
         assert other.execute_code("python", "'x' in globals()").text == "False"
     assert not sm.started
     assert not pool.running  # the last manager to close shut the pool down
-    assert list(pool.root.iterdir()) == []  # no workdir left behind, not even a spare's
+    # No workdir left behind, not even a spare worker's (the pool's caches are hidden ones).
+    assert [path for path in pool.root.iterdir() if not path.name.startswith(".")] == []
     with pytest.raises(SandboxNotStartedError):
         sm.execute_code("python", "1")
 
@@ -42,3 +43,18 @@ async def test_it_works_where_an_event_loop_is_running() -> None:
     asyncio.get_running_loop()
     with SyncSandboxManager() as sm:
         assert sm.execute_code("python", "2 ** 10").text == "1024"
+
+
+def test_a_callback_that_calls_the_blocking_manager_gets_a_clear_error() -> None:
+    errors: list[Exception] = []
+    with SyncSandboxManager() as sm:
+
+        def on_stdout(_text: str) -> None:
+            try:
+                sm.execute_code("python", "1")
+            except RuntimeError as exc:
+                errors.append(exc)
+
+        sm.execute_code("python", "print('hi')", on_stdout=on_stdout)
+    assert len(errors) == 1
+    assert "own callbacks" in str(errors[0])

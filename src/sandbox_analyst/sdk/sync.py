@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import concurrent.futures
 import threading
 import weakref
 from collections.abc import Coroutine, Mapping
@@ -38,26 +37,41 @@ class _LoopThread:
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._guard = threading.Lock()
 
     def run(self, step: Coroutine[Any, Any, T]) -> T:
-        future = asyncio.run_coroutine_threadsafe(step, self._running_loop())
+        if threading.current_thread() is self._thread:
+            step.close()
+            raise RuntimeError(
+                "a SyncSandboxManager cannot be called from its own callbacks (they run on "
+                "its event loop's thread); use SandboxManager there"
+            )
+        finished = threading.Event()
+
+        async def tracked() -> T:
+            try:
+                return await step
+            finally:
+                finished.set()
+
+        future = asyncio.run_coroutine_threadsafe(tracked(), self._running_loop())
         try:
             return future.result()
         except KeyboardInterrupt:
             future.cancel()
-            # Let the cancellation land (an execution is interrupted, a start cleans up).
-            concurrent.futures.wait([future], timeout=30)
+            # Let the cancellation land: the running code is interrupted, a start cleans up.
+            finished.wait(timeout=30)
             raise
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._guard:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
-                thread = threading.Thread(
+                self._thread = threading.Thread(
                     target=loop.run_forever, name="sandbox-analyst-sdk", daemon=True
                 )
-                thread.start()
+                self._thread.start()
                 self._loop = loop
             return self._loop
 
