@@ -21,6 +21,8 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import SecretStr
+
 from sandbox_analyst.config import SandboxSettings, Settings, load_settings
 from sandbox_analyst.sandbox.errors import BackendUnavailableError, SandboxUsageError
 
@@ -111,9 +113,9 @@ def _on_e2b(
         )
     update: dict[str, object] = {}
     if api_key:
-        update["api_key"] = api_key
-    if api_url is not None:
-        update.update(api_url=api_url, domain=None)
+        update["api_key"] = SecretStr(api_key)
+    if api_url is not None:  # our server: control plane and sandboxes on the one URL
+        update.update(api_url=api_url, sandbox_url=api_url, domain=None)
     return sandbox.model_copy(update={"backend": "e2b", "e2b": e2b.model_copy(update=update)})
 
 

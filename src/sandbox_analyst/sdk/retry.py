@@ -53,22 +53,23 @@ class RetryPolicy:
             delay *= self.multiplier
 
 
-NO_RETRY = RetryPolicy(attempts=1)
+# Answers that say the request itself is wrong: bad credentials, no such template, invalid.
+_REFUSED = frozenset({400, 401, 403, 404, 405, 409, 413, 422})
 
 
 def is_transient(error: BaseException) -> bool:
     """Whether a failed start may succeed if tried again."""
     if isinstance(error, SandboxUsageError | BackendUnavailableError | IsolationError):
         return False
+    status = _http_status(error)
+    if status in _REFUSED:
+        return False
     if isinstance(error, TooManySessionsError | SandboxStartError):
         return True
     # Connection refused or reset, a name that does not resolve yet, a timeout.
     if isinstance(error, OSError | TimeoutError | httpx.TransportError):
         return True
-    status = _http_status(error)
-    if status is not None:
-        return status == 429 or status >= 500
-    return False
+    return status is not None and (status == 429 or status >= 500)
 
 
 def _http_status(error: BaseException) -> int | None:
