@@ -4,6 +4,7 @@ an event loop may already run in the calling thread)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,11 @@ from sandbox_analyst import SyncSandboxManager
 from sandbox_analyst.sdk import SandboxNotStartedError
 
 
-def test_the_blocking_manager_runs_code_files_and_info() -> None:
+def test_the_blocking_manager_runs_code_files_and_info(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A data directory of its own: its pool's directory then holds only this test's sandboxes.
+    monkeypatch.setenv("ANALYST_DATA_DIR", str(tmp_path))
     printed: list[str] = []
     with SyncSandboxManager(env_vars={"STAGE": "sync"}) as sm, SyncSandboxManager() as other:
         assert sm.manager.provider is other.manager.provider  # one pool for the process
