@@ -56,3 +56,34 @@ def test_server_arguments_do_not_apply_to_the_local_pool() -> None:
         resolve_location(backend="local", api_key="sa_key")
     with pytest.raises(SandboxUsageError, match="unknown backend"):
         resolve_location(backend="cloud")
+
+
+def test_a_server_is_the_e2b_backend_on_the_server_s_one_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    location = resolve_location(server_url="http://127.0.0.1:49999/", api_key="sa_key")
+    assert location.backend == "server"
+    e2b = location.sandbox.e2b
+    assert location.sandbox.backend == "e2b"
+    assert e2b.api_url == e2b.sandbox_url == "http://127.0.0.1:49999"
+    assert e2b.api_key is not None
+    assert e2b.api_key.get_secret_value() == "sa_key"
+    monkeypatch.setenv("ANALYST_E2B_URL", "https://analyst.internal:49999")
+    monkeypatch.setenv("ANALYST_API_KEY", "sa_from_env")
+    from_env = resolve_location()
+    assert from_env.backend == "server"
+    assert from_env.sandbox.e2b.api_url == "https://analyst.internal:49999"
+    assert from_env.sandbox.e2b.api_key.get_secret_value() == "sa_from_env"
+
+
+def test_e2b_takes_its_key_from_the_argument_or_e2b_api_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    explicit = resolve_location(backend="e2b", api_key="e2b_explicit")
+    assert explicit.sandbox.backend == "e2b"
+    assert explicit.sandbox.e2b.api_key.get_secret_value() == "e2b_explicit"
+    assert explicit.sandbox.e2b.api_url is None  # E2B's own URLs
+    monkeypatch.setenv("E2B_API_KEY", "e2b_from_env")
+    assert resolve_location(backend="e2b").sandbox.e2b.api_key.get_secret_value() == (
+        "e2b_from_env"
+    )

@@ -39,3 +39,10 @@ def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
     assert list(RetryPolicy(attempts=1).delays()) == []
     with pytest.raises(ValueError, match="attempts"):
         RetryPolicy(attempts=0)
+
+
+def test_a_refused_e2b_key_is_permanent_other_e2b_failures_are_not() -> None:
+    from sandbox_analyst.sandbox.e2b.errors import E2BAuthError, E2BError
+
+    assert not is_transient(E2BAuthError("E2B refused the API key"))
+    assert is_transient(E2BError("cannot reach E2B"))

@@ -50,7 +50,8 @@ class Location:
         if self.backend == "server":
             return f"the Sandbox Analyst server at {_e2b_field(self.sandbox, 'api_url')}"
         if self.backend == "e2b":
-            return "E2B"
+            where = _e2b_field(self.sandbox, "api_url") or _e2b_field(self.sandbox, "domain")
+            return f"E2B ({where})" if where else "E2B"
         if self.backend == "gateway":
             return f"the Jupyter gateway at {self.sandbox.gateway.url}"
         return f"the local sandbox pool (data in {self.settings.data_dir})"

@@ -10,6 +10,7 @@ temporary counts as permanent: retrying a bug only hides it.
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -62,7 +63,7 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, SandboxUsageError | BackendUnavailableError | IsolationError):
         return False
     status = _http_status(error)
-    if status in _REFUSED:
+    if status in _REFUSED or _credentials_refused(error):
         return False
     if isinstance(error, TooManySessionsError | SandboxStartError):
         return True
@@ -70,6 +71,13 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, OSError | TimeoutError | httpx.TransportError):
         return True
     return status is not None and (status == 429 or status >= 500)
+
+
+def _credentials_refused(error: BaseException) -> bool:
+    # Looked up, not imported: the e2b backend (and E2B's SDK under it) is loaded only where
+    # it is used, and an error of its kind can only come from a process that loaded it.
+    e2b_errors = sys.modules.get("sandbox_analyst.sandbox.e2b.errors")
+    return e2b_errors is not None and isinstance(error, e2b_errors.E2BAuthError)
 
 
 def _http_status(error: BaseException) -> int | None:
