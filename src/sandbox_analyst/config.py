@@ -84,6 +84,59 @@ class GatewaySettings(BaseModel):
         return value
 
 
+class E2BBackendSettings(BaseModel):
+    """The `e2b` backend: sessions are sandboxes of E2B (its cloud, a self-hosted E2B, or any
+    E2B-compatible server such as this project's own), driven by E2B's official SDK."""
+
+    api_key: SecretStr | None = Field(
+        None, description="E2B API key; default: the E2B_API_KEY environment variable."
+    )
+    domain: str | None = Field(
+        None,
+        description="E2B domain (self-hosted E2B: its domain); the SDK then calls "
+        "https://api.<domain> and https://<port>-<sandbox id>.<domain>. Default: E2B_DOMAIN, "
+        "else e2b.app (E2B's cloud).",
+    )
+    api_url: str | None = Field(
+        None, description="Control-plane URL, instead of https://api.<domain>."
+    )
+    sandbox_url: str | None = Field(
+        None,
+        description="One URL for every sandbox's envd and code interpreter (a server that "
+        "routes by the E2b-Sandbox-Id header, as this project's E2B API does), instead of "
+        "per-sandbox host names under the domain.",
+    )
+    template: str = Field(
+        "code-interpreter-v1",
+        min_length=1,
+        description="E2B template of sessions that ask for no template (or for 'default').",
+    )
+    templates: dict[str, str] = Field(
+        default_factory=dict,
+        description="Template name (an assistant's `template`) -> E2B template id; a name not "
+        "listed is passed to E2B as it is.",
+    )
+    timeout: int = Field(
+        3600,
+        ge=1,
+        description="Seconds an E2B sandbox lives without activity; each use extends it "
+        "(E2B's own limit is 1 h on Hobby, 24 h on Pro).",
+    )
+    request_timeout: float = Field(
+        60.0, gt=0, description="Seconds one request to E2B may take (not the code's run)."
+    )
+
+    @field_validator("api_url", "sandbox_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("sandbox.e2b URLs must start with http:// or https://")
+        return value
+
+
 class SandboxSettings(BaseModel):
     """The execution engine: which backend, the session limits every backend shares, and the
     local backend's own settings (zygote + pre-forked pool; other backends add sub-settings)."""
@@ -164,6 +217,7 @@ class SandboxSettings(BaseModel):
         default_factory=list, description="Directories or pages of links to wheels."
     )
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    e2b: E2BBackendSettings = Field(default_factory=E2BBackendSettings)
 
 
 class AgentSettings(BaseModel):

@@ -19,7 +19,7 @@ from sandbox_analyst.sandbox.provider import SandboxProvider
 BACKENDS: dict[str, str] = {
     "local": "sandbox_analyst.sandbox.local.provider:LocalProvider",
     "gateway": "sandbox_analyst.sandbox.gateway.provider:GatewayProvider.from_settings",
-    "e2b": "sandbox_analyst.sandbox.e2b.provider:E2BProvider",
+    "e2b": "sandbox_analyst.sandbox.e2b.provider:E2BProvider.from_settings",
 }
 
 

@@ -24,8 +24,8 @@ async def test_state_persists_across_calls(sandbox: Sandbox) -> None:
 
 async def test_files_written_by_code_persist(sandbox: Sandbox) -> None:
     await sandbox.run_code("open('notes.txt', 'w').write('kept')")
-    execution = await sandbox.run_code("open('notes.txt').read()")
-    assert execution.text == "'kept'"
+    execution = await sandbox.run_code("(open('notes.txt').read(),)")
+    assert execution.text == "('kept',)"
     assert await sandbox.files.read_bytes("notes.txt") == b"kept"
 
 
@@ -231,7 +231,14 @@ async def test_an_unknown_language_is_refused(sandbox: Sandbox) -> None:
         await sandbox.run_code("DISPLAY 'HI'", language="cobol")  # type: ignore[arg-type]
 
 
+@pytest.mark.cannot_hold(
+    "e2b",
+    "E2B reports no peak memory: its only memory figure is the VM's, sampled every few "
+    "seconds by the metrics endpoint (which this project's E2B-compatible server does not "
+    "offer), so E2B executions carry peak_memory_bytes=None",
+)
 async def test_every_execution_reports_the_peak_memory_so_far(sandbox: Sandbox) -> None:
+    assert (await sandbox.run_code("true", language="bash")).peak_memory_bytes is not None
     small = await sandbox.run_code("1 + 1")
     # 320 MB: well above what the interpreter's own start-up may have peaked at before.
     big = await sandbox.run_code("import numpy as np\nblock = np.ones(40_000_000)")

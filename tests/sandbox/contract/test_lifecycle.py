@@ -36,7 +36,7 @@ async def test_interrupt_stops_the_code_and_keeps_state(sandbox: Sandbox) -> Non
     execution = await asyncio.wait_for(task, 20)
     assert execution.error is not None
     assert execution.error.name == "KeyboardInterrupt"
-    assert (await sandbox.run_code("kept")).text == "'still here'"
+    assert (await sandbox.run_code("(kept,)")).text == "('still here',)"
     assert sandbox.generation == 0
 
 
@@ -74,8 +74,8 @@ async def test_cancelling_a_run_interrupts_the_code(sandbox: Sandbox) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     # The next execution starts cleanly, with state intact.
-    execution = await asyncio.wait_for(sandbox.run_code("state"), 20)
-    assert execution.text == "'kept'"
+    execution = await asyncio.wait_for(sandbox.run_code("(state,)"), 20)
+    assert execution.text == "('kept',)"
 
 
 async def test_restart_gives_fresh_state_and_keeps_files(sandbox: Sandbox) -> None:
@@ -122,6 +122,12 @@ async def test_close_ends_the_session_for_good(provider: SandboxProvider) -> Non
         await sandbox.run_code("1")
 
 
+@pytest.mark.cannot_hold(
+    "e2b",
+    "E2B tells a sandbox's memory only through its metrics endpoint (the VM's, sampled every "
+    "few seconds), which this project's E2B-compatible server does not offer: memory_bytes "
+    "stays 0 here",
+)
 async def test_info_reports_the_session(sandbox: Sandbox) -> None:
     await sandbox.run_code("import numpy as np\nblock = np.ones(10_000_000)")
     info = await sandbox.info()

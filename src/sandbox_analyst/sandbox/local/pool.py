@@ -217,6 +217,10 @@ class SandboxPool:
                     await asyncio.to_thread(remove_tree, workdir)
                 self._refill_error = SandboxStartError(f"could not fill the pool: {exc}")
                 return
+            except asyncio.CancelledError:  # the pool is closing: leave no empty workdir behind
+                with contextlib.suppress(OSError):
+                    await asyncio.shield(asyncio.to_thread(remove_tree, workdir))
+                raise
             self._refill_error = None
             if self._closed:
                 await self._discard(worker)
