@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -23,6 +24,9 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from sandbox_analyst.config import Settings
+
+if TYPE_CHECKING:
+    from sandbox_analyst.testing.s3_server import LocalS3Server
 
 TEST_DATABASE_ENV = "ANALYST_TEST_DATABASE_URL"
 
@@ -36,8 +40,12 @@ for _name in list(os.environ):
         "ANTHROPIC_BASE_URL",
         "AZURE_OPENAI_API_KEY",
         "AZURE_OPENAI_ENDPOINT",
-    } or _name.startswith("ANALYST_LLM"):
+    } or _name.startswith(("ANALYST_LLM", "ANALYST_STORAGE", "AWS_")):
         del os.environ[_name]
+# Nor may AWS credentials or endpoints: the S3 tests' only endpoint is on 127.0.0.1, and the
+# AWS client's own credential chain must not look for an instance role on the network.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
 
 def _postgres_schema_url(base_url: str, schema: str) -> str:
@@ -78,6 +86,15 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         server={"max_upload_mb": 1},
     )
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[LocalS3Server]:
+    """An S3-compatible server on 127.0.0.1 (moto, checking signatures); a bucket per test."""
+    from sandbox_analyst.testing.s3_server import LocalS3Server  # boto3: only when used
+
+    with LocalS3Server() as server:
+        yield server
 
 
 def free_port() -> int:

@@ -29,7 +29,7 @@ from sandbox_analyst.service.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
-from sandbox_analyst.store import StorageFullError
+from sandbox_analyst.store import BlobStoreUnavailable, StorageFullError
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +110,12 @@ async def _storage_full(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(StorageFullError.http_status, StorageFullError.code, str(exc))
 
 
+async def _storage_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    logger.error("%s", exc)
+    status, code = BlobStoreUnavailable.http_status, BlobStoreUnavailable.code
+    return error_response(status, code, str(exc))
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
@@ -137,6 +143,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(SandboxError, _sandbox_error)
     app.add_exception_handler(StorageFullError, _storage_full)
+    app.add_exception_handler(BlobStoreUnavailable, _storage_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

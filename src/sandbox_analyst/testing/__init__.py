@@ -1,5 +1,6 @@
-"""Test doubles that speak real protocols: a scripted fake LLM server for tests and demos, and
-a Python package index on 127.0.0.1 serving hand-written wheels."""
+"""Test doubles that speak real protocols: a scripted fake LLM server for tests and demos, a
+Python package index on 127.0.0.1 serving hand-written wheels, and (in `testing.s3_server`,
+with the dev dependencies) an S3-compatible server on 127.0.0.1."""
 
 from sandbox_analyst.testing.fake_llm import FakeLLMServer
 from sandbox_analyst.testing.package_index import LocalPackageIndex

@@ -31,7 +31,7 @@ from sandbox_analyst.service.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from sandbox_analyst.store import StorageFullError
+from sandbox_analyst.store import BlobStoreUnavailable, StorageFullError
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def as_openai_error(exc: Exception) -> OpenAIError:
             headers["x-should-retry"] = "false"
         code = _OPENAI_CODES.get(exc.code, exc.code)
         return OpenAIError(status, exc.message, code=code, param=exc.field, headers=headers)
-    if isinstance(exc, StorageFullError):
+    if isinstance(exc, StorageFullError | BlobStoreUnavailable):
         return OpenAIError(exc.http_status, str(exc), code=exc.code)
     if isinstance(exc, SandboxError):
         if isinstance(exc, TooManySessionsError):
