@@ -1,6 +1,7 @@
 """A chat turn on S3 blob storage: the upload the code reads and the chart it saves travel
 through the bucket, and a second replica (its own data directory, the same database and
-bucket) serves both byte for byte: how replicas on several machines share their files."""
+bucket) serves both byte for byte: how replicas on several machines share their files. A chart
+the bucket cannot take is reported to the user and the model, and the turn goes on."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import pytest
 from sandbox_analyst.api import create_app
 from sandbox_analyst.config import Settings, StorageSettings
 from sandbox_analyst.sandbox import SessionManager
-from sandbox_analyst.testing import FakeLLMServer
+from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
 from sandbox_analyst.testing.s3_server import LocalS3Server
 from tests.api.chat.conftest import Chatter
-from tests.api.chat.test_turns import CSV, PNG_MAGIC, chart_script
+from tests.api.chat.test_turns import CSV, PNG_MAGIC, answer_quoting_output, chart_script
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -64,3 +65,26 @@ async def test_uploads_and_charts_travel_through_the_bucket_to_every_replica(
     assert upload.content == CSV
     assert chart_there.content == chart.content
     assert not (other_dir / "blobs").exists()
+
+
+async def test_a_chart_the_bucket_cannot_take_is_not_saved_and_the_turn_goes_on(
+    fake: FakeLLMServer, alice: Chatter, s3_server: LocalS3Server, bucket: str
+) -> None:
+    s3_server.client().delete_bucket(Bucket=bucket)  # an operator's mistake, mid-life
+    plot = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\nprint('plotted')"
+    fake.add_turns(
+        Turn(text="Plotting.", tool_calls=[("execute_code", {"code": plot})]),
+        answer_quoting_output("Done:"),
+    )
+
+    reply = await alice.ask("Plot 1, 2, 3")
+
+    assert reply.end["status"] == "complete"
+    assert reply.of("artifact") == []
+    [error] = reply.of("error")
+    assert f"the bucket {bucket!r}" in error["message"]
+    assert "does not exist" in error["message"]
+    # The model was told too, in the observation of its code.
+    observation = last_tool_result(fake.model_requests[-1].json or {}) or ""
+    assert "plotted" in observation
+    assert "does not exist" in observation
