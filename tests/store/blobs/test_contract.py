@@ -3,6 +3,7 @@ by the store, content streamed in bounded chunks both ways."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import tracemalloc
@@ -126,4 +127,22 @@ async def test_a_reader_may_stop_early(blob_store: BlobStore) -> None:
     await reader.aclose()  # type: ignore[attr-defined]
     assert 0 < len(first) <= CHUNK_SIZE
     await blob_store.delete(info.key)
+    assert leftovers(blob_store) == []
+
+
+async def test_a_cancelled_put_leaves_nothing(blob_store: BlobStore) -> None:
+    sent_a_part = asyncio.Event()
+
+    async def stalls_after_a_part() -> AsyncIterator[bytes]:
+        async for chunk in generated(9 * MIB):  # more than one S3 part: one is sent
+            yield chunk
+        sent_a_part.set()
+        await asyncio.Event().wait()  # the client stops sending, and is given up on
+        yield b"never"
+
+    putting = asyncio.create_task(blob_store.put(stalls_after_a_part()))
+    await sent_a_part.wait()
+    putting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await putting
     assert leftovers(blob_store) == []

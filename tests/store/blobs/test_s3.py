@@ -4,6 +4,7 @@ settings or from the AWS client's own chain, and every way the endpoint can be u
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,11 @@ async def test_an_endpoint_with_nothing_listening_cannot_be_reached(
         f"blob storage: cannot reach the S3 endpoint {endpoint}: Connection refused "
         "(check storage.s3.endpoint_url)"
     )
+
+
+def test_without_the_s3_extra_the_error_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "sandbox_analyst.store.blobs.s3", None)  # not importable
+    with pytest.raises(BlobStoreUnavailable, match=r"pip install 'sandbox-analyst\[s3\]'"):
+        create_blob_store(StorageSettings(blobs="s3", s3=S3Settings(bucket="b")), tmp_path)
