@@ -1,6 +1,7 @@
 """Fixtures shared by the storage, service, API and CLI tests: a fresh database per test
 (SQLite by default; PostgreSQL when `ANALYST_TEST_DATABASE_URL` is set, one throwaway schema
-per test) and a real `analyst serve` process on 127.0.0.1."""
+per test) and a real `analyst serve` process on 127.0.0.1; the others (sandboxes, the fake
+model, the app, the embedded server) come from tests/fixtures."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -25,10 +25,16 @@ from starlette.types import ASGIApp
 
 from sandbox_analyst.config import Settings
 
-if TYPE_CHECKING:
-    from sandbox_analyst.testing.s3_server import LocalS3Server
-
 TEST_DATABASE_ENV = "ANALYST_TEST_DATABASE_URL"
+
+# Fixtures every directory may use, each defined once (see tests/fixtures).
+pytest_plugins = [
+    "tests.fixtures.sandboxes",
+    "tests.fixtures.models",
+    "tests.fixtures.apps",
+    "tests.fixtures.embedded",
+    "tests.fixtures.object_storage",
+]
 
 # Tests talk only to 127.0.0.1: real provider credentials or endpoints from the developer's
 # environment must never turn a test into a call to a cloud model.
@@ -86,15 +92,6 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         server={"max_upload_mb": 1},
     )
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[LocalS3Server]:
-    """An S3-compatible server on 127.0.0.1 (moto, checking signatures); a bucket per test."""
-    from sandbox_analyst.testing.s3_server import LocalS3Server  # boto3: only when used
-
-    with LocalS3Server() as server:
-        yield server
 
 
 def free_port() -> int:

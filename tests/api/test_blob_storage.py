@@ -20,8 +20,11 @@ def bucket(s3_server: LocalS3Server) -> str:
     return s3_server.create_bucket()
 
 
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
 @pytest.fixture
-def settings(settings: Settings, s3_server: LocalS3Server, bucket: str) -> Settings:
+def app_settings(settings: Settings, s3_server: LocalS3Server, bucket: str) -> Settings:
     storage = StorageSettings(blobs="s3", s3=s3_server.s3_settings(bucket, prefix="blobs"))
     return settings.model_copy(update={"storage": storage})
 

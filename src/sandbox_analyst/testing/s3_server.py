@@ -25,8 +25,6 @@ from typing import Any
 import boto3
 import httpx
 
-from sandbox_analyst.config import S3Settings
-
 REGION = "us-east-1"
 _START_TIMEOUT_S = 60.0
 _ALLOW_S3 = {
@@ -129,7 +127,8 @@ class LocalS3Server:
         listed = self.client().list_objects_v2(Bucket=bucket)
         return sorted(entry["Key"] for entry in listed.get("Contents", []))
 
-    def s3_settings(self, bucket: str, **overrides: Any) -> S3Settings:
+    def s3_settings(self, bucket: str, **overrides: Any) -> dict[str, Any]:
+        """`storage.s3` settings for `bucket` on this server, as plain data."""
         values = {
             "bucket": bucket,
             "endpoint_url": self.endpoint_url,
@@ -137,7 +136,7 @@ class LocalS3Server:
             "access_key_id": self.access_key_id,
             "secret_access_key": self.secret_access_key,
         }
-        return S3Settings.model_validate({**values, **overrides})
+        return {**values, **overrides}
 
     def _output(self) -> str:
         self._log.seek(0)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sandbox_analyst.api import create_app
 from sandbox_analyst.config import Settings, StorageSettings
 from sandbox_analyst.sandbox import SessionManager
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
 from sandbox_analyst.testing.s3_server import LocalS3Server
 from tests.api.chat.conftest import Chatter
 from tests.api.chat.test_turns import CSV, PNG_MAGIC, answer_quoting_output, chart_script
+from tests.fixtures.apps import running_app
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -25,15 +25,15 @@ def bucket(s3_server: LocalS3Server) -> str:
 
 
 @pytest.fixture
-def chat_settings(chat_settings: Settings, s3_server: LocalS3Server, bucket: str) -> Settings:
+def app_settings(app_settings: Settings, s3_server: LocalS3Server, bucket: str) -> Settings:
     storage = StorageSettings(blobs="s3", s3=s3_server.s3_settings(bucket, prefix="analyst"))
-    return chat_settings.model_copy(update={"storage": storage})
+    return app_settings.model_copy(update={"storage": storage})
 
 
 async def test_uploads_and_charts_travel_through_the_bucket_to_every_replica(
     fake: FakeLLMServer,
     alice: Chatter,
-    chat_settings: Settings,
+    app_settings: Settings,
     sandbox_sessions: SessionManager,
     s3_server: LocalS3Server,
     bucket: str,
@@ -51,13 +51,11 @@ async def test_uploads_and_charts_travel_through_the_bucket_to_every_replica(
     assert chart.content.startswith(PNG_MAGIC)
     assert len(s3_server.object_keys(bucket)) == 2
     assert all(key.startswith("analyst/") for key in s3_server.object_keys(bucket))
-    assert not (chat_settings.data_dir / "blobs").exists()
+    assert not (app_settings.data_dir / "blobs").exists()
 
-    other_dir = chat_settings.data_dir.parent / "replica-data"
-    replica = create_app(
-        chat_settings.model_copy(update={"data_dir": other_dir}), sessions=sandbox_sessions
-    )
-    async with replica.router.lifespan_context(replica):
+    other_dir = app_settings.data_dir.parent / "replica-data"
+    replica_settings = app_settings.model_copy(update={"data_dir": other_dir})
+    async with running_app(replica_settings, sandbox_sessions) as replica:
         transport = httpx.ASGITransport(app=replica)
         async with httpx.AsyncClient(transport=transport, base_url="http://replica") as http:
             upload = await http.get(f"/api/files/{upload_id}/content", headers=alice.headers)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox_analyst.config import S3Settings
 from sandbox_analyst.store import BlobStore, LocalBlobStore
 from sandbox_analyst.testing.s3_server import LocalS3Server
 
@@ -25,7 +26,8 @@ async def blob_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         from sandbox_analyst.store.blobs.s3 import S3BlobStore
 
         s3_server: LocalS3Server = request.getfixturevalue("s3_server")
-        store = S3BlobStore(s3_server.s3_settings(s3_server.create_bucket(), prefix="analyst"))
+        settings = s3_server.s3_settings(s3_server.create_bucket(), prefix="analyst")
+        store = S3BlobStore(S3Settings(**settings))
     await store.check()
     yield store
     await store.close()

@@ -23,7 +23,7 @@ from tests.store.blobs.conftest import read_all
 
 
 async def test_blobs_are_objects_under_the_prefix(s3_server: LocalS3Server, bucket: str) -> None:
-    store = S3BlobStore(s3_server.s3_settings(bucket, prefix="/team-a/analyst/"))
+    store = S3BlobStore(S3Settings(**s3_server.s3_settings(bucket, prefix="/team-a/analyst/")))
     try:
         info = await store.put(as_stream(b"a,b\n1,2\n"))
         assert s3_server.object_keys(bucket) == [f"team-a/analyst/{info.key}"]
@@ -78,7 +78,7 @@ async def unusable(settings: S3Settings) -> str:
 
 
 async def test_a_missing_bucket_is_named(s3_server: LocalS3Server) -> None:
-    message = await unusable(s3_server.s3_settings("no-such-bucket"))
+    message = await unusable(S3Settings(**s3_server.s3_settings("no-such-bucket")))
     assert message == (
         f"blob storage: the bucket 'no-such-bucket' at {s3_server.endpoint_url} does not "
         "exist: create it, or set storage.s3.bucket to an existing one"
@@ -86,7 +86,7 @@ async def test_a_missing_bucket_is_named(s3_server: LocalS3Server) -> None:
 
 
 async def test_a_wrong_secret_is_refused_credentials(s3_server: LocalS3Server, bucket: str) -> None:
-    settings = s3_server.s3_settings(bucket, secret_access_key="not-the-secret")
+    settings = S3Settings(**s3_server.s3_settings(bucket, secret_access_key="not-the-secret"))
     message = await unusable(settings)
     assert message.startswith(
         f"blob storage: the S3 endpoint {s3_server.endpoint_url} refused the credentials "
@@ -99,7 +99,7 @@ async def test_a_wrong_secret_is_refused_credentials(s3_server: LocalS3Server, b
 async def test_an_unknown_access_key_is_refused_credentials(
     s3_server: LocalS3Server, bucket: str
 ) -> None:
-    settings = s3_server.s3_settings(bucket, access_key_id="AKIAUNKNOWNUNKNOWN00")
+    settings = S3Settings(**s3_server.s3_settings(bucket, access_key_id="AKIAUNKNOWNUNKNOWN00"))
     assert "refused the credentials (InvalidAccessKeyId" in await unusable(settings)
 
 
@@ -114,7 +114,7 @@ async def test_an_endpoint_with_nothing_listening_cannot_be_reached(
     s3_server: LocalS3Server,
 ) -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
-    settings = s3_server.s3_settings("analyst", endpoint_url=endpoint)
+    settings = S3Settings(**s3_server.s3_settings("analyst", endpoint_url=endpoint))
     assert await unusable(settings) == (
         f"blob storage: cannot reach the S3 endpoint {endpoint}: Connection refused "
         "(check storage.s3.endpoint_url)"
