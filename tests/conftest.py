@@ -33,6 +33,7 @@ pytest_plugins = [
     "tests.fixtures.models",
     "tests.fixtures.apps",
     "tests.fixtures.embedded",
+    "tests.fixtures.object_storage",
 ]
 
 # Tests talk only to 127.0.0.1: real provider credentials or endpoints from the developer's
@@ -45,8 +46,12 @@ for _name in list(os.environ):
         "ANTHROPIC_BASE_URL",
         "AZURE_OPENAI_API_KEY",
         "AZURE_OPENAI_ENDPOINT",
-    } or _name.startswith("ANALYST_LLM"):
+    } or _name.startswith(("ANALYST_LLM", "ANALYST_STORAGE", "AWS_")):
         del os.environ[_name]
+# Nor may AWS credentials or endpoints: the S3 tests' only endpoint is on 127.0.0.1, and the
+# AWS client's own credential chain must not look for an instance role on the network.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
 
 def _postgres_schema_url(base_url: str, schema: str) -> str:

@@ -48,3 +48,43 @@ def test_yaml_must_be_a_mapping(monkeypatch, tmp_path):
     (tmp_path / "analyst.yaml").write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_settings(Path(tmp_path / "analyst.yaml"))
+
+
+def test_s3_blob_storage_is_set_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ANALYST_STORAGE__BLOBS", "s3")
+    monkeypatch.setenv("ANALYST_STORAGE__S3__BUCKET", "analyst-files")
+    monkeypatch.setenv("ANALYST_STORAGE__S3__PREFIX", "/prod/")
+    monkeypatch.setenv("ANALYST_STORAGE__S3__ENDPOINT_URL", "http://127.0.0.1:9000/")
+    monkeypatch.setenv("ANALYST_STORAGE__S3__ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("ANALYST_STORAGE__S3__SECRET_ACCESS_KEY", "s3-secret-value")
+    settings = load_settings()
+    s3 = settings.storage.s3
+    assert (settings.storage.blobs, s3.bucket, s3.prefix) == ("s3", "analyst-files", "prod/")
+    assert s3.endpoint_url == "http://127.0.0.1:9000"
+    assert s3.secret_access_key.get_secret_value() == "s3-secret-value"
+    assert "s3-secret-value" not in str(settings.masked())
+
+
+def test_blobs_are_local_unless_told_otherwise(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().storage.blobs == "local"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ANALYST_STORAGE__BLOBS": "s3"}, "storage.s3.bucket is not set"),
+        (
+            {"ANALYST_STORAGE__S3__ACCESS_KEY_ID": "AKIAEXAMPLE"},
+            "access_key_id and storage.s3.secret_access_key go together",
+        ),
+        ({"ANALYST_STORAGE__S3__ENDPOINT_URL": "127.0.0.1:9000"}, "must start with http"),
+    ],
+)
+def test_unusable_s3_settings_are_refused(monkeypatch, tmp_path, env, message):
+    monkeypatch.chdir(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=message):
+        load_settings()

@@ -15,6 +15,7 @@ from sandbox_analyst.cli import app
 from sandbox_analyst.cli import serve as serve_module
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import Services
+from sandbox_analyst.testing.s3_server import REGION, LocalS3Server
 from tests.conftest import LiveServer, free_port
 
 
@@ -156,3 +157,38 @@ async def _two_users(settings: Settings) -> list[str]:
             user = await services.users.create_user(name)
             keys.append((await services.users.create_key(user.id)).secret)
         return keys
+
+
+def s3_environment(monkeypatch: pytest.MonkeyPatch, s3_server: LocalS3Server, bucket: str) -> None:
+    monkeypatch.setenv("ANALYST_STORAGE__BLOBS", "s3")
+    monkeypatch.setenv("ANALYST_STORAGE__S3__BUCKET", bucket)
+    monkeypatch.setenv("ANALYST_STORAGE__S3__ENDPOINT_URL", s3_server.endpoint_url)
+    monkeypatch.setenv("ANALYST_STORAGE__S3__REGION", REGION)
+    monkeypatch.setenv("ANALYST_STORAGE__S3__ACCESS_KEY_ID", s3_server.access_key_id)
+    monkeypatch.setenv("ANALYST_STORAGE__S3__SECRET_ACCESS_KEY", s3_server.secret_access_key)
+
+
+def test_serving_says_which_bucket_holds_the_files(
+    served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, s3_server: LocalS3Server
+) -> None:
+    bucket = s3_server.create_bucket()
+    s3_environment(monkeypatch, s3_server, bucket)
+    result = CliRunner().invoke(app, ["serve", "--single-user"])
+    assert result.exit_code == 0, result.output
+    assert f"blob storage: S3 bucket {bucket!r} at {s3_server.endpoint_url}" in result.output
+    assert served
+
+
+def test_a_missing_bucket_stops_serving_with_a_clear_error(
+    served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, s3_server: LocalS3Server
+) -> None:
+    s3_environment(monkeypatch, s3_server, "no-such-bucket")
+    result = CliRunner().invoke(app, ["serve", "--single-user"])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert (
+        f"error: blob storage: the bucket 'no-such-bucket' at {s3_server.endpoint_url} "
+        "does not exist: create it, or set storage.s3.bucket to an existing one"
+    ) in said
+    assert "Traceback" not in result.output
+    assert served == []

@@ -1,9 +1,10 @@
 """The FastAPI application factory.
 
-`create_app(settings)` builds every service once (`Services`, kept on `app.state.services`),
-migrates and opens the database in the lifespan, and installs the routers and the error
-mapping. Others extend it with `extra_routers=` and with start-up/shutdown hooks
-(`on_startup=` / `on_shutdown=`: async callables taking the `Services`).
+`create_app(settings)` builds every service once (`Services`, kept on `app.state.services`);
+in the lifespan it checks the blob store (refusing to start without it) and migrates and opens
+the database; it installs the routers and the error mapping. Others extend it with
+`extra_routers=` and with start-up/shutdown hooks (`on_startup=` / `on_shutdown=`: async
+callables taking the `Services`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Refuse to start, saying why, rather than answer every upload with an error.
+        try:
+            await services.blobs.check()
+        except BaseException:
+            if services.owns_blobs:
+                await services.blobs.close()
+            raise
         await services.start()
         try:
             if settings.server.single_user:

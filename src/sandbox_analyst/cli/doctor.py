@@ -1,4 +1,5 @@
-"""`analyst doctor`: what this machine gives the sandbox, and what is missing."""
+"""`analyst doctor`: whether blob storage works, what this machine gives the sandbox, and
+what is missing."""
 
 from __future__ import annotations
 
@@ -15,19 +16,27 @@ from sandbox_analyst.cli.app import app, console, settings
 from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import ProviderHealth, SandboxError, SandboxProvider, create_provider
+from sandbox_analyst.store import (
+    BlobStoreUnavailable,
+    StorageFullError,
+    as_stream,
+    create_blob_store,
+)
 
 _STYLE = {"active": "green", "unavailable": "red", "disabled": "yellow"}
 
 
 @app.command("doctor")
 def doctor() -> None:
-    """Check the sandbox: isolation layers in force, preloaded libraries, a live round trip."""
+    """Check blob storage (a write, read and delete) and the sandbox: isolation layers in
+    force, preloaded libraries, a live round trip."""
     config = settings()
     console.print(
         f"Python {platform.python_version()} on {platform.system()} {platform.release()} "
         f"({platform.machine()}); data directory {config.data_dir}; sandbox backend "
         f"{config.sandbox.backend}"
     )
+    blobs_work = asyncio.run(_check_blob_storage(config))
     try:
         provider = create_provider(
             config.sandbox.model_copy(update={"pool_size": 1}),
@@ -43,6 +52,41 @@ def doctor() -> None:
     console.print(
         f"isolation level: [bold]{level}[/bold] (required: {config.sandbox.min_isolation})"
     )
+    if not blobs_work:
+        raise typer.Exit(1)
+
+
+_PROBE = b"analyst doctor: a blob written, read back and deleted"
+
+
+async def _check_blob_storage(config: Settings) -> bool:
+    """One line: where blobs go, and a probe blob's round trip through the store."""
+    try:
+        store = create_blob_store(config.storage, config.data_dir)
+    except BlobStoreUnavailable as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        return False
+    began = time.perf_counter()
+    try:
+        await store.check()
+        blob = await store.put(as_stream(_PROBE))
+        try:
+            content = b"".join([chunk async for chunk in store.open(blob.key)])
+        finally:
+            await store.delete(blob.key)
+    except (BlobStoreUnavailable, StorageFullError) as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")  # says "blob storage: ..." itself
+        return False
+    finally:
+        await store.close()
+    if content != _PROBE:
+        console.print(f"[red]blob storage: {escape(store.describe())} gave back other bytes[/]")
+        return False
+    console.print(
+        f"blob storage: {escape(store.describe())}: write, read and delete in "
+        f"{(time.perf_counter() - began) * 1000:.1f} ms"
+    )
+    return True
 
 
 async def _check(config: Settings, provider: SandboxProvider) -> str | None:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from rich.markup import escape
 from sqlalchemy.engine import make_url
 
 from sandbox_analyst.api import SingleUserRefused, check_single_user, create_app
@@ -18,6 +19,7 @@ from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import BackendUnavailableError, backend_factory
 from sandbox_analyst.service import Services
+from sandbox_analyst.store import BlobStoreUnavailable, create_blob_store
 
 
 @app.command("serve")
@@ -51,6 +53,12 @@ def serve(
     # soft_wrap: paths and URLs stay on one line, whole, to copy.
     err_console.print(f"data directory: {effective.data_dir}", highlight=False, soft_wrap=True)
     err_console.print(f"database: {_database(effective)}", highlight=False, soft_wrap=True)
+    try:
+        blobs = asyncio.run(_checked_blob_storage(effective))
+    except BlobStoreUnavailable as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    err_console.print(f"blob storage: {blobs}", highlight=False, soft_wrap=True)
     if not effective.server.single_user and asyncio.run(_user_count(effective)) == 0:
         err_console.print(
             "No users yet. Create an admin and their API key with:\n"
@@ -120,6 +128,17 @@ def _browsable_url(host: str, port: int) -> str:
 async def _start_sandboxes(services: Services) -> None:
     # A server is started to be used: pay the zygote's start-up now, not in the first turn.
     await services.sandboxes.start()
+
+
+async def _checked_blob_storage(effective: Settings) -> str:
+    """Where uploads and artifacts go, once the store has answered (BlobStoreUnavailable,
+    saying why, when it cannot be used): a server without it would fail every upload."""
+    store = create_blob_store(effective.storage, effective.data_dir)
+    try:
+        await store.check()
+        return store.describe()
+    finally:
+        await store.close()
 
 
 async def _user_count(effective: Settings) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sandbox_analyst.config import ConfigError
 from sandbox_analyst.llm import LLMError
 from sandbox_analyst.sandbox import SandboxError
-from sandbox_analyst.store import StorageFullError
+from sandbox_analyst.store import BlobStoreUnavailable, StorageFullError
 
 
 class ServiceError(Exception):
@@ -86,6 +86,7 @@ PUBLIC_ERROR_TYPES: tuple[type[Exception], ...] = (
     LLMError,
     ConfigError,
     StorageFullError,
+    BlobStoreUnavailable,
 )
 
 

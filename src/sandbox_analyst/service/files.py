@@ -32,6 +32,7 @@ from sandbox_analyst.service.media import SNIFF_BYTES, sniff_media_type
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.signing import UrlSigner
 from sandbox_analyst.store import (
+    BlobNotFound,
     BlobStore,
     BlobTooLarge,
     Conversation,
@@ -227,7 +228,7 @@ class FileService:
             return access.ensure_owns_file(principal, await _load(session, file_id))
 
     async def open_content(self, principal: Principal, file_id: str) -> FileContent:
-        return self._content(await self.get(principal, file_id))
+        return await self._content(await self.get(principal, file_id))
 
     async def open_signed_content(self, file_id: str, signature: str) -> FileContent:
         """The content behind a signed link; NotFound when the link is wrong or expired."""
@@ -237,14 +238,22 @@ class FileService:
             record = await _load(session, file_id)
         if record is None:
             raise NotFound("file not found")
-        return self._content(record)
+        return await self._content(record)
 
-    def _content(self, record: FileRecord) -> FileContent:
-        return FileContent(
-            record=record,
-            path=self._blobs.path_for(record.storage_key),
-            chunks=self._blobs.open(record.storage_key),
-        )
+    async def _content(self, record: FileRecord) -> FileContent:
+        path = self._blobs.path_for(record.storage_key)
+        if path is not None:
+            return FileContent(
+                record=record, path=path, chunks=self._blobs.open(record.storage_key)
+            )
+        # The first chunk is read here, so that a blob gone missing or a store that cannot be
+        # reached is an error of the request, not a response broken off after its headers.
+        chunks = self._blobs.open(record.storage_key)
+        try:
+            first = await anext(chunks, b"")
+        except BlobNotFound:
+            raise NotFound(f"the content of {record.name} is missing from storage") from None
+        return FileContent(record=record, path=None, chunks=_prepend(first, chunks))
 
     async def signed_url(
         self,
@@ -304,6 +313,18 @@ class FileService:
                 raise StorageFull(_NOT_STORED + f"{record.name} was not kept") from None
             raise
         return record
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    try:
+        if first:
+            yield first
+        async for chunk in rest:
+            yield chunk
+    finally:
+        close = getattr(rest, "aclose", None)  # let go of the blob now, not when collected
+        if close is not None:
+            await close()
 
 
 async def _load(session: AsyncSession, file_id: str) -> FileRecord | None:

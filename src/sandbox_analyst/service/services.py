@@ -1,8 +1,9 @@
 """All services, built in one place from the settings: what the API app keeps on
 `app.state.services` and the CLI uses directly.
 
-The sandbox backend is built here (`create_provider`, chosen by `sandbox.backend`) under a
-`SessionManager`, and started from the event loop on first need or by `sandboxes.start()`;
+The blob store is built here (`create_blob_store`, chosen by `storage.blobs`), and so is the
+sandbox backend (`create_provider`, chosen by `sandbox.backend`) under a `SessionManager`,
+started from the event loop on first need or by `sandboxes.start()`;
 `stop()` ends it. Pass a running `SessionManager` as `sessions=` to share one backend between
 several `Services` (tests, benchmarks): `stop()` then ends only this one's sessions."""
 
@@ -26,7 +27,7 @@ from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
 from sandbox_analyst.service.users import UserService
-from sandbox_analyst.store import BlobStore, Database, LocalBlobStore
+from sandbox_analyst.store import BlobStore, Database, create_blob_store
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Services:
     runners: TurnRunners
     e2b: E2BSandboxService
     extras: dict[str, object] = field(default_factory=dict)
+    owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
 
     @classmethod
     def from_settings(
@@ -55,7 +57,8 @@ class Services:
         sessions: SessionManager | None = None,
     ) -> Self:
         db = Database(settings.effective_database_url)
-        blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
+        owns_blobs = blobs is None
+        blobs = blobs or create_blob_store(settings.storage, settings.data_dir)
         secret = load_or_create_secret(settings.data_dir)
         signer = UrlSigner(secret)
         owned = sessions is None
@@ -107,6 +110,7 @@ class Services:
             ),
             runners=runners,
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret),
+            owns_blobs=owns_blobs,
         )
 
     async def start(self) -> None:
@@ -125,6 +129,8 @@ class Services:
             logger.exception("could not remove this server process's entry")
         await self.sandboxes.shutdown()
         await self.db.close()
+        if self.owns_blobs:
+            await self.blobs.close()
 
     @classmethod
     @asynccontextmanager

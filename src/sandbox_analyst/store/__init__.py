@@ -5,9 +5,11 @@ from sandbox_analyst.store.blobs import (
     BlobInfo,
     BlobNotFound,
     BlobStore,
+    BlobStoreUnavailable,
     BlobTooLarge,
     LocalBlobStore,
     as_stream,
+    create_blob_store,
 )
 from sandbox_analyst.store.capacity import StorageFullError, is_out_of_space
 from sandbox_analyst.store.database import Database
@@ -36,6 +38,7 @@ __all__ = [
     "BlobInfo",
     "BlobNotFound",
     "BlobStore",
+    "BlobStoreUnavailable",
     "BlobTooLarge",
     "Conversation",
     "Database",
@@ -50,6 +53,7 @@ __all__ = [
     "User",
     "as_stream",
     "async_url",
+    "create_blob_store",
     "is_out_of_space",
     "looks_like_id",
     "new_id",

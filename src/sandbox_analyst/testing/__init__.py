@@ -5,7 +5,8 @@ Anthropic's `/v1/messages`, streamed, with quirk modes of real servers, recordin
 request. A shipped component, not test-only code: `analyst demo` replays its model's turns
 through it (no API key, no network), and the tests drive the real OpenAI and Anthropic SDKs
 against it. `LocalPackageIndex`: a Python package index serving hand-written wheels, for the
-template and install tests.
+template and install tests. `s3_server.LocalS3Server` (not imported here: it needs the dev
+dependencies boto3 and moto): an S3-compatible server, for the blob storage tests.
 
 It depends on nothing else of this package, and among shipped code only the demo uses it
 (both kept by the import-linter contracts in pyproject.toml).

@@ -146,6 +146,9 @@ def _content_response(content: FileContent) -> Response:
     }
     if content.path is not None:
         return FileResponse(content.path, media_type=record.media_type, headers=headers)
+    # Streamed from the blob store chunk by chunk; the length lets a client tell a transfer
+    # the store broke off from a complete one.
+    headers["Content-Length"] = str(record.size)
     return StreamingResponse(content.chunks, media_type=record.media_type, headers=headers)
 
 

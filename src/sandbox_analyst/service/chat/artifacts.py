@@ -1,9 +1,10 @@
 """Where the agent's artifacts go: files of kind "artifact" in the conversation, each with a
 stable URL the final answer can link to.
 
-An artifact that cannot be stored (the server's storage is full) is not an error of the turn:
-the model is told (`ArtifactNotSaved`, in its observation) and so is the user (`on_not_saved`,
-which the chat service turns into an error event of the turn), and the turn goes on.
+An artifact that cannot be stored (the server's storage is full, or its blob store cannot be
+reached) is not an error of the turn: the model is told (`ArtifactNotSaved`, in its
+observation) and so is the user (`on_not_saved`, which the chat service turns into an error
+event of the turn), and the turn goes on.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sandbox_analyst.agent import ArtifactNotSaved, ArtifactRef, ArtifactUsage
 from sandbox_analyst.service.errors import StorageFull
 from sandbox_analyst.service.file_links import content_url
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.store import BlobStoreUnavailable
 
 
 class FileArtifactSink:
@@ -39,10 +41,11 @@ class FileArtifactSink:
             record = await self._files.create_artifact(
                 self._owner_id, self._conversation_id, name, data, media_type
             )
-        except StorageFull as exc:
+        except (StorageFull, BlobStoreUnavailable) as exc:
+            message = exc.message if isinstance(exc, StorageFull) else str(exc)
             if self._on_not_saved is not None:
-                self._on_not_saved(exc.message)
-            raise ArtifactNotSaved(exc.message) from None
+                self._on_not_saved(message)
+            raise ArtifactNotSaved(message) from None
         return ArtifactRef(
             file_id=record.id,
             name=record.name,

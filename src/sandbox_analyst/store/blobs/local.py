@@ -1,9 +1,4 @@
-"""Blob storage: the bytes of uploads and artifacts, addressed by keys we generate.
-
-A key is a random hex string chosen by the store, never anything derived from a user's file
-name, so no name can escape the storage root. `LocalBlobStore` is the embedded default; the
-`BlobStore` interface is the seam for an S3-compatible store.
-"""
+"""Blobs as files in a local directory: the embedded default (one machine, no cloud account)."""
 
 from __future__ import annotations
 
@@ -11,70 +6,12 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import re
-import uuid
-from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox_analyst.store.blobs.errors import BlobNotFound, BlobStoreUnavailable, BlobTooLarge
+from sandbox_analyst.store.blobs.interface import CHUNK_SIZE, BlobInfo, BlobStore, is_key, new_key
 from sandbox_analyst.store.capacity import StorageFullError, is_out_of_space
-
-CHUNK_SIZE = 256 * 1024
-_KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
-
-
-@dataclass(frozen=True)
-class BlobInfo:
-    key: str
-    size: int
-    sha256: str
-
-
-class BlobError(Exception):
-    """Base class of blob storage errors."""
-
-
-class BlobTooLarge(BlobError):
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(f"content is larger than the limit of {max_bytes} bytes")
-        self.max_bytes = max_bytes
-
-
-class BlobNotFound(BlobError):
-    def __init__(self, key: str) -> None:
-        super().__init__(f"no blob with key {key!r}")
-        self.key = key
-
-
-class BlobStore(ABC):
-    @abstractmethod
-    async def put(self, stream: AsyncIterable[bytes], *, max_bytes: int | None = None) -> BlobInfo:
-        """Store everything `stream` yields. All or nothing: when the stream breaks, exceeds
-        `max_bytes` (BlobTooLarge) or finds no space left (StorageFullError), nothing of it
-        remains."""
-
-    @abstractmethod
-    def open(self, key: str) -> AsyncIterator[bytes]:
-        """The content of `key`, in chunks. Raises BlobNotFound on first iteration."""
-
-    @abstractmethod
-    async def delete(self, key: str) -> None:
-        """Remove `key`; a key that does not exist is not an error."""
-
-    def path_for(self, key: str) -> Path | None:
-        """A local file holding the content, where the store has one (lets the web server
-        send it efficiently); None otherwise."""
-        return None
-
-
-async def _bytes_stream(data: bytes) -> AsyncIterator[bytes]:
-    for start in range(0, len(data), CHUNK_SIZE):
-        yield data[start : start + CHUNK_SIZE]
-
-
-def as_stream(data: bytes | AsyncIterable[bytes]) -> AsyncIterable[bytes]:
-    return _bytes_stream(data) if isinstance(data, bytes | bytearray) else data
 
 
 class LocalBlobStore(BlobStore):
@@ -85,8 +22,21 @@ class LocalBlobStore(BlobStore):
         self.root = root
         self._tmp = root / "tmp"
 
+    def describe(self) -> str:
+        return f"local directory {self.root}"
+
+    async def check(self) -> None:
+        try:
+            self._tmp.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BlobStoreUnavailable(
+                f"cannot create the blob directory {self.root}: {exc.strerror}"
+            ) from exc
+        if not os.access(self._tmp, os.W_OK | os.X_OK):
+            raise BlobStoreUnavailable(f"the blob directory {self.root} is not writable")
+
     def _path(self, key: str) -> Path:
-        if not _KEY_PATTERN.match(key):
+        if not is_key(key):
             raise BlobNotFound(key)
         return self.root / key[:2] / key
 
@@ -99,7 +49,7 @@ class LocalBlobStore(BlobStore):
             raise
 
     async def _put(self, stream: AsyncIterable[bytes], max_bytes: int | None) -> BlobInfo:
-        key = uuid.uuid4().hex
+        key = new_key()
         self._tmp.mkdir(parents=True, exist_ok=True)
         tmp_path = self._tmp / f"{key}.part"
         digest = hashlib.sha256()
@@ -148,6 +98,9 @@ class LocalBlobStore(BlobStore):
     def path_for(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
+
+    async def close(self) -> None:
+        """Nothing to release: every file is closed when its read or write ends."""
 
 
 def _flush_and_sync(handle: object) -> None:

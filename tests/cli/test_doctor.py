@@ -1,0 +1,61 @@
+"""`analyst doctor`'s blob storage line: where blobs go and a probe blob's round trip, or what
+is wrong with the store, in one line that names the setting.
+
+The sandbox half of the report is not the subject here: a gateway backend without a URL is
+reported unusable at once (and makes the exit status 1 whatever the blob storage says)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sandbox_analyst.cli import app
+from sandbox_analyst.testing.s3_server import LocalS3Server
+from tests.cli.test_serve import s3_environment
+
+
+@pytest.fixture
+def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANALYST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ANALYST_SANDBOX__BACKEND", "gateway")
+    monkeypatch.chdir(tmp_path)  # no analyst.yaml from the developer's directory
+
+
+def doctor_says() -> str:
+    result = CliRunner().invoke(app, ["doctor"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    return " ".join(result.output.split())
+
+
+def test_the_local_directory_is_checked_with_a_round_trip(
+    environment: None, tmp_path: Path
+) -> None:
+    said = doctor_says()
+    assert f"blob storage: local directory {tmp_path / 'data' / 'blobs'}: write, read and " in said
+    assert [p for p in (tmp_path / "data" / "blobs").rglob("*") if p.is_file()] == []
+
+
+def test_a_bucket_is_checked_with_a_round_trip(
+    environment: None, monkeypatch: pytest.MonkeyPatch, s3_server: LocalS3Server
+) -> None:
+    bucket = s3_server.create_bucket()
+    s3_environment(monkeypatch, s3_server, bucket)
+    said = doctor_says()
+    assert f"blob storage: S3 bucket {bucket!r} at {s3_server.endpoint_url}: write, read" in said
+    assert s3_server.object_keys(bucket) == []
+
+
+def test_refused_credentials_are_one_clear_line(
+    environment: None, monkeypatch: pytest.MonkeyPatch, s3_server: LocalS3Server
+) -> None:
+    s3_environment(monkeypatch, s3_server, s3_server.create_bucket())
+    monkeypatch.setenv("ANALYST_STORAGE__S3__SECRET_ACCESS_KEY", "wrong")
+    said = doctor_says()
+    assert (
+        f"blob storage: the S3 endpoint {s3_server.endpoint_url} refused the credentials "
+        "(SignatureDoesNotMatch"
+    ) in said
+    assert "set storage.s3.access_key_id and storage.s3.secret_access_key" in said
