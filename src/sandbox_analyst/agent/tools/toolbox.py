@@ -31,13 +31,17 @@ class Toolbox:
         artifacts: ArtifactSink,
         config: AgentConfig,
         figures: FigureNamer,
+        *,
+        state: TurnState | None = None,
     ) -> None:
+        """`state`: the turn's shared tool state, when several toolboxes (a team's roles) work
+        in one turn; a new one by default."""
         self.tools = tools
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
         self.running: CallOutput | None = None
-        self._turn = TurnState(figures, sandbox.generation)
+        self.state = state if state is not None else TurnState(figures, sandbox.generation)
 
     async def call(self, call: ToolCall, emit: EventSink) -> ToolResultEvent:
         tool = self.tools.get(call.name)
@@ -71,7 +75,7 @@ class Toolbox:
                 'e.g. {"code": "print(1)"}; escape quotes and newlines inside strings.',
             )
         context = ToolContext(
-            call, self.sandbox, self.artifacts, self.config, self._turn, output, emit
+            call, self.sandbox, self.artifacts, self.config, self.state, output, emit
         )
         try:
             return await tool.handler(context)
