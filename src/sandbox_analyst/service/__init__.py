@@ -20,6 +20,7 @@ from sandbox_analyst.service.chat import (
     ChatTurn,
     ErrorCode,
     ErrorEvent,
+    HandoffEvent,
     MessageEndEvent,
     MessageStartEvent,
     ResultEvent,
@@ -64,6 +65,12 @@ from sandbox_analyst.service.files import FileContent, FileKind, FileService, Si
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.services import Services
 from sandbox_analyst.service.signing import UrlSigner
+from sandbox_analyst.service.team_config import (
+    Mode,
+    RoleConfig,
+    TeamConfig,
+    default_team_config,
+)
 from sandbox_analyst.service.text import Title
 from sandbox_analyst.service.users import CreatedKey, UserService
 
@@ -88,15 +95,18 @@ __all__ = [
     "FileLinkMatch",
     "FileService",
     "Forbidden",
+    "HandoffEvent",
     "MessageEndEvent",
     "MessageRole",
     "MessageStartEvent",
     "MessageStatus",
+    "Mode",
     "NotFound",
     "PayloadTooLarge",
     "Principal",
     "PublicError",
     "ResultEvent",
+    "RoleConfig",
     "SandboxCloser",
     "SandboxRestoredEvent",
     "ServiceError",
@@ -104,6 +114,7 @@ __all__ = [
     "SignedLink",
     "StderrEvent",
     "StdoutEvent",
+    "TeamConfig",
     "Title",
     "TokenEvent",
     "ToolCallEvent",
@@ -118,6 +129,7 @@ __all__ = [
     "content_disposition",
     "content_path",
     "content_url",
+    "default_team_config",
     "file_id_of",
     "file_links_in",
     "public_error",

@@ -14,6 +14,7 @@ from sandbox_analyst.agent import (
     ArtifactRef,
     ErrorCode,
     ErrorEvent,
+    HandoffEvent,
     ResultEvent,
     StderrEvent,
     StdoutEvent,
@@ -29,6 +30,7 @@ __all__ = [
     "ChatEvent",
     "ErrorCode",
     "ErrorEvent",
+    "HandoffEvent",
     "MessageEndEvent",
     "MessageStartEvent",
     "ResultEvent",
@@ -49,6 +51,7 @@ class MessageStartEvent:
     conversation_id: str
     user_message_id: str
     message_id: str
+    agent: str | None = None  # a team turn's first speaker
 
 
 @dataclass
@@ -60,12 +63,16 @@ class SandboxRestoredEvent:
     files: int  # files written back into the workdir
     cells_replayed: int
     cells_failed: int
+    agent: str | None = None
 
 
 @dataclass
 class MessageEndEvent:
     """Always the last event. `status` is the stored message's ("complete", "failed",
-    "cancelled"); `agent_status` says how the agent ended ("max_iterations", "timeout"...)."""
+    "cancelled"); `agent_status` says how the agent ended ("max_iterations", "timeout"...);
+    `stop_reason` why the turn stopped, more precisely in team mode ("terminate",
+    "max_messages", "token_budget", "handoff_loop", "cancelled"...); `agent`: a team turn's
+    last speaker."""
 
     type: ClassVar[str] = "message_end"
     message_id: str
@@ -75,6 +82,8 @@ class MessageEndEvent:
     duration: float
     error: str | None
     artifact_ids: list[str]
+    stop_reason: str = ""
+    agent: str | None = None
 
 
 ChatEvent = MessageStartEvent | SandboxRestoredEvent | AgentEvent | MessageEndEvent

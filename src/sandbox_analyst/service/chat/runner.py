@@ -22,6 +22,8 @@ from sandbox_analyst.agent import (
     ErrorCode,
     ErrorEvent,
     FinalEvent,
+    Team,
+    TeamSpec,
 )
 from sandbox_analyst.llm import LLM, ChatMessage
 from sandbox_analyst.sandbox import Sandbox
@@ -58,6 +60,11 @@ class TurnRequest:
     content: str
     history: list[ChatMessage]  # the conversation so far, as the model sees it
     config: AgentConfig
+    team: TeamSpec | None = None  # team mode: the roles that answer; None: one agent
+
+    @property
+    def first_speaker(self) -> str | None:
+        return self.team.entry.name if self.team is not None else None
 
 
 class TurnRunner:
@@ -99,7 +106,10 @@ class TurnRunner:
         try:
             channel.publish(
                 MessageStartEvent(
-                    request.conversation_id, request.user_message_id, request.message_id
+                    request.conversation_id,
+                    request.user_message_id,
+                    request.message_id,
+                    agent=request.first_speaker,
                 )
             )
             final = await self._converse(channel, steps)
@@ -122,6 +132,8 @@ class TurnRunner:
             self._internal_error(failure, channel)
         duration = time.monotonic() - started
         usage = dict(final.usage) if final is not None else {}
+        stop_reason = final.reason if final is not None and status != "cancelled" else status
+        agent = final.agent if final is not None else request.first_speaker
         try:
             await recorder.finish(
                 status,
@@ -129,6 +141,8 @@ class TurnRunner:
                 usage=usage,
                 duration=duration,
                 turn=final.messages if final is not None else [],
+                stop_reason=stop_reason,
+                agent=agent,
             )
         except Exception:
             logger.exception("could not store the end of chat turn %s", request.message_id)
@@ -145,13 +159,21 @@ class TurnRunner:
                     duration=round(duration, 4),
                     error=recorder.error,
                     artifact_ids=list(recorder.artifact_ids),
+                    stop_reason=stop_reason,
+                    agent=agent,
                 )
             )
 
     async def _converse(self, channel: TurnChannel, steps: StepWriter) -> FinalEvent | None:
         request = self.request
         if self.llm is None or self.sandbox is None:
-            await steps(ErrorEvent(self.llm_error or "no model available", ErrorCode.LLM_ERROR))
+            await steps(
+                ErrorEvent(
+                    self.llm_error or "no model available",
+                    ErrorCode.LLM_ERROR,
+                    agent=request.first_speaker,
+                )
+            )
             return None
         prepared = await self.sandboxes.prepare(
             request.owner_id, request.conversation_id, self.sandbox, self.records
@@ -160,14 +182,27 @@ class TurnRunner:
             restored = prepared.restoration
             channel.publish(
                 SandboxRestoredEvent(
-                    restored.reason, restored.files, restored.cells_replayed, restored.cells_failed
+                    restored.reason,
+                    restored.files,
+                    restored.cells_replayed,
+                    restored.cells_failed,
+                    agent=request.first_speaker,
                 )
             )
         files = [DataFile(f.path, f.size, f.media_type) for f in prepared.files]
-        agent = Agent(self.llm, self.sandbox, self.artifacts, request.config)
-        return await agent.run(request.history, request.content, files, steps)
+        if request.team is not None:
+            answering: Agent | Team = Team(
+                self.llm, self.sandbox, self.artifacts, request.config, request.team
+            )
+        else:
+            answering = Agent(self.llm, self.sandbox, self.artifacts, request.config)
+        return await answering.run(request.history, request.content, files, steps)
 
     def _internal_error(self, exc: BaseException, channel: TurnChannel) -> None:
         logger.error("chat turn %s failed", self.request.message_id, exc_info=exc)
         self.recorder.error = f"internal error: {type(exc).__name__}: {exc}"
-        channel.publish(ErrorEvent(self.recorder.error, ErrorCode.INTERNAL_ERROR))
+        channel.publish(
+            ErrorEvent(
+                self.recorder.error, ErrorCode.INTERNAL_ERROR, agent=self.request.first_speaker
+            )
+        )
