@@ -13,6 +13,7 @@ from sandbox_analyst.service.assistants import (
     Visibility,
 )
 from sandbox_analyst.service.chat import (
+    HANDOFF_PREFIX,
     ArtifactEvent,
     ArtifactRef,
     ChatEvent,
@@ -75,6 +76,7 @@ from sandbox_analyst.service.text import Title
 from sandbox_analyst.service.users import CreatedKey, UserService
 
 __all__ = [
+    "HANDOFF_PREFIX",
     "PUBLIC_ERROR_TYPES",
     "ArtifactEvent",
     "ArtifactRef",

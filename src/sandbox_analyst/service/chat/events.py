@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sandbox_analyst.agent import (
+    HANDOFF_PREFIX,
     AgentEvent,
     ArtifactEvent,
     ArtifactRef,
@@ -24,6 +25,7 @@ from sandbox_analyst.agent import (
 )
 
 __all__ = [
+    "HANDOFF_PREFIX",
     "AgentEvent",
     "ArtifactEvent",
     "ArtifactRef",
