@@ -50,9 +50,7 @@ def test_a_team_answer_shows_who_speaks_and_each_handoff(
     page: Page, web: WebApp, model: FakeLLMServer
 ) -> None:
     tess = web.add_user("tess")
-    switched = web.api(
-        tess, "PATCH", f"/api/assistants/{tess.assistant_id}", json={"mode": "team"}
-    )
+    switched = web.api(tess, "PATCH", f"/api/assistants/{tess.assistant_id}", json={"mode": "team"})
     assert switched.status_code == 200, switched.text
     sign_in(page, tess)
     new_analysis(page)
