@@ -120,3 +120,15 @@ async def test_generate_chart_explains_what_it_cannot_draw(
     assert not result.success
     assert error in result.observation
     assert sink.stored == {}
+
+
+async def test_a_large_file_is_read_only_in_part_and_the_model_is_told(
+    make_agent, sandbox: LocalSandbox
+) -> None:
+    await sandbox.files.write("big.txt", b"line of text\n" * 30_000)
+
+    (read,) = await results(make_agent, ("read_file", {"path": "big.txt"}))
+
+    assert read.success
+    assert len(read.stdout) == 256 * 1024
+    assert "Only the first 262,144 bytes were read." in read.observation

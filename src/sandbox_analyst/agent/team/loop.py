@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from dataclasses import dataclass, field
 
 from sandbox_analyst.agent.artifacts import ArtifactSink
@@ -185,7 +186,7 @@ class Team:
             # A role that may not end said its piece: the conversation goes back, as if it
             # had handed off itself (so the stored turn holds who spoke and where it went).
             guard.progress()
-            calls = [_automatic_handoff(role, progress.messages)]
+            calls = [_automatic_handoff(role)]
         turn.add(ChatMessage("assistant", text, tool_calls=calls))
         following: str | None = None
         for call in calls:
@@ -259,11 +260,12 @@ def _answer_calls_not_run(turn: TurnLog, calls: list[ToolCall], why: str) -> Non
         turn.add(ChatMessage("tool", f"Not run: {why}.", tool_call_id=call.id))
 
 
-def _automatic_handoff(role: Role, number: int) -> ToolCall:
+def _automatic_handoff(role: Role) -> ToolCall:
     target = role.handoffs[0]
     arguments = {"reason": AUTOMATIC_HANDOFF_REASON}
     return ToolCall(
-        id=f"auto-handoff-{number}",
+        # Unique across turns too: the stored history sends every turn's calls back.
+        id=f"auto-handoff-{secrets.token_hex(6)}",
         name=handoff_tool_name(target),
         arguments=arguments,
         raw_arguments=json.dumps(arguments),

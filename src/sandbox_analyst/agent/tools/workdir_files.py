@@ -6,6 +6,8 @@ download it and the model can link it."""
 
 from __future__ import annotations
 
+from contextlib import aclosing
+
 from sandbox_analyst.agent.artifacts import WorkdirSnapshot, save_written_files
 from sandbox_analyst.agent.observation import Observation
 from sandbox_analyst.agent.tools.context import InvalidArguments, ToolContext, ToolOutcome
@@ -27,11 +29,12 @@ async def read_file(context: ToolContext) -> ToolOutcome:
         )
     data = bytearray()
     cut = False
-    async for chunk in sandbox.files.read(path):
-        data += chunk
-        if len(data) > READ_LIMIT_BYTES:
-            cut = True
-            break
+    async with aclosing(sandbox.files.read(path)) as chunks:
+        async for chunk in chunks:
+            data += chunk
+            if len(data) > READ_LIMIT_BYTES:
+                cut = True
+                break
     if b"\x00" in data[:8192]:
         return ToolOutcome(
             Observation.failure(
