@@ -183,6 +183,10 @@ async def test_an_edited_team_is_what_answers(
     assert [(h["from"], h["to"]) for h in reply.of("handoff")] == [("Lead", "Coder")]
     assert reply.stdout == "42\n"
     assert reply.end["stop_reason"] == "max_messages"
+    assert reply.end["status"] == "complete"  # an answer, saying why the team stopped
+    assert reply.of("error")[0]["code"] == "max_messages"
+    stored = (await bob.messages())[-1]
+    assert stored["content"].startswith("The team stopped (the team used all 2 messages)")
     assert reply.end["agent"] == "Coder"
     tools = [t["function"]["name"] for t in fake.model_requests[-1].json["tools"]]
     assert tools == ["execute_code", "transfer_to_Lead"]

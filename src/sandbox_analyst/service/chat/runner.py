@@ -44,6 +44,11 @@ logger = logging.getLogger(__name__)
 _MESSAGE_STATUS: dict[str, MessageStatus] = {
     "complete": "complete",
     "max_iterations": "complete",  # an answer, saying what it could not finish
+    # A team stopped by a limit or a runaway guard: the same, its summary says why.
+    "max_messages": "complete",
+    "token_budget": "complete",
+    "handoff_loop": "complete",
+    "repeated_failure": "complete",
     "timeout": "failed",
     "failed": "failed",
 }
