@@ -28,8 +28,8 @@ from pathlib import Path
 
 from sandbox_analyst.config import LLMSettings, SandboxSettings, Settings
 from sandbox_analyst.llm import ChatMessage, create_llm
+from sandbox_analyst.sandbox import SandboxProvider, SessionManager, create_provider
 from sandbox_analyst.service import AssistantCreate, Principal, Services
-from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.testing import FakeLLMServer, Turn
 
 CODE = "1+1"
@@ -71,8 +71,8 @@ async def timed_turn(services: Services, principal: Principal, conversation_id: 
     }
 
 
-async def bare_round_trips(sandboxes: ConversationSandboxes, rounds: int) -> list[float]:
-    sandbox = await sandboxes.pool.acquire()
+async def bare_round_trips(provider: SandboxProvider, rounds: int) -> list[float]:
+    sandbox = await provider.create()
     samples = []
     try:
         for _ in range(rounds):
@@ -124,13 +124,13 @@ async def main(turns: int, rounds: int) -> None:
             sandbox=sandbox,
             llm=LLMSettings(base_url=fake.openai_base_url, api_key="test-key", model="m"),
         )
-        sandboxes = ConversationSandboxes(sandbox, root / "sandboxes")
-        await sandboxes.start()
-        await sandboxes.pool.wait_ready()
-        services = Services.from_settings(settings, sandboxes=sandboxes)
+        provider = create_provider(sandbox, root / "sandboxes")
+        sessions = SessionManager.from_settings(provider, sandbox)
+        await provider.wait_ready()
+        services = Services.from_settings(settings, sessions=sessions)
         await services.start()
         try:
-            rt = await bare_round_trips(sandboxes, turns)
+            rt = await bare_round_trips(provider, turns)
             model = await bare_model_calls(settings, fake, turns)
             principal, conversation_id = await conversation(services, "solo")
             fake.add_turns(*[instant_model] * ((turns + 2) * 2))
@@ -143,7 +143,7 @@ async def main(turns: int, rounds: int) -> None:
             }
         finally:
             await services.stop()
-            await sandboxes.shutdown()
+            await sessions.shutdown()
 
     rt_ms, model_ms = median_ms(rt), median_ms(model)
     tool_ms = median_ms([t["tool"] for t in timings])

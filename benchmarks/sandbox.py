@@ -26,7 +26,7 @@ from pathlib import Path
 from jupyter_client.manager import start_new_kernel
 
 from sandbox_analyst.config import SandboxSettings
-from sandbox_analyst.sandbox import SandboxPool
+from sandbox_analyst.sandbox import create_provider
 from sandbox_analyst.sandbox.local.process_stats import unique_set_size
 
 PANDAS_CELL = "import pandas as pd, matplotlib\npd.DataFrame({'a': [1, 2]}).shape"
@@ -63,13 +63,13 @@ class Timings:
 async def measure_pool(rounds: int, isolation: bool) -> dict[str, object]:
     settings = SandboxSettings(pool_size=2, isolation=isolation)
     with tempfile.TemporaryDirectory() as root:
-        async with SandboxPool(settings, Path(root) / "sandboxes") as pool:
+        async with create_provider(settings, Path(root) / "sandboxes") as provider:
             acquire, first_cell = [], []
             for _ in range(rounds):
-                await pool.wait_ready()
+                await provider.wait_ready()
                 await asyncio.sleep(0.05)  # let the refilled worker settle, as between requests
                 began = time.perf_counter()
-                sandbox = await pool.acquire()
+                sandbox = await provider.create()
                 acquired = time.perf_counter()
                 execution = await sandbox.run_code(PANDAS_CELL)
                 finished = time.perf_counter()
@@ -77,8 +77,8 @@ async def measure_pool(rounds: int, isolation: bool) -> dict[str, object]:
                 acquire.append(acquired - began)
                 first_cell.append(finished - began)
                 await sandbox.close()
-            await pool.wait_ready()
-            sandbox = await pool.acquire()
+            await provider.wait_ready()
+            sandbox = await provider.create()
             trips = []
             for _ in range(rounds * 20):
                 began = time.perf_counter()
@@ -86,8 +86,9 @@ async def measure_pool(rounds: int, isolation: bool) -> dict[str, object]:
                 trips.append(time.perf_counter() - began)
             execution = await sandbox.run_code(REALISTIC_CELL)
             assert execution.error is None, execution.error
-            uss = unique_set_size(sandbox.pid)
-            level = pool.isolation_report.level if pool.isolation_report else "off"
+            pid = (await sandbox.info()).pid
+            uss = unique_set_size(pid) if pid is not None else 0
+            level = (await provider.health()).isolation_level if isolation else "off"
             await sandbox.close()
     return {
         "acquire": Timings(acquire),

@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from sandbox_analyst.agent import AgentConfig, ArtifactRef, FinalEvent, Team, default_team
+from sandbox_analyst.agent.artifact_limits import ArtifactUsage
 from sandbox_analyst.config import LLMSettings, SandboxSettings, Settings
 from sandbox_analyst.llm import create_llm
-from sandbox_analyst.sandbox import LocalSandbox, SandboxPool
+from sandbox_analyst.sandbox.local import LocalSandbox, SandboxPool
 from sandbox_analyst.testing import FakeLLMServer, Turn
 
 TASK = (
@@ -130,6 +131,9 @@ class MemorySink:
 
     async def saved_names(self) -> list[str]:
         return []
+
+    async def saved_usage(self) -> ArtifactUsage:
+        return ArtifactUsage()
 
 
 @dataclass

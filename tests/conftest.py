@@ -121,6 +121,9 @@ class LiveServer:
 
     settings: Settings
     extra_args: list[str] = field(default_factory=list)
+    # Runs the server: `[*wrapper, python, ...]` (e.g. `unshare -m sh -c SCRIPT sh`, which
+    # must exec it, so that `process` is the server).
+    wrapper: list[str] = field(default_factory=list)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
@@ -139,7 +142,12 @@ class LiveServer:
         }
         self.log = self.settings.data_dir.parent / f"server-{self.port}.log"
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-c", "from sandbox_analyst.cli import main; main()"]
+        command = [
+            *self.wrapper,
+            sys.executable,
+            "-c",
+            "from sandbox_analyst.cli import main; main()",
+        ]
         command += ["serve", "--host", "127.0.0.1", "--port", str(self.port), *self.extra_args]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

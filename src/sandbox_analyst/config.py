@@ -31,10 +31,68 @@ def default_data_dir() -> Path:
     return Path(xdg) / "sandbox-analyst"
 
 
-class SandboxSettings(BaseModel):
-    """The local execution engine (zygote + pre-forked pool)."""
+class GatewaySettings(BaseModel):
+    """The `gateway` backend: kernels on a Jupyter Kernel Gateway or Enterprise Gateway."""
 
-    backend: Literal["local"] = "local"
+    url: str | None = Field(
+        None, description="Base URL of the gateway, e.g. http://127.0.0.1:8888 (https for TLS)."
+    )
+    token: SecretStr | None = Field(
+        None, description="The gateway's auth token (sent as `Authorization: token ...`)."
+    )
+    kernel_name: str = Field("python3", min_length=1, description="Kernelspec of new kernels.")
+    templates: dict[str, str] = Field(
+        default_factory=dict,
+        description="Template name -> kernelspec name, for sessions that ask for a template.",
+    )
+    username: str = Field(
+        "analyst", min_length=1, description="KERNEL_USERNAME sent when starting a kernel."
+    )
+    kernel_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra KERNEL_* variables for the start request (Enterprise Gateway reads "
+        "e.g. KERNEL_NAMESPACE, KERNEL_IMAGE from here).",
+    )
+    session_dir: str = Field(
+        "sessions",
+        description="Directory, relative to where the kernel starts, holding one working "
+        "directory per session; empty: the kernel's own working directory (one container per "
+        "kernel).",
+    )
+    pool_size: int = Field(
+        0, ge=0, le=64, description="Kernels started ahead of time and kept waiting."
+    )
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
+    request_timeout: float = Field(30.0, gt=0, description="Seconds a REST request may take.")
+    kernel_start_timeout: float = Field(
+        120.0, gt=0, description="Seconds a new kernel may take to become ready."
+    )
+    reconnect_timeout: float = Field(
+        30.0, gt=0, description="Seconds to keep re-opening a dropped kernel websocket."
+    )
+    validate_cert: bool = Field(True, description="Verify the gateway's TLS certificate.")
+    ca_file: Path | None = Field(None, description="CA bundle to verify the gateway with.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("sandbox.gateway.url must start with http:// or https://")
+        return value
+
+
+class SandboxSettings(BaseModel):
+    """The execution engine: which backend, the session limits every backend shares, and the
+    local backend's own settings (zygote + pre-forked pool; other backends add sub-settings)."""
+
+    backend: Literal["local", "gateway", "e2b"] = Field(
+        "local",
+        description="Where sessions run: local (zygote-forked workers on this machine), "
+        "gateway (Jupyter Kernel / Enterprise Gateway) or e2b.",
+    )
     pool_size: int = Field(2, ge=0, le=64, description="Ready workers kept waiting.")
     preload: list[str] = Field(
         default_factory=lambda: [
@@ -47,8 +105,13 @@ class SandboxSettings(BaseModel):
             "sklearn.linear_model",
             "sklearn.ensemble",
             "sklearn.model_selection",
+            # Measured (CPU s on top of the above, which take ~7.5): seaborn 0.31, plotly.io
+            # 0.01. Left to first use: statsmodels.api 2.3, plotly.express 0.27, polars 0.6.
+            "seaborn",
+            "plotly.io",
         ],
-        description="Modules the zygote imports once; missing ones are skipped.",
+        description="Modules the zygote imports once (the default template's preload list); "
+        "missing ones are skipped.",
     )
     threads: int = Field(1, ge=1, le=256, description="OPENBLAS/OMP/MKL threads per worker.")
     timeout: float = Field(120.0, gt=0, description="Default seconds a cell may run.")
@@ -56,7 +119,19 @@ class SandboxSettings(BaseModel):
         3.0, gt=0, description="Seconds between an interrupt and a kill when code ignores it."
     )
     max_sessions: int = Field(32, ge=1, description="Live sessions at most.")
+    max_sessions_per_user: int = Field(
+        8,
+        ge=1,
+        description="Live sessions one user may hold; their least recently used idle one is "
+        "ended when they need another.",
+    )
     idle_timeout: float = Field(1800.0, gt=0, description="Seconds before an idle session ends.")
+    reclaim_idle_after: float = Field(
+        60.0,
+        ge=0,
+        description="When every session is taken, one idle at least this many seconds is "
+        "ended to make room (the least recently used), instead of refusing.",
+    )
     output_limit: int = Field(
         2 * _MIB, ge=4096, description="Bytes of stdout+stderr kept per execution."
     )
@@ -64,6 +139,9 @@ class SandboxSettings(BaseModel):
         2048, ge=512, description="Address-space limit per worker (RLIMIT_AS), in MiB."
     )
     disk_quota_mb: int = Field(1024, ge=1, description="Largest file and workdir size, in MiB.")
+    disk_check_interval: float = Field(
+        1.0, gt=0, description="Seconds between measurements of the workdir while code runs."
+    )
     max_processes: int = Field(64, ge=1, description="Processes/threads a session may hold.")
     figure_dpi: int = Field(100, ge=20, le=600)
     isolation: bool = Field(
@@ -72,6 +150,20 @@ class SandboxSettings(BaseModel):
     min_isolation: Literal["none", "basic", "strict"] = Field(
         "none", description="Refuse to start when the isolation level in force is below this."
     )
+    templates_dir: Path | None = Field(
+        None, description="Template files (*.yaml, *.toml); default: <data_dir>/templates."
+    )
+    package_index: str | None = Field(
+        "https://pypi.org/simple",
+        description="Simple (PEP 503) index that template builds and approved installs take "
+        "wheels from (the server downloads; sandboxes never reach the network); null: none, "
+        "only find_links.",
+    )
+    extra_index_urls: list[str] = Field(default_factory=list)
+    find_links: list[str] = Field(
+        default_factory=list, description="Directories or pages of links to wheels."
+    )
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
 
 class AgentSettings(BaseModel):
@@ -81,6 +173,20 @@ class AgentSettings(BaseModel):
     turn_timeout: float = Field(600.0, gt=0, description="Wall-clock seconds per turn.")
     observation_limit: int = Field(
         6000, ge=500, description="Characters of output sent back to the model per tool call."
+    )
+    # What the code of one call (and one conversation) may have saved as charts and files;
+    # beyond it the model is told what was left out and why.
+    max_artifact_bytes: int = Field(50 * _MIB, ge=1, description="Largest chart or file saved.")
+    max_artifacts_per_call: int = Field(20, ge=0, description="Files saved per code run.")
+    max_figures_per_call: int = Field(50, ge=0, description="Charts saved per code run.")
+    max_call_artifact_bytes: int = Field(
+        200 * _MIB, ge=1, description="Bytes of charts and files saved per code run, in all."
+    )
+    max_conversation_artifacts: int = Field(
+        2000, ge=0, description="Charts and files saved per conversation."
+    )
+    max_conversation_artifact_bytes: int = Field(
+        2048 * _MIB, ge=1, description="Bytes of charts and files saved per conversation."
     )
 
 
@@ -94,6 +200,29 @@ class ServerSettings(BaseModel):
         False, description="No authentication; allowed only on a loopback address."
     )
     max_upload_mb: int = Field(200, ge=1)
+    e2b_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Also serve the E2B-compatible API (control plane, envd, code interpreter) "
+        "on this port, with E2B's paths at the root; unset: not served.",
+    )
+    max_json_kb: int = Field(
+        1024, ge=1, description="Largest JSON request body, in KiB (413 beyond it)."
+    )
+    header_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        description="Seconds a client has to send a request's headers before the connection "
+        "is closed (slow clients holding connections open).",
+    )
+    heartbeat_s: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds between a server process's heartbeats in the database. A process "
+        "on another machine silent for 6 of them is taken for dead, and the turns it was "
+        "running are marked interrupted (on the same machine, a process is checked directly).",
+    )
 
 
 class OpenAICompatSettings(BaseModel):
@@ -115,6 +244,23 @@ class OpenAICompatSettings(BaseModel):
     )
     link_days: int = Field(
         30, ge=1, le=30, description="Days the image and file links in answers keep working."
+    )
+    max_request_mb: int = Field(
+        64,
+        ge=1,
+        description="Largest /v1 request body, in MiB: messages carry their files inline, "
+        "base64-encoded (413 beyond it).",
+    )
+
+
+class E2BSettings(BaseModel):
+    """Sandboxes made through the E2B-compatible API (`server.e2b_port`)."""
+
+    default_timeout: int = Field(
+        300, ge=1, description="Seconds a new sandbox lives when the client asks for no timeout."
+    )
+    max_timeout: int = Field(
+        86400, ge=1, description="Longest lifetime, in seconds, a client may ask for or extend to."
     )
 
 
@@ -182,6 +328,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
     openai_compat: OpenAICompatSettings = Field(default_factory=OpenAICompatSettings)
+    e2b: E2BSettings = Field(default_factory=E2BSettings)
 
     @field_validator("data_dir")
     @classmethod

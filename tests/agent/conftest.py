@@ -24,9 +24,10 @@ from sandbox_analyst.agent import (
     FinalEvent,
     ToolRegistry,
 )
+from sandbox_analyst.agent.artifact_limits import NO_ARTIFACTS, ArtifactUsage
 from sandbox_analyst.config import Settings
 from sandbox_analyst.llm import LLM, ChatMessage, create_llm
-from sandbox_analyst.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.testing import FakeLLMServer, Turn
 from tests.fixtures.models import fake_llm_settings
 
@@ -46,6 +47,7 @@ class MemorySink:
 
     stored: dict[str, StoredArtifact] = field(default_factory=dict)
     refuse: set[str] = field(default_factory=set)  # names whose saving fails, as a full disk
+    earlier: ArtifactUsage = NO_ARTIFACTS  # what earlier turns saved, counted by the limits
     _ids: Iterator[int] = field(default_factory=itertools.count)
 
     async def save(self, name: str, data: bytes, media_type: str) -> ArtifactRef:
@@ -58,6 +60,10 @@ class MemorySink:
 
     async def saved_names(self) -> list[str]:
         return [item.ref.name for item in self.stored.values()]
+
+    async def saved_usage(self) -> ArtifactUsage:
+        sizes = [item.ref.size for item in self.stored.values()]
+        return ArtifactUsage(self.earlier.count + len(sizes), self.earlier.bytes + sum(sizes))
 
     def by_name(self, name: str) -> StoredArtifact:
         (found,) = [item for item in self.stored.values() if item.ref.name == name]
@@ -77,11 +83,16 @@ async def make_agent(
     llms: list[LLM] = []
 
     def make(
-        *turns: Turn, kind: str = "openai", tools: ToolRegistry | None = None, **config: object
+        *turns: Turn,
+        kind: str = "openai",
+        tools: ToolRegistry | None = None,
+        artifacts_before: ArtifactUsage = NO_ARTIFACTS,
+        **config: object,
     ) -> Agent:
         fake.add_turns(*turns)
         llm = create_llm(Settings(llm=fake_llm_settings(fake, kind, max_retries=0)))
         llms.append(llm)
+        sink.earlier = artifacts_before
         return Agent(llm, sandbox, sink, AgentConfig(**config), tools=tools)
 
     yield make

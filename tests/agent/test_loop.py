@@ -17,7 +17,7 @@ from sandbox_analyst.agent import (
     ToolCallEvent,
     ToolResultEvent,
 )
-from sandbox_analyst.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
 from tests.agent.conftest import SALES_CSV, SALES_TOTAL, code_call, of_type, run_turn, upload
 

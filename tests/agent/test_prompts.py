@@ -6,7 +6,7 @@ import pytest
 
 from sandbox_analyst.agent import DataFile
 from sandbox_analyst.llm import ChatMessage, ToolCall
-from sandbox_analyst.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.testing import FakeLLMServer, Turn
 from tests.agent.conftest import SALES_CSV, run_turn, upload
 

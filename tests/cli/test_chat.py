@@ -243,3 +243,51 @@ def wait_for(lines: list[str], text: str, timeout: float = 120.0) -> None:
     while not any(text in line for line in lines):
         assert time.monotonic() < deadline, f"{text!r} never came:\n{''.join(lines)}"
         time.sleep(0.05)
+
+
+def test_an_assistant_id_starting_with_a_dash_is_taken_as_the_id(
+    workdir: Path, fake: FakeLLMServer
+) -> None:
+    # Ids made before ids stopped starting with `-` may still be stored.
+    result = chat("--assistant", "-NoSuchAssistant000000", "--", "sales.csv", "Hi")
+
+    assert result.exit_code == 3, result.output
+    assert "assistant not found" in result.stderr
+    assert fake.requests == []
+
+
+def test_a_server_that_stops_during_the_answer_is_explained(
+    workdir: Path, fake: FakeLLMServer, settings: Settings
+) -> None:
+    async def create_key() -> str:
+        async with Services.running(settings) as services:
+            user = await services.users.create_user("eve")
+            return (await services.users.create_key(user.id)).secret
+
+    key = asyncio.run(create_key())
+    fake.add_turns(Turn(text="Working.", tool_calls=[("execute_code", {"code": SLOW_CODE})]))
+    server = LiveServer(settings)
+    server.start()
+    command = [sys.executable, "-c", "from sandbox_analyst.cli import main; main()"]
+    process = subprocess.Popen(
+        [*command, "chat", "--server", server.base_url, "--key", key, "take your time"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True)
+    reader.start()
+    try:
+        wait_for(lines, "sleeping")
+        server.kill()
+        assert process.wait(timeout=60) == 3
+    finally:
+        process.kill()
+        server.stop()
+    reader.join(timeout=10)
+
+    output = " ".join("".join(lines).split())
+    assert "The server stopped during the answer" in output
+    assert "reads 'interrupted' once the server runs again" in output
+    assert "Traceback" not in output

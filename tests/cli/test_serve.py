@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from sandbox_analyst.api import create_app, is_loopback
 from sandbox_analyst.cli import app
 from sandbox_analyst.cli import serve as serve_module
 from sandbox_analyst.config import Settings
+from sandbox_analyst.service import Services
+from tests.conftest import LiveServer, free_port
 
 
 @pytest.mark.parametrize(
@@ -119,3 +122,37 @@ def test_a_database_password_is_never_printed(
 
 async def _no_users(_settings: Settings) -> int:
     return 0
+
+
+def test_serve_also_serves_the_e2b_api_on_its_port(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ANALYST_SERVER__E2B_PORT`: the official E2B SDK, pointed at that port with one of our
+    API keys, creates a sandbox and runs code in it; another user's key cannot reach it."""
+    from e2b import NotFoundException
+    from e2b_code_interpreter import Sandbox
+
+    keys = asyncio.run(_two_users(live_server.settings))
+    e2b_port = free_port()
+    monkeypatch.setenv("ANALYST_SERVER__E2B_PORT", str(e2b_port))
+    live_server.start()
+    url = f"http://127.0.0.1:{e2b_port}"
+    assert f"E2B-compatible API on {url}" in " ".join(live_server.log.read_text().split())
+    sandbox = Sandbox.create(api_key=keys[0], api_url=url, sandbox_url=url)
+    try:
+        assert sandbox.run_code("sum(range(10))").text == "45"
+        with pytest.raises(NotFoundException):
+            Sandbox.connect(sandbox.sandbox_id, api_key=keys[1], api_url=url, sandbox_url=url)
+    finally:
+        sandbox.kill()
+    # The main API is still on its own port.
+    assert httpx.get(f"{live_server.base_url}/api/health").status_code == 200
+
+
+async def _two_users(settings: Settings) -> list[str]:
+    async with Services.running(settings) as services:
+        keys = []
+        for name in ("owner", "stranger"):
+            user = await services.users.create_user(name)
+            keys.append((await services.users.create_key(user.id)).secret)
+        return keys

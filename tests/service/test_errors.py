@@ -52,7 +52,7 @@ def test_service_errors_keep_their_message_and_field() -> None:
 def test_errors_of_the_other_layers_are_answered_by_their_class() -> None:
     busy = public_error(TooManySessionsError(8))
     assert busy is not None
-    assert (busy.code, busy.http_status) == ("too_many_sessions", 503)
+    assert (busy.code, busy.http_status) == ("too_many_sessions", 429)
     assert "limit 8" in busy.message
     limited = LLMRateLimitError(provider="openai", model="m", base_url=None, cause="slow down")
     assert public_error(limited) == PublicError("upstream_error", 429, str(limited))

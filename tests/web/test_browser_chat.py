@@ -4,14 +4,21 @@ fails and a retry; a reload that brings it all back; a phone-sized screen."""
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 
+from sandbox_analyst.service import Services
+from sandbox_analyst.service.runners import INTERRUPTED_ERROR
+from sandbox_analyst.store import Message
 from sandbox_analyst.testing import FakeLLMServer, Turn
 from tests.web.conftest import (
     PHONE,
     Browsing,
+    WebApp,
     WebUser,
     conversation_id_in_url,
     expect_image_loaded,
@@ -197,3 +204,42 @@ def test_on_a_phone_the_composer_and_the_messages_fit_the_screen(
     # Nothing makes the page scroll sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "phone")
+
+
+def test_a_turn_cut_off_by_a_server_stop_reads_interrupted_and_retry_asks_again(
+    page: Page, web: WebApp, alice: WebUser, model: FakeLLMServer
+) -> None:
+    conversation_id = web.create_conversation(alice, "Cut off")
+
+    async def store_interrupted_turn() -> None:
+        # What a server killed mid-turn leaves, once the next start has marked it.
+        async with Services.running(web.settings) as services:
+            await services.conversations.append_message(conversation_id, "user", "Long job")
+            await services.conversations.append_message(
+                conversation_id, "assistant", "Starting the long job.", status="interrupted"
+            )
+            async with services.db.session() as session:
+                await session.execute(
+                    update(Message)
+                    .where(Message.conversation_id == conversation_id, Message.role == "assistant")
+                    .values(error=INTERRUPTED_ERROR)
+                )
+
+    with ThreadPoolExecutor(max_workers=1) as thread:  # Playwright owns this thread's loop
+        thread.submit(asyncio.run, store_interrupted_turn()).result()
+
+    sign_in(page, alice, f"/#/c/{conversation_id}")
+
+    reply = last_reply(page)
+    expect(reply).to_have_attribute("data-status", "interrupted")
+    expect(reply).to_contain_text("Starting the long job.")
+    expect(reply.get_by_test_id("turn-error")).to_contain_text("server stopped during the answer")
+    screenshot(page, "chat-interrupted-turn")
+
+    model.add_turns(Turn(text="Done this time."))
+    reply.get_by_test_id("retry").click()
+
+    expect(last_reply(page)).to_contain_text("Done this time.")
+    expect(last_reply(page)).to_have_attribute("data-status", "complete")
+    sent = model.model_requests[-1].json or {}
+    assert sent["messages"][-1] == {"role": "user", "content": "Long job"}

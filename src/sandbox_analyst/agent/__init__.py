@@ -10,7 +10,8 @@ Team mode (`agent/team/`): `Team(llm, sandbox, artifacts, config, default_team()
 the same contract, with several roles handing off to each other.
 """
 
-from sandbox_analyst.agent.artifacts import ArtifactRef, ArtifactSink
+from sandbox_analyst.agent.artifact_limits import ArtifactUsage
+from sandbox_analyst.agent.artifacts import ArtifactNotSaved, ArtifactRef, ArtifactSink
 from sandbox_analyst.agent.config import AgentConfig, DataFile
 from sandbox_analyst.agent.events import (
     AgentEvent,
@@ -66,8 +67,10 @@ __all__ = [
     "AgentConfig",
     "AgentEvent",
     "ArtifactEvent",
+    "ArtifactNotSaved",
     "ArtifactRef",
     "ArtifactSink",
+    "ArtifactUsage",
     "DataFile",
     "ErrorCode",
     "ErrorEvent",

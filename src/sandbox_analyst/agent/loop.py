@@ -48,7 +48,8 @@ class Agent:
         turn, running code included (it is interrupted; the session keeps its state)."""
         turn = TurnLog()
         figures = FigureNamer.after(await self.artifacts.saved_names())
-        toolbox = Toolbox(self.tools, self.sandbox, self.artifacts, self.config, figures)
+        saved = await self.artifacts.saved_usage()
+        toolbox = Toolbox(self.tools, self.sandbox, self.artifacts, self.config, figures, saved)
         budget = asyncio.timeout(self.config.turn_timeout)
         try:
             async with budget:

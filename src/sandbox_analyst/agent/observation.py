@@ -28,6 +28,7 @@ from sandbox_analyst.agent.artifacts import ArtifactRef, SkippedFile
 from sandbox_analyst.sandbox import Result
 
 TRACEBACK_TAIL = 1500  # characters of a traceback worth showing: the last frames and the error
+_SKIPPED_SHOWN = 10  # skipped files named one by one; the rest are counted
 _EMPTY = "(empty)"
 _NONE = "(none)"
 
@@ -96,7 +97,10 @@ class Observation:
             f"- {ref.name} ({ref.media_type}, {_size(ref.size)}): {ref.markdown}"
             for ref in self.artifacts
         ]
-        lines += [f"- {skipped.path}: not saved ({skipped.reason})" for skipped in self.skipped]
+        shown, rest = self.skipped[:_SKIPPED_SHOWN], self.skipped[_SKIPPED_SHOWN:]
+        lines += [f"- {skipped.path}: not saved ({skipped.reason})" for skipped in shown]
+        if rest:  # a loop that wrote 10,000 files must not flood the model's context
+            lines.append(f"- {len(rest):,} more files: not saved (e.g. {rest[0].reason})")
         return "\n".join(lines) or _NONE
 
 

@@ -16,10 +16,12 @@ from importlib.metadata import version
 from fastapi import APIRouter, FastAPI
 
 from sandbox_analyst.api import openai_compat
+from sandbox_analyst.api.body_limit import BodyLimitMiddleware
 from sandbox_analyst.api.errors import ErrorBody, install_error_handlers
 from sandbox_analyst.api.routers import ROUTERS
 from sandbox_analyst.config import Settings
-from sandbox_analyst.service import SandboxCloser, Services
+from sandbox_analyst.sandbox import SessionManager
+from sandbox_analyst.service import Services
 from sandbox_analyst.store import BlobStore
 from sandbox_analyst.web import mount_ui
 
@@ -53,13 +55,13 @@ def create_app(
     settings: Settings,
     *,
     blobs: BlobStore | None = None,
-    sandboxes: SandboxCloser | None = None,
+    sessions: SessionManager | None = None,
     extra_routers: Sequence[APIRouter] = (),
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
 ) -> FastAPI:
     check_single_user(settings)
-    services = Services.from_settings(settings, blobs=blobs, sandboxes=sandboxes)
+    services = Services.from_settings(settings, blobs=blobs, sessions=sessions)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +85,7 @@ def create_app(
         responses={
             401: {"model": ErrorBody, "description": "Missing, invalid or revoked API key."},
             404: {"model": ErrorBody, "description": "No such object (or not yours)."},
+            413: {"model": ErrorBody, "description": "The request body is over its limit."},
             422: {"model": ErrorBody, "description": "A field is invalid."},
         },
     )
@@ -90,6 +93,11 @@ def create_app(
     app.state.settings = settings
     app.state.local_principal = None
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        json_bytes=settings.server.max_json_kb * 1024,
+        inline_files_bytes=settings.openai_compat.max_request_mb * 1024 * 1024,
+    )
     for router in (*ROUTERS, openai_compat.router, *extra_routers):
         app.include_router(router)
     mount_ui(app)

@@ -11,6 +11,7 @@ from sandbox_analyst.cli import (
     exec_cmd,  # noqa: F401  (registers commands)
     keys,  # noqa: F401  (registers commands)
     serve,  # noqa: F401  (registers commands)
+    templates,  # noqa: F401  (registers commands)
     users,  # noqa: F401  (registers commands)
 )
 from sandbox_analyst.cli.app import app, main

@@ -26,7 +26,7 @@ from sandbox_analyst.cli.app import app, console, err_console, settings
 from sandbox_analyst.cli.chat_render import ChatRenderer
 from sandbox_analyst.cli.chat_session import ChatSession, TurnOutcome
 from sandbox_analyst.cli.exit_codes import ExitCode
-from sandbox_analyst.client import AnalystAPIError, AnalystClient
+from sandbox_analyst.client import STREAM_BROKEN, AnalystAPIError, AnalystClient
 from sandbox_analyst.sandbox import SandboxError
 
 SERVER_ENV, KEY_ENV = "ANALYST_SERVER_URL", "ANALYST_API_KEY"
@@ -189,4 +189,10 @@ def _explain(exc: AnalystAPIError, request: ChatRequest) -> str:
     if exc.status == 401:
         where = "--key or $" + KEY_ENV if request.server else "the server's settings"
         return f"the server refused the API key ({exc.message}); check {where}"
+    if exc.code == STREAM_BROKEN:
+        return (
+            f"{exc.message}. The server stopped during the answer, or the connection to it "
+            "was lost: what was shown is kept, and the turn reads 'interrupted' once the "
+            "server runs again; ask again to retry"
+        )
     return exc.message if exc.status == 0 else f"{exc.message} (HTTP {exc.status})"

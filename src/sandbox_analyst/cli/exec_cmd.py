@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from sandbox_analyst.cli.app import app, console, err_console, settings
 from sandbox_analyst.cli.exit_codes import ExitCode
-from sandbox_analyst.sandbox import Execution, Result, SandboxError, SandboxPool
+from sandbox_analyst.sandbox import Execution, Result, SandboxError, create_provider
 
 _IMAGE_FORMATS = {"png": "png", "jpeg": "jpg", "svg": "svg"}
 
@@ -51,8 +51,11 @@ def exec_code(
 async def _run(code: str, files: list[Path], timeout: float | None, output_dir: Path) -> Execution:
     config = settings()
     sandbox_settings = config.sandbox.model_copy(update={"pool_size": 0})
-    async with SandboxPool(sandbox_settings, config.data_dir / "sandboxes") as pool:
-        sandbox = await pool.acquire()
+    provider = create_provider(
+        sandbox_settings, config.data_dir / "sandboxes", hidden_paths=(str(config.data_dir),)
+    )
+    async with provider:
+        sandbox = await provider.create()
         for path in files:
             with path.open("rb") as handle:
                 await sandbox.files.write(path.name, handle)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Annotated
 
 import typer
@@ -10,9 +11,12 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from sandbox_analyst.api import SingleUserRefused, check_single_user, create_app
+from sandbox_analyst.api.e2b import PortDispatch, create_e2b_app
+from sandbox_analyst.api.http_protocol import header_deadline_protocol
 from sandbox_analyst.cli.app import app, err_console, settings
 from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.config import Settings
+from sandbox_analyst.sandbox import BackendUnavailableError, backend_factory
 from sandbox_analyst.service import Services
 
 
@@ -38,7 +42,8 @@ def serve(
     )
     try:
         check_single_user(effective)
-    except SingleUserRefused as exc:
+        backend_factory(effective.sandbox.backend)
+    except (SingleUserRefused, BackendUnavailableError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(ExitCode.USAGE) from exc
 
@@ -59,12 +64,42 @@ def serve(
         highlight=False,
         soft_wrap=True,
     )
-    uvicorn.run(
-        create_app(effective, on_startup=[_start_sandboxes]),
-        host=server.host,
-        port=server.port,
-        log_level=effective.log_level.lower(),
+    app = create_app(effective, on_startup=[_start_sandboxes])
+    # h11 with a deadline on request headers: slow clients cannot hold connections.
+    protocol = header_deadline_protocol(server.header_timeout_s)
+    log_level = effective.log_level.lower()
+    if server.e2b_port is None:
+        uvicorn.run(app, host=server.host, port=server.port, log_level=log_level, http=protocol)
+        return
+    # One server listening on both ports; each connection goes to the app of its port.
+    sockets = [_bind(server.host, server.port), _bind(server.host, server.e2b_port)]
+    e2b_port = sockets[1].getsockname()[1]
+    err_console.print(
+        f"E2B-compatible API on {_browsable_url(server.host, e2b_port)} (set E2B_API_URL and "
+        "E2B_SANDBOX_URL to it, E2B_API_KEY to one of this server's API keys)",
+        highlight=False,
+        soft_wrap=True,
     )
+    config = uvicorn.Config(
+        PortDispatch(app, create_e2b_app(app), e2b_port), log_level=log_level, http=protocol
+    )
+    uvicorn.Server(config).run(sockets=sockets)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only on sockets that say so,
+    # and without it every streamed line waits out the client's delayed ACK (~40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        err_console.print(f"[red]error:[/red] cannot listen on {host}:{port}: {exc.strerror}")
+        raise typer.Exit(1) from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 def _database(effective: Settings) -> str:

@@ -9,11 +9,12 @@
 """
 
 from sandbox_analyst.client.client import DEFAULT_ASSISTANT_NAME, AnalystClient
-from sandbox_analyst.client.errors import AnalystAPIError
+from sandbox_analyst.client.errors import STREAM_BROKEN, AnalystAPIError
 from sandbox_analyst.client.events import TurnEvent
 
 __all__ = [
     "DEFAULT_ASSISTANT_NAME",
+    "STREAM_BROKEN",
     "AnalystAPIError",
     "AnalystClient",
     "TurnEvent",

@@ -13,7 +13,7 @@ from typing import Any, Self
 
 import httpx
 
-from sandbox_analyst.client.errors import AnalystAPIError
+from sandbox_analyst.client.errors import STREAM_BROKEN, AnalystAPIError
 from sandbox_analyst.client.events import TurnEvent, parse_event_stream
 from sandbox_analyst.client.uploads import FileUploadBody, Progress
 
@@ -137,7 +137,7 @@ class AnalystClient:
                     yield event
             except httpx.TransportError as exc:
                 raise AnalystAPIError(
-                    0, "stream_broken", f"the answer's stream broke off: {exc}"
+                    0, STREAM_BROKEN, f"the answer's stream broke off: {exc}"
                 ) from exc
         finally:
             await response.aclose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 
 UNREACHABLE = "unreachable"
+STREAM_BROKEN = "stream_broken"  # the answer's event stream ended before `message_end`
 
 
 class AnalystAPIError(Exception):

@@ -1,12 +1,18 @@
-"""The execution engine: stateful, isolated Python sessions.
+"""The execution engine's interface: stateful, isolated sessions from any backend.
 
-async with SandboxPool(settings.sandbox, data_dir / "sandboxes") as pool:
-    sandbox = await pool.acquire()
-    execution = await sandbox.run_code("import pandas as pd; pd.__version__")
+    provider = create_provider(settings.sandbox, data_dir / "sandboxes")
+    async with provider:
+        sandbox = await provider.create()
+        execution = await sandbox.run_code("import pandas as pd; pd.__version__")
+
+Layers above depend on `Sandbox`, `SandboxProvider` and `SessionManager` only; the backends
+(`sandbox.local`: a zygote pool on this machine; gateway and E2B) are chosen by
+`sandbox.backend` and built by `create_provider`.
 """
 
-from sandbox_analyst.sandbox.base import Sandbox, SandboxFiles
+from sandbox_analyst.sandbox.base import Language, Sandbox, SandboxFiles
 from sandbox_analyst.sandbox.errors import (
+    BackendUnavailableError,
     FileAccessError,
     IsolationError,
     PathEscapeError,
@@ -15,12 +21,13 @@ from sandbox_analyst.sandbox.errors import (
     SandboxError,
     SandboxNotFoundError,
     SandboxStartError,
+    SandboxUsageError,
     TooManySessionsError,
+    TooManyUserSessionsError,
 )
-from sandbox_analyst.sandbox.local.pool import SandboxPool
-from sandbox_analyst.sandbox.local.sandbox import LocalSandbox
-from sandbox_analyst.sandbox.manager import SessionManager
+from sandbox_analyst.sandbox.factory import BACKENDS, backend_factory, create_provider
 from sandbox_analyst.sandbox.models import (
+    CommandResult,
     EntryInfo,
     Execution,
     ExecutionError,
@@ -30,19 +37,25 @@ from sandbox_analyst.sandbox.models import (
     SandboxInfo,
 )
 from sandbox_analyst.sandbox.provider import (
+    IsolationLayer,
     ProviderHealth,
     SandboxProvider,
     SessionRecord,
     SessionSpec,
 )
+from sandbox_analyst.sandbox.sessions import SessionKey, SessionManager
 
 __all__ = [
+    "BACKENDS",
+    "BackendUnavailableError",
+    "CommandResult",
     "EntryInfo",
     "Execution",
     "ExecutionError",
     "FileAccessError",
     "IsolationError",
-    "LocalSandbox",
+    "IsolationLayer",
+    "Language",
     "Logs",
     "PathEscapeError",
     "ProviderHealth",
@@ -55,11 +68,15 @@ __all__ = [
     "SandboxFiles",
     "SandboxInfo",
     "SandboxNotFoundError",
-    "SandboxPool",
     "SandboxProvider",
     "SandboxStartError",
+    "SandboxUsageError",
+    "SessionKey",
     "SessionManager",
     "SessionRecord",
     "SessionSpec",
     "TooManySessionsError",
+    "TooManyUserSessionsError",
+    "backend_factory",
+    "create_provider",
 ]

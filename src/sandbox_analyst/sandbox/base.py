@@ -1,15 +1,19 @@
-"""The `Sandbox` interface every backend implements (local pool today; gateway and E2B later)."""
+"""The `Sandbox` interface every backend implements (local, gateway, E2B)."""
 
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from typing import BinaryIO
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import PurePosixPath
+from typing import BinaryIO, Literal
 
+from sandbox_analyst.sandbox.errors import FileAccessError, SandboxError, SandboxUsageError
 from sandbox_analyst.sandbox.models import (
+    CommandResult,
     EntryInfo,
     Execution,
     ExecutionError,
+    Listing,
     Result,
     SandboxInfo,
 )
@@ -19,6 +23,28 @@ OutputHandler = Callable[[str], Awaitable[None] | None]
 ResultHandler = Callable[[Result], Awaitable[None] | None]
 ErrorHandler = Callable[[ExecutionError], Awaitable[None] | None]
 FileData = bytes | BinaryIO | AsyncIterable[bytes]
+Language = Literal["python", "bash"]
+LANGUAGES: tuple[str, ...] = ("python", "bash")
+
+
+def checked_language(language: str) -> Language:
+    """`language` if a backend must run it, else `SandboxUsageError` naming the choices."""
+    if language not in LANGUAGES:
+        raise SandboxUsageError(f"unknown language {language!r}; use one of {LANGUAGES}")
+    return language  # type: ignore[return-value]
+
+
+def checked_env_vars(env_vars: Mapping[str, str] | None) -> dict[str, str]:
+    """`env_vars` as a plain dict, or `SandboxUsageError` naming what no environment can hold
+    (a name that is empty or has `=`, a NUL anywhere, something that is not a string)."""
+    checked: dict[str, str] = {}
+    for name, value in (env_vars or {}).items():
+        if not isinstance(name, str) or not name or "=" in name or "\x00" in name:
+            raise SandboxUsageError(f"invalid environment variable name {name!r}")
+        if not isinstance(value, str) or "\x00" in value:
+            raise SandboxUsageError(f"environment variable {name} must be a string without NUL")
+        checked[name] = value
+    return checked
 
 
 class SandboxFiles(abc.ABC):
@@ -36,30 +62,95 @@ class SandboxFiles(abc.ABC):
     @abc.abstractmethod
     async def list(self, path: str = ".", *, recursive: bool = False) -> list[EntryInfo]: ...
 
+    async def walk(
+        self,
+        path: str = ".",
+        *,
+        max_entries: int = 10_000,
+        max_depth: int = 32,
+        time_limit: float = 5.0,
+    ) -> Listing:
+        """Everything below `path`, within bounds: `max_entries` entries, `max_depth` levels,
+        `time_limit` seconds; `Listing.truncated` says which bound cut it. A backend that can
+        stop early overrides this; this default lists everything, then cuts."""
+        entries = await self.list(path, recursive=True)
+        base = len([part for part in PurePosixPath(path).parts if part not in ("/", ".")])
+        kept = [entry for entry in entries if entry.path.count("/") - base < max_depth]
+        truncated = None
+        if len(kept) < len(entries):
+            truncated = f"directories deeper than {max_depth} levels were not entered"
+        if len(kept) > max_entries:
+            kept, truncated = kept[:max_entries], f"more than {max_entries:,} entries"
+        return Listing(kept, truncated)
+
     @abc.abstractmethod
     async def remove(self, path: str) -> None: ...
 
     @abc.abstractmethod
     async def exists(self, path: str) -> bool: ...
 
+    async def make_dir(self, path: str) -> bool:
+        """Create the directory `path` and its parents; False if it already existed."""
+        raise FileAccessError(f"{type(self).__name__} cannot create directories")
+
+    async def move(self, source: str, destination: str) -> EntryInfo:
+        """Rename `source` to `destination` (whose parent must exist)."""
+        raise FileAccessError(f"{type(self).__name__} cannot move files")
+
 
 class Sandbox(abc.ABC):
-    """A stateful Python session: variables, imports and files persist across `run_code`."""
+    """A stateful Python session: variables, imports and files persist across `run_code`.
+
+    `sandbox_id` is stable for the session's life and may be stored, and handed to the
+    provider's `connect()`, by another process. A backend keeps `busy` true while code or a
+    command runs and sets `last_used` (`time.monotonic()`) when one ends: the session manager
+    never ends a busy session and reaps by `last_used`.
+    """
 
     sandbox_id: str
     files: SandboxFiles
+    busy: bool = False
+    last_used: float = 0.0
 
     @abc.abstractmethod
     async def run_code(
         self,
         code: str,
         *,
+        language: Language = "python",
+        env_vars: Mapping[str, str] | None = None,
         timeout: float | None = None,
         on_stdout: OutputHandler | None = None,
         on_stderr: OutputHandler | None = None,
         on_result: ResultHandler | None = None,
         on_error: ErrorHandler | None = None,
-    ) -> Execution: ...
+    ) -> Execution:
+        """Run `code` and wait for it; outputs stream to the callbacks as they come.
+
+        `language="bash"` runs `bash -c CODE` in the workdir under the same isolation; a
+        non-zero exit gives `error = ExecutionError("CommandExitError", "exit code N")`.
+        `env_vars` are visible to this one execution only. Errors in the code come back in
+        `Execution.error`, never as exceptions; a timeout interrupts the code and keeps the
+        session's state."""
+
+    @abc.abstractmethod
+    async def run_command(
+        self,
+        command: str,
+        *,
+        cwd: str | None = None,
+        env_vars: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        on_stdout: OutputHandler | None = None,
+        on_stderr: OutputHandler | None = None,
+    ) -> CommandResult:
+        """Run a shell command (`bash -c COMMAND`) in the workdir, or in `cwd` relative to it.
+        A timeout, or cancelling the call, kills the command's process group."""
+
+    async def open_interpreter(self) -> Sandbox:
+        """Another interpreter on this session's files: its own variables, the same workdir.
+        It ends with this session; closing it leaves the files."""
+        raise SandboxError(f"{type(self).__name__} cannot open a second interpreter")
 
     @abc.abstractmethod
     async def interrupt(self) -> None:

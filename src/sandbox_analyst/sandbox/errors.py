@@ -25,6 +25,14 @@ class SandboxBusyError(SandboxError):
     http_status = 409
 
 
+class SandboxUsageError(SandboxError, ValueError):
+    """A call with arguments no backend can accept (an unknown language, an environment
+    variable name with `=`...)."""
+
+    code = "invalid_sandbox_request"
+    http_status = 422
+
+
 class SandboxNotFoundError(SandboxError):
     """No live session has this id (it ended, or never belonged to this backend)."""
 
@@ -39,16 +47,38 @@ class SandboxStartError(SandboxError):
 
 
 class TooManySessionsError(SandboxError):
-    """The session manager already holds its maximum number of live sessions."""
+    """No session can be had now: the server holds as many live sessions as it may, all in
+    use. The session manager ends idle ones before it gives up, so trying again later can
+    succeed."""
 
     code = "too_many_sessions"
+    http_status = 429
+    _message = (
+        "all of the server's live sandbox sessions are in use (limit {limit}); try again when "
+        "one is done (the limit is ANALYST_SANDBOX__MAX_SESSIONS)"
+    )
 
     def __init__(self, limit: int) -> None:
-        super().__init__(
-            f"too many live sandbox sessions (limit {limit}); close one or raise "
-            "ANALYST_SANDBOX__MAX_SESSIONS"
-        )
+        super().__init__(self._message.format(limit=limit))
         self.limit = limit
+
+
+class TooManyUserSessionsError(TooManySessionsError):
+    """This user already holds as many live sessions as one user may, all in use."""
+
+    code = "too_many_sessions_per_user"
+    _message = (
+        "you already have as many live sandbox sessions as one user may (limit {limit}), all "
+        "in use; wait for one of your conversations to finish its turn (the limit is "
+        "ANALYST_SANDBOX__MAX_SESSIONS_PER_USER)"
+    )
+
+
+class BackendUnavailableError(SandboxError):
+    """The configured sandbox backend is unknown or not installed here."""
+
+    code = "sandbox_backend_unavailable"
+    http_status = 503
 
 
 class FileAccessError(SandboxError):

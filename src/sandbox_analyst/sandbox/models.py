@@ -3,6 +3,8 @@ E2B-compatible endpoint (and the E2B backend) map onto it one to one."""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +22,15 @@ MIME_FIELDS: dict[str, str] = {
     "application/json": "json",
     "application/javascript": "javascript",
 }
+
+
+_TEXT_FIELDS = {"text", "html", "markdown", "svg", "latex", "javascript"}
+_BASE64_FIELDS = {"png", "jpeg", "pdf"}
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+MAX_BUNDLE_ENTRY = 4 * 1024 * 1024
+"""Characters a non-image entry of a MIME bundle may hold. Larger ones are dropped with a note:
+a 60 MB HTML dump or Vega spec would be stored with the step and sent to every browser and to
+the model's context, which no analysis needs (images are limited by the agent, per figure)."""
 
 
 @dataclass
@@ -44,15 +55,28 @@ class Result:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_bundle(cls, bundle: dict[str, Any], *, is_main_result: bool = False) -> Result:
+    def from_bundle(
+        cls,
+        bundle: dict[str, Any],
+        *,
+        is_main_result: bool = False,
+        notes: list[str] | None = None,
+    ) -> Result:
+        """The result a MIME bundle describes. The bundle comes from user code: an entry that
+        cannot be what its type says (text that is not text, base64 that does not decode, a
+        payload over `MAX_BUNDLE_ENTRY`) is dropped, and why is appended to `notes`."""
         known: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for mime, value in bundle.items():
             name = MIME_FIELDS.get(mime)
-            if name is None:
-                extra[mime] = value
+            checked, problem = _check_entry(name, value)
+            if problem is not None:
+                if notes is not None:
+                    notes.append(f"{str(mime)[:100]} was dropped: {problem}")
+            elif name is None:
+                extra[mime] = checked
             else:
-                known[name] = value
+                known[name] = checked
         return cls(**known, is_main_result=is_main_result, extra=extra)
 
     def formats(self) -> list[str]:
@@ -64,6 +88,38 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self).items() if value not in (None, {})}
+
+
+def _check_entry(name: str | None, value: Any) -> tuple[Any, str | None]:
+    """(the value to keep, None) or (None, why it cannot be kept)."""
+    if name in _BASE64_FIELDS:
+        if not isinstance(value, str):
+            return None, f"base64 text expected, got {type(value).__name__}"
+        compact = "".join(value.split())
+        if len(compact) % 4 or not _BASE64.fullmatch(compact):
+            return None, "not valid base64"
+        return compact, None
+    if name in _TEXT_FIELDS:
+        if isinstance(value, list) and all(isinstance(line, str) for line in value):
+            value = "".join(value)  # Jupyter's multi-line form
+        if not isinstance(value, str):
+            return None, f"text expected, got {type(value).__name__}"
+        size = len(value)
+    else:  # JSON and unknown types: any JSON value
+        size = value_size(value)
+    if size > MAX_BUNDLE_ENTRY:
+        return None, f"{size:,} characters, over the {MAX_BUNDLE_ENTRY:,}-character limit"
+    return value, None
+
+
+def value_size(value: Any) -> int:
+    """Characters of `value` as JSON (a string: its length, without escaping)."""
+    if isinstance(value, str):
+        return len(value)
+    try:
+        return len(json.dumps(value, separators=(",", ":"), default=str))
+    except (TypeError, ValueError, RecursionError):
+        return MAX_BUNDLE_ENTRY + 1
 
 
 @dataclass
@@ -90,15 +146,25 @@ class SandboxErrorName:
     DISK_QUOTA = "DiskQuotaExceeded"
     # The worker process died or had to be killed: variables are gone, files are kept.
     RESTARTED = "SandboxRestarted"
+    # A shell command (`run_code(language="bash")`) ended with a non-zero exit code.
+    COMMAND_EXIT = "CommandExitError"
+    # The session itself is gone, files included (a remote kernel its gateway no longer
+    # knows): the sandbox is closed; a new one must be acquired and rebuilt.
+    LOST = "SandboxLost"
 
 
 @dataclass
 class Execution:
+    """What one `run_code` gave. `peak_memory_bytes` is the session's peak resident memory so
+    far (since its interpreter started: the high-water mark of the interpreter or of its
+    largest finished child process), as the backend saw it when the execution ended; None
+    when the backend cannot tell."""
+
     results: list[Result] = field(default_factory=list)
     logs: Logs = field(default_factory=Logs)
     error: ExecutionError | None = None
     execution_count: int | None = None
-    peak_memory_bytes: int | None = None  # the session's memory while the code ran, if known
+    peak_memory_bytes: int | None = None
 
     @property
     def text(self) -> str | None:
@@ -110,7 +176,10 @@ class Execution:
 
     @property
     def state_lost(self) -> bool:
-        return self.error is not None and self.error.name == SandboxErrorName.RESTARTED
+        return self.error is not None and self.error.name in (
+            SandboxErrorName.RESTARTED,
+            SandboxErrorName.LOST,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,7 +187,19 @@ class Execution:
             "logs": asdict(self.logs),
             "error": asdict(self.error) if self.error else None,
             "execution_count": self.execution_count,
+            "peak_memory_bytes": self.peak_memory_bytes,
         }
+
+
+@dataclass
+class CommandResult:
+    """What one `run_command` gave. `exit_code` is None when the command did not finish (it
+    was killed at its time limit, or the session was lost); `error` then says why."""
+
+    exit_code: int | None
+    stdout: str = ""
+    stderr: str = ""
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +214,16 @@ class EntryInfo:
 
 
 @dataclass(frozen=True)
+class Listing:
+    """A bounded recursive listing of (part of) a workdir."""
+
+    entries: list[EntryInfo]
+    truncated: str | None = None
+    """Why the listing stopped before the end (too many entries, too deep, too slow); None
+    when it is complete."""
+
+
+@dataclass(frozen=True)
 class SandboxInfo:
     sandbox_id: str
     pid: int | None
@@ -141,3 +232,4 @@ class SandboxInfo:
     age_seconds: float
     executions: int
     workdir: str
+    peak_memory_bytes: int | None = None  # as in `Execution.peak_memory_bytes`

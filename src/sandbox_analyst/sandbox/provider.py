@@ -44,14 +44,28 @@ class SessionRecord:
 
 
 @dataclass(frozen=True)
+class IsolationLayer:
+    """One layer of isolation between sessions, as the backend can tell."""
+
+    name: str
+    status: str  # "active", "unavailable", or "disabled" (switched off by the settings)
+    detail: str  # what it gives when active; why not otherwise
+    remedy: str = ""  # what an operator can do to get it
+
+
+@dataclass(frozen=True)
 class ProviderHealth:
-    """What `analyst doctor` and `/api/health` report of a backend."""
+    """What `analyst doctor` and `/api/health` report of a backend. Available before
+    `start()` too (then `ready` is False): the isolation a backend would give is worth
+    showing precisely when it refuses to start."""
 
     backend: str
-    ready: bool
+    ready: bool  # sessions can be created now
     detail: str
-    sessions: int
+    sessions: int  # live sessions this provider can reach
     facts: Mapping[str, Any] = field(default_factory=dict)  # backend-specific, for display
+    isolation_level: str | None = None  # "none", "basic", "strict"; None: not known here
+    layers: tuple[IsolationLayer, ...] = ()
 
 
 class SandboxProvider(abc.ABC):
@@ -63,6 +77,12 @@ class SandboxProvider(abc.ABC):
     async def start(self) -> None:
         """Get ready to create sessions (idempotent). May be slow (a zygote's imports); the
         service calls it from the event loop, never at import."""
+
+    async def wait_ready(self) -> None:
+        """Start, and wait until a session can be had without a start-up of its own (local:
+        the pool is full). For benchmarks, `analyst doctor` and tests; a backend with nothing
+        to prepare is ready once started."""
+        await self.start()
 
     @abc.abstractmethod
     async def create(self, spec: SessionSpec | None = None) -> Sandbox:

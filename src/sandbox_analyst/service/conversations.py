@@ -34,7 +34,8 @@ from sandbox_analyst.store import (
 logger = logging.getLogger(__name__)
 
 MessageRole = Literal["system", "user", "assistant", "tool"]
-MessageStatus = Literal["pending", "streaming", "complete", "failed", "cancelled"]
+# "interrupted": the process running the turn ended before the turn did (see runners.py).
+MessageStatus = Literal["pending", "streaming", "complete", "failed", "cancelled", "interrupted"]
 MESSAGE_STATUSES: frozenset[str] = frozenset(MessageStatus.__args__)  # type: ignore[attr-defined]
 MESSAGE_ROLES: frozenset[str] = frozenset(MessageRole.__args__)  # type: ignore[attr-defined]
 _UNSET: Any = object()
@@ -194,7 +195,9 @@ class ConversationService:
         tool_results: list[dict[str, Any]] | None = None,
         artifact_ids: list[str] | None = None,
         usage: dict[str, Any] | None = None,
+        runner_id: str | None = None,
     ) -> Message:
+        """`runner_id`: the server process running the turn this message streams."""
         _check_choice(role, MESSAGE_ROLES, "role")
         _check_choice(status, MESSAGE_STATUSES, "status")
         for _attempt in range(5):
@@ -220,6 +223,7 @@ class ConversationService:
                         tool_results=tool_results or [],
                         artifact_ids=artifact_ids or [],
                         usage=usage,
+                        runner_id=runner_id,
                     )
                     session.add(message)
                     conversation.updated_at = utcnow()

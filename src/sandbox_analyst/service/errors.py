@@ -2,7 +2,8 @@
 
 Each error class a person may see declares, as class attributes, a stable machine-readable
 `code` and the `http_status` it is answered with: the service's errors here, the sandbox's
-(`sandbox.errors`), the model's (`llm.errors`) and the configuration's (`ConfigError`). The
+(`sandbox.errors`), the model's (`llm.errors`), the storage's (`StorageFullError`) and the
+configuration's (`ConfigError`). The
 REST API (`api/errors.py`), the OpenAI-compatible API (`api/openai_compat/errors.py`) and the
 CLI (`cli/exit_codes.py`) all read them through `public_error`, so a new error class only has
 to declare both.
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from sandbox_analyst.config import ConfigError
 from sandbox_analyst.llm import LLMError
 from sandbox_analyst.sandbox import SandboxError
+from sandbox_analyst.store import StorageFullError
 
 
 class ServiceError(Exception):
@@ -68,6 +70,14 @@ class ValidationError(ServiceError):
     http_status = 422
 
 
+class StorageFull(ServiceError):
+    """The server has no space left to store this (its files or its database); nothing
+    half-written was kept. An operator's problem, not the caller's: 507."""
+
+    code = "storage_full"
+    http_status = 507
+
+
 # The families of errors whose classes declare `code` and `http_status`; a front end catches
 # these (and so every subclass, with no change here).
 PUBLIC_ERROR_TYPES: tuple[type[Exception], ...] = (
@@ -75,6 +85,7 @@ PUBLIC_ERROR_TYPES: tuple[type[Exception], ...] = (
     SandboxError,
     LLMError,
     ConfigError,
+    StorageFullError,
 )
 
 

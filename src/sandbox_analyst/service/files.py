@@ -14,13 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sandbox_analyst.agent import ArtifactUsage
 from sandbox_analyst.service import access
 from sandbox_analyst.service.errors import (
     NotFound,
     PayloadTooLarge,
+    StorageFull,
     UnsupportedMediaType,
     ValidationError,
 )
@@ -35,6 +37,7 @@ from sandbox_analyst.store import (
     Conversation,
     Database,
     FileRecord,
+    StorageFullError,
     as_stream,
     looks_like_id,
 )
@@ -44,6 +47,7 @@ DEFAULT_LINK_TTL_S = 24 * 3600
 # Served inline (for <img> tags); everything else downloads as an attachment. No SVG: it can
 # carry scripts.
 INLINE_MEDIA_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+_NOT_STORED = "the server's storage is full (ask its operator to free space): "
 
 
 @dataclass(frozen=True)
@@ -99,12 +103,13 @@ class FileService:
         stream: AsyncIterable[bytes],
         *,
         filename: str | Callable[[], str | None] | None,
-        conversation_id: str | None = None,
+        conversation_id: str | Callable[[], str | None] | None = None,
     ) -> FileRecord:
-        """Store an upload. `filename` may be a callable, asked once the stream is consumed
-        (a multipart body carries the name inside the stream)."""
+        """Store an upload. `filename` and `conversation_id` may be callables, asked once the
+        stream is consumed (a multipart body carries them inside the stream); a conversation
+        known up front is checked before anything is stored."""
         owner_id = principal.user_id
-        if conversation_id is not None:
+        if isinstance(conversation_id, str):
             # The file belongs to whoever owns the conversation (an admin may add to others').
             owner_id = (await self._owned_conversation(principal, conversation_id)).owner_id
         head = _Head(stream)
@@ -116,6 +121,8 @@ class FileService:
                 f"{self.max_upload_bytes // (1024 * 1024)} MiB",
                 field="file",
             ) from None
+        except StorageFullError:
+            raise StorageFull(_NOT_STORED + "the upload was not kept", field="file") from None
         media_type = sniff_media_type(head.head, complete=blob.size <= SNIFF_BYTES)
         if media_type is None:
             await self._blobs.delete(blob.key)
@@ -123,6 +130,15 @@ class FileService:
                 "unsupported file type: upload CSV, TSV, Excel, Parquet, JSON or text",
                 field="file",
             )
+        if callable(conversation_id):
+            conversation_id = conversation_id()
+            if conversation_id is not None:
+                try:
+                    conversation = await self._owned_conversation(principal, conversation_id)
+                except BaseException:
+                    await self._blobs.delete(blob.key)
+                    raise
+                owner_id = conversation.owner_id
         record = FileRecord(
             owner_id=owner_id,
             conversation_id=conversation_id,
@@ -149,7 +165,10 @@ class FileService:
             conversation = await session.get(Conversation, conversation_id)
         if conversation is None or conversation.owner_id != owner_id:
             raise NotFound("conversation not found")
-        blob = await self._blobs.put(as_stream(data))
+        try:
+            blob = await self._blobs.put(as_stream(data))
+        except StorageFullError:
+            raise StorageFull(_NOT_STORED + f"{name} was not kept") from None
         record = FileRecord(
             owner_id=owner_id,
             conversation_id=conversation_id,
@@ -172,6 +191,18 @@ class FileService:
         )
         async with self._db.session() as session:
             return list((await session.scalars(query)).all())
+
+    async def artifact_usage(self, owner_id: str, conversation_id: str) -> ArtifactUsage:
+        """How many files the code of `conversation_id` produced, and their bytes: what the
+        conversation's artifact limits count against. Trusted caller (the chat service)."""
+        query = select(func.count(), func.coalesce(func.sum(FileRecord.size), 0)).where(
+            FileRecord.owner_id == owner_id,
+            FileRecord.conversation_id == conversation_id,
+            FileRecord.kind == "artifact",
+        )
+        async with self._db.session() as session:
+            count, size = (await session.execute(query)).one()
+        return ArtifactUsage(int(count), int(size))
 
     async def list(
         self,
@@ -267,8 +298,10 @@ class FileService:
         try:
             async with self._db.session() as session:
                 session.add(record)
-        except BaseException:
+        except BaseException as exc:
             await self._blobs.delete(record.storage_key)
+            if isinstance(exc, StorageFullError):
+                raise StorageFull(_NOT_STORED + f"{record.name} was not kept") from None
             raise
         return record
 

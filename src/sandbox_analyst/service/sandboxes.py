@@ -7,22 +7,25 @@ conversation's files are written back into the workdir (uploads, and the artifac
 wrote), then its successful code cells are replayed in order. Uploads attached since the last
 turn are copied in before every turn.
 
-The pool (and so the zygote, seconds of imports) starts on first need or on `start()`, always
-from the event loop, never at import.
+Sessions come from a `SessionManager` (any backend; caps and idle reaping live there) under the
+key (owner, conversation). A turn holds its session from `acquire` to `finish`. The session's
+id is stored with the conversation (`SandboxIds`): a process that does not know the
+conversation's session yet reconnects to it first, and only rebuilds when it is gone (with the
+local backend, a session never outlives its process, so a stored id leads to a new session).
+
+The backend (local: the zygote, seconds of imports) starts on first need or on `start()`,
+always from the event loop, never at import.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import posixpath
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal, Protocol
 
-from sandbox_analyst.config import SandboxSettings
-from sandbox_analyst.sandbox import LocalSandbox, SandboxPool, SessionManager
+from sandbox_analyst.sandbox import Sandbox, SessionKey, SessionManager
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,14 @@ class ConversationRecords(Protocol):
         ...
 
 
+class SandboxIds(Protocol):
+    """Where a conversation's sandbox id is kept (the conversations table)."""
+
+    async def load(self, conversation_id: str) -> str | None: ...
+
+    async def save(self, conversation_id: str, sandbox_id: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class PlacedFile:
     """An upload as the code sees it in the workdir."""
@@ -79,7 +90,7 @@ class Restoration:
 
 @dataclass
 class PreparedSandbox:
-    sandbox: LocalSandbox
+    sandbox: Sandbox
     files: list[PlacedFile]
     restoration: Restoration | None
 
@@ -89,7 +100,7 @@ class _Known:
     """What we know of a conversation's live sandbox since its last turn."""
 
     owner_id: str
-    sandbox: LocalSandbox
+    sandbox: Sandbox
     generation: int
     placed: dict[str, str] = field(default_factory=dict)  # upload file id -> workdir path
 
@@ -97,55 +108,73 @@ class _Known:
 class ConversationSandboxes:
     """Implements `SandboxCloser`: deleting a conversation ends its sandbox."""
 
-    def __init__(self, settings: SandboxSettings, root: Path) -> None:
-        self.settings = settings
-        self.pool = SandboxPool(settings, root)
-        self.manager = SessionManager(
-            self.pool, max_sessions=settings.max_sessions, idle_timeout=settings.idle_timeout
-        )
-        self._starting: asyncio.Task[None] | None = None
+    def __init__(
+        self,
+        sessions: SessionManager,
+        *,
+        code_timeout: float,
+        ids: SandboxIds | None = None,
+        owns_sessions: bool = True,
+    ) -> None:
+        """`code_timeout` bounds each replayed cell; `owns_sessions=False` when `sessions` is
+        shared with others (tests, benchmarks): `shutdown` then ends only this one's sessions
+        and leaves the manager and its backend running."""
+        self.sessions = sessions
+        self.code_timeout = code_timeout
+        self._ids = ids
+        self._owns_sessions = owns_sessions
         self._known: dict[str, _Known] = {}  # by conversation id
+        self._keys: dict[str, SessionKey] = {}  # conversation id -> its session's key
+        self._held: dict[str, SessionKey] = {}  # conversations whose turn holds the sandbox
+        self._reconnected: set[str] = set()  # reached by a stored id: state intact
 
     async def start(self) -> None:
-        """Start the pool (idempotent; concurrent callers share one start)."""
-        if self._starting is None:
-            self._starting = asyncio.get_running_loop().create_task(self._start())
-        # Shielded: a caller that goes away must not leave the pool half-started.
-        await asyncio.shield(self._starting)
-
-    async def _start(self) -> None:
-        await self.pool.start()
-        self.manager.start()
+        """Start the backend (idempotent; concurrent callers share one start)."""
+        await self.sessions.start()
 
     async def shutdown(self) -> None:
-        if self._starting is None:
-            return
-        try:
-            await self._starting
-        except Exception:
-            logger.exception("the sandbox pool had failed to start")
-        await self.manager.shutdown()
+        if self._owns_sessions:
+            await self.sessions.shutdown()
+        else:
+            for key in set(self._keys.values()):
+                await self.sessions.end(key)
         self._known.clear()
+        self._keys.clear()
+        self._held.clear()
 
-    def get(self, conversation_id: str) -> LocalSandbox | None:
+    def get(self, conversation_id: str) -> Sandbox | None:
         """The conversation's live sandbox, if it has one."""
         known = self._known.get(conversation_id)
         if known is None or known.sandbox.closed:
             return None
         return known.sandbox
 
-    async def acquire(self, owner_id: str, conversation_id: str) -> LocalSandbox:
-        """The conversation's sandbox: the live one, or a new one from the pool. Raises
-        `TooManySessionsError` when the session limit is reached."""
-        await self.start()
-        sandbox, _created = await self.manager.get_or_create((owner_id, conversation_id))
+    async def acquire(self, owner_id: str, conversation_id: str) -> Sandbox:
+        """The conversation's sandbox: the live one, the stored one if it still lives, or a
+        new one; held until `finish`. Raises `TooManySessionsError` (or its per-user kind)
+        when no session can be had."""
+        key = SessionKey(owner_id, conversation_id)
+        known_id = None
+        if self.sessions.get(key) is None and self._ids is not None:
+            known_id = await self._ids.load(conversation_id)
+        sandbox, created = await self.sessions.acquire(key, known_id=known_id, hold=True)
+        self._keys[conversation_id] = key
+        self._held[conversation_id] = key
+        try:
+            if created and self._ids is not None:
+                await self._ids.save(conversation_id, sandbox.sandbox_id)
+        except BaseException:
+            self._release(conversation_id)
+            raise
+        if known_id is not None and not created:
+            self._reconnected.add(conversation_id)
         return sandbox
 
     async def prepare(
         self,
         owner_id: str,
         conversation_id: str,
-        sandbox: LocalSandbox,
+        sandbox: Sandbox,
         records: ConversationRecords,
     ) -> PreparedSandbox:
         """Make `sandbox` ready for a turn: rebuild what was lost, copy in new uploads."""
@@ -155,9 +184,13 @@ class ConversationSandboxes:
         if known is None or known.sandbox is not sandbox:
             known = _Known(owner_id, sandbox, sandbox.generation)
             self._known[conversation_id] = known
-            restoration = await self._rebuild(known, uploads, records)
+            if conversation_id in self._reconnected:
+                self._reconnected.discard(conversation_id)
+                await self._adopt(known, uploads)
+            else:
+                restoration = await self._rebuild(known, uploads, records)
         else:
-            await sandbox.run_code(_PROBE, timeout=self.settings.timeout)
+            await sandbox.run_code(_PROBE, timeout=self.code_timeout)
             if sandbox.generation != known.generation:  # files survive a worker restart
                 restoration = await self._replay(known, records, "worker_lost", files=0)
         await self._place_uploads(known, uploads)
@@ -168,17 +201,38 @@ class ConversationSandboxes:
         known.generation = sandbox.generation
         return PreparedSandbox(sandbox, files, restoration)
 
-    def finish(self, conversation_id: str, sandbox: LocalSandbox) -> None:
-        """Remember the state the turn left behind (a worker lost during the turn was
-        already reported to the model; only a loss after this point calls for a replay)."""
+    def finish(self, conversation_id: str, sandbox: Sandbox) -> None:
+        """The turn is over: release the sandbox and remember the state the turn left behind
+        (a worker lost during the turn was already reported to the model; only a loss after
+        this point calls for a replay)."""
+        self._release(conversation_id)
         known = self._known.get(conversation_id)
         if known is not None and known.sandbox is sandbox:
             known.generation = sandbox.generation
 
     async def close(self, conversation_id: str) -> None:
-        known = self._known.pop(conversation_id, None)
-        if known is not None:
-            await self.manager.close((known.owner_id, conversation_id))
+        self._known.pop(conversation_id, None)
+        self._held.pop(conversation_id, None)
+        self._reconnected.discard(conversation_id)
+        key = self._keys.pop(conversation_id, None)
+        if key is not None:
+            await self.sessions.end(key)
+
+    def _release(self, conversation_id: str) -> None:
+        key = self._held.pop(conversation_id, None)
+        if key is not None:
+            self.sessions.release(key)
+
+    async def _adopt(self, known: _Known, uploads: list[StoredFile]) -> None:
+        """A live session reached by its stored id: its files and variables are there.
+        Uploads already in the workdir are recognised by the names they were given (the
+        same names, given in the same order); the others are written by `_place_uploads`."""
+        taken: set[str] = set()
+        for upload in uploads:
+            path = _free_name(upload.name, taken)
+            taken.add(path)
+            if await known.sandbox.files.exists(path):
+                known.placed[upload.file_id] = path
 
     async def _rebuild(
         self, known: _Known, uploads: list[StoredFile], records: ConversationRecords
@@ -206,7 +260,7 @@ class ConversationSandboxes:
             cells = await records.successful_cells()
         failed = 0
         for code in cells:
-            execution = await known.sandbox.run_code(code, timeout=self.settings.timeout)
+            execution = await known.sandbox.run_code(code, timeout=self.code_timeout)
             if execution.error is not None:
                 failed += 1
                 logger.warning(

@@ -1,27 +1,34 @@
 """All services, built in one place from the settings: what the API app keeps on
 `app.state.services` and the CLI uses directly.
 
-The sandboxes (`ConversationSandboxes`: pool, zygote, sessions) are created here and started
-from the event loop on first need or by `sandboxes.start()`; `stop()` ends them. Pass a
-running `ConversationSandboxes` as `sandboxes=` to share one between several `Services`
-(tests, benchmarks): it is then left running on `stop()`."""
+The sandbox backend is built here (`create_provider`, chosen by `sandbox.backend`) under a
+`SessionManager`, and started from the event loop on first need or by `sandboxes.start()`;
+`stop()` ends it. Pass a running `SessionManager` as `sessions=` to share one backend between
+several `Services` (tests, benchmarks): `stop()` then ends only this one's sessions."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Self
 
 from sandbox_analyst.config import Settings
+from sandbox_analyst.sandbox import SessionManager, create_provider
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat import ChatService
-from sandbox_analyst.service.conversations import ConversationService, SandboxCloser
+from sandbox_analyst.service.chat.records import StoredSandboxIds
+from sandbox_analyst.service.conversations import ConversationService
+from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
 from sandbox_analyst.service.users import UserService
 from sandbox_analyst.store import BlobStore, Database, LocalBlobStore
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,8 +42,9 @@ class Services:
     files: FileService
     sandboxes: ConversationSandboxes
     chat: ChatService
+    runners: TurnRunners
+    e2b: E2BSandboxService
     extras: dict[str, object] = field(default_factory=dict)
-    owns_sandboxes: bool = True
 
     @classmethod
     def from_settings(
@@ -44,17 +52,33 @@ class Services:
         settings: Settings,
         *,
         blobs: BlobStore | None = None,
-        sandboxes: SandboxCloser | None = None,
+        sessions: SessionManager | None = None,
     ) -> Self:
         db = Database(settings.effective_database_url)
         blobs = blobs or LocalBlobStore(settings.data_dir / "blobs")
-        signer = UrlSigner(load_or_create_secret(settings.data_dir))
-        shared = sandboxes if isinstance(sandboxes, ConversationSandboxes) else None
-        conversation_sandboxes = shared or ConversationSandboxes(
-            settings.sandbox, settings.data_dir / "sandboxes"
+        secret = load_or_create_secret(settings.data_dir)
+        signer = UrlSigner(secret)
+        owned = sessions is None
+        if sessions is None:
+            provider = create_provider(
+                settings.sandbox,
+                settings.data_dir / "sandboxes",
+                hidden_paths=(str(settings.data_dir),),
+            )
+            sessions = SessionManager.from_settings(provider, settings.sandbox)
+        conversation_sandboxes = ConversationSandboxes(
+            sessions,
+            code_timeout=settings.sandbox.timeout,
+            ids=StoredSandboxIds(db),
+            owns_sessions=owned,
         )
         assistants = AssistantService(db)
-        conversations = ConversationService(db, blobs, sandboxes or conversation_sandboxes)
+        conversations = ConversationService(db, blobs, conversation_sandboxes)
+        runners = TurnRunners(
+            db,
+            heartbeat_s=settings.server.heartbeat_s,
+            turn_timeout_s=settings.agent.turn_timeout,
+        )
         files = FileService(
             db,
             blobs,
@@ -79,18 +103,27 @@ class Services:
                 conversations=conversations,
                 files=files,
                 sandboxes=conversation_sandboxes,
+                runner_id=runners.id,
             ),
-            owns_sandboxes=shared is None,
+            runners=runners,
+            e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret),
         )
 
     async def start(self) -> None:
-        """Migrate the database to the newest schema and connect."""
+        """Migrate the database to the newest schema and connect; register this process as
+        one that runs turns, marking those whose process has ended as interrupted."""
         await self.db.open()
+        await self.runners.start()
 
     async def stop(self) -> None:
         await self.chat.shutdown()
-        if self.owns_sandboxes:
-            await self.sandboxes.shutdown()
+        await self.e2b.shutdown()
+        try:
+            await self.runners.stop()
+        except Exception:
+            # Its row stays; other processes see it gone (pid, or heartbeat) as after a crash.
+            logger.exception("could not remove this server process's entry")
+        await self.sandboxes.shutdown()
         await self.db.close()
 
     @classmethod

@@ -9,6 +9,7 @@ from sandbox_analyst.store.blobs import (
     LocalBlobStore,
     as_stream,
 )
+from sandbox_analyst.store.capacity import StorageFullError, is_out_of_space
 from sandbox_analyst.store.database import Database
 from sandbox_analyst.store.ids import looks_like_id, new_id
 from sandbox_analyst.store.migrate import upgrade_to_head
@@ -17,9 +18,11 @@ from sandbox_analyst.store.models import (
     Assistant,
     Base,
     Conversation,
+    E2BSandbox,
     Execution,
     FileRecord,
     Message,
+    ServerProcess,
     User,
     utcnow,
 )
@@ -36,14 +39,18 @@ __all__ = [
     "BlobTooLarge",
     "Conversation",
     "Database",
+    "E2BSandbox",
     "Execution",
     "FileRecord",
     "LocalBlobStore",
     "Message",
+    "ServerProcess",
+    "StorageFullError",
     "UnsupportedDatabase",
     "User",
     "as_stream",
     "async_url",
+    "is_out_of_space",
     "looks_like_id",
     "new_id",
     "sync_url",

@@ -8,6 +8,7 @@ name, so no name can escape the storage root. `LocalBlobStore` is the embedded d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -16,6 +17,8 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from sandbox_analyst.store.capacity import StorageFullError, is_out_of_space
 
 CHUNK_SIZE = 256 * 1024
 _KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
@@ -47,8 +50,9 @@ class BlobNotFound(BlobError):
 class BlobStore(ABC):
     @abstractmethod
     async def put(self, stream: AsyncIterable[bytes], *, max_bytes: int | None = None) -> BlobInfo:
-        """Store everything `stream` yields. All or nothing: when the stream breaks or exceeds
-        `max_bytes` (BlobTooLarge), nothing of it remains."""
+        """Store everything `stream` yields. All or nothing: when the stream breaks, exceeds
+        `max_bytes` (BlobTooLarge) or finds no space left (StorageFullError), nothing of it
+        remains."""
 
     @abstractmethod
     def open(self, key: str) -> AsyncIterator[bytes]:
@@ -87,6 +91,14 @@ class LocalBlobStore(BlobStore):
         return self.root / key[:2] / key
 
     async def put(self, stream: AsyncIterable[bytes], *, max_bytes: int | None = None) -> BlobInfo:
+        try:
+            return await self._put(stream, max_bytes)
+        except OSError as exc:
+            if is_out_of_space(exc):
+                raise StorageFullError("the server's storage is full: nothing was stored") from exc
+            raise
+
+    async def _put(self, stream: AsyncIterable[bytes], max_bytes: int | None) -> BlobInfo:
         key = uuid.uuid4().hex
         self._tmp.mkdir(parents=True, exist_ok=True)
         tmp_path = self._tmp / f"{key}.part"
@@ -106,7 +118,10 @@ class LocalBlobStore(BlobStore):
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp_path, final)
         except BaseException:
-            handle.close()
+            # Closing flushes what is buffered, which fails again on a full disk: the
+            # half-written file goes whatever closing says.
+            with contextlib.suppress(OSError):
+                handle.close()
             tmp_path.unlink(missing_ok=True)
             raise
         return BlobInfo(key=key, size=size, sha256=digest.hexdigest())

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from sandbox_analyst.store.capacity import StorageFullError, is_out_of_space
 from sandbox_analyst.store.migrate import upgrade_to_head
 from sandbox_analyst.store.urls import async_url, is_sqlite, sqlite_path
 
@@ -80,11 +82,19 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction: committed when the block ends, rolled back on error."""
+        """A session in a transaction: committed when the block ends, rolled back on error.
+        A database out of space raises StorageFullError."""
         if self._sessions is None:
             raise RuntimeError("database is not open: call `await Database.open()` first")
-        async with self._sessions() as session, session.begin():
-            yield session
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            if is_out_of_space(exc.orig):
+                raise StorageFullError(
+                    "the server's database storage is full: nothing was changed"
+                ) from exc
+            raise
 
     async def ping(self) -> bool:
         try:

@@ -1,20 +1,32 @@
 """Identifiers for everything stored.
 
 Ids are random and unguessable on purpose: file and artifact URLs are handed to third-party
-chat front ends and `<img>` tags, so an id must not be enumerable. 16 random bytes give
-128 bits of entropy, written url-safe (22 characters, `[A-Za-z0-9_-]`).
+chat front ends and `<img>` tags, so an id must not be enumerable. A new id is 22 url-safe
+characters (`[A-Za-z0-9_-]`) whose first one is a letter or digit: people type and paste ids
+into shells, and an id starting with `-` would be taken for an option (`analyst keys revoke
+-x...`). That first character carries log2(62) bits and the 21 others 6 bits each, about 132
+bits in all (more than the 128 of the 16 random bytes ids used to be made of).
+
+Ids made before this rule (`secrets.token_urlsafe(16)`, which may start with `-` or `_`) stay
+valid: `looks_like_id` accepts any url-safe string up to 64 characters, as it always did, so
+other id shapes (e.g. a foreign protocol's 21-character ids) fit too.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import string
 
+ID_LENGTH = 22
+_FIRST_ALPHABET = string.ascii_letters + string.digits
+_ALPHABET = _FIRST_ALPHABET + "-_"
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def new_id() -> str:
-    return secrets.token_urlsafe(16)
+    first = secrets.choice(_FIRST_ALPHABET)
+    return first + "".join(secrets.choice(_ALPHABET) for _ in range(ID_LENGTH - 1))
 
 
 def looks_like_id(value: str) -> bool:

@@ -1,5 +1,5 @@
-"""The relational model: users, API keys, assistants, conversations, messages, files and the
-append-only execution log.
+"""The relational model: users, API keys, assistants, conversations, messages, files, the
+append-only execution log, and the server processes running turns.
 
 Timestamps are timezone-aware UTC everywhere (SQLite stores them naive; `UTCDateTime` puts the
 zone back on the way out). JSON columns hold small structured values (tool calls, usage).
@@ -143,6 +143,9 @@ class Conversation(Base):
     # What another front end calls this conversation (e.g. LibreChat's conversation id sent
     # to the OpenAI-compatible API); unique per owner, NULL for conversations made here.
     external_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The id of the conversation's sandbox session, kept so that another server process can
+    # reconnect to it (a remote backend's sessions outlive the process that made them).
+    sandbox_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
@@ -151,7 +154,11 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("conversation_id", "seq", name="uq_messages_seq"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", name="uq_messages_seq"),
+        # Start-up looks for the turns still `streaming` (see ServerProcess).
+        Index("ix_messages_status", "status"),
+    )
 
     id: Mapped[str] = _id_column()
     conversation_id: Mapped[str] = mapped_column(
@@ -166,6 +173,9 @@ class Message(Base):
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="complete")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The ServerProcess running the turn while it is `streaming` (no foreign key: the process
+    # row goes when the process ends, the message stays).
+    runner_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # A team turn's answering role, and why a turn stopped ("terminate", "max_messages"...).
     agent: Mapped[str | None] = mapped_column(String(40), nullable=True)
     stop_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -173,6 +183,24 @@ class Message(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+class ServerProcess(Base):
+    """A server process that runs chat turns, alive while its heartbeat is fresh. Several may
+    share one database; each marks as `interrupted` only the turns of processes that are gone
+    (same machine: the pid no longer runs; elsewhere: the heartbeat stopped)."""
+
+    __tablename__ = "server_processes"
+
+    id: Mapped[str] = _id_column()
+    hostname: Mapped[str] = mapped_column(String(255), nullable=False)
+    # Boot id and pid namespace: pids mean the same thing only where this is the same.
+    machine: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    pid: Mapped[int] = mapped_column(Integer, nullable=False)
+    # When the kernel started the process (clock ticks since boot): a reused pid differs.
+    process_start: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    started_at: Mapped[datetime] = _created()
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
 class FileRecord(Base):
@@ -216,3 +244,26 @@ class Execution(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     truncated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = _created()
+
+
+class E2BSandbox(Base):
+    """A sandbox made through the E2B-compatible API: who owns it, what it was made from, and
+    when it ends. The live session is the sandbox layer's; this row is what the owner (and any
+    other front end of theirs) can see of it, and it stays after the end as a record."""
+
+    __tablename__ = "e2b_sandboxes"
+    __table_args__ = (Index("ix_e2b_sandboxes_owner_ended", "owner_id", "ended_at"),)
+
+    # Lowercase letters and digits only: the id is a DNS label in `<port>-<id>.<domain>`.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    template_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # `metadata` is reserved by SQLAlchemy's declarative base.
+    labels: Mapped[dict[str, str]] = mapped_column("metadata", JSON, nullable=False, default=dict)
+    started_at: Mapped[datetime] = _created()
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -11,7 +11,7 @@ from sandbox_analyst.agent import AgentConfig
 from sandbox_analyst.agent.team import Team, TeamSpec, default_team
 from sandbox_analyst.config import Settings
 from sandbox_analyst.llm import LLM, create_llm
-from sandbox_analyst.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.testing import FakeLLMServer, Turn
 from tests.agent.conftest import MemorySink
 from tests.fixtures.models import fake_llm_settings

@@ -17,7 +17,7 @@ from sandbox_analyst.agent import (
     ToolResultEvent,
 )
 from sandbox_analyst.agent.team import ANALYST_AGENT, CODE_AGENT, PLANNER
-from sandbox_analyst.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
 from tests.agent.conftest import MemorySink, code_call, of_type, run_turn
 from tests.agent.team.conftest import handoff, tool

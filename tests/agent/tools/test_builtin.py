@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox_analyst.agent import ToolCallEvent, ToolResultEvent
-from sandbox_analyst.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.testing import FakeLLMServer, Turn
 from tests.agent.conftest import SALES_CSV, code_call, of_type, run_turn, upload
 

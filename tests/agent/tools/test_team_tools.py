@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox_analyst.agent import ToolResultEvent, analyst_tools
-from sandbox_analyst.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.testing import Turn
 from tests.agent.conftest import MemorySink, of_type, run_turn, upload
 

@@ -3,8 +3,8 @@ or `live_url`, a live uvicorn server, where a test needs a real connection), the
 LLM server speaking OpenAI's and Anthropic's wire formats, and real sandboxes. Nothing is
 mocked in between.
 
-Starting a sandbox pool costs seconds, so one `ConversationSandboxes` serves the whole
-session, shared by a fresh app (fresh database) per test. Its tests therefore run on the
+Starting a sandbox backend costs seconds, so one `SessionManager` (on the local backend) serves
+the whole session, shared by a fresh app (fresh database) per test. Its tests therefore run on the
 session's event loop: `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
 """
 
@@ -20,8 +20,8 @@ import pytest
 import pytest_asyncio
 
 from sandbox_analyst.config import ProviderSettings, Settings
+from sandbox_analyst.sandbox import SessionManager
 from sandbox_analyst.service import Services
-from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.testing import FakeLLMServer
 from tests.fixtures.models import fake_endpoint, fake_llm_settings
 from tests.fixtures.sandboxes import CHAT_SANDBOX
@@ -47,8 +47,8 @@ def app_settings(tmp_path: Path, database_url: str, fake: FakeLLMServer) -> Sett
 
 
 @pytest.fixture
-def app_sandboxes(conversation_sandboxes: ConversationSandboxes) -> ConversationSandboxes:
-    return conversation_sandboxes
+def app_sessions(sandbox_sessions: SessionManager) -> SessionManager:
+    return sandbox_sessions
 
 
 @dataclass

@@ -294,3 +294,20 @@ async def test_charts_of_later_turns_are_numbered_on_not_named_again(
 
     names = [event["name"] for reply in (first, second) for event in reply.of("artifact")]
     assert names == ["figure-1.png", "figure-2.png"]
+
+
+async def test_a_conversations_artifact_limit_counts_what_its_earlier_turns_saved(
+    fake: FakeLLMServer, alice: Chatter, services: Services
+) -> None:
+    agent = services.settings.agent
+    services.settings.agent = agent.model_copy(update={"max_conversation_artifacts": 1})
+    await alice.upload("sales.csv", CSV)
+    fake.add_turns(*chart_script(), *chart_script())
+
+    first = await alice.ask("Plot sales by month")
+    second = await alice.ask("Once more")
+
+    assert [event["name"] for event in first.of("artifact")] == ["figure-1.png"]
+    assert second.of("artifact") == []
+    [result] = second.of("tool_result")
+    assert "already holds 1 saved charts and files, its limit" in result["observation"]

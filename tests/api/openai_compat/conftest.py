@@ -15,8 +15,8 @@ import pytest
 import pytest_asyncio
 
 from sandbox_analyst.config import Settings
+from sandbox_analyst.sandbox import SessionManager
 from sandbox_analyst.service import AssistantCreate, Principal, Services
-from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.testing import FakeLLMServer
 from tests.fixtures.models import fake_llm_settings
 from tests.fixtures.sandboxes import CHAT_SANDBOX
@@ -43,8 +43,8 @@ def app_settings(v1_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def app_sandboxes(conversation_sandboxes: ConversationSandboxes) -> ConversationSandboxes:
-    return conversation_sandboxes
+def app_sessions(sandbox_sessions: SessionManager) -> SessionManager:
+    return sandbox_sessions
 
 
 @pytest.fixture

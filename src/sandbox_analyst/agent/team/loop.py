@@ -19,6 +19,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
+from sandbox_analyst.agent.artifact_limits import ArtifactBudget, ArtifactUsage
 from sandbox_analyst.agent.artifacts import ArtifactSink
 from sandbox_analyst.agent.config import AgentConfig, DataFile
 from sandbox_analyst.agent.events import (
@@ -116,13 +117,15 @@ class Team:
         happens; returns how the turn ended. Cancelling the call cancels the turn."""
         turn = TurnLog()
         figures = FigureNamer.after(await self.artifacts.saved_names())
-        state = TurnState(figures, self.sandbox.generation)
-        seats = {role.name: self._seat(role, state) for role in self.spec.roles}
+        saved = await self.artifacts.saved_usage()
+        budget = ArtifactBudget(self.config.artifact_limits, saved)
+        state = TurnState(figures, self.sandbox.generation, budget)
+        seats = {role.name: self._seat(role, state, saved) for role in self.spec.roles}
         progress = _Progress(speaker=self.spec.entry.name)
         timeout = self.spec.timeout or self.config.turn_timeout
-        budget = asyncio.timeout(timeout)
+        clock = asyncio.timeout(timeout)
         try:
-            async with budget:
+            async with clock:
                 previews, previewed = await prompt_previews(
                     self.sandbox, self.config, history, files
                 )
@@ -140,7 +143,7 @@ class Team:
         except _Stop as stop:
             return await self._stopped(turn, progress.speaker, stop, emit)
         except TimeoutError:
-            if not budget.expired():
+            if not clock.expired():
                 raise
             return await self._out_of_time(turn, seats[progress.speaker], timeout, emit)
         except LLMError as exc:
@@ -148,13 +151,13 @@ class Team:
             await emit(ErrorEvent(str(exc), ErrorCode.LLM_ERROR, agent=speaker))
             return turn.final("", "failed", stop_reason=StopReason.FAILED, agent=speaker)
 
-    def _seat(self, role: Role, state: TurnState) -> _Seat:
+    def _seat(self, role: Role, state: TurnState, saved: ArtifactUsage) -> _Seat:
         offered_handoffs, answering_handoffs = handoff_tools(self.spec, role)
         own = self.tools.subset(name for name in role.tools if name in self.tools)
         offered = ToolRegistry([*own, *offered_handoffs])
         answering = ToolRegistry([*own, *answering_handoffs])
         toolbox = Toolbox(
-            answering, self.sandbox, self.artifacts, self.config, state.figures, state=state
+            answering, self.sandbox, self.artifacts, self.config, state.figures, saved, state=state
         )
         return _Seat(role, offered, toolbox)
 

@@ -4,14 +4,14 @@ its own (the user's variables stay untouched) and saved as an artifact."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 
+from sandbox_analyst.agent.artifacts import CallArtifacts
 from sandbox_analyst.agent.observation import Observation
 from sandbox_analyst.agent.tools.context import InvalidArguments, ToolContext, ToolOutcome
 from sandbox_analyst.agent.tools.registry import Tool
 from sandbox_analyst.llm import ToolSpec
+from sandbox_analyst.sandbox import Result
 
 GENERATE_CHART = "generate_chart"
 CHART_TYPES = ("bar", "line", "scatter", "histogram", "box")
@@ -148,13 +148,17 @@ async def generate_chart(context: ToolContext) -> ToolOutcome:
         if "error" in answer:
             name, value = answer["error"]
             return ToolOutcome(Observation.failure(name, value))
-        data = base64.b64decode(answer["png"], validate=True)
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, binascii.Error) as exc:
+        chart = Result(png=answer["png"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         return ToolOutcome(
             Observation.failure("ChartError", f"the chart code printed something unexpected: {exc}")
         )
-    name = context.turn.figures.next_name("image/png")
-    ref = await context.artifacts.save(name, data, "image/png")
+    turn = context.turn
+    produced = CallArtifacts(context.artifacts, turn.figures, turn.budget)
+    ref = await produced.save_figure(chart)
+    if ref is None:
+        notes = produced.finish()
+        return ToolOutcome(Observation.failure("ChartNotSaved", " ".join(notes) or "not saved"))
     await context.artifact(ref)
     axes = " by ".join(str(v) for v in (request["y"], request["x"]) if v)
     drawn = f"{request['chart_type']} chart of {axes} from {path}: {answer['drawn']}"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sandbox_analyst.agent.artifacts import ArtifactRef, ArtifactSink
+from sandbox_analyst.agent.artifact_limits import ArtifactBudget
+from sandbox_analyst.agent.artifacts import ArtifactRef, ArtifactSink, WorkdirSnapshot
 from sandbox_analyst.agent.config import AgentConfig
 from sandbox_analyst.agent.events import ArtifactEvent, EventSink, StderrEvent, StdoutEvent
 from sandbox_analyst.agent.figures import FigureNamer
@@ -32,7 +33,11 @@ class TurnState:
 
     figures: FigureNamer
     sandbox_generation: int  # restarts of the session seen so far: a change means state lost
+    budget: ArtifactBudget  # what the turn's calls may still save
     failures: dict[str, int] = field(default_factory=dict)  # normalised code -> failed runs
+    # The last call's "after" listing, which is the next call's "before" while nothing else
+    # ran in the workdir (saves one listing per call).
+    snapshot: WorkdirSnapshot | None = None
 
 
 @dataclass

@@ -5,18 +5,15 @@ when it ran out of time and when the session's state was lost."""
 from __future__ import annotations
 
 import io
-import logging
 import tokenize
 
-from sandbox_analyst.agent.artifacts import WorkdirSnapshot, result_image, save_written_files
+from sandbox_analyst.agent.artifacts import CallArtifacts, WorkdirSnapshot, has_image
 from sandbox_analyst.agent.events import ResultEvent
 from sandbox_analyst.agent.observation import Observation, result_text
 from sandbox_analyst.agent.tools.context import InvalidArguments, ToolContext, ToolOutcome
 from sandbox_analyst.agent.tools.registry import Tool
 from sandbox_analyst.llm import ToolSpec
 from sandbox_analyst.sandbox import Result, SandboxErrorName
-
-log = logging.getLogger(__name__)
 
 EXECUTE_CODE = "execute_code"
 
@@ -46,17 +43,9 @@ async def execute_code(context: ToolContext) -> ToolOutcome:
     observation = Observation(success=False)
 
     async def on_result(result: Result) -> None:
-        image = result_image(result)
-        if image is not None:
-            data, media_type = image
-            name = turn.figures.next_name(media_type)
-            try:
-                ref = await context.artifacts.save(name, data, media_type)
-            except Exception as exc:
-                # Raised inside `run_code` it would abandon the execution mid-stream; the
-                # model is told instead, and the code's other outputs still come back.
-                log.exception("could not save %s", name)
-                observation.notes.append(f"{name} could not be saved: {exc}")
+        if has_image(result):
+            ref = await produced.save_figure(result)
+            if ref is None:
                 return
             observation.artifacts.append(ref)
             await context.artifact(ref)
@@ -68,7 +57,8 @@ async def execute_code(context: ToolContext) -> ToolOutcome:
             observation.results.append(text)
 
     state_lost = sandbox.generation != turn.sandbox_generation
-    before = await WorkdirSnapshot.take(sandbox)
+    produced = CallArtifacts(context.artifacts, turn.figures, turn.budget)
+    before = turn.snapshot or await WorkdirSnapshot.take(sandbox)
     execution = await sandbox.run_code(
         code,
         timeout=config.code_timeout,
@@ -76,19 +66,13 @@ async def execute_code(context: ToolContext) -> ToolOutcome:
         on_stderr=context.stderr,
         on_result=on_result,
     )
-    after = await WorkdirSnapshot.take(sandbox)
-    saved, skipped = await save_written_files(
-        sandbox,
-        context.artifacts,
-        after.changed_since(before),
-        after,
-        max_bytes=config.max_artifact_bytes,
-        max_count=config.max_artifacts_per_call,
-    )
+    after = turn.snapshot = await WorkdirSnapshot.take(sandbox)
+    saved, skipped = await produced.save_files(sandbox, before, after)
     for ref in saved:
         await context.artifact(ref)
     observation.artifacts += saved
     observation.skipped = skipped
+    observation.notes += produced.finish()
     observation.stdout = "".join(execution.logs.stdout)
     observation.stderr = "".join(execution.logs.stderr)
     observation.success = execution.error is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from sandbox_analyst.agent.artifact_limits import ArtifactBudget, ArtifactUsage
 from sandbox_analyst.agent.artifacts import ArtifactSink
 from sandbox_analyst.agent.config import AgentConfig
 from sandbox_analyst.agent.events import EventSink, ToolCallEvent, ToolResultEvent
@@ -31,17 +32,22 @@ class Toolbox:
         artifacts: ArtifactSink,
         config: AgentConfig,
         figures: FigureNamer,
+        saved: ArtifactUsage,
         *,
         state: TurnState | None = None,
     ) -> None:
-        """`state`: the turn's shared tool state, when several toolboxes (a team's roles) work
+        """`saved`: what the conversation stored before this turn, which its limits count.
+        `state`: the turn's shared tool state, when several toolboxes (a team's roles) work
         in one turn; a new one by default."""
         self.tools = tools
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
         self.running: CallOutput | None = None
-        self.state = state if state is not None else TurnState(figures, sandbox.generation)
+        if state is None:
+            budget = ArtifactBudget(config.artifact_limits, saved)
+            state = TurnState(figures, sandbox.generation, budget)
+        self.state = state
 
     async def call(self, call: ToolCall, emit: EventSink) -> ToolResultEvent:
         tool = self.tools.get(call.name)

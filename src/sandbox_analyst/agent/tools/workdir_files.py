@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import aclosing
 
-from sandbox_analyst.agent.artifacts import WorkdirSnapshot, save_written_files
+from sandbox_analyst.agent.artifacts import CallArtifacts, WorkdirSnapshot
 from sandbox_analyst.agent.observation import Observation
 from sandbox_analyst.agent.tools.context import InvalidArguments, ToolContext, ToolOutcome
 from sandbox_analyst.agent.tools.registry import Tool
@@ -55,19 +55,13 @@ async def write_file(context: ToolContext) -> ToolOutcome:
             f'"content" is {len(content):,} characters; write at most {WRITE_LIMIT_CHARS:,} '
             "this way, or produce the file with code"
         )
-    sandbox = context.sandbox
-    before = await WorkdirSnapshot.take(sandbox)
+    sandbox, turn = context.sandbox, context.turn
+    produced = CallArtifacts(context.artifacts, turn.figures, turn.budget)
+    before = turn.snapshot or await WorkdirSnapshot.take(sandbox)
+    turn.snapshot = None  # the workdir changes now; if anything fails, list it again next time
     entry = await sandbox.files.write(path, content.encode())
-    after = await WorkdirSnapshot.take(sandbox)
-    config = context.config
-    saved, skipped = await save_written_files(
-        sandbox,
-        context.artifacts,
-        after.changed_since(before),
-        after,
-        max_bytes=config.max_artifact_bytes,
-        max_count=config.max_artifacts_per_call,
-    )
+    after = turn.snapshot = await WorkdirSnapshot.take(sandbox)
+    saved, skipped = await produced.save_files(sandbox, before, after)
     for ref in saved:
         await context.artifact(ref)
     observation = Observation(
@@ -75,6 +69,7 @@ async def write_file(context: ToolContext) -> ToolOutcome:
         stdout=f"wrote {entry.size:,} bytes to {path}",
         artifacts=saved,
         skipped=skipped,
+        notes=produced.finish(),
     )
     return ToolOutcome(observation)
 

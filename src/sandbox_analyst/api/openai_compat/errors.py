@@ -84,7 +84,10 @@ def as_openai_error(exc: Exception) -> OpenAIError:
         code = _OPENAI_CODES.get(error.code, error.code)
         return OpenAIError(status, error.message, code=code, param=error.field, headers=headers)
     if isinstance(exc, StarletteHTTPException):
-        return OpenAIError(exc.status_code, str(exc.detail), code="http_error")
+        code = getattr(exc, "code", None) or "http_error"
+        return OpenAIError(
+            exc.status_code, str(exc.detail), code=code, headers=dict(exc.headers or {})
+        )
     logger.exception("unhandled error in the OpenAI-compatible API", exc_info=exc)
     return OpenAIError(500, "internal server error", code="internal_error")
 

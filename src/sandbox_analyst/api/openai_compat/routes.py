@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sandbox_analyst.api.auth import ServicesDep
+from sandbox_analyst.api.body_limit import BodyKind, body_kind
 from sandbox_analyst.api.openai_compat.answer import AnswerWriter, Signer
 from sandbox_analyst.api.openai_compat.attachments import Attachment, attachments
 from sandbox_analyst.api.openai_compat.catalog import Catalog
@@ -101,6 +102,7 @@ async def list_models(principal: V1Principal, services: ServicesDep) -> ModelLis
     response_model=ChatCompletion,
     responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
 )
+@body_kind(BodyKind.INLINE_FILES)  # files come inside the messages, base64-encoded
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, principal: V1Principal, services: ServicesDep
 ) -> Any:

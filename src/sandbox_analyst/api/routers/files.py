@@ -3,17 +3,26 @@ attach to a conversation, and signed links for clients that cannot send our head
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
 from sandbox_analyst.api.auth import CurrentPrincipal, OptionalPrincipal, ServicesDep
+from sandbox_analyst.api.body_limit import BodyKind, body_kind
 from sandbox_analyst.api.multipart import UploadStream
 from sandbox_analyst.api.schemas import FileAttach, FileOut, SignedLinkOut
-from sandbox_analyst.service import FileContent, FileKind, Unauthorized, content_disposition
+from sandbox_analyst.service import (
+    FileContent,
+    FileKind,
+    Unauthorized,
+    ValidationError,
+    content_disposition,
+)
 
 router = APIRouter(prefix="/api/files", tags=["files"])
+CONVERSATION_FIELD = "conversation_id"
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -23,7 +32,15 @@ _UPLOAD_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "conversation_id": {
+                            "type": "string",
+                            "maxLength": 64,
+                            "description": "Attach the file to this conversation (or give "
+                            "it as a query parameter).",
+                        },
+                    },
                 }
             }
         },
@@ -32,6 +49,7 @@ _UPLOAD_BODY: dict[str, Any] = {
 
 
 @router.post("", status_code=201, response_model=FileOut, openapi_extra=_UPLOAD_BODY)
+@body_kind(BodyKind.STREAMED)  # streamed to the blob store under `server.max_upload_mb`
 async def upload_file(
     request: Request,
     principal: CurrentPrincipal,
@@ -41,11 +59,38 @@ async def upload_file(
     ] = None,
 ) -> object:
     """Upload one file (multipart part `file`). The type is sniffed from the content; the
-    size is limited by `server.max_upload_mb` (413, and nothing is kept)."""
-    upload = UploadStream(request)
+    size is limited by `server.max_upload_mb` (413, and nothing is kept). The conversation
+    may also be named by a form field `conversation_id`; other form fields are refused."""
+    upload = UploadStream(request, fields=frozenset({CONVERSATION_FIELD}))
+    if conversation_id is None:
+        # Known once the body is read: a client may send its fields after the file.
+        return await services.files.upload(
+            principal,
+            upload,
+            filename=lambda: upload.filename,
+            conversation_id=lambda: upload.field_values.get(CONVERSATION_FIELD),
+        )
+    # Given up front, the conversation is checked before anything is stored.
     return await services.files.upload(
-        principal, upload, filename=lambda: upload.filename, conversation_id=conversation_id
+        principal,
+        _agreeing_with(upload, conversation_id),
+        filename=lambda: upload.filename,
+        conversation_id=conversation_id,
     )
+
+
+async def _agreeing_with(upload: UploadStream, conversation_id: str) -> AsyncIterator[bytes]:
+    """The upload's bytes; fails at the end (so nothing is kept) if its form names another
+    conversation than the query parameter."""
+    async for chunk in upload:
+        yield chunk
+    in_form = upload.field_values.get(CONVERSATION_FIELD)
+    if in_form is not None and in_form != conversation_id:
+        raise ValidationError(
+            "conversation_id is given twice, as a query parameter and as a form field, "
+            "with different values",
+            field=CONVERSATION_FIELD,
+        )
 
 
 @router.get("", response_model=list[FileOut])

@@ -7,10 +7,10 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import sys
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,9 @@ from sandbox_analyst.sandbox.local.isolation import (
     harden_current_process,
 )
 from sandbox_analyst.sandbox.local.isolation.wire import isolation_to_wire
-from sandbox_analyst.sandbox.local.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local.sandbox import LocalSandbox, discard_workdir
 from sandbox_analyst.sandbox.local.spawner import Spawner, WorkerProcess, ZygoteConfig
+from sandbox_analyst.sandbox.local.tree_removal import remove_tree
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,22 @@ class SandboxPool:
         root: Path,
         *,
         hidden_paths: tuple[str, ...] = (),
+        import_paths: tuple[str, ...] = (),
+        read_paths: tuple[str, ...] = (),
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         """`root` holds the session workdirs; `hidden_paths` (e.g. the data directory with
-        the database) must be unreadable from inside the sandboxes, as must `root` itself."""
+        the database) must be unreadable from inside the sandboxes, as must `root` itself.
+
+        A template's overlay goes in `import_paths` (on the zygote's and every worker's import
+        path, readable inside), its data in `read_paths` (readable, never writable) and its
+        variables in `environment` (set in every worker)."""
         self.settings = settings
         self.root = root
         self.hidden_paths = (str(root), *hidden_paths)
+        self.import_paths = import_paths
+        self.read_paths = read_paths
+        self.environment = dict(environment or {})
         self.isolation_report: IsolationReport | None = None
         self.owner: tuple[int, int] | None = None
         self._spawner: Spawner | None = None
@@ -72,6 +83,20 @@ class SandboxPool:
     def preloaded(self) -> list[str]:
         return list(self._spawner.hello.get("preloaded", [])) if self._spawner else []
 
+    @property
+    def failed_preloads(self) -> dict[str, str]:
+        """Modules the zygote could not import: name -> error."""
+        return dict(self._spawner.hello.get("failed", {})) if self._spawner else {}
+
+    @property
+    def running(self) -> bool:
+        return self._spawner is not None and not self._closed
+
+    @property
+    def refill_error(self) -> SandboxStartError | None:
+        """Why the last attempt to fork a pooled worker failed, until one succeeds again."""
+        return self._refill_error
+
     async def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         for name in (".matplotlib", ".home"):
@@ -88,14 +113,18 @@ class SandboxPool:
         self.owner = (int(owner[0]), int(owner[1])) if owner else None
         self._schedule_refill()
 
-    def _detect_isolation(self) -> dict[str, Any]:
-        """Probe which layers hold here; refuse to start below the configured minimum."""
-        settings = IsolationSettings(
+    def isolation_settings(self) -> IsolationSettings:
+        return IsolationSettings(
             memory_limit_mb=self.settings.memory_limit_mb,
             disk_quota_mb=self.settings.disk_quota_mb,
             max_processes=self.settings.max_processes,
             hidden_paths=self.hidden_paths,
+            read_paths=self.read_paths,
         )
+
+    def _detect_isolation(self) -> dict[str, Any]:
+        """Probe which layers hold here; refuse to start below the configured minimum."""
+        settings = self.isolation_settings()
         report = detect(settings)
         self.isolation_report = report
         for layer in report.missing():
@@ -184,7 +213,8 @@ class SandboxPool:
                 worker = await self._spawn(workdir)
             except (SandboxStartError, SandboxClosedError, OSError) as exc:
                 log.error("could not fork a sandbox worker: %s", exc)
-                shutil.rmtree(workdir, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    await asyncio.to_thread(remove_tree, workdir)
                 self._refill_error = SandboxStartError(f"could not fill the pool: {exc}")
                 return
             self._refill_error = None
@@ -195,7 +225,7 @@ class SandboxPool:
 
     async def _discard(self, worker: WorkerProcess) -> None:
         await worker.close()
-        await asyncio.to_thread(shutil.rmtree, worker.workdir, True)
+        await discard_workdir(worker)
 
     async def close(self) -> None:
         """End every session and worker of this pool, then the zygote."""
@@ -238,9 +268,11 @@ class SandboxPool:
             **common,
             "HOME": str(self.root / ".home"),
             "MPLCONFIGDIR": str(self.root / ".matplotlib"),
-            "PYTHONPATH": package_root,
+            # The engine's own package first: nothing in an overlay can shadow it.
+            "PYTHONPATH": os.pathsep.join((package_root, *self.import_paths)),
         }
         worker_environment = {
+            **self.environment,  # below the engine's own variables, never above
             **common,
             "TMPDIR": "/tmp",
             "MPLCONFIGDIR": "/tmp/.matplotlib",
@@ -249,6 +281,9 @@ class SandboxPool:
             "PAGER": "cat",
             "TERM": "dumb",
         }
+        if self.import_paths:
+            # For the Python processes user code starts (the worker has them on sys.path).
+            worker_environment["PYTHONPATH"] = os.pathsep.join(self.import_paths)
         if sys.flags.dev_mode:
             zygote_environment["PYTHONDEVMODE"] = "1"
         return ZygoteConfig(

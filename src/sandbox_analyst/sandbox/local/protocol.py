@@ -6,14 +6,27 @@ process that speaks this protocol, so the server side treats every frame as untr
 larger than `MAX_FRAME` or that is not a JSON object is a protocol violation, and the worker is
 killed.
 
-server -> worker:  {"op": "execute", "code": str}
+server -> worker:  {"op": "execute", "code": str, "env": {name: value}}
+                   {"op": "command", "command": str, "cwd": str | null, "env": {name: value}}
+                   {"op": "setenv", "env": {name: value}}
                    {"op": "ping"}
 worker -> server:  {"type": "ready", "pid": int, "cwd": str}
                    {"type": "stdout" | "stderr", "text": str}
                    {"type": "result", "bundle": {mime: data}, "main": bool}
                    {"type": "error", "name": str, "value": str, "traceback": str}
-                   {"type": "done", "execution_count": int | None, "dropped": int}
+                   {"type": "done", "execution_count": int | None, "dropped": int,
+                    "peak_memory": int}
+                   {"type": "done", "exit_code": int | None, "error": str | None,
+                    "dropped": int, "peak_memory": int}              (after "command")
+                   {"type": "done", "peak_memory": int}              (after "setenv")
                    {"type": "pong"}
+
+`execute` runs a cell in the IPython shell with `env` set for that cell only. `command` runs
+`bash -c COMMAND` as a child in its own process group, in `cwd` (relative to the workdir),
+with `env` added to its environment; its output arrives as stdout/stderr frames, and an
+interrupt (SIGINT to the worker) kills the group: `exit_code` is then null. `setenv` sets
+variables for the rest of the session. `peak_memory` is the larger of the worker's high-water
+resident memory and its largest finished child's, in bytes.
 """
 
 from __future__ import annotations
@@ -34,6 +47,14 @@ class ProtocolError(SandboxError):
     """The worker sent something that is not a valid frame."""
 
 
+class FrameTooLargeError(ProtocolError):
+    """A frame announced more than `MAX_FRAME` bytes."""
+
+
+class TruncatedFrameError(ProtocolError):
+    """The channel ended in the middle of a frame (the worker died while writing it)."""
+
+
 def encode(message: dict[str, Any]) -> bytes:
     body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
     return _HEADER.pack(len(body)) + body
@@ -43,9 +64,9 @@ def _decode(body: bytes) -> dict[str, Any]:
     try:
         message = json.loads(body)
     except ValueError as exc:
-        raise ProtocolError(f"malformed frame from worker: {exc}") from exc
+        raise ProtocolError(f"it sent a malformed frame: {exc}") from exc
     if not isinstance(message, dict):
-        raise ProtocolError("malformed frame from worker: not a JSON object")
+        raise ProtocolError("it sent a malformed frame: not a JSON object")
     return message
 
 
@@ -55,23 +76,22 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[dict[str, Any], int]
         header = await reader.readexactly(_HEADER.size)
     except asyncio.IncompleteReadError as exc:
         if exc.partial:
-            raise ProtocolError("worker closed the channel mid-frame") from exc
+            raise TruncatedFrameError("its channel closed in the middle of a frame") from exc
         return None
     (length,) = _HEADER.unpack(header)
     if length > MAX_FRAME:
-        raise ProtocolError(f"frame of {length} bytes exceeds the {MAX_FRAME}-byte limit")
+        raise FrameTooLargeError(
+            f"it sent an output frame of {length:,} bytes, over the {MAX_FRAME >> 20} MiB limit "
+            "of the channel"
+        )
     try:
         body = await reader.readexactly(length)
     except asyncio.IncompleteReadError as exc:
-        raise ProtocolError("worker closed the channel mid-frame") from exc
+        raise TruncatedFrameError("its channel closed in the middle of a frame") from exc
     return _decode(body), length
 
 
 # Blocking variants, used inside the worker (which has no event loop).
-
-
-def send_frame_blocking(sock: socket.socket, message: dict[str, Any]) -> None:
-    sock.sendall(encode(message))
 
 
 def recv_frame_blocking(sock: socket.socket) -> dict[str, Any] | None:

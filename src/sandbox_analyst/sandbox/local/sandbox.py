@@ -10,34 +10,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import shutil
+import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sandbox_analyst.sandbox.base import (
     ErrorHandler,
+    Language,
     OutputHandler,
     ResultHandler,
     Sandbox,
+    checked_env_vars,
+    checked_language,
 )
 from sandbox_analyst.sandbox.errors import SandboxClosedError
+from sandbox_analyst.sandbox.local.disk_watch import DiskWatch
 from sandbox_analyst.sandbox.local.files import LocalFiles
 from sandbox_analyst.sandbox.local.process_stats import read_process_stats
 from sandbox_analyst.sandbox.local.spawner import Lost, WorkerProcess
+from sandbox_analyst.sandbox.local.tree_removal import remove_tree
 from sandbox_analyst.sandbox.models import (
+    CommandResult,
     Execution,
     ExecutionError,
     Result,
     SandboxErrorName,
     SandboxInfo,
 )
+from sandbox_analyst.sandbox.paths import split_path
 
 if TYPE_CHECKING:
     from sandbox_analyst.config import SandboxSettings
 
+log = logging.getLogger(__name__)
+
 Respawn = Callable[[], Awaitable[WorkerProcess]]
+_EXIT_WAIT = 5.0  # seconds a closed worker may take to be reaped before its files go
+
+
+_HANDLERS = ("stdout", "stderr", "result", "error")
+_SETENV_TIMEOUT = 10.0
 
 
 class _Interrupted(Exception):
@@ -53,6 +67,8 @@ class LocalSandbox(Sandbox):
         settings: SandboxSettings,
         files: LocalFiles,
         on_close: Callable[[LocalSandbox], None] | None = None,
+        *,
+        owns_files: bool = True,
     ) -> None:
         self.sandbox_id = sandbox_id
         self.files = files
@@ -66,6 +82,10 @@ class LocalSandbox(Sandbox):
         self._created = time.monotonic()
         self._closed = False
         self._abandoned: asyncio.Task[None] | None = None
+        self._owns_files = owns_files
+        self._interpreters: list[LocalSandbox] = []
+        self._peak_memory: int | None = None
+        self._session_env: dict[str, str] = {}
         self.last_used = time.monotonic()
         self.busy = False
 
@@ -90,48 +110,111 @@ class LocalSandbox(Sandbox):
         self,
         code: str,
         *,
+        language: Language = "python",
+        env_vars: Mapping[str, str] | None = None,
         timeout: float | None = None,
         on_stdout: OutputHandler | None = None,
         on_stderr: OutputHandler | None = None,
         on_result: ResultHandler | None = None,
         on_error: ErrorHandler | None = None,
     ) -> Execution:
+        env = checked_env_vars(env_vars)
+        checked_language(language)
         handlers: dict[str, Any] = {
             "stdout": on_stdout,
             "stderr": on_stderr,
             "result": on_result,
             "error": on_error,
         }
+        if language == "python":
+            request = {"op": "execute", "code": code, "env": env}
+            return (await self._run(request, timeout, handlers)).execution
+        request = {"op": "command", "command": code, "cwd": None, "env": env}
+        collect = await self._run(request, timeout, handlers)
+        failure = collect.command_failure()
+        if failure is not None and collect.execution.error is None:
+            collect.execution.error = ExecutionError(SandboxErrorName.COMMAND_EXIT, failure)
+            await _call(on_error, collect.execution.error)
+        return collect.execution
+
+    async def run_command(
+        self,
+        command: str,
+        *,
+        cwd: str | None = None,
+        env_vars: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        on_stdout: OutputHandler | None = None,
+        on_stderr: OutputHandler | None = None,
+    ) -> CommandResult:
+        env = checked_env_vars(env_vars)
+        directory = "/".join(split_path(cwd)) if cwd else ""
+        handlers: dict[str, Any] = {
+            "stdout": on_stdout,
+            "stderr": on_stderr,
+            "result": None,
+            "error": None,
+        }
+        request = {"op": "command", "command": command, "cwd": directory or None, "env": env}
+        collect = await self._run(request, timeout, handlers)
+        execution = collect.execution
+        error = execution.error.value if execution.error is not None else collect.command_error
+        return CommandResult(
+            exit_code=collect.exit_code,
+            stdout="".join(execution.logs.stdout),
+            stderr="".join(execution.logs.stderr),
+            error=error,
+        )
+
+    async def set_env_vars(self, env_vars: Mapping[str, str]) -> None:
+        """Set variables for every later execution and command of this session (a worker
+        that replaces a lost one gets them too)."""
+        env = checked_env_vars(env_vars)
+        if env:
+            self._session_env.update(env)
+            await self._run({"op": "setenv", "env": env}, None, dict.fromkeys(_HANDLERS))
+
+    async def _run(
+        self, request: dict[str, Any], timeout: float | None, handlers: dict[str, Any]
+    ) -> _Collector:
         async with self._lock:
             self._check_open()
             self.busy = True
             try:
-                return await self._run_locked(code, timeout, handlers)
+                return await self._run_locked(request, timeout, handlers)
             finally:
                 self.busy = False
                 self.last_used = time.monotonic()
 
     async def _run_locked(
-        self, code: str, timeout: float | None, handlers: dict[str, Any]
-    ) -> Execution:
+        self, request: dict[str, Any], timeout: float | None, handlers: dict[str, Any]
+    ) -> _Collector:
         if self._abandoned is not None:
             await self._abandoned  # a cancelled execution is still winding down
-        if not self._worker.alive:
-            reason = await self._worker.exit_reason()
+        disk = DiskWatch(
+            self.files,
+            self._worker,
+            interval=self._settings.disk_check_interval,
+            grace=self._settings.interrupt_grace,
+        )
+        collect = _Collector(Execution(), handlers, self._settings.output_limit, disk)
+        self._worker.discard_queued()
+        # A worker that died since the last execution may not have been noticed yet: then
+        # it is the write of this request that finds out, and it is reported the same way.
+        if not self._worker.alive or not await self._worker.send(request):
+            reason = await self._why_lost()
             await self._replace_worker()
-            return await self._report_lost(
+            await self._report_lost(
                 f"the sandbox process was lost ({reason}) and has been restarted: variables "
                 "are gone, files are kept. Nothing was run; run the code again.",
-                Execution(),
+                collect.execution,
                 handlers,
             )
+            return collect
         limit = self._settings.timeout if timeout is None else timeout
-        execution = Execution()
         self._executions += 1
-        self._worker.discard_queued()
-        await self._worker.send({"op": "execute", "code": code})
-        collect = _Collector(execution, handlers, self._settings.output_limit)
         deadline = asyncio.get_running_loop().time() + limit
+        disk.start()
         try:
             lost = await self._pump(collect, deadline)
         except _Interrupted:
@@ -142,12 +225,16 @@ class LocalSandbox(Sandbox):
             self._worker.signal(signal.SIGINT)
             self._abandoned = asyncio.create_task(self._wind_down(collect))
             raise
+        finally:
+            await disk.stop()
         if lost is not None:
             await self._replace_worker()
-            return await self._report_lost(lost, execution, handlers)
-        await self._check_disk_quota(execution, handlers)
-        execution.peak_memory_bytes = read_process_stats(self._worker.pid).rss_bytes or None
-        return execution
+            await self._report_lost(lost, collect.execution, handlers)
+            return collect
+        if collect.execution.peak_memory_bytes is not None:
+            self._peak_memory = collect.execution.peak_memory_bytes
+        await self._check_disk_quota(collect.execution, handlers)
+        return collect
 
     async def _check_disk_quota(self, execution: Execution, handlers: dict[str, Any]) -> None:
         # RLIMIT_FSIZE caps each file; this catches many files that add up past the quota.
@@ -175,8 +262,18 @@ class LocalSandbox(Sandbox):
             except TimeoutError:
                 raise _Interrupted from None
             if isinstance(frame, Lost):
-                reason = await self._worker.exit_reason()
-                return _lost_message(reason)
+                disk = collect.disk
+                if disk is not None and disk.killed and disk.exceeded is not None:
+                    return (
+                        f"{disk.exceeded.describe()}, and the code went on writing "
+                        "after it was interrupted, so the session was restarted: state lost "
+                        "(variables are gone, files are kept)"
+                    )
+                return (
+                    f"the sandbox process died while running the code: "
+                    f"{await self._why_lost()}. The session was restarted: state lost "
+                    "(variables are gone, files are kept)"
+                )
             if await collect.apply(frame):
                 return None
 
@@ -209,6 +306,16 @@ class LocalSandbox(Sandbox):
             await self._replace_worker()
         self._abandoned = None
 
+    async def _why_lost(self) -> str:
+        """What ended the worker, as precisely as the engine knows it."""
+        lost = self._worker.lost
+        if lost is not None and lost.violation:
+            return f"the engine stopped it because {lost.reason}"
+        ended = await self._worker.exit_reason()
+        if ended is not None:
+            return ended.describe(self._settings.memory_limit_mb)
+        return lost.reason if lost is not None else "its channel closed"
+
     async def _report_lost(
         self, message: str, execution: Execution, handlers: dict[str, Any]
     ) -> Execution:
@@ -217,10 +324,37 @@ class LocalSandbox(Sandbox):
         return execution
 
     async def _replace_worker(self) -> None:
+        if self._closed:  # closed under running code: its worker is gone for good
+            raise SandboxClosedError(f"sandbox {self.sandbox_id} was closed")
         old = self._worker
         self._worker = await self._respawn()
         self._generation += 1
+        self._peak_memory = None
         await old.close()
+        if self._session_env:
+            collect = _Collector(Execution(), dict.fromkeys(_HANDLERS), 0)
+            deadline = asyncio.get_running_loop().time() + _SETENV_TIMEOUT
+            # A worker lost again right away is noticed (and reported) at the next execution.
+            with contextlib.suppress(_Interrupted, OSError):
+                await self._worker.send({"op": "setenv", "env": self._session_env})
+                await self._pump(collect, deadline)
+
+    async def open_interpreter(self) -> LocalSandbox:
+        self._check_open()
+        worker = await self._respawn()
+        interpreter = LocalSandbox(
+            f"{self.sandbox_id}-{len(self._interpreters) + 1}",
+            worker,
+            self._respawn,
+            self._settings,
+            self.files,
+            on_close=self._interpreters.remove,
+            owns_files=False,
+        )
+        self._interpreters.append(interpreter)
+        if self._session_env:
+            await interpreter.set_env_vars(self._session_env)
+        return interpreter
 
     async def interrupt(self) -> None:
         self._check_open()
@@ -236,12 +370,15 @@ class LocalSandbox(Sandbox):
         if self._closed:
             return
         self._closed = True
+        for interpreter in list(self._interpreters):
+            await interpreter.close()
         await self._worker.close()
         if self._abandoned is not None:
             self._abandoned.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._abandoned
-        await asyncio.to_thread(shutil.rmtree, self.files.root, True)
+        if self._owns_files:
+            await discard_workdir(self._worker)
         if self._on_close is not None:
             self._on_close(self)
 
@@ -256,6 +393,7 @@ class LocalSandbox(Sandbox):
             age_seconds=time.monotonic() - self._created,
             executions=self._executions,
             workdir=str(self.files.root),
+            peak_memory_bytes=self._peak_memory,
         )
 
     def _check_open(self) -> None:
@@ -263,15 +401,35 @@ class LocalSandbox(Sandbox):
             raise SandboxClosedError(f"sandbox {self.sandbox_id} is closed")
 
 
+async def discard_workdir(worker: WorkerProcess) -> None:
+    """Delete the workdir of a closed worker once nothing runs in it any more (the zygote has
+    reaped the worker and killed what was left in its cgroup). A failure is logged: it must
+    not keep the session from ending."""
+    await worker.exit_reason(_EXIT_WAIT)
+    try:
+        await asyncio.to_thread(remove_tree, worker.workdir)
+    except OSError:
+        log.exception("could not remove the sandbox workdir %s", worker.workdir)
+
+
 class _Collector:
     """Builds an `Execution` from frames and fires the caller's callbacks as they arrive."""
 
-    def __init__(self, execution: Execution, handlers: dict[str, Any], limit: int) -> None:
+    def __init__(
+        self,
+        execution: Execution,
+        handlers: dict[str, Any],
+        limit: int,
+        disk: DiskWatch | None = None,
+    ) -> None:
         self.execution = execution
         self.handlers = handlers
         self.limit = limit
+        self.disk = disk
         self.kept = 0
         self.silent = False
+        self.exit_code: int | None = None  # of a command
+        self.command_error: str | None = None  # why a command did not finish
 
     def silence(self) -> None:
         self.silent = True
@@ -285,28 +443,67 @@ class _Collector:
                 getattr(self.execution.logs, kind).append(text)
                 await self._emit(kind, text)
         elif kind == "result":
-            bundle = frame.get("bundle")
-            if isinstance(bundle, dict):
-                result = Result.from_bundle(bundle, is_main_result=bool(frame.get("main")))
-                self.execution.results.append(result)
-                await self._emit("result", result)
+            await self._result(frame.get("bundle"), bool(frame.get("main")))
         elif kind == "error":
             error = ExecutionError(
                 name=str(frame.get("name", "Error")),
                 value=str(frame.get("value", "")),
                 traceback=str(frame.get("traceback", "")),
             )
+            over = self.disk.exceeded if self.disk is not None else None
+            if over is not None and error.name == "KeyboardInterrupt":  # our interrupt
+                error = ExecutionError(
+                    SandboxErrorName.DISK_QUOTA,
+                    f"{over.describe()}: the code was interrupted, its state is kept; delete "
+                    "files to free space",
+                    error.traceback,
+                )
             self.execution.error = error
             await self._emit("error", error)
         elif kind == "done":
             count = frame.get("execution_count")
             self.execution.execution_count = count if isinstance(count, int) else None
+            peak = frame.get("peak_memory")  # the worker's word: kept only if it is plausible
+            plausible = isinstance(peak, int) and not isinstance(peak, bool) and peak >= 0
+            self.execution.peak_memory_bytes = peak if plausible else None
+            code = frame.get("exit_code")
+            self.exit_code = code if isinstance(code, int) else None
+            error = frame.get("error")
+            self.command_error = str(error) if error is not None else None
             dropped = frame.get("dropped")
             if isinstance(dropped, int) and dropped > 0:
                 note = f"[output truncated: {dropped} more bytes were not kept]\n"
                 self.execution.logs.stderr.append(note)
             return True
         return False
+
+    def command_failure(self) -> str | None:
+        """Why a command failed, as `ExecutionError.value`; None if it exited with 0."""
+        if self.command_error is not None:
+            return self.command_error
+        if self.exit_code is None:
+            return "the command did not report an exit code"
+        if self.exit_code < 0:
+            return f"killed by signal {-self.exit_code}"
+        return None if self.exit_code == 0 else f"exit code {self.exit_code}"
+
+    async def _result(self, bundle: Any, main: bool) -> None:
+        notes: list[str] = []
+        if not isinstance(bundle, dict):
+            notes.append("it is not a MIME bundle")
+            result = None
+        else:
+            result = Result.from_bundle(bundle, is_main_result=main, notes=notes)
+        if notes:
+            # Told like any other stderr output (and capped like it), so the caller sees it.
+            notes_text = "".join(f"[a displayed output was not kept whole: {n}]\n" for n in notes)
+            text = self._within_limit(notes_text)
+            if text:
+                self.execution.logs.stderr.append(text)
+                await self._emit("stderr", text)
+        if result is not None and result.formats():
+            self.execution.results.append(result)
+            await self._emit("result", result)
 
     def timed_out(self, limit: float) -> None:
         self.execution.error = ExecutionError(
@@ -336,15 +533,3 @@ async def _call(handler: Callable[[Any], Any] | None, payload: Any) -> None:
     outcome = handler(payload)
     if inspect.isawaitable(outcome):
         await outcome
-
-
-def _lost_message(reason: str) -> str:
-    hint = ""
-    if "SIGKILL" in reason:
-        hint = " (possibly out of memory)"
-    elif "SIGSEGV" in reason or "SIGBUS" in reason or "SIGABRT" in reason:
-        hint = " (the process crashed)"
-    return (
-        f"the sandbox process died while running the code: {reason}{hint}. The session was "
-        "restarted: state lost (variables are gone, files are kept)"
-    )

@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from sandbox_analyst.sandbox.errors import SandboxStartError
-from sandbox_analyst.sandbox.local.protocol import ProtocolError, encode, read_frame
+from sandbox_analyst.sandbox.local.protocol import (
+    FrameTooLargeError,
+    ProtocolError,
+    TruncatedFrameError,
+    encode,
+    read_frame,
+)
+from sandbox_analyst.sandbox.local.worker_exit import WorkerExit
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +48,25 @@ class ZygoteConfig:
 
 @dataclass(frozen=True)
 class Lost:
-    """Queued in place of a frame when the worker's channel ends."""
+    """Queued in place of a frame once the worker's channel is broken, for good."""
 
     reason: str
+    """What broke the channel, as seen from our side ("its channel closed", a protocol
+    violation, a failed write); how the process ended is `WorkerProcess.exit`."""
+    violation: bool = False
+    """True when we killed the worker for what it sent (an oversized or malformed frame, a
+    flood): then the violation, not the SIGKILL that followed, is what happened."""
 
 
 @dataclass(eq=False)
 class WorkerProcess:
-    """One forked worker and our end of its channel."""
+    """One forked worker and our end of its channel.
+
+    Every transport failure on the channel (end of stream, a frame cut short, a reset or broken
+    pipe on write, any other OSError) ends up in `_lose`: the worker is killed and `Lost` is
+    queued, so callers learn of it in one way only, from `next_frame()` (and `send()` returns
+    False). Nothing about a broken channel is ever raised to them.
+    """
 
     worker_id: str
     pid: int
@@ -56,15 +74,16 @@ class WorkerProcess:
     workdir: Path
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
-    exit: asyncio.Future[str]
+    exit: asyncio.Future[WorkerExit]
     started: float = field(default_factory=time.monotonic)
     frames: asyncio.Queue[tuple[dict[str, Any], int] | Lost] = field(default_factory=asyncio.Queue)
     queued_bytes: int = 0
+    lost: Lost | None = None
     _pump: asyncio.Task[None] | None = None
 
     @property
     def alive(self) -> bool:
-        return not self.exit.done() and not self.writer.is_closing()
+        return self.lost is None and not self.exit.done() and not self.writer.is_closing()
 
     def start_reading(self) -> None:
         self._pump = asyncio.get_running_loop().create_task(self._read_frames())
@@ -72,20 +91,35 @@ class WorkerProcess:
     async def _read_frames(self) -> None:
         # One reader for the worker's whole life: frames are never half-read by a cancelled
         # caller, so timeouts and cancellations cannot break the framing.
-        reason = "its channel closed"
         try:
             while True:
                 frame = await read_frame(self.reader)
                 if frame is None:
-                    break
+                    self._lose("its channel closed")
+                    return
                 self.frames.put_nowait(frame)
                 self.queued_bytes += frame[1]
                 if self.queued_bytes > _MAX_QUEUED_BYTES:
-                    raise ProtocolError("worker flooded its channel")
-        except (ProtocolError, OSError) as exc:
-            reason = str(exc)
-            self.kill()
-        self.frames.put_nowait(Lost(reason))
+                    self._lose(
+                        f"it sent more than {_MAX_QUEUED_BYTES >> 20} MiB of output faster "
+                        "than it could be read",
+                        violation=True,
+                    )
+                    return
+        except FrameTooLargeError as exc:
+            self._lose(str(exc), violation=True)
+        except ProtocolError as exc:
+            self._lose(str(exc), violation=not isinstance(exc, TruncatedFrameError))
+        except OSError as exc:
+            self._lose(f"reading its channel failed: {exc}")
+
+    def _lose(self, reason: str, *, violation: bool = False) -> None:
+        """The worker is gone or must go: kill it, and tell every reader, once."""
+        if self.lost is not None:
+            return
+        self.lost = Lost(reason, violation)
+        self.kill()
+        self.frames.put_nowait(self.lost)
 
     async def next_frame(self) -> dict[str, Any] | Lost:
         item = await self.frames.get()
@@ -104,9 +138,19 @@ class WorkerProcess:
                 return
             self.queued_bytes -= item[1]
 
-    async def send(self, message: dict[str, Any]) -> None:
-        self.writer.write(encode(message))
-        await self.writer.drain()
+    async def send(self, message: dict[str, Any]) -> bool:
+        """Write one frame; False (and the worker lost) when the channel is broken."""
+        if self.lost is not None:
+            return False
+        try:
+            self.writer.write(encode(message))
+            await self.writer.drain()
+        except (OSError, RuntimeError) as exc:
+            # ConnectionResetError / BrokenPipeError from a worker that just died, or a write
+            # after the transport closed (RuntimeError): all the same thing to us.
+            self._lose(f"writing to its channel failed: {exc or type(exc).__name__}")
+            return False
+        return True
 
     def signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -121,11 +165,10 @@ class WorkerProcess:
             os.killpg(self.pid, signal.SIGKILL)
         self.signal(signal.SIGKILL)
 
-    async def exit_reason(self, wait: float = 1.0) -> str:
-        """How the process ended (e.g. "killed by SIGKILL"), waiting briefly for the zygote."""
-        with contextlib.suppress(TimeoutError):
-            return await asyncio.wait_for(asyncio.shield(self.exit), wait)
-        return "its channel closed"
+    async def exit_reason(self, wait: float = 1.0) -> WorkerExit | None:
+        """How the process ended, waiting briefly for the zygote to tell; None if it did not
+        in time."""
+        return await _first_done(self.exit, wait)
 
     async def close(self) -> None:
         self.kill()
@@ -148,7 +191,7 @@ class Spawner:
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
         self._pending: dict[str, asyncio.Future[tuple[int, int]]] = {}
-        self._exits: dict[int, asyncio.Future[str]] = {}
+        self._exits: dict[int, asyncio.Future[WorkerExit]] = {}
         self._hello: asyncio.Future[dict[str, Any]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -225,11 +268,15 @@ class Spawner:
         ready = first[0] if first else None
         if ready is None or ready.get("type") != "ready":
             writer.close()
-            reason = await _first_done(exit_future, 2.0) or "it closed its channel"
+            ended = await _first_done(exit_future, 2.0)
+            reason = ended.describe() if ended is not None else "it closed its channel"
             raise SandboxStartError(f"sandbox worker failed to start: {reason}")
+        # With a pid namespace `pid` is the session's init (whose end the zygote reports);
+        # the worker itself, which we signal and measure, says its host pid when ready.
+        host_pid = ready.get("pid")
         worker = WorkerProcess(
             worker_id=worker_id,
-            pid=pid,
+            pid=host_pid if isinstance(host_pid, int) and host_pid > 0 else pid,
             cwd=str(ready.get("cwd", workdir)),
             workdir=workdir,
             reader=reader,
@@ -274,7 +321,7 @@ class Spawner:
             if future is None:
                 future = self._loop.create_future()
             if not future.done():
-                future.set_result(str(message.get("status")))
+                future.set_result(WorkerExit.from_wire(message))
 
     def _on_zygote_gone(self) -> None:
         assert self._loop is not None
@@ -287,9 +334,10 @@ class Spawner:
         if self._hello is not None and not self._hello.done():
             self._hello.set_exception(error)
         # Workers die with the zygote (PDEATHSIG).
+        gone = WorkerExit(detail="killed because the sandbox zygote exited")
         for future in self._exits.values():
             if not future.done():
-                future.set_result("killed because the sandbox zygote exited")
+                future.set_result(gone)
         self._exits.clear()
 
     async def close(self) -> None:
@@ -316,7 +364,7 @@ def _config_message(config: ZygoteConfig) -> dict[str, Any]:
     }
 
 
-async def _first_done(future: asyncio.Future[str], wait: float) -> str | None:
+async def _first_done(future: asyncio.Future[WorkerExit], wait: float) -> WorkerExit | None:
     with contextlib.suppress(TimeoutError):
         return await asyncio.wait_for(asyncio.shield(future), wait)
     return None

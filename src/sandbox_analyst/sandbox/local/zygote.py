@@ -9,7 +9,7 @@ SOCK_SEQPACKET control socket:
     zygote -> server:  {"type": "hello", "preloaded": [...], "failed": {...}, "threads": n}
                        {"type": "spawned", "worker_id", "pid"}  + the worker's socket (SCM_RIGHTS)
                        {"type": "spawn_failed", "worker_id", "error"}
-                       {"type": "exited", "pid", "status"}
+                       {"type": "exited", "pid", "signal", "code", "oom_killed"}
 
 Run as `python -m sandbox_analyst.sandbox.local.zygote CONTROL_FD PARENT_PID`.
 """
@@ -30,31 +30,31 @@ import threading
 import traceback
 from typing import Any
 
-from sandbox_analyst.sandbox.local.isolation import ChildIsolation, harden_current_process
+from sandbox_analyst.sandbox.local.isolation import (
+    ChildIsolation,
+    harden_current_process,
+    pid_namespace,
+)
 from sandbox_analyst.sandbox.local.isolation.wire import isolation_from_wire
 from sandbox_analyst.sandbox.local.worker import WorkerConfig, run_worker
 from sandbox_analyst.sandbox.local.worker.shell import create_shell
+from sandbox_analyst.sandbox.local.worker_exit import WorkerExit
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def die_with_parent(expected_parent: int) -> None:
+def die_with_parent(expected_parent: int, parent_pidfd: int | None = None) -> None:
     """Ask the kernel to SIGKILL us when our parent dies; never outlive a dead server."""
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != expected_parent:  # the parent died before prctl took effect
+    # Did the parent die before prctl took effect? In a new pid namespace getppid() is 0
+    # whatever happened: there the parent's pidfd (readable once it exited) tells.
+    if parent_pidfd is not None:
+        gone = bool(select.select([parent_pidfd], [], [], 0)[0])
+    else:
+        gone = os.getppid() != expected_parent
+    if gone:
         os._exit(1)
-
-
-def describe_status(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = f"signal {number}"
-        return f"killed by {name}"
-    return f"exited with code {os.waitstatus_to_exitcode(status)}"
 
 
 class Zygote:
@@ -63,7 +63,9 @@ class Zygote:
         self.config = config
         self.isolation: Any = None
         self.pid = os.getpid()
-        self.workers: dict[int, str] = {}  # pid -> worker_id
+        # pid -> (worker_id, where its init reports the worker's wait status, if it has one)
+        self.workers: dict[int, tuple[str, int | None]] = {}
+        self.pidfd: int | None = None
         self._wakeup_r, self._wakeup_w = os.pipe()
         os.set_blocking(self._wakeup_w, False)
         os.set_blocking(self._wakeup_r, False)
@@ -92,6 +94,8 @@ class Zygote:
             harden_current_process()
             settings, report = isolation_from_wire(wire)
             self.isolation = ChildIsolation.prepare(settings, report)
+            if self.isolation.pid:
+                self.pidfd = os.pidfd_open(os.getpid())
 
     def serve(self) -> None:
         signal.set_wakeup_fd(self._wakeup_w)
@@ -120,40 +124,57 @@ class Zygote:
                 return
             if pid == 0:
                 return
-            worker_id = self.workers.pop(pid, None)
+            worker_id, exit_report = self.workers.pop(pid, (None, None))
+            if exit_report is not None:
+                # `pid` was the session's init: what matters is how the worker itself ended.
+                reported = pid_namespace.reported_status(exit_report)
+                os.close(exit_report)
+                status = status if reported is None else reported
+            oom_kills = 0
             if worker_id is not None and self.isolation is not None:
+                # Read before the cgroup goes: it alone tells an OOM kill from any SIGKILL.
+                oom_kills = self.isolation.oom_kills(worker_id)
                 try:
                     self.isolation.release(worker_id)
                 except Exception:  # a leftover cgroup must not take every session down
                     traceback.print_exc()
-            self._send({"type": "exited", "pid": pid, "status": describe_status(status)})
+            ended = WorkerExit.from_wait_status(status, oom_kills=oom_kills)
+            self._send({"type": "exited", "pid": pid, **ended.to_wire()})
 
     def spawn(self, request: dict[str, Any]) -> None:
         worker_id = request["worker_id"]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        report_r, report_w = os.pipe() if self.pidfd is not None else (None, None)
         try:
-            pid = os.fork()
+            pid = self.isolation.fork() if self.isolation is not None else os.fork()
         except OSError as exc:
+            for fd in (report_r, report_w):
+                if fd is not None:
+                    os.close(fd)
             ours.close()
             theirs.close()
             self._send({"type": "spawn_failed", "worker_id": worker_id, "error": str(exc)})
             return
         if pid == 0:
-            self._become_worker(theirs, request)  # never returns
+            self._become_worker(theirs, request, report_w)  # never returns
         theirs.close()
-        self.workers[pid] = worker_id
+        if report_w is not None:
+            os.close(report_w)
+        self.workers[pid] = (worker_id, report_r)
         payload = json.dumps({"type": "spawned", "worker_id": worker_id, "pid": pid}).encode()
         socket.send_fds(self.control, [payload], [ours.fileno()])
         ours.close()
 
-    def _become_worker(self, sock: socket.socket, request: dict[str, Any]) -> None:
+    def _become_worker(
+        self, sock: socket.socket, request: dict[str, Any], exit_report: int | None
+    ) -> None:
         code = 1
         try:
-            die_with_parent(self.pid)
+            die_with_parent(self.pid, self.pidfd)
             os.setsid()  # own process group: a kill reaches the code's subprocesses too
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            _close_fds_except(sock.fileno())
+            _close_fds_except(sock.fileno(), exit_report)
             config = WorkerConfig(
                 workdir=request["workdir"],
                 sandbox_id=request["worker_id"],
@@ -161,7 +182,7 @@ class Zygote:
                 figure_dpi=self.config["figure_dpi"],
                 environment=self.config["worker_environment"],
             )
-            run_worker(sock, config, self.isolation)
+            run_worker(sock, config, self.isolation, exit_report)
             code = 0
         except BaseException:
             try:
@@ -220,10 +241,10 @@ def _drain(fd: int) -> None:
         pass
 
 
-def _close_fds_except(keep: int) -> None:
+def _close_fds_except(*keep: int | None) -> None:
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
-        if fd > 2 and fd != keep:
+        if fd > 2 and fd not in keep:
             with contextlib.suppress(OSError):
                 os.close(fd)
 

@@ -1,9 +1,17 @@
 """Where the agent's artifacts go: files of kind "artifact" in the conversation, each with a
-stable URL the final answer can link to."""
+stable URL the final answer can link to.
+
+An artifact that cannot be stored (the server's storage is full) is not an error of the turn:
+the model is told (`ArtifactNotSaved`, in its observation) and so is the user (`on_not_saved`,
+which the chat service turns into an error event of the turn), and the turn goes on.
+"""
 
 from __future__ import annotations
 
-from sandbox_analyst.agent import ArtifactRef
+from collections.abc import Callable
+
+from sandbox_analyst.agent import ArtifactNotSaved, ArtifactRef, ArtifactUsage
+from sandbox_analyst.service.errors import StorageFull
 from sandbox_analyst.service.file_links import content_url
 from sandbox_analyst.service.files import FileService
 
@@ -18,16 +26,23 @@ class FileArtifactSink:
         owner_id: str,
         conversation_id: str,
         public_url: str | None = None,
+        on_not_saved: Callable[[str], None] | None = None,
     ) -> None:
         self._files = files
+        self._on_not_saved = on_not_saved
         self._owner_id = owner_id
         self._conversation_id = conversation_id
         self._public_url = public_url
 
     async def save(self, name: str, data: bytes, media_type: str) -> ArtifactRef:
-        record = await self._files.create_artifact(
-            self._owner_id, self._conversation_id, name, data, media_type
-        )
+        try:
+            record = await self._files.create_artifact(
+                self._owner_id, self._conversation_id, name, data, media_type
+            )
+        except StorageFull as exc:
+            if self._on_not_saved is not None:
+                self._on_not_saved(exc.message)
+            raise ArtifactNotSaved(exc.message) from None
         return ArtifactRef(
             file_id=record.id,
             name=record.name,
@@ -38,3 +53,6 @@ class FileArtifactSink:
 
     async def saved_names(self) -> list[str]:
         return await self._files.artifact_names(self._owner_id, self._conversation_id)
+
+    async def saved_usage(self) -> ArtifactUsage:
+        return await self._files.artifact_usage(self._owner_id, self._conversation_id)

@@ -1,14 +1,37 @@
 """A conversation's stored files and code, as a sandbox rebuild reads them
-(implements `ConversationRecords`, see `service.sandboxes`)."""
+(`ConversationRecords`, see `service.sandboxes`), and its stored sandbox id (`SandboxIds`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from sandbox_analyst.service.sandboxes import StoredFile
-from sandbox_analyst.store import BlobStore, Database, Execution, FileRecord
+from sandbox_analyst.store import BlobStore, Conversation, Database, Execution, FileRecord
+
+
+class StoredSandboxIds:
+    """Implements `SandboxIds` on `conversations.sandbox_id`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def load(self, conversation_id: str) -> str | None:
+        async with self._db.session() as session:
+            return await session.scalar(
+                select(Conversation.sandbox_id).where(Conversation.id == conversation_id)
+            )
+
+    async def save(self, conversation_id: str, sandbox_id: str) -> None:
+        # Bookkeeping, not an edit: the conversation keeps its place in the recent list.
+        statement = (
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(sandbox_id=sandbox_id, updated_at=Conversation.updated_at)
+        )
+        async with self._db.session() as session:
+            await session.execute(statement)
 
 
 class StoredConversation:

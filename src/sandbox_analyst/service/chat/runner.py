@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sandbox_analyst.agent import (
     Agent,
     AgentConfig,
+    AgentEvent,
     ArtifactSink,
     DataFile,
     ErrorCode,
@@ -36,7 +37,9 @@ from sandbox_analyst.service.chat.recorder import TurnRecorder
 from sandbox_analyst.service.chat.steps import StepWriter
 from sandbox_analyst.service.chat.turn import TurnChannel
 from sandbox_analyst.service.conversations import MessageStatus
+from sandbox_analyst.service.errors import StorageFull
 from sandbox_analyst.service.sandboxes import ConversationRecords, ConversationSandboxes
+from sandbox_analyst.store import StorageFullError
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +88,12 @@ class TurnRunner:
         artifacts: ArtifactSink,
         recorder: TurnRecorder,
         on_finished: Callable[[], None],
+        not_saved: list[str] | None = None,
     ) -> None:
         """`llm` None: the turn fails with `llm_error`. `on_finished` runs once the turn is
-        stored, just before its `message_end` is published."""
+        stored, just before its `message_end` is published. `not_saved`: where `artifacts`
+        notes what the storage could not take; each note reaches the user as an error event
+        after the step that produced it."""
         self.request = request
         self.llm = llm
         self.llm_error = llm_error
@@ -97,6 +103,7 @@ class TurnRunner:
         self.artifacts = artifacts
         self.recorder = recorder
         self.on_finished = on_finished
+        self.not_saved = not_saved if not_saved is not None else []
 
     async def run(self, channel: TurnChannel) -> None:
         request, recorder = self.request, self.recorder
@@ -133,7 +140,11 @@ class TurnRunner:
         except Exception as exc:
             failure = exc
         await steps.close()
-        if failure is not None:
+        if isinstance(failure, (StorageFull, StorageFullError)):
+            logger.error("chat turn %s: %s", request.message_id, failure)
+            recorder.error = str(failure)
+            channel.publish(ErrorEvent(recorder.error, ErrorCode.STORAGE_FULL))
+        elif failure is not None:
             self._internal_error(failure, channel)
         duration = time.monotonic() - started
         usage = dict(final.usage) if final is not None else {}
@@ -201,7 +212,15 @@ class TurnRunner:
             )
         else:
             answering = Agent(self.llm, self.sandbox, self.artifacts, request.config)
-        return await answering.run(request.history, request.content, files, steps)
+
+        async def step(event: AgentEvent) -> None:
+            await steps(event)
+            while self.not_saved:
+                error = ErrorEvent(self.not_saved.pop(0), ErrorCode.STORAGE_FULL)
+                error.agent = getattr(event, "agent", None)
+                await steps(error)
+
+        return await answering.run(request.history, request.content, files, step)
 
     def _internal_error(self, exc: BaseException, channel: TurnChannel) -> None:
         logger.error("chat turn %s failed", self.request.message_id, exc_info=exc)

@@ -48,8 +48,11 @@ class ChatService:
         conversations: ConversationService,
         files: FileService,
         sandboxes: ConversationSandboxes,
+        runner_id: str | None = None,
     ) -> None:
+        """`runner_id`: this process in `server_processes`, recorded on each turn it runs."""
         self.settings = settings
+        self._runner_id = runner_id
         self._db = db
         self._blobs = blobs
         self._assistants = assistants
@@ -84,20 +87,22 @@ class ChatService:
         history = history_from_messages(detail.messages)
         # Claimed before the first await below, so two requests cannot both start a turn.
         self._running[conversation.id] = None
+        sandbox = None
         try:
             for file_id in file_ids:
                 await self._files.attach(principal, file_id, conversation.id)
             llm, llm_error = self._llm(assistant)
-            sandbox = None
             if llm is not None:
                 sandbox = await self.sandboxes.acquire(conversation.owner_id, conversation.id)
             user_message = await self._conversations.append_message(
                 conversation.id, "user", content
             )
             message = await self._conversations.append_message(
-                conversation.id, "assistant", status="streaming"
+                conversation.id, "assistant", status="streaming", runner_id=self._runner_id
             )
         except BaseException:
+            if sandbox is not None:  # held for a turn that never started
+                self.sandboxes.finish(conversation.id, sandbox)
             self._running.pop(conversation.id, None)
             raise
         request = TurnRequest(
@@ -110,6 +115,7 @@ class ChatService:
             config=self._agent_config(assistant),
             team=team_of(assistant),
         )
+        not_saved: list[str] = []  # artifacts the storage could not take, for the user
         runner = TurnRunner(
             request,
             llm=llm,
@@ -124,7 +130,9 @@ class ChatService:
                 owner_id=conversation.owner_id,
                 conversation_id=conversation.id,
                 public_url=self.settings.server.public_url,
+                on_not_saved=not_saved.append,
             ),
+            not_saved=not_saved,
             recorder=TurnRecorder(
                 self._conversations,
                 owner_id=conversation.owner_id,
@@ -200,4 +208,10 @@ class ChatService:
             turn_timeout=agent.turn_timeout,
             code_timeout=assistant.timeout_s or self.settings.sandbox.timeout,
             observation_limit=agent.observation_limit,
+            max_artifact_bytes=agent.max_artifact_bytes,
+            max_artifacts_per_call=agent.max_artifacts_per_call,
+            max_figures_per_call=agent.max_figures_per_call,
+            max_call_artifact_bytes=agent.max_call_artifact_bytes,
+            max_conversation_artifacts=agent.max_conversation_artifacts,
+            max_conversation_artifact_bytes=agent.max_conversation_artifact_bytes,
         )

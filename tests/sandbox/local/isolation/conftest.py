@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import traceback
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,23 +66,35 @@ def run_confined(
     workdir: Path,
     attack: Callable[[str], object],
     *,
-    session_id: str = "test-session",
+    session_id: str | None = None,
 ) -> Any:
-    """Fork; in the child apply the isolation, chdir into the workdir and run `attack(visible
-    workdir path)`; return its (picklable) result here. Errors of the child fail the test."""
+    """Fork a worker; in it apply the isolation, chdir into the workdir and run `attack(visible
+    workdir path)`; return its (picklable) result here. Errors of the worker fail the test.
+
+    The session id names the run's cgroups: unique per call unless given, so that two runs
+    (another test suite on the same machine, a concurrent test) never share or release each
+    other's."""
+    session_id = session_id or f"test-{uuid.uuid4().hex}"
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child always leaves through os._exit
+    if pid == 0:  # pragma: no cover - the children always leave through os._exit
         try:
             os.close(read_end)
-            try:
-                visible = isolation.apply(str(workdir), session_id)
-                os.chdir(visible)
-                payload = ("ok", attack(visible))
-            except BaseException:
-                payload = ("error", traceback.format_exc())
-            with os.fdopen(write_end, "wb") as pipe:
-                pickle.dump(payload, pipe)
+            # As in the zygote: the worker's first process comes from `isolation.fork()`
+            # (with a pid namespace, the session's init), called single-threaded.
+            init = isolation.fork()
+            if init == 0:
+                try:
+                    confined = isolation.apply(str(workdir), session_id)
+                    os.chdir(confined.workdir)
+                    payload = ("ok", attack(confined.workdir))
+                except BaseException:
+                    payload = ("error", traceback.format_exc())
+                with os.fdopen(write_end, "wb") as pipe:
+                    pickle.dump(payload, pipe)
+                os._exit(0)
+            os.close(write_end)
+            os.waitpid(init, 0)
         finally:
             os._exit(0)
     os.close(write_end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -170,7 +171,8 @@ def test_cannot_signal_the_server_but_can_signal_its_own_children(report, isolat
         return to_parent, child.wait(timeout=10)
 
     to_parent, child_status = run_confined(isolation, workdir, attack)
-    assert to_parent == "PermissionError"
+    # Refused by Landlock; with a pid namespace the server's pid does not even exist inside.
+    assert to_parent in ("PermissionError", "ProcessLookupError")
     assert child_status == -signal.SIGTERM
 
 
@@ -259,3 +261,71 @@ def test_analysis_work_still_works(report, isolation, workdir):
     assert results["status"] is True
     expected_uid = isolation.owner[0] if isolation.owner else os.getuid()
     assert results["uid"] == expected_uid
+
+
+def test_proc_shows_the_sessions_own_processes_only(report, isolation, workdir):
+    require(report, LayerName.PID)
+    server = os.getpid()
+
+    def attack(_: str) -> dict[str, object]:
+        child = subprocess.Popen(["sleep", "30"])
+        try:
+            pids = sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
+            own = os.getpid()
+        finally:
+            child.kill()
+            child.wait()
+        leaks = {}
+        for target in ("cmdline", "status", "mountinfo"):
+            leaks[target] = outcome(lambda t=target: Path(f"/proc/{server}/{t}").read_bytes())
+        return {"pids": pids, "own": own, "child": child.pid, "leaks": leaks}
+
+    seen = run_confined(isolation, workdir, attack)
+    assert seen["own"] == 2  # pid 1 is the session's init
+    assert seen["pids"] == [1, 2, seen["child"]]
+    assert "ok" not in seen["leaks"].values(), seen["leaks"]
+
+
+def test_orphans_of_the_code_are_reaped_not_left_as_zombies(report, isolation, workdir):
+    require(report, LayerName.PID)
+
+    def attack(_: str) -> list[str]:
+        for _ in range(20):  # each `sleep` is orphaned at once, re-parented to pid 1
+            subprocess.run(["sh", "-c", "sleep 0.05 &"], check=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            states = []
+            for name in os.listdir("/proc"):
+                if name.isdigit() and name not in ("1", str(os.getpid())):
+                    with contextlib.suppress(OSError):
+                        states.append(Path(f"/proc/{name}/stat").read_text().rsplit(")")[1][1])
+            if not states:
+                return []
+            time.sleep(0.05)
+        return states
+
+    assert run_confined(isolation, workdir, attack) == []
+
+
+def test_sysv_ipc_of_the_host_is_out_of_reach_and_the_sessions_ends_with_it(
+    report, isolation, workdir
+):
+    require(report, LayerName.IPC)
+    key = 0x5A000000 + os.getpid() % 0x10000
+    host_segment = _libc.shmget(key, 4096, 0o1000 | 0o666)  # IPC_CREAT, as another tenant
+    assert host_segment >= 0
+    try:
+
+        def attack(_: str) -> tuple[int, int]:
+            seen = _libc.shmget(key, 0, 0)  # the host's segment
+            made = _libc.shmget(key + 1, 4096, 0o1000 | 0o666)
+            return seen, made
+
+        seen, made = run_confined(isolation, workdir, attack)
+    finally:
+        _libc.shmctl(host_segment, 0, None)  # IPC_RMID
+    assert seen == -1
+    assert made >= 0
+    with open("/proc/sysvipc/shm") as listing:
+        keys = {int(line.split()[0]) for line in listing.readlines()[1:]}
+    assert key + 1 not in keys

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import errno
 import socket
 from pathlib import Path
 
@@ -93,3 +95,25 @@ def test_landlock_alone_confines_the_filesystem(report, workdir, data_dir):
         "workdir": "ok",
         "stdlib": "ok",
     }
+
+
+def test_without_an_ipc_namespace_seccomp_refuses_sysv_ipc(report, tmp_path):
+    require(report, LayerName.SECCOMP)
+    isolation = ChildIsolation.prepare(
+        IsolationSettings(), _only(report, LayerName.SECCOMP, LayerName.RLIMITS)
+    )
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def attack(_: str) -> tuple[int, int]:
+        ctypes.set_errno(0)
+        made = libc.shmget(0, 4096, 0o600)  # IPC_PRIVATE
+        return made, ctypes.get_errno()
+
+    assert run_confined(isolation, tmp_path, attack) == (-1, errno.EPERM)
+
+
+def test_a_pid_namespace_is_applied_only_with_a_mount_namespace_for_its_proc(report):
+    require(report, LayerName.PID)
+    without_mounts = _only(report, LayerName.PID, LayerName.RLIMITS)
+    assert not ChildIsolation.prepare(IsolationSettings(), without_mounts).pid
+    assert ChildIsolation.prepare(IsolationSettings(), report).pid

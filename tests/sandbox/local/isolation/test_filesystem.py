@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from sandbox_analyst.sandbox.local.isolation.allowed_paths import is_within, python_paths
@@ -46,3 +47,9 @@ def test_workdir_target_avoids_paths_bound_back_under_it():
     plan = MountPlan.build(hidden=(), read_paths=("/home/user/venv",), tmpfs_size_mb=64)
     assert plan.workdir_target != "/home/user"
     assert plan.workdir_target.startswith("/home/")
+
+
+def test_plan_hides_the_cgroup_tree_that_names_every_session():
+    plan = MountPlan.build(hidden=(), read_paths=("/usr",), tmpfs_size_mb=64)
+    if os.path.isdir("/sys/fs/cgroup"):
+        assert os.path.realpath("/sys/fs/cgroup") in plan.hidden

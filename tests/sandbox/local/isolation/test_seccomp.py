@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from sandbox_analyst.sandbox.local.isolation.seccomp import DENIED_SYSCALLS, compile_filter
+from sandbox_analyst.sandbox.local.isolation.seccomp import (
+    DENIED_SYSCALLS,
+    IPC_SYSCALLS,
+    compile_filter,
+)
 from sandbox_analyst.sandbox.local.isolation.syscall_numbers import ARCHES
 
 _HEADERS = {
@@ -35,9 +39,15 @@ def test_every_denied_call_is_known_or_absent_on_purpose(arch):
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHES))
+def test_every_ipc_call_is_known(arch):
+    assert set(IPC_SYSCALLS) <= set(ARCHES[arch].syscalls)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHES))
 @pytest.mark.parametrize("allow_network", [False, True])
-def test_program_is_well_formed(arch, allow_network):
-    program = compile_filter(ARCHES[arch], allow_network=allow_network)
+@pytest.mark.parametrize("deny_ipc", [False, True])
+def test_program_is_well_formed(arch, allow_network, deny_ipc):
+    program = compile_filter(ARCHES[arch], allow_network=allow_network, deny_ipc=deny_ipc)
     assert len(program) % 8 == 0
     assert len(program) // 8 < 4096  # BPF_MAXINSNS
     # First instruction loads the architecture word of seccomp_data.

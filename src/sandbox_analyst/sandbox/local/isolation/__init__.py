@@ -5,7 +5,7 @@ resolves everything once in the zygote; `ChildIsolation.apply(workdir, session_i
 freshly forked worker. See SECURITY.md for what each layer stops and what it does not.
 """
 
-from sandbox_analyst.sandbox.local.isolation.child import ChildIsolation
+from sandbox_analyst.sandbox.local.isolation.child import ChildIsolation, Confined
 from sandbox_analyst.sandbox.local.isolation.detect import detect
 from sandbox_analyst.sandbox.local.isolation.privileges import harden_current_process
 from sandbox_analyst.sandbox.local.isolation.report import (
@@ -18,6 +18,7 @@ from sandbox_analyst.sandbox.local.isolation.settings import IsolationSettings
 
 __all__ = [
     "ChildIsolation",
+    "Confined",
     "IsolationReport",
     "IsolationSettings",
     "Layer",

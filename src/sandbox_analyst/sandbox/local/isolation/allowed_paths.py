@@ -31,10 +31,12 @@ RUNTIME_READ = ("/proc", "/sys/devices/system/cpu")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 # Host directories hidden from every worker by the mount namespace, beyond the configured ones:
 # homes (keys, tokens, shell history), sockets of local services (/run: databases, docker,
-# D-Bus), service state and logs.
+# D-Bus), service state and logs; the cgroup tree, which names every other session and its
+# usage (and which, seen but unreadable under Landlock, makes DuckDB refuse to start: a missing
+# tree it handles).
 SENSITIVE_DIRS = (
     "/root", "/home", "/run", "/mnt", "/media", "/srv", "/boot", "/var/lib", "/var/log",
-    "/var/spool", "/var/mail", "/var/backups", "/var/cache",
+    "/var/spool", "/var/mail", "/var/backups", "/var/cache", "/sys/fs/cgroup",
 )  # fmt: skip
 PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 

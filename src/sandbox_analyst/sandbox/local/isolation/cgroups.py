@@ -86,6 +86,24 @@ class CgroupTree:
         for directory in dirs.values():
             _write(os.path.join(directory, "cgroup.procs"), pid)
 
+    def oom_kills(self, session_id: str) -> int:
+        """The `oom_kill` counter of the session's memory cgroup (v2 `memory.events`, v1
+        `memory.oom_control`); 0 when it is gone or the kernel does not count."""
+        dirs = self.session_dirs(session_id)
+        if self.version == 2:
+            path = os.path.join(dirs["unified"], "memory.events")
+        else:
+            path = os.path.join(dirs["memory"], "memory.oom_control")
+        try:
+            with open(path) as counters:
+                for line in counters:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        return int(value)
+        except (OSError, ValueError):
+            pass
+        return 0
+
     def release(self, session_id: str, *, timeout: float = 2.0) -> None:
         """Kill whatever is left in the session's cgroups (a daemon that escaped the process
         group) and remove them. Missing directories are fine: release is idempotent."""

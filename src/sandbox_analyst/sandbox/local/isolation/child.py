@@ -9,13 +9,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sandbox_analyst.sandbox.errors import IsolationError
-from sandbox_analyst.sandbox.local.isolation import libc, namespaces
+from sandbox_analyst.sandbox.local.isolation import libc, namespaces, pid_namespace
 from sandbox_analyst.sandbox.local.isolation.allowed_paths import (
     DEVICES,
     ETC_READ,
     RUNTIME_READ,
     SYSTEM_READ,
     existing,
+    is_within,
     python_paths,
 )
 from sandbox_analyst.sandbox.local.isolation.cgroups import CgroupTree
@@ -39,6 +40,16 @@ from sandbox_analyst.sandbox.local.isolation.settings import IsolationSettings
 
 
 @dataclass(frozen=True)
+class Confined:
+    """What `ChildIsolation.apply` leaves the worker with."""
+
+    workdir: str
+    """Where the workdir is visible inside."""
+    host_pid: int
+    """The worker's pid as the host sees it (with a pid namespace, not its own getpid())."""
+
+
+@dataclass(frozen=True)
 class ChildIsolation:
     """The isolation of one kind of worker, resolved in the zygote and applied in each child.
 
@@ -51,6 +62,12 @@ class ChildIsolation:
     drop_privileges: bool
     namespaces: bool
     network: bool
+    ipc: bool
+    pid: bool
+    """A pid namespace (and fresh /proc) per worker: then `fork()` makes the worker's init."""
+    host_ids: tuple[int, int]
+    """The server's uid and gid, mapped to themselves in a worker's user namespace."""
+    clone_number: int | None
     mounts: MountPlan | None
     ruleset: Ruleset | None
     seccomp: SeccompFilter | None
@@ -62,7 +79,10 @@ class ChildIsolation:
         layers `report` found ACTIVE (and only those)."""
         active = report.is_active
         hidden = tuple(os.path.realpath(path) for path in settings.hidden_paths)
-        interpreter = python_paths(hidden)
+        extra = existing(os.path.realpath(path) for path in settings.read_paths)
+        # Never one that would uncover a hidden directory inside it.
+        extra = tuple(p for p in extra if not any(is_within(h, p) for h in hidden))
+        interpreter = (*python_paths(hidden), *extra)
         network = active(LayerName.NETWORK)
         mounts = None
         if active(LayerName.FILESYSTEM):
@@ -82,10 +102,14 @@ class ChildIsolation:
                 deny_tcp=not settings.allow_network,
                 scope=active(LayerName.LANDLOCK_SCOPE),
             )
+        ipc = active(LayerName.IPC)
         seccomp = None
         arch = native_arch()
         if active(LayerName.SECCOMP) and arch is not None:
-            seccomp = SeccompFilter(compile_filter(arch, allow_network=settings.allow_network))
+            # Without a private IPC namespace, SysV IPC and POSIX queues would be shared with
+            # every session and the host: then they are refused instead.
+            program = compile_filter(arch, allow_network=settings.allow_network, deny_ipc=not ipc)
+            seccomp = SeccompFilter(program)
         cgroups = None
         if active(LayerName.CGROUPS):
             cgroups = CgroupTree.discover()
@@ -95,8 +119,12 @@ class ChildIsolation:
             settings=settings,
             as_root=os.geteuid() == 0,
             drop_privileges=os.geteuid() == 0 and active(LayerName.UNPRIVILEGED),
-            namespaces=network or mounts is not None,
+            namespaces=network or mounts is not None or ipc,
             network=network,
+            ipc=ipc,
+            pid=active(LayerName.PID) and mounts is not None and arch is not None,
+            host_ids=(os.geteuid(), os.getegid()),
+            clone_number=arch.syscalls["clone"] if arch is not None else None,
             mounts=mounts,
             ruleset=ruleset,
             seccomp=seccomp,
@@ -118,14 +146,28 @@ class ChildIsolation:
         TMPDIR at a directory inside the workdir: the host's /tmp is not writable inside."""
         return self.mounts is not None and "/tmp" in self.mounts.private
 
-    def apply(self, workdir: str, session_id: str) -> str:
-        """Confine the calling process (a freshly forked, single-threaded worker) for good.
+    def fork(self) -> int:
+        """fork(2) for a worker: 0 in the child, its pid here. With the pid namespace layer
+        the child is born in new namespaces (pid and every other one `apply` would make) as
+        their pid 1, and `apply` turns it into the session's init. Call it from a
+        single-threaded process (the zygote)."""
+        if not self.pid or self.clone_number is None:
+            return os.fork()
+        user = self.namespaces and not self.as_root
+        flags = namespaces.flags(user=user, network=self.network, ipc=self.ipc)
+        return libc.clone_fork(flags | libc.CLONE_NEWPID, self.clone_number)
+
+    def apply(self, workdir: str, session_id: str, *, exit_report: int | None = None) -> Confined:
+        """Confine the calling process (a single-threaded worker just made by `fork()`) for
+        good.
 
         Order matters: cgroups need the host's view and root; namespaces come before the mounts
         they hold; paths are opened before the uid drop that would forbid opening them;
         no_new_privs precedes Landlock and seccomp, and seccomp comes last because it forbids
-        the very calls (mount, unshare) the earlier steps make. Returns where the workdir is
-        visible inside. Raises `IsolationError` if any layer fails: never run half-isolated.
+        the very calls (mount, unshare) the earlier steps make. With a pid namespace, the
+        calling process is then the session's init and only the worker it forks returns from
+        here; `exit_report` is the pipe on which the init reports the worker's wait status.
+        Raises `IsolationError` if any layer fails: never run half-isolated.
         """
         settings = self.settings
         with _step("parent death signal"):
@@ -142,13 +184,22 @@ class ChildIsolation:
         if owner is not None:
             with _step("workdir owner"):
                 os.chown(workdir, *owner)
-        if self.namespaces:
+        if self.pid:  # the namespaces were made by `fork()`
+            if not self.as_root:
+                with _step("user namespace"):
+                    namespaces.map_user(*self.host_ids)
+        elif self.namespaces:
             with _step("namespaces"):
-                namespaces.enter(user=not self.as_root, network=self.network)
+                namespaces.enter(user=not self.as_root, network=self.network, ipc=self.ipc)
+        host_proc = None
         visible = os.path.realpath(workdir)
         if self.mounts is not None:
             with _step("mount namespace"):
+                if self.pid:
+                    host_proc = pid_namespace.open_host_proc()
                 visible = self.mounts.apply(workdir)
+                if self.pid:
+                    pid_namespace.mount_fresh_proc()
         with _step("rlimits"):
             user_namespace = self.namespaces and not self.as_root
             apply_rlimits(settings, limit_processes=user_namespace)
@@ -179,7 +230,15 @@ class ChildIsolation:
         with _step("dumpable"):
             set_dumpable(False)
             restore_parent_death_signal(death_signal)
-        return visible
+        if host_proc is None:
+            return Confined(visible, os.getpid())
+        with _step("pid namespace"):
+            return Confined(visible, pid_namespace.fork_worker(host_proc, exit_report))
+
+    def oom_kills(self, session_id: str) -> int:
+        """How many of the session's processes the kernel killed for memory (0 without
+        cgroups, or once they are released)."""
+        return self.cgroups.oom_kills(session_id) if self.cgroups is not None else 0
 
     def release(self, session_id: str) -> None:
         """After the worker exited (in the zygote): kill stragglers, remove its cgroups."""

@@ -16,7 +16,7 @@ import socket
 import tempfile
 from collections.abc import Callable
 
-from sandbox_analyst.sandbox.local.isolation import libc, namespaces
+from sandbox_analyst.sandbox.local.isolation import libc, namespaces, pid_namespace
 from sandbox_analyst.sandbox.local.isolation.allowed_paths import python_paths
 from sandbox_analyst.sandbox.local.isolation.cgroups import CgroupTree
 from sandbox_analyst.sandbox.local.isolation.filesystem import MountPlan
@@ -50,6 +50,8 @@ def detect(settings: IsolationSettings) -> IsolationReport:
         (
             _network(settings, root),
             _filesystem(settings, root),
+            _ipc(root),
+            _pid(root),
             _landlock(),
             _landlock_scope(),
             _seccomp(settings),
@@ -110,6 +112,72 @@ def _filesystem(settings: IsolationSettings, root: bool) -> Layer:
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _ipc(root: bool) -> Layer:
+    def probe() -> None:
+        before = os.stat("/proc/self/ns/ipc").st_ino
+        namespaces.enter(user=not root, network=False, ipc=True)
+        if os.stat("/proc/self/ns/ipc").st_ino == before:
+            raise ProbeFailed("still in the host's IPC namespace")
+        segment = libc.shm_private()  # and the new namespace works
+        if segment < 0:
+            raise ProbeFailed("SysV shared memory does not work in the new IPC namespace")
+
+    return _layer(
+        LayerName.IPC,
+        probe,
+        "own IPC namespace: SysV shared memory, semaphores, message queues and POSIX queues "
+        "private to the session, gone with it",
+        _USERNS_REMEDY + " (without it, seccomp refuses SysV IPC and POSIX queues)",
+    )
+
+
+def _pid(root: bool) -> Layer:
+    name = LayerName.PID
+    arch = native_arch()
+    remedy = _USERNS_REMEDY + "; /proc must not be partly hidden (as some containers do)"
+    if arch is None:
+        return Layer(name, Status.UNAVAILABLE, "no syscall table for this architecture", remedy)
+
+    def probe() -> None:
+        # The zygote watches for its own death through a pidfd (Linux >= 5.3) in the workers.
+        os.close(os.pidfd_open(os.getpid()))
+        # As a worker gets it: clone into the namespaces, a fresh /proc, a child as pid 2.
+        uid, gid = os.geteuid(), os.getegid()
+        flags = namespaces.flags(user=not root, network=False, ipc=False) | libc.CLONE_NEWPID
+        read_end, write_end = os.pipe()
+        init = libc.clone_fork(flags, arch.syscalls["clone"])
+        if init == 0:  # pragma: no cover - the probe's init leaves through os._exit
+            message = b"ok"
+            try:
+                if not root:
+                    namespaces.map_user(uid, gid)
+                libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE, None)
+                pid_namespace.mount_fresh_proc()
+                child = os.fork()
+                if child == 0:
+                    os._exit(0)
+                os.waitpid(child, 0)
+                pids = sorted(int(entry) for entry in os.listdir("/proc") if entry.isdigit())
+                if os.getpid() != 1 or pids != [1]:
+                    message = f"/proc still lists other processes ({len(pids)})".encode()
+            except BaseException as exc:
+                message = f"{type(exc).__name__}: {exc}".encode()
+            os.write(write_end, message[:4000])
+            os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            outcome = pipe.read().decode(errors="replace")
+        os.waitpid(init, 0)
+        if outcome != "ok":
+            raise ProbeFailed(outcome or "the probe's init died")
+
+    detail = (
+        "own pid namespace and /proc: the session sees its own processes only (no command "
+        "lines, status or mounts of the host's)"
+    )
+    return _layer(name, probe, detail, remedy)
 
 
 def _landlock() -> Layer:

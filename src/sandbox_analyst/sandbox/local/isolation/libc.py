@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -26,15 +27,18 @@ _libc.mount.argtypes = [
     ctypes.c_char_p,
 ]
 
-# unshare(2) flags.
+# unshare(2) / clone(2) flags.
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 
 # mount(2) flags.
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
+MS_NOEXEC = 0x8
 MS_REMOUNT = 0x20
 MS_BIND = 0x1000
 MS_REC = 0x4000
@@ -78,6 +82,41 @@ def unshare(flags: int) -> None:
     _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
 
 
+# Called with the GIL held (PyDLL): the interpreter's fork hooks need it, and so does clone,
+# which must not run while another thread of ours could be inside the allocator.
+_python = ctypes.pythonapi
+_syscall_holding_gil = ctypes.PyDLL(None, use_errno=True).syscall
+_syscall_holding_gil.restype = ctypes.c_long
+
+
+def clone_fork(flags: int, clone_number: int) -> int:
+    """fork(2) into new namespaces (`flags`: CLONE_NEW*): 0 in the child, its pid here.
+
+    Like `os.fork()` it runs the interpreter's fork hooks (locks, threads, `os.register_at_fork`
+    callbacks). Unlike it, glibc's own fork handling is skipped, so the child's thread
+    descriptor keeps its parent's cached thread id: only single-threaded callers may use this,
+    and the child must not rely on raise() or pthread_kill() on itself (a child it forks with
+    `os.fork()` is a normal process again). `clone_number` is the architecture's clone(2).
+    """
+    _python.PyOS_BeforeFork()
+    pid = _syscall_holding_gil(
+        ctypes.c_long(clone_number),
+        ctypes.c_ulong(flags | int(signal.SIGCHLD)),  # exit signal: a normal child for wait()
+        ctypes.c_void_p(0),  # no new stack: the child continues on a copy of ours, as fork
+        ctypes.c_void_p(0),
+        ctypes.c_void_p(0),
+        ctypes.c_void_p(0),
+    )
+    errno = ctypes.get_errno()
+    if pid == 0:
+        _python.PyOS_AfterFork_Child()
+        return 0
+    _python.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(errno, f"clone: {os.strerror(errno)}")
+    return pid
+
+
 def mount(
     source: str | None, target: str, fstype: str | None, flags: int, data: str | None
 ) -> None:
@@ -110,6 +149,14 @@ def mount_setattr(path: str, *, set_: int = 0, clear: int = 0, recursive: bool =
         ctypes.c_size_t(ctypes.sizeof(attr)),
         what=f"mount_setattr {path}",
     )
+
+
+def shm_private() -> int:
+    """A new private SysV shared-memory segment's id (removed at once), or -1."""
+    segment = _libc.shmget(0, 4096, 0o600)  # IPC_PRIVATE
+    if segment >= 0:
+        _libc.shmctl(segment, 0, None)  # IPC_RMID
+    return segment
 
 
 def prctl(option: int, arg2: int = 0, arg3: int = 0) -> int:

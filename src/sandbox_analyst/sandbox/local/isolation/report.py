@@ -15,6 +15,8 @@ class LayerStatus(enum.Enum):
 class LayerName(enum.StrEnum):
     NETWORK = "network namespace"
     FILESYSTEM = "mount namespace"
+    IPC = "ipc namespace"
+    PID = "pid namespace"
     LANDLOCK = "landlock"
     LANDLOCK_SCOPE = "landlock scoping"
     SECCOMP = "seccomp"
@@ -49,8 +51,8 @@ class IsolationReport:
       or seccomp.
     - ``none``: anything less.
 
-    Landlock scoping, cgroups and the uid drop strengthen either level but do not define it,
-    because none of them exists on every kernel or without root.
+    Landlock scoping, the IPC and pid namespaces, cgroups and the uid drop strengthen either
+    level but do not define it, because none of them exists on every kernel or without root.
     """
 
     layers: tuple[Layer, ...]

@@ -37,6 +37,14 @@ DENIED_SYSCALLS = (
     "lookup_dcookie", "uselib", "iopl", "ioperm",
 )  # fmt: skip
 
+# SysV IPC and POSIX message queues: denied only where the worker has no IPC namespace of its
+# own, since there they would be shared with every other session and with the host.
+IPC_SYSCALLS = (
+    "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl", "msgget",
+    "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+    "mq_notify", "mq_getsetattr",
+)  # fmt: skip
+
 AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
 # Namespace flags of clone(2); CLONE_NEWTIME (0x80) is left out on purpose: in clone(2) that
 # bit belongs to the exit-signal byte.
@@ -95,7 +103,7 @@ def native_arch() -> Arch | None:
     return ARCHES.get(platform.machine())
 
 
-def compile_filter(arch: Arch, *, allow_network: bool) -> bytes:
+def compile_filter(arch: Arch, *, allow_network: bool, deny_ipc: bool = False) -> bytes:
     """The filter program as raw `struct sock_filter` records, ready for `install`."""
     asm = _Assembler()
     asm.load(_ARCH)
@@ -110,7 +118,7 @@ def compile_filter(arch: Arch, *, allow_network: bool) -> bytes:
     # glibc falls back to clone(2), whose flags we can inspect, when clone3 says ENOSYS.
     asm.jump(_JEQ, nr["clone3"], true="enosys")
     asm.jump(_JEQ, nr["ioctl"], true="ioctl")
-    for name in DENIED_SYSCALLS:
+    for name in (*DENIED_SYSCALLS, *(IPC_SYSCALLS if deny_ipc else ())):
         if name in nr:
             asm.jump(_JEQ, nr[name], true="deny")
     asm.label("allow")

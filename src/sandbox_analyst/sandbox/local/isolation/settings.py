@@ -23,6 +23,9 @@ class IsolationSettings:
     allow_network: bool = False
     hidden_paths: tuple[str, ...] = ()
     """Host directories that must be unreadable inside (the data dir, the config file dir...)."""
+    read_paths: tuple[str, ...] = ()
+    """Extra host paths readable (never writable) inside, even within a hidden directory: a
+    template's overlay and data. Import paths of the zygote are readable without this."""
     sandbox_uid: int | None = None
     """uid (and gid) workers drop to when the server runs as root; default 65534 (nobody)."""
 

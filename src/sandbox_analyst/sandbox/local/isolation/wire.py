@@ -27,6 +27,7 @@ def isolation_to_wire(settings: IsolationSettings, report: IsolationReport) -> d
 def isolation_from_wire(wire: dict[str, Any]) -> tuple[IsolationSettings, IsolationReport]:
     raw = dict(wire["settings"])
     raw["hidden_paths"] = tuple(raw.get("hidden_paths", ()))
+    raw["read_paths"] = tuple(raw.get("read_paths", ()))
     layers = tuple(
         Layer(
             name=item["name"],

@@ -7,7 +7,7 @@ import socket
 import threading
 from typing import Any
 
-from sandbox_analyst.sandbox.local.protocol import recv_frame_blocking, send_frame_blocking
+from sandbox_analyst.sandbox.local.protocol import MAX_FRAME, encode, recv_frame_blocking
 
 
 class ServerChannel:
@@ -17,6 +17,17 @@ class ServerChannel:
         self._lock = threading.Lock()
 
     def send(self, message: dict[str, Any]) -> None:
+        frame = encode(message)
+        if len(frame) > MAX_FRAME:
+            # The server would kill the worker for it (it cannot tell a huge output from a
+            # hostile one); telling it what was left out keeps the session alive.
+            frame = encode(
+                {
+                    "type": "stderr",
+                    "text": f"[a {message.get('type', 'frame')} output of {len(frame):,} bytes "
+                    f"was not sent: over the {MAX_FRAME >> 20} MiB limit of one output]\n",
+                }
+            )
         # A KeyboardInterrupt raised half-way through sendall would corrupt the framing, so
         # SIGINT is held back while a frame is written (only the main thread receives it).
         on_main = threading.current_thread() is threading.main_thread()
@@ -24,7 +35,7 @@ class ServerChannel:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             with self._lock:
-                send_frame_blocking(self._sock, message)
+                self._sock.sendall(frame)
         finally:
             if on_main:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

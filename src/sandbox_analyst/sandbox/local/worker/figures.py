@@ -8,6 +8,7 @@ in the cell are remembered so that none appears twice.
 from __future__ import annotations
 
 import io
+import weakref
 from typing import Any
 
 from IPython.core.interactiveshell import InteractiveShell
@@ -17,7 +18,9 @@ class FigureCapture:
     def __init__(self, shell: InteractiveShell, dpi: int) -> None:
         self._shell = shell
         self._dpi = dpi
-        self._shown: set[int] = set()
+        # Weak: a figure closed and freed leaves it, so a new figure that gets the same
+        # address (and id()) later in the cell is not taken for one already shown.
+        self._shown: weakref.WeakSet[Any] = weakref.WeakSet()
         self._plt: Any = None
 
     def install(self) -> None:
@@ -32,7 +35,7 @@ class FigureCapture:
     def _figure_to_png(self, figure: Any) -> bytes | None:
         if not figure.axes and not figure.texts and not figure.images:
             return None  # an empty figure renders as a blank image: show only its text
-        self._shown.add(id(figure))
+        self._shown.add(figure)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=self._dpi, bbox_inches="tight")
         return buffer.getvalue()
@@ -46,7 +49,7 @@ class FigureCapture:
 
         for number in plt.get_fignums():
             figure = plt.figure(number)
-            if id(figure) not in self._shown:
+            if figure not in self._shown:
                 display(figure)
         plt.close("all")
 

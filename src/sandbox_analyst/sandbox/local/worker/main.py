@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import resource
 import signal
 import socket
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 from sandbox_analyst.sandbox.local.worker import figures
 from sandbox_analyst.sandbox.local.worker.capture import OutputCapture
 from sandbox_analyst.sandbox.local.worker.channel import ServerChannel
+from sandbox_analyst.sandbox.local.worker.command import environment, find_bash, run_command
 from sandbox_analyst.sandbox.local.worker.shell import WorkerShell, attach_shell
 
 _TRIM_AFTER = 0.05  # seconds a cell must run before its freed memory is handed back
@@ -36,10 +38,13 @@ class WorkerConfig:
 
 
 class Worker:
-    def __init__(self, channel: ServerChannel, config: WorkerConfig, cwd: str) -> None:
+    def __init__(
+        self, channel: ServerChannel, config: WorkerConfig, cwd: str, host_pid: int
+    ) -> None:
         self.channel = channel
         self.config = config
         self.cwd = cwd
+        self.host_pid = host_pid
         self._executing = False
         signal.signal(signal.SIGINT, self._on_sigint)
         self.capture = OutputCapture(channel, config.output_limit)
@@ -47,6 +52,7 @@ class Worker:
         self.figures = figures.FigureCapture(self.shell, config.figure_dpi)
         self.figures.install()
         figures.current = self.figures
+        self.bash = find_bash()
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
         # Interrupts are meant for user code only; one arriving between executions (a late
@@ -55,16 +61,42 @@ class Worker:
             raise KeyboardInterrupt
 
     def serve(self) -> None:
-        self.channel.send({"type": "ready", "pid": os.getpid(), "cwd": self.cwd})
+        self.channel.send({"type": "ready", "pid": self.host_pid, "cwd": self.cwd})
         while True:
             request = self.channel.receive()
             if request is None:
                 return
             op = request.get("op")
+            env = _string_map(request.get("env"))
             if op == "execute":
-                self.execute(str(request.get("code", "")))
+                with environment(env):
+                    self.execute(str(request.get("code", "")))
+            elif op == "command":
+                cwd = request.get("cwd")
+                self.command(str(request.get("command", "")), cwd and str(cwd), env)
+            elif op == "setenv":
+                os.environ.update(env)
+                self.channel.send({"type": "done", "peak_memory": _peak_memory()})
             elif op == "ping":
                 self.channel.send({"type": "pong"})
+
+    def command(self, command: str, cwd: str | None, env: dict[str, str]) -> None:
+        self.capture.begin()
+        self._executing = True
+        try:
+            outcome = run_command(self.bash, command, self.cwd, cwd, env)
+        finally:
+            self._executing = False
+        self.capture.drain()
+        self.channel.send(
+            {
+                "type": "done",
+                "exit_code": outcome.exit_code,
+                "error": outcome.error,
+                "dropped": self.capture.dropped,
+                "peak_memory": _peak_memory(),
+            }
+        )
 
     def execute(self, code: str) -> None:
         started = time.perf_counter()
@@ -89,21 +121,32 @@ class Worker:
             # typical pandas + plot cell); not worth its cost after quick cells.
             _libc.malloc_trim(0)
         self.channel.send(
-            {"type": "done", "execution_count": execution_count, "dropped": self.capture.dropped}
+            {
+                "type": "done",
+                "execution_count": execution_count,
+                "dropped": self.capture.dropped,
+                "peak_memory": _peak_memory(),
+            }
         )
 
 
-def run_worker(sock: socket.socket, config: WorkerConfig, isolation: Any = None) -> None:
+def run_worker(
+    sock: socket.socket, config: WorkerConfig, isolation: Any = None, exit_report: int | None = None
+) -> None:
     """Entry point in the forked child; returns when the server closes the channel.
 
     `isolation` (a `ChildIsolation`) is applied first, while the process is still
-    single-threaded and before any user-reachable state exists.
+    single-threaded and before any user-reachable state exists. With a pid namespace, the
+    process that called this stays behind in `apply` as the session's init (reporting on
+    `exit_report`), and the worker it forks goes on here.
     """
     os.environ.clear()
     os.environ.update(config.environment)
-    cwd = config.workdir
+    _fresh_command_line()
+    cwd, host_pid = config.workdir, os.getpid()
     if isolation is not None:
-        cwd = isolation.apply(config.workdir, config.sandbox_id)
+        confined = isolation.apply(config.workdir, config.sandbox_id, exit_report=exit_report)
+        cwd, host_pid = confined.workdir, confined.host_pid
         if not isolation.private_tmp:
             # The host's /tmp is shared with everyone (and not writable inside): keep
             # temporary files in a hidden directory of the session's own workdir.
@@ -114,7 +157,37 @@ def run_worker(sock: socket.socket, config: WorkerConfig, isolation: Any = None)
     os.environ["PWD"] = cwd
     _reseed_random()
     channel = ServerChannel(sock)
-    Worker(channel, config, cwd).serve()
+    Worker(channel, config, cwd, host_pid).serve()
+
+
+def _fresh_command_line() -> None:
+    # The zygote's own command line (module path, descriptor numbers) means nothing to user
+    # code and reveals where the server is installed; `unittest.main()` and argparse read it.
+    # An interactive interpreter has exactly this.
+    sys.argv = [""]
+    sys.orig_argv = [sys.executable]
+
+
+def _peak_memory() -> int:
+    """The larger of this worker's high-water resident memory and its largest finished
+    child's, in bytes (Linux reports kilobytes). Not their sum: a child's figure starts from
+    the worker's own resident set, which it shares until it execs, so a sum would count the
+    worker twice for every `subprocess.run`."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # The kernel's resident-set counters are cached per thread and may read a little lower
+    # later: keep our own maximum, so that the reported peak never goes down.
+    _peak_seen[0] = max(_peak_seen[0], own * 1024, children * 1024)
+    return _peak_seen[0]
+
+
+_peak_seen = [0]
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(key): str(item) for key, item in value.items()}
 
 
 def _reseed_random() -> None:

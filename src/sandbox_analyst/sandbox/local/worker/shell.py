@@ -10,6 +10,7 @@ from typing import Any
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
+from sandbox_analyst.sandbox.local.worker import plotly_display
 from sandbox_analyst.sandbox.local.worker.channel import ServerChannel
 from sandbox_analyst.sandbox.local.worker.display import ChannelDisplayHook, ChannelDisplayPublisher
 
@@ -54,7 +55,9 @@ def create_shell() -> WorkerShell:
     config.InteractiveShell.autocall = 0
     config.InteractiveShell.separate_in = ""
     config.InteractiveShell.xmode = "Context"
-    return WorkerShell.instance(config=config)
+    shell = WorkerShell.instance(config=config)
+    plotly_display.install()
+    return shell
 
 
 def attach_shell(channel: ServerChannel) -> WorkerShell:

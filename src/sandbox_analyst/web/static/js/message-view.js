@@ -159,7 +159,8 @@ export class AssistantMessage {
     this.body.append(shelf);
   }
 
-  /** The turn is over: `status` complete | failed | cancelled. */
+  /** The turn is over: `status` complete | failed | cancelled | interrupted (the server
+   * stopped before the turn did; what was shown is kept, and Retry asks again). */
   end(status, error) {
     if (this.pendingRender) {
       this.pendingRender = false;
@@ -168,12 +169,13 @@ export class AssistantMessage {
     for (const step of this.steps.values()) step.interrupt();
     this.element.dataset.status = status;
     if (status === "failed") this.showError(error || "The answer failed.");
+    else if (status === "interrupted") this.showError(error || "The server stopped during the answer.", status);
     else if (status === "cancelled") this.body.append(h("p", { class: "turn-notice" }, "Stopped."));
     else if (error) this.body.append(h("p", { class: "turn-notice" }, error));
   }
 
-  showError(message) {
-    this.element.dataset.status = "failed";
+  showError(message, status = "failed") {
+    this.element.dataset.status = status;
     const retry = this.onRetry
       ? h("button", { type: "button", class: "button small", dataset: { testid: "retry" }, onclick: () => this.onRetry() }, "Retry")
       : null;

@@ -15,17 +15,19 @@ SERVER = """
 import asyncio, json, sys
 from pathlib import Path
 from sandbox_analyst.config import SandboxSettings
-from sandbox_analyst.sandbox import SandboxPool, SessionManager
+from sandbox_analyst.sandbox import SessionKey, SessionManager
+from sandbox_analyst.sandbox.local import LocalProvider
 
 async def main():
-    pool = SandboxPool(SandboxSettings(pool_size=1, preload=["numpy"]), Path(sys.argv[1]))
-    await pool.start()
-    manager = SessionManager(pool, max_sessions=4, idle_timeout=60)
+    provider = LocalProvider(SandboxSettings(pool_size=1, preload=["numpy"]), Path(sys.argv[1]))
+    manager = SessionManager(provider, max_sessions=4, idle_timeout=60)
+    await manager.start()
     stopped = asyncio.Event()
     manager.install_signal_handlers(stopped)
-    sessions = [(await manager.get_or_create(key))[0] for key in ("a", "b")]
-    await pool.wait_ready()
-    pids = [s.pid for s in sessions] + [pool.zygote_pid]
+    keys = [SessionKey("user", purpose) for purpose in ("a", "b")]
+    sessions = [(await manager.acquire(key))[0] for key in keys]
+    await provider.wait_ready()
+    pids = [s.pid for s in sessions] + [provider.pool.zygote_pid]
     print(json.dumps(pids), flush=True)
     await stopped.wait()
     print("stopped", flush=True)

@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from sandbox_analyst.sandbox import LocalSandbox, SandboxErrorName, SandboxPool
+from sandbox_analyst.sandbox import SandboxErrorName
+from sandbox_analyst.sandbox.local import LocalSandbox, SandboxPool
 from sandbox_analyst.sandbox.local.isolation import LayerName
 from tests.fixtures.sandboxes import sandbox_settings
 
@@ -86,6 +87,39 @@ async def test_memory_bomb_raises_memory_error_and_keeps_state(
     await assert_victim_unharmed(victim)
 
 
+async def test_exhausting_the_cgroup_memory_is_reported_as_out_of_memory(
+    hostile_pool: SandboxPool, attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    require(hostile_pool, LayerName.CGROUPS)
+    # 8 MB at a time, each page touched: the session's memory cgroup (768 MiB, which also
+    # counts what the worker already holds) is full before its address space limit is.
+    execution = await attacker.run_code(
+        "import numpy as np\nheld = []\nfor _ in range(200):\n    held.append(np.ones(1 << 20))"
+    )
+    assert execution.state_lost
+    message = execution.error.value
+    assert "out of memory" in message
+    assert "768 MiB memory limit" in message
+    assert (await attacker.run_code("1 + 1")).text == "2"
+    await assert_victim_unharmed(victim)
+
+
+async def test_an_oversized_frame_on_the_channel_is_reported_as_such(
+    attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    # Hostile code can write anything to its end of the channel, e.g. announce a 2 GB frame.
+    execution = await attacker.run_code(
+        "import struct\n"
+        "from sandbox_analyst.sandbox.local.worker import figures\n"
+        "figures.current._shell.channel._sock.sendall(struct.pack('>I', 2**31))"
+    )
+    assert execution.state_lost
+    assert "over the 64 MiB limit" in execution.error.value
+    assert "memory" not in execution.error.value
+    assert (await attacker.run_code("1 + 1")).text == "2"
+    await assert_victim_unharmed(victim)
+
+
 async def test_fork_bomb_is_contained(
     hostile_pool: SandboxPool, attacker: LocalSandbox, victim: LocalSandbox
 ) -> None:
@@ -133,6 +167,52 @@ async def test_disk_fill_stops_at_the_quota(
     assert many_files.error is not None
     assert many_files.error.name == SandboxErrorName.DISK_QUOTA
     assert "quota" in many_files.error.value
+
+
+FILL_SLOWLY = (
+    "import time\n"
+    "written = 0\n"
+    "for index in range(300):\n"
+    "    with open(f'fill-{index}.bin', 'wb') as out:\n"
+    "        out.write(b'x' * (1 << 20))\n"
+    "    written += 1\n"
+    "    time.sleep(0.05)\n"
+)
+
+
+async def test_filling_the_disk_is_stopped_while_the_cell_runs(
+    hostile_pool: SandboxPool, attacker: LocalSandbox
+) -> None:
+    # 300 files of 1 MiB, 20 per second, against a 16 MiB quota: stopped long before the end.
+    await attacker.run_code("kept = 'state'")
+    execution = await attacker.run_code(FILL_SLOWLY)
+    assert execution.error is not None
+    assert execution.error.name == SandboxErrorName.DISK_QUOTA
+    assert "while the code ran" in execution.error.value
+    assert not execution.state_lost
+    written = int((await attacker.run_code("written")).text)
+    assert 16 <= written < 300
+    assert (await attacker.run_code("kept")).text == "'state'"
+
+
+async def test_code_that_ignores_the_quota_interrupt_is_killed(
+    hostile_pool: SandboxPool, attacker: LocalSandbox
+) -> None:
+    code = (
+        "import time\n"
+        "for index in range(300):\n"
+        "    try:\n"
+        "        with open(f'fill-{index}.bin', 'wb') as out:\n"
+        "            out.write(b'x' * (1 << 20))\n"
+        "        time.sleep(0.05)\n"
+        "    except BaseException:\n"
+        "        pass\n"
+    )
+    execution = await attacker.run_code(code)
+    assert execution.state_lost
+    assert "disk quota" in execution.error.value
+    files = [entry for entry in await attacker.files.list() if entry.name.startswith("fill-")]
+    assert len(files) < 300
 
 
 async def test_output_flood_is_capped_and_server_memory_stays_flat(
@@ -205,6 +285,91 @@ async def test_secrets_and_other_sessions_are_unreadable(
     )
     results = eval(execution.text)
     assert "READ" not in results.values(), results
+
+
+IPC = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+libc.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p]
+IPC_CREAT, O_CREAT, O_RDWR = 0o1000, 0o100, 0o2
+KEY, QUEUE = 0x5A17, b"/analyst-red-team"
+
+def leave_secrets():
+    segment = libc.shmget(KEY, 4096, IPC_CREAT | 0o666)
+    address = libc.shmat(segment, None, 0)
+    ctypes.memmove(address, b"other user's secret", 19)
+    queue = libc.msgget(KEY, IPC_CREAT | 0o666)
+    # POSIX queues may be refused outright (Landlock denies their filesystem): also safe.
+    libc.mq_open(QUEUE, O_CREAT | O_RDWR, 0o666, None)
+    return segment >= 0 and queue >= 0
+
+def look_for_secrets():
+    found = {}
+    segment = libc.shmget(KEY, 0, 0)
+    found["shm"] = ctypes.string_at(libc.shmat(segment, None, 0), 19) if segment >= 0 else None
+    found["msg"] = libc.msgget(KEY, 0) >= 0
+    found["mqueue"] = libc.mq_open(QUEUE, O_RDWR, 0, None) >= 0
+    return found
+"""
+
+
+async def test_sysv_ipc_and_posix_queues_are_private_to_a_session(
+    attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    await victim.run_code(IPC)
+    assert (await victim.run_code("leave_secrets()")).text == "True"
+    await attacker.run_code(IPC)
+    found = await attacker.run_code("look_for_secrets()")
+    assert found.text == "{'shm': None, 'msg': False, 'mqueue': False}"
+    # The session itself still has working IPC (multiprocessing, some libraries need it).
+    assert (await victim.run_code("look_for_secrets()['shm']")).text == 'b"other user\'s secret"'
+
+
+async def test_ipc_objects_end_with_their_session(hostile_pool: SandboxPool) -> None:
+    session = await hostile_pool.acquire()
+    await session.run_code(IPC)
+    assert (await session.run_code("leave_secrets()")).text == "True"
+    await session.close()
+    for table in ("shm", "msg"):
+        assert 0x5A17 not in _sysv_keys(table), f"a SysV {table} object outlived its session"
+    later = await hostile_pool.acquire()
+    try:
+        await later.run_code(IPC)
+        found = await later.run_code("look_for_secrets()")
+        assert found.text == "{'shm': None, 'msg': False, 'mqueue': False}"
+    finally:
+        await later.close()
+
+
+async def test_other_processes_are_invisible_in_proc(
+    hostile_pool: SandboxPool, attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    require(hostile_pool, LayerName.PID)
+    others = {"server": os.getpid(), "zygote": hostile_pool.zygote_pid, "victim": victim.pid}
+    execution = await attacker.run_code(
+        "import os\n"
+        "read = {}\n"
+        f"for name, pid in {others!r}.items():\n"
+        "    for entry in ('cmdline', 'status', 'mountinfo'):\n"
+        "        try:\n"
+        "            open(f'/proc/{pid}/{entry}', 'rb').read()\n"
+        "            read[name + ' ' + entry] = 'READ'\n"
+        "        except OSError as exc:\n"
+        "            read[name + ' ' + entry] = type(exc).__name__\n"
+        "listed = sorted(int(n) for n in os.listdir('/proc') if n.isdigit())\n"
+        "read, listed, os.getpid()"
+    )
+    read, listed, own = eval(execution.text)
+    assert "READ" not in read.values(), read
+    assert listed == [1, own]  # the session's init and the worker
+    assert attacker.pid != own  # the host knows the worker by its host pid
+
+
+def _sysv_keys(table: str) -> set[int]:
+    """Keys of the host's SysV IPC objects of one kind ("shm", "msg", "sem")."""
+    with open(f"/proc/sysvipc/{table}") as listing:
+        return {int(line.split()[0]) for line in listing.readlines()[1:]}
 
 
 async def test_signals_and_ptrace_toward_others_fail(

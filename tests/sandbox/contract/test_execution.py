@@ -1,4 +1,4 @@
-"""Running code: state, every output kind, errors, streaming."""
+"""Running Python code: state, every output kind, errors, streaming, per-execution variables."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ import base64
 
 import pytest
 
-from sandbox_analyst.sandbox import LocalSandbox, SandboxPool
-from tests.fixtures.sandboxes import sandbox_settings
+from sandbox_analyst.sandbox import Sandbox, SandboxProvider, SandboxUsageError
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-async def test_state_persists_across_calls(sandbox: LocalSandbox) -> None:
+async def test_state_persists_across_calls(sandbox: Sandbox) -> None:
     await sandbox.run_code("import math\nvalues = [1, 2, 3]")
     await sandbox.run_code("values.append(math.floor(4.7))")
     execution = await sandbox.run_code("sum(values)")
@@ -23,36 +22,27 @@ async def test_state_persists_across_calls(sandbox: LocalSandbox) -> None:
     assert execution.text == "10"
 
 
-async def test_files_written_by_code_persist(sandbox: LocalSandbox) -> None:
+async def test_files_written_by_code_persist(sandbox: Sandbox) -> None:
     await sandbox.run_code("open('notes.txt', 'w').write('kept')")
     execution = await sandbox.run_code("open('notes.txt').read()")
     assert execution.text == "'kept'"
     assert await sandbox.files.read_bytes("notes.txt") == b"kept"
 
 
-async def test_an_execution_reports_the_memory_the_session_holds(sandbox: LocalSandbox) -> None:
-    small = await sandbox.run_code("1 + 1")
-    big = await sandbox.run_code("block = bytearray(200 * 1024 * 1024)")
-
-    assert small.peak_memory_bytes is not None
-    assert big.peak_memory_bytes is not None
-    assert big.peak_memory_bytes >= small.peak_memory_bytes + 150 * 1024 * 1024
-
-
-async def test_last_expression_is_the_main_result(sandbox: LocalSandbox) -> None:
+async def test_last_expression_is_the_main_result(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code("x = 2\nx * 21")
     assert [result.is_main_result for result in execution.results] == [True]
     assert execution.text == "42"
     assert execution.execution_count is not None
 
 
-async def test_statement_without_value_has_no_result(sandbox: LocalSandbox) -> None:
+async def test_statement_without_value_has_no_result(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code("y = 1")
     assert execution.results == []
     assert execution.error is None
 
 
-async def test_dataframe_has_text_and_html(sandbox: LocalSandbox) -> None:
+async def test_dataframe_has_text_and_html(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code(
         "import pandas as pd\npd.DataFrame({'city': ['Oslo', 'Lima'], 'n': [3, 4]})"
     )
@@ -61,7 +51,7 @@ async def test_dataframe_has_text_and_html(sandbox: LocalSandbox) -> None:
     assert "<table" in result.html
 
 
-async def test_display_calls_are_results_in_order(sandbox: LocalSandbox) -> None:
+async def test_display_calls_are_results_in_order(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code(
         "from IPython.display import display, HTML, Markdown, SVG\n"
         "display(HTML('<b>bold</b>'))\n"
@@ -77,7 +67,7 @@ async def test_display_calls_are_results_in_order(sandbox: LocalSandbox) -> None
     assert mapping.text == "{'a': 1}"
 
 
-async def test_json_and_unknown_mime_types(sandbox: LocalSandbox) -> None:
+async def test_json_and_unknown_mime_types(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code(
         "from IPython.display import display, JSON\n"
         "display(JSON({'k': [1, 2]}))\n"
@@ -90,7 +80,7 @@ async def test_json_and_unknown_mime_types(sandbox: LocalSandbox) -> None:
     assert plotly.text == "Figure"
 
 
-async def test_figures_are_captured_as_png_and_closed(sandbox: LocalSandbox) -> None:
+async def test_figures_are_captured_as_png_and_closed(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code(
         "import matplotlib.pyplot as plt\n"
         "plt.figure(); plt.plot([1, 2, 3])\n"
@@ -104,7 +94,7 @@ async def test_figures_are_captured_as_png_and_closed(sandbox: LocalSandbox) -> 
     assert after.text == "0"
 
 
-async def test_figure_returned_as_last_expression_appears_once(sandbox: LocalSandbox) -> None:
+async def test_figure_returned_as_last_expression_appears_once(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code(
         "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2])\nfig"
     )
@@ -112,7 +102,7 @@ async def test_figure_returned_as_last_expression_appears_once(sandbox: LocalSan
     assert execution.results[0].is_main_result
 
 
-async def test_plt_show_emits_the_figure_once(sandbox: LocalSandbox) -> None:
+async def test_plt_show_emits_the_figure_once(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code(
         "import matplotlib.pyplot as plt\nplt.plot([1, 5])\nplt.show()"
     )
@@ -120,13 +110,13 @@ async def test_plt_show_emits_the_figure_once(sandbox: LocalSandbox) -> None:
     assert execution.logs.stderr == []  # no "Agg is non-interactive" warning
 
 
-async def test_magics_work(sandbox: LocalSandbox) -> None:
+async def test_magics_work(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code("%timeit -n 2 -r 1 sum(range(10))")
     assert execution.error is None
     assert "per loop" in "".join(execution.logs.stdout)
 
 
-async def test_error_has_name_value_and_plain_traceback(sandbox: LocalSandbox) -> None:
+async def test_error_has_name_value_and_plain_traceback(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code(
         "def inner():\n    raise ValueError('bad value')\n\ndef outer():\n    inner()\n\nouter()"
     )
@@ -138,20 +128,20 @@ async def test_error_has_name_value_and_plain_traceback(sandbox: LocalSandbox) -
     assert "inner()" in error.traceback
 
 
-async def test_syntax_error_is_reported(sandbox: LocalSandbox) -> None:
+async def test_syntax_error_is_reported(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code("def broken(:\n    pass")
     assert execution.error is not None
     assert execution.error.name == "SyntaxError"
 
 
-async def test_output_before_an_error_is_kept(sandbox: LocalSandbox) -> None:
+async def test_output_before_an_error_is_kept(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code("print('step 1')\nraise KeyError('k')")
     assert execution.logs.stdout == ["step 1\n"]
     assert execution.error is not None
     assert execution.error.name == "KeyError"
 
 
-async def test_warnings_on_stderr_are_logs_not_errors(sandbox: LocalSandbox) -> None:
+async def test_warnings_on_stderr_are_logs_not_errors(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code(
         "import warnings\nwarnings.warn('deprecated thing', DeprecationWarning, stacklevel=1)\n"
         "import sys\nprint('careful', file=sys.stderr)\n7"
@@ -161,14 +151,14 @@ async def test_warnings_on_stderr_are_logs_not_errors(sandbox: LocalSandbox) -> 
     assert "careful" in "".join(execution.logs.stderr)
 
 
-async def test_subprocess_output_is_captured(sandbox: LocalSandbox) -> None:
+async def test_subprocess_output_is_captured(sandbox: Sandbox) -> None:
     execution = await sandbox.run_code(
         "import subprocess\nsubprocess.run(['echo', 'from a child process'])\nNone"
     )
     assert "from a child process" in "".join(execution.logs.stdout)
 
 
-async def test_callbacks_fire_before_the_call_returns(sandbox: LocalSandbox) -> None:
+async def test_callbacks_fire_before_the_call_returns(sandbox: Sandbox) -> None:
     seen: list[str] = []
     first_line = asyncio.Event()
 
@@ -189,7 +179,7 @@ async def test_callbacks_fire_before_the_call_returns(sandbox: LocalSandbox) -> 
     assert "".join(execution.logs.stdout) == "started\nfinished\n"
 
 
-async def test_async_callbacks_receive_results_and_errors(sandbox: LocalSandbox) -> None:
+async def test_async_callbacks_receive_results_and_errors(sandbox: Sandbox) -> None:
     results, errors = [], []
 
     async def on_result(result: object) -> None:
@@ -204,8 +194,8 @@ async def test_async_callbacks_receive_results_and_errors(sandbox: LocalSandbox)
     assert [error.name for error in errors] == ["NameError"]
 
 
-async def test_numpy_random_differs_between_sessions(pool: SandboxPool) -> None:
-    first, second = await pool.acquire(), await pool.acquire()
+async def test_numpy_random_differs_between_sessions(provider: SandboxProvider) -> None:
+    first, second = await provider.create(), await provider.create()
     try:
         code = "import numpy as np\nnp.random.rand()"
         a, b = await first.run_code(code), await second.run_code(code)
@@ -215,17 +205,40 @@ async def test_numpy_random_differs_between_sessions(pool: SandboxPool) -> None:
         await second.close()
 
 
-async def test_thread_counts_are_limited(sandbox: LocalSandbox) -> None:
-    execution = await sandbox.run_code("import os\nos.environ['OPENBLAS_NUM_THREADS']")
-    assert execution.text == "'1'"
+async def test_env_vars_are_visible_to_that_execution_only(sandbox: Sandbox) -> None:
+    execution = await sandbox.run_code(
+        "import os, subprocess\n"
+        "child = subprocess.run(['sh', '-c', 'echo $REGION'], capture_output=True, text=True)\n"
+        "os.environ.get('REGION'), child.stdout.strip()",
+        env_vars={"REGION": "north"},
+    )
+    assert execution.text == "('north', 'north')"
+    after = await sandbox.run_code("'REGION' in os.environ")
+    assert after.text == "False"
 
 
-async def test_server_environment_does_not_leak(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
-    monkeypatch.setenv("ANALYST_DATABASE_URL", "postgresql://secret@db/analyst")
-    async with SandboxPool(sandbox_settings(pool_size=0), tmp_path) as fresh_pool:
-        sandbox = await fresh_pool.acquire()
-        execution = await sandbox.run_code(
-            "import os\nsorted(k for k in os.environ if 'KEY' in k or k.startswith('ANALYST'))"
-        )
-    assert execution.text == "[]"
+@pytest.mark.parametrize("env_vars", [{"A=B": "x"}, {"": "x"}, {"NUL": "a\x00b"}])
+async def test_env_vars_no_environment_can_hold_are_refused(
+    sandbox: Sandbox, env_vars: dict[str, str]
+) -> None:
+    with pytest.raises(SandboxUsageError):
+        await sandbox.run_code("1", env_vars=env_vars)
+    assert (await sandbox.run_code("2")).text == "2"
+
+
+async def test_an_unknown_language_is_refused(sandbox: Sandbox) -> None:
+    with pytest.raises(SandboxUsageError, match="cobol"):
+        await sandbox.run_code("DISPLAY 'HI'", language="cobol")  # type: ignore[arg-type]
+
+
+async def test_every_execution_reports_the_peak_memory_so_far(sandbox: Sandbox) -> None:
+    small = await sandbox.run_code("1 + 1")
+    # 320 MB: well above what the interpreter's own start-up may have peaked at before.
+    big = await sandbox.run_code("import numpy as np\nblock = np.ones(40_000_000)")
+    freed = await sandbox.run_code("del block")
+    assert small.peak_memory_bytes is not None
+    assert big.peak_memory_bytes is not None
+    assert big.peak_memory_bytes >= small.peak_memory_bytes + 200_000_000
+    assert freed.peak_memory_bytes is not None
+    assert freed.peak_memory_bytes >= big.peak_memory_bytes  # a peak, not the current size
+    assert (await sandbox.info()).peak_memory_bytes >= big.peak_memory_bytes
