@@ -6,6 +6,8 @@ in a sandbox and saving what it produces.
     # on_event got TokenEvent, ToolCallEvent, StdoutEvent, ... as they happened
 
 The tools come from a `ToolRegistry` (`builtin_tools()` by default; `Agent(..., tools=...)`).
+Team mode (`agent/team/`): `Team(llm, sandbox, artifacts, config, default_team()).run(...)`,
+the same contract, with several roles handing off to each other.
 """
 
 from sandbox_analyst.agent.artifact_limits import ArtifactUsage
@@ -18,6 +20,7 @@ from sandbox_analyst.agent.events import (
     ErrorEvent,
     EventSink,
     FinalEvent,
+    HandoffEvent,
     ResultEvent,
     StderrEvent,
     StdoutEvent,
@@ -27,23 +30,39 @@ from sandbox_analyst.agent.events import (
 )
 from sandbox_analyst.agent.figures import FigureNamer, last_figure_number
 from sandbox_analyst.agent.loop import Agent
+from sandbox_analyst.agent.team import (
+    HANDOFF_PREFIX,
+    StopReason,
+    Team,
+    TeamSpec,
+    TeamSpecError,
+    default_team,
+)
 from sandbox_analyst.agent.tools import (
     EXECUTE_CODE,
+    GENERATE_CHART,
     LIST_FILES,
     PREVIEW_FILE,
+    READ_FILE,
+    WRITE_FILE,
     InvalidArguments,
     Tool,
     ToolContext,
     ToolHandler,
     ToolOutcome,
     ToolRegistry,
+    analyst_tools,
     builtin_tools,
 )
 
 __all__ = [
     "EXECUTE_CODE",
+    "GENERATE_CHART",
+    "HANDOFF_PREFIX",
     "LIST_FILES",
     "PREVIEW_FILE",
+    "READ_FILE",
+    "WRITE_FILE",
     "Agent",
     "AgentConfig",
     "AgentEvent",
@@ -58,10 +77,15 @@ __all__ = [
     "EventSink",
     "FigureNamer",
     "FinalEvent",
+    "HandoffEvent",
     "InvalidArguments",
     "ResultEvent",
     "StderrEvent",
     "StdoutEvent",
+    "StopReason",
+    "Team",
+    "TeamSpec",
+    "TeamSpecError",
     "TokenEvent",
     "Tool",
     "ToolCallEvent",
@@ -70,6 +94,8 @@ __all__ = [
     "ToolOutcome",
     "ToolRegistry",
     "ToolResultEvent",
+    "analyst_tools",
     "builtin_tools",
+    "default_team",
     "last_figure_number",
 ]

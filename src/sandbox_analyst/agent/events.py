@@ -1,5 +1,6 @@
-"""What `Agent.run` sends its event sink, in order, for one user message. Each event's `type` is
-the name of the server-sent event the chat service forwards it as."""
+"""What `Agent.run` (and a team's `Team.run`) sends its event sink, in order, for one user
+message. Each event's `type` is the name of the server-sent event the chat service forwards it
+as; `agent` names the team role that made it (None outside team mode)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class TokenEvent:
 
     type: ClassVar[str] = "token"
     text: str
+    agent: str | None = None
 
 
 @dataclass
@@ -29,6 +31,7 @@ class ToolCallEvent:
     tool: str
     arguments: dict
     code: str | None
+    agent: str | None = None
 
 
 @dataclass
@@ -36,6 +39,7 @@ class StdoutEvent:
     type: ClassVar[str] = "stdout"
     call_id: str
     text: str
+    agent: str | None = None
 
 
 @dataclass
@@ -43,6 +47,7 @@ class StderrEvent:
     type: ClassVar[str] = "stderr"
     call_id: str
     text: str
+    agent: str | None = None
 
 
 @dataclass
@@ -54,6 +59,7 @@ class ResultEvent:
     formats: list[str]
     text: str | None
     html: str | None
+    agent: str | None = None
 
 
 @dataclass
@@ -63,6 +69,7 @@ class ArtifactEvent:
     type: ClassVar[str] = "artifact"
     call_id: str
     artifact: ArtifactRef
+    agent: str | None = None
 
 
 @dataclass
@@ -82,6 +89,7 @@ class ToolResultEvent:
     duration: float
     state_lost: bool
     peak_memory_bytes: int | None = None  # of the sandbox while the code ran, if it says
+    agent: str | None = None
 
 
 class ErrorCode(StrEnum):
@@ -90,6 +98,10 @@ class ErrorCode(StrEnum):
     LLM_ERROR = "llm_error"  # the model could not be called, or there is no model to call
     TURN_TIMEOUT = "turn_timeout"  # the turn ran out of its time budget
     MAX_ITERATIONS = "max_iterations"  # the steps were spent before a final answer
+    MAX_MESSAGES = "max_messages"  # a team spent its messages before a final answer
+    TOKEN_BUDGET = "token_budget"  # a team spent its tokens before a final answer
+    HANDOFF_LOOP = "handoff_loop"  # a team's roles handed off in a circle, doing nothing
+    REPEATED_FAILURE = "repeated_failure"  # a team ran the same failing code again
     INTERNAL_ERROR = "internal_error"  # a bug on our side ended the turn (raised by the service)
     STORAGE_FULL = "storage_full"  # the server could not store something (raised by the service)
 
@@ -101,13 +113,30 @@ class ErrorEvent:
     type: ClassVar[str] = "error"
     message: str
     code: ErrorCode
+    agent: str | None = None
+
+
+@dataclass
+class HandoffEvent:
+    """In a team turn, `agent` handed the conversation to `to` (its `transfer_to_<to>` call
+    `call_id`, whose tool call and result are sent as well)."""
+
+    type: ClassVar[str] = "handoff"
+    call_id: str
+    to: str
+    reason: str
+    agent: str | None = None
 
 
 @dataclass
 class FinalEvent:
     """How a turn that was not cancelled ended: what `Agent.run` returns.
 
-    `status`: "complete" | "failed" | "max_iterations" | "timeout". `usage`: tokens summed over
+    `status`: "complete" | "failed" | "max_iterations" | "timeout", and for a team turn also
+    "max_messages" | "token_budget" | "handoff_loop" | "repeated_failure". `stop_reason` says
+    why the turn stopped, more precisely than `status` where it matters: a team that ended with
+    TERMINATE stops for "terminate", one whose last role answered without it for
+    "final_answer". `agent`: the team role that spoke last. `usage`: tokens summed over
     the turn's model calls. `messages`: what this turn added to the conversation (assistant
     messages with their tool calls, one tool message per call, the final assistant text; not
     the user's message, which the caller already has), ready to be stored and sent back as
@@ -119,6 +148,12 @@ class FinalEvent:
     status: str
     usage: dict
     messages: list[ChatMessage]
+    stop_reason: str | None = None  # None: the same as `status`
+    agent: str | None = None
+
+    @property
+    def reason(self) -> str:
+        return self.stop_reason or self.status
 
 
 AgentEvent = (
@@ -130,6 +165,7 @@ AgentEvent = (
     | ArtifactEvent
     | ToolResultEvent
     | ErrorEvent
+    | HandoffEvent
 )
 """Every event but the `FinalEvent`, which `Agent.run` returns rather than sends."""
 

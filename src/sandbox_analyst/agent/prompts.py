@@ -23,7 +23,7 @@ that runs in a sandbox: a stateful IPython session whose working directory holds
 files. Variables, imports and files persist between calls. There is no network access and no \
 package installation."""
 
-_HOW_TO_WORK = """\
+HOW_TO_WORK = """\
 How to work and read results:
 - Work in small steps: load, inspect, compute, then answer.
 - stderr may hold harmless warnings (e.g. FutureWarning); only "error" means the code failed.
@@ -49,19 +49,19 @@ def system_prompt(
     """`previews`: quick previews by path; `previewed_before`: paths whose full preview is
     already in the conversation; `tools`: the tools this turn offers, each with its line."""
     libraries = ", ".join(config.allowed_libraries or DEFAULT_LIBRARIES)
-    rules = "\n\n".join([_RULES, _tools_section(tools), _HOW_TO_WORK])
+    rules = "\n\n".join([_RULES, tools_section(tools), HOW_TO_WORK])
     sections = [rules, f"Libraries you may use: {libraries} (and the Python standard library)."]
     if config.instructions.strip():
         sections.append(f"Instructions for this assistant:\n{config.instructions.strip()}")
-    sections.append(_files_section(files, previews, previewed_before))
+    sections.append(files_section(files, previews, previewed_before))
     return "\n\n".join(sections)
 
 
-def _tools_section(tools: ToolRegistry) -> str:
+def tools_section(tools: ToolRegistry) -> str:
     return "\n".join(["Tools:", *(f"- {tool.usage}" for tool in tools)])
 
 
-def _files_section(
+def files_section(
     files: list[DataFile], previews: dict[str, FilePreview], previewed_before: set[str]
 ) -> str:
     if not files:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sandbox_analyst.service import Title
+from sandbox_analyst.service import Title, default_team_config
 
 
 class _Out(BaseModel):
@@ -39,8 +39,17 @@ class AssistantOut(_Out):
     memory_mb: int | None
     max_iterations: int | None
     visibility: str
+    mode: str = Field(description='"single" (one agent) or "team" (roles handing off).')
+    team: dict[str, Any] = Field(
+        description="The roles and limits team mode runs with (the default team unless set)."
+    )
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("team", mode="before")
+    @classmethod
+    def _effective_team(cls, team: dict[str, Any] | None) -> dict[str, Any]:
+        return team or default_team_config()
 
 
 class ConversationCreate(BaseModel):
@@ -76,6 +85,10 @@ class MessageOut(_Out):
     usage: dict[str, Any] | None
     status: str
     error: str | None
+    agent: str | None = Field(None, description="In team mode: the role that answered.")
+    stop_reason: str | None = Field(
+        None, description='Why the turn stopped: "complete", "terminate", "max_messages", ...'
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -7,18 +7,25 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from sandbox_analyst.service import ArtifactEvent, ChatEvent, ToolResultEvent
+from sandbox_analyst.service import ArtifactEvent, ChatEvent, HandoffEvent, ToolResultEvent
 
 
 def event_payload(event: ChatEvent) -> dict[str, Any]:
-    """What a client is sent for `event` (full outputs were already streamed as they came)."""
+    """What a client is sent for `event` (full outputs were already streamed as they came).
+    In a team turn every event names its role in `agent`; outside one, `agent` is left out."""
     if isinstance(event, ArtifactEvent):
-        return {"call_id": event.call_id, "id": event.artifact.file_id, **_artifact(event)}
-    if isinstance(event, ToolResultEvent):
+        payload = {"call_id": event.call_id, "id": event.artifact.file_id, **_artifact(event)}
+        payload["agent"] = event.agent
+    elif isinstance(event, HandoffEvent):
+        payload = {"call_id": event.call_id, "from": event.agent, "to": event.to}
+        payload |= {"reason": event.reason, "agent": event.agent}
+    else:
         payload = asdict(event)
+    if isinstance(event, ToolResultEvent):
         del payload["stdout"], payload["stderr"]
-        return payload
-    return asdict(event)
+    if payload.get("agent", "") is None:
+        del payload["agent"]
+    return payload
 
 
 def _artifact(event: ArtifactEvent) -> dict[str, Any]:

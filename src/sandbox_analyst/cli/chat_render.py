@@ -1,6 +1,8 @@
 """How `analyst chat` shows a turn in the terminal: the answer's text as it streams, each
 code step in a highlighted panel with a spinner while it runs, its output, its errors in red,
-and the files it made. With `--json` the console is quiet and nothing here prints."""
+and the files it made. In a team turn each role's part opens with its label (`[CodeAgent]`) and
+a handoff is one line (`Planner → CodeAgent: reason`). With `--json` the console is quiet and
+nothing here prints."""
 
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ from rich.text import Text
 from sandbox_analyst.client import TurnEvent
 
 UploadProgress = Callable[[int, int], None]
+HANDOFF_PREFIX = "transfer_to_"  # a team's handoff tools, shown as a handoff line, not a step
+# How a turn may stop with an answer; any other stop reason is worth a note.
+_ANSWERED = {"complete", "terminate", "final_answer"}
 
 
 class ChatRenderer:
@@ -38,6 +43,8 @@ class ChatRenderer:
         self._status: Status | None = None
         self._mid_line = False  # streamed text left the cursor after a partial line
         self._output: dict[str, str] = {}  # stream name -> partial line held back
+        self._speaker: str | None = None  # the team role whose part is being shown
+        self._handoff_calls: set[str] = set()
         self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "token": self._token,
             "tool_call": self._tool_call,
@@ -45,6 +52,7 @@ class ChatRenderer:
             "stderr": lambda data: self._output_text("stderr", data["text"]),
             "result": self._result,
             "tool_result": self._tool_result,
+            "handoff": self._handoff,
             "sandbox_restored": self._sandbox_restored,
             "error": self._error,
             "message_end": self._message_end,
@@ -70,8 +78,13 @@ class ChatRenderer:
 
     def event(self, event: TurnEvent) -> None:
         handler = self._handlers.get(event.type)
-        if handler is not None:
-            handler(event.data)
+        if handler is None:
+            return
+        agent = event.data.get("agent")
+        if agent is not None and agent != self._speaker and _shows_role(event):
+            self._speaker = agent
+            self._print(Text(f"[{agent}]", style="bold magenta"))
+        handler(event.data)
 
     def saved(self, artifact: dict[str, Any], path: Path) -> None:
         self._print(
@@ -93,6 +106,9 @@ class ChatRenderer:
         self._mid_line = not text.endswith("\n")
 
     def _tool_call(self, data: dict[str, Any]) -> None:
+        if data["tool"].startswith(HANDOFF_PREFIX) and data.get("agent"):
+            self._handoff_calls.add(data["call_id"])
+            return
         self._steps += 1
         if data.get("code") is not None:
             body: Any = Syntax(data["code"], "python", theme="ansi_dark", word_wrap=True)
@@ -122,6 +138,11 @@ class ChatRenderer:
             self._print(Text(data["text"]))
 
     def _tool_result(self, data: dict[str, Any]) -> None:
+        if data["call_id"] in self._handoff_calls:
+            self._handoff_calls.discard(data["call_id"])
+            if not data["success"] and data.get("error"):
+                self._print(Text(f"handoff refused: {data['error']['value']}", style="red"))
+            return
         self._flush_output()
         self._stop_spinner()
         error = data.get("error")
@@ -131,6 +152,10 @@ class ChatRenderer:
             self.note("the sandbox was restarted: variables from earlier steps are gone")
         outcome = "done" if data["success"] else "failed"
         self._print(Text(f"step {self._steps} {outcome} in {data['duration']:.1f} s", style="dim"))
+
+    def _handoff(self, data: dict[str, Any]) -> None:
+        said = f": {data['reason']}" if data.get("reason") else ""
+        self._print(Text(f"{data['from']} → {data['to']}{said}", style="dim italic"))
 
     def _sandbox_restored(self, data: dict[str, Any]) -> None:
         self.note(
@@ -148,6 +173,8 @@ class ChatRenderer:
         if data["status"] != "complete":
             reason = f": {data['error']}" if data.get("error") else ""
             self.err_console.print(Text(f"turn {data['status']}{reason}", style="bold red"))
+        elif data.get("stop_reason", "complete") not in _ANSWERED:
+            self.note(f"stopped: {data['stop_reason']}")
 
     def _print(self, renderable: Any) -> None:
         self._end_line()
@@ -162,3 +189,12 @@ class ChatRenderer:
         if self._status is not None:
             self._status.stop()
             self._status = None
+
+
+def _shows_role(event: TurnEvent) -> bool:
+    """Whether `event` prints something of a role's own (so its label comes first)."""
+    if event.type == "token":
+        return bool(event.data["text"].strip())
+    if event.type == "tool_call":
+        return not event.data["tool"].startswith(HANDOFF_PREFIX)
+    return event.type == "error"

@@ -13,6 +13,7 @@ from sandbox_analyst.service.assistants import (
     Visibility,
 )
 from sandbox_analyst.service.chat import (
+    HANDOFF_PREFIX,
     ArtifactEvent,
     ArtifactRef,
     ChatEvent,
@@ -20,6 +21,7 @@ from sandbox_analyst.service.chat import (
     ChatTurn,
     ErrorCode,
     ErrorEvent,
+    HandoffEvent,
     MessageEndEvent,
     MessageStartEvent,
     ResultEvent,
@@ -65,10 +67,17 @@ from sandbox_analyst.service.files import FileContent, FileKind, FileService, Si
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.services import Services
 from sandbox_analyst.service.signing import UrlSigner
+from sandbox_analyst.service.team_config import (
+    Mode,
+    RoleConfig,
+    TeamConfig,
+    default_team_config,
+)
 from sandbox_analyst.service.text import Title
 from sandbox_analyst.service.users import CreatedKey, UserService
 
 __all__ = [
+    "HANDOFF_PREFIX",
     "PUBLIC_ERROR_TYPES",
     "ArtifactEvent",
     "ArtifactRef",
@@ -89,15 +98,18 @@ __all__ = [
     "FileLinkMatch",
     "FileService",
     "Forbidden",
+    "HandoffEvent",
     "MessageEndEvent",
     "MessageRole",
     "MessageStartEvent",
     "MessageStatus",
+    "Mode",
     "NotFound",
     "PayloadTooLarge",
     "Principal",
     "PublicError",
     "ResultEvent",
+    "RoleConfig",
     "SandboxCloser",
     "SandboxRestoredEvent",
     "ServiceError",
@@ -106,6 +118,7 @@ __all__ = [
     "StderrEvent",
     "StdoutEvent",
     "StorageFull",
+    "TeamConfig",
     "Title",
     "TokenEvent",
     "ToolCallEvent",
@@ -120,6 +133,7 @@ __all__ = [
     "content_disposition",
     "content_path",
     "content_url",
+    "default_team_config",
     "file_id_of",
     "file_links_in",
     "public_error",

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sandbox_analyst.service import access
 from sandbox_analyst.service.errors import Conflict
 from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.service.team_config import Mode, TeamConfig
 from sandbox_analyst.service.text import Description, Identifier, Instructions, Name
 from sandbox_analyst.store import Assistant, Database, looks_like_id
 
@@ -35,6 +36,10 @@ class AssistantFields(BaseModel):
     memory_mb: int | None = Field(None, ge=512, le=262_144)
     max_iterations: int | None = Field(None, ge=1, le=100)
     visibility: Visibility = "private"
+    mode: Mode = Field("single", description="One agent, or a team of roles handing off.")
+    team: TeamConfig | None = Field(
+        None, description="The team's roles and limits in team mode; null: the default team."
+    )
 
 
 class AssistantCreate(AssistantFields):
@@ -57,10 +62,12 @@ class AssistantUpdate(BaseModel):
     memory_mb: int | None = Field(None, ge=512, le=262_144)
     max_iterations: int | None = Field(None, ge=1, le=100)
     visibility: Visibility | None = None
+    mode: Mode | None = None
+    team: TeamConfig | None = None
 
 
 # Fields that cannot be empty: `null` in an update leaves them as they are.
-_REQUIRED = {"name", "description", "instructions", "tools", "libraries", "visibility"}
+_REQUIRED = {"name", "description", "instructions", "tools", "libraries", "visibility", "mode"}
 
 
 class AssistantService:

@@ -245,9 +245,12 @@ class ConversationService:
         usage: dict[str, Any] | None = _UNSET,
         error: str | None = _UNSET,
         execution: Execution | None = None,
+        agent: str | None = None,
+        stop_reason: str | None = None,
     ) -> Message:
         """Change a message as its turn streams: replace or extend its text, set its status,
-        tool calls/results, artifacts, usage or error. `execution`: a new entry of the
+        tool calls/results, artifacts, usage or error, the role that answered (`agent`) and
+        why the turn stopped. `execution`: a new entry of the
         execution log, written in the same transaction (a step's result and its log entry are
         stored together, in one write)."""
         if status is not None:
@@ -267,6 +270,8 @@ class ConversationService:
                 ("tool_calls", tool_calls),
                 ("tool_results", tool_results),
                 ("artifact_ids", artifact_ids),
+                ("agent", agent),
+                ("stop_reason", stop_reason),
             ):
                 if value is not None:
                     setattr(message, name, value)

@@ -114,6 +114,10 @@ class Assistant(Base):
     memory_mb: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_iterations: Mapped[int | None] = mapped_column(Integer, nullable=True)
     visibility: Mapped[str] = mapped_column(String(16), nullable=False, default="private")
+    # "single" (one agent) or "team" (roles handing off); `team`: its roles and limits (see
+    # agent/team/spec.py), None for the default team.
+    mode: Mapped[str] = mapped_column(String(16), nullable=False, default="single")
+    team: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
@@ -172,6 +176,9 @@ class Message(Base):
     # The ServerProcess running the turn while it is `streaming` (no foreign key: the process
     # row goes when the process ends, the message stays).
     runner_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A team turn's answering role, and why a turn stopped ("terminate", "max_messages"...).
+    agent: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    stop_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False

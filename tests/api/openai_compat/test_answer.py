@@ -7,6 +7,7 @@ from sandbox_analyst.agent import (
     ArtifactEvent,
     ArtifactRef,
     ErrorEvent,
+    HandoffEvent,
     ResultEvent,
     StdoutEvent,
     TokenEvent,
@@ -124,3 +125,69 @@ async def test_errors_are_notes_and_usage_is_kept() -> None:
     text += await writer.close()
     assert text == "Partial\n\n> **Error:** the model is unreachable\n\n"
     assert writer.usage == {"input_tokens": 3, "output_tokens": 4}
+
+
+async def test_a_team_turn_has_a_heading_per_role_and_a_line_per_handoff() -> None:
+    def handoff_call(call_id: str, role: str, to: str) -> list[ChatEvent]:
+        return [
+            ToolCallEvent(call_id, f"transfer_to_{to}", {"reason": "r"}, None, agent=role),
+            ToolResultEvent(
+                call_id, f"transfer_to_{to}", True, "ok", None, "", "", None, 0.0, False, agent=role
+            ),
+            HandoffEvent(call_id, to, "compute it", agent=role),
+        ]
+
+    coded = result(stdout="1\n")
+    coded.agent = "CodeAgent"
+    text = await write_all(
+        [
+            TokenEvent("Plan first.", agent="Planner"),
+            *handoff_call("h1", "Planner", "CodeAgent"),
+            ToolCallEvent("c1", "execute_code", {"code": "x"}, "x", agent="CodeAgent"),
+            ToolResultEvent(
+                "c1",
+                "execute_code",
+                True,
+                "obs",
+                "x",
+                "1\n",
+                "",
+                None,
+                0.5,
+                False,
+                agent="CodeAgent",
+            ),
+            *handoff_call("h2", "CodeAgent", "Planner"),
+            TokenEvent("It is 1.", agent="Planner"),
+        ]
+    )
+
+    assert text == (
+        "#### Planner\n\nPlan first.\n\n*Planner → CodeAgent: compute it*\n\n"
+        "#### CodeAgent\n\n**Code**\n\n```python\nx\n```\n\n*ok in 0.50 s*\n\n"
+        "```text\n1\n```\n\n*CodeAgent → Planner: compute it*\n\n#### Planner\n\nIt is 1."
+    )
+
+
+async def test_a_refused_handoff_is_a_note() -> None:
+    refused = ToolResultEvent(
+        "h1",
+        "transfer_to_AnalystAgent",
+        False,
+        "obs",
+        None,
+        "",
+        "",
+        {"name": "HandoffRefused", "value": "CodeAgent may not hand off to AnalystAgent"},
+        0.0,
+        False,
+        agent="CodeAgent",
+    )
+    text = await write_all(
+        [
+            ToolCallEvent("h1", "transfer_to_AnalystAgent", {}, None, agent="CodeAgent"),
+            refused,
+        ]
+    )
+
+    assert text == "> Handoff refused: CodeAgent may not hand off to AnalystAgent\n\n"

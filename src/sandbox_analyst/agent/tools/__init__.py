@@ -2,7 +2,8 @@
 the `Toolbox` that runs one turn's calls. A new tool is a `Tool` registered in a registry; a
 team role gets `registry.subset([...names])`."""
 
-from sandbox_analyst.agent.tools.builtin import builtin_tools
+from sandbox_analyst.agent.tools.builtin import analyst_tools, builtin_tools
+from sandbox_analyst.agent.tools.charts import CHART_TYPES, GENERATE_CHART
 from sandbox_analyst.agent.tools.context import (
     CallOutput,
     InvalidArguments,
@@ -14,11 +15,16 @@ from sandbox_analyst.agent.tools.execute_code import EXECUTE_CODE, normalise_cod
 from sandbox_analyst.agent.tools.files import LIST_FILES, PREVIEW_FILE
 from sandbox_analyst.agent.tools.registry import Tool, ToolHandler, ToolRegistry
 from sandbox_analyst.agent.tools.toolbox import Toolbox
+from sandbox_analyst.agent.tools.workdir_files import READ_FILE, WRITE_FILE
 
 __all__ = [
+    "CHART_TYPES",
     "EXECUTE_CODE",
+    "GENERATE_CHART",
     "LIST_FILES",
     "PREVIEW_FILE",
+    "READ_FILE",
+    "WRITE_FILE",
     "CallOutput",
     "InvalidArguments",
     "Tool",
@@ -28,6 +34,7 @@ __all__ = [
     "ToolRegistry",
     "Toolbox",
     "TurnState",
+    "analyst_tools",
     "builtin_tools",
     "normalise_code",
 ]

@@ -33,15 +33,21 @@ class Toolbox:
         config: AgentConfig,
         figures: FigureNamer,
         saved: ArtifactUsage,
+        *,
+        state: TurnState | None = None,
     ) -> None:
-        """`saved`: what the conversation stored before this turn, which its limits count."""
+        """`saved`: what the conversation stored before this turn, which its limits count.
+        `state`: the turn's shared tool state, when several toolboxes (a team's roles) work
+        in one turn; a new one by default."""
         self.tools = tools
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
         self.running: CallOutput | None = None
-        budget = ArtifactBudget(config.artifact_limits, saved)
-        self._turn = TurnState(figures, sandbox.generation, budget)
+        if state is None:
+            budget = ArtifactBudget(config.artifact_limits, saved)
+            state = TurnState(figures, sandbox.generation, budget)
+        self.state = state
 
     async def call(self, call: ToolCall, emit: EventSink) -> ToolResultEvent:
         tool = self.tools.get(call.name)
@@ -75,7 +81,7 @@ class Toolbox:
                 'e.g. {"code": "print(1)"}; escape quotes and newlines inside strings.',
             )
         context = ToolContext(
-            call, self.sandbox, self.artifacts, self.config, self._turn, output, emit
+            call, self.sandbox, self.artifacts, self.config, self.state, output, emit
         )
         try:
             return await tool.handler(context)

@@ -4,6 +4,9 @@ The model's words pass through as they stream; each tool step is written with `r
 links to our files are replaced by signed absolute URLs that a front end (and the browser
 showing its page) can fetch without our credentials. The model's text is held back one
 word at a time for that: a URL never holds whitespace, so a complete word is a complete URL.
+
+In a team turn each role's part opens with a heading naming it (`#### CodeAgent`), and a
+handoff is one line (`*Planner → CodeAgent: reason*`) instead of a tool step.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from sandbox_analyst.api.openai_compat.render import (
     step_start,
 )
 from sandbox_analyst.service import (
+    HANDOFF_PREFIX,
     ArtifactEvent,
     ChatEvent,
     ErrorEvent,
+    HandoffEvent,
     MessageEndEvent,
     ResultEvent,
     SandboxRestoredEvent,
@@ -59,9 +64,35 @@ class AnswerWriter:
         self._made: dict[str, FileLink] = {}  # files this turn produced, by id
         self._linked: set[str] = set()  # file ids the model's text links to
         self._last = "\n\n"  # the end of what was written, to start blocks on a new paragraph
+        self._speaker: str | None = None  # the team role whose part is being written
+        self._handoff_calls: set[str] = set()  # shown as a handoff line, not as a step
         self.usage: dict[str, Any] = {}
 
     async def write(self, event: ChatEvent) -> str:
+        agent = getattr(event, "agent", None)
+        if agent is None or agent == self._speaker or not _shown(event):
+            return await self._write(event)
+        self._speaker = agent
+        heading = await self._block(f"#### {agent}\n\n")
+        return heading + await self._write(event)
+
+    async def _write(self, event: ChatEvent) -> str:
+        if isinstance(event, HandoffEvent):
+            said = f": {event.reason}" if event.reason else ""
+            return await self._block(f"*{event.agent} → {event.to}{said}*\n\n")
+        if (
+            isinstance(event, ToolCallEvent)
+            and event.agent is not None
+            and event.tool.startswith(HANDOFF_PREFIX)
+        ):
+            self._handoff_calls.add(event.call_id)
+            return ""
+        if isinstance(event, ToolResultEvent) and event.call_id in self._handoff_calls:
+            self._handoff_calls.discard(event.call_id)
+            if event.success:
+                return ""  # its handoff event follows
+            value = event.error["value"] if event.error else "refused"
+            return await self._block(note(f"Handoff refused: {value}"))
         if isinstance(event, TokenEvent):
             self._held += event.text
             cut = max((m.end() for m in _WORD_END.finditer(self._held)), default=0)
@@ -146,6 +177,15 @@ class AnswerWriter:
             position = link.end
         pieces.append(text[position:])
         return "".join(pieces)
+
+
+def _shown(event: ChatEvent) -> bool:
+    """Whether `event` writes something of a role's own (so its heading comes first)."""
+    if isinstance(event, TokenEvent):
+        return bool(event.text.strip())
+    if isinstance(event, ToolCallEvent):
+        return not event.tool.startswith(HANDOFF_PREFIX)
+    return isinstance(event, ErrorEvent)
 
 
 def _output(event: ToolResultEvent, results: list[str]) -> str:

@@ -4,11 +4,13 @@ cancel, wait), `TurnRunner` is the body of a turn's task (sandbox ready, agent r
 what a turn streams."""
 
 from sandbox_analyst.service.chat.events import (
+    HANDOFF_PREFIX,
     ArtifactEvent,
     ArtifactRef,
     ChatEvent,
     ErrorCode,
     ErrorEvent,
+    HandoffEvent,
     MessageEndEvent,
     MessageStartEvent,
     ResultEvent,
@@ -23,6 +25,7 @@ from sandbox_analyst.service.chat.service import ChatService
 from sandbox_analyst.service.chat.turn import ChatTurn, TurnOutcome
 
 __all__ = [
+    "HANDOFF_PREFIX",
     "ArtifactEvent",
     "ArtifactRef",
     "ChatEvent",
@@ -30,6 +33,7 @@ __all__ = [
     "ChatTurn",
     "ErrorCode",
     "ErrorEvent",
+    "HandoffEvent",
     "MessageEndEvent",
     "MessageStartEvent",
     "ResultEvent",

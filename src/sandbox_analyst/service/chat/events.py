@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sandbox_analyst.agent import (
+    HANDOFF_PREFIX,
     AgentEvent,
     ArtifactEvent,
     ArtifactRef,
     ErrorCode,
     ErrorEvent,
+    HandoffEvent,
     ResultEvent,
     StderrEvent,
     StdoutEvent,
@@ -23,12 +25,14 @@ from sandbox_analyst.agent import (
 )
 
 __all__ = [
+    "HANDOFF_PREFIX",
     "AgentEvent",
     "ArtifactEvent",
     "ArtifactRef",
     "ChatEvent",
     "ErrorCode",
     "ErrorEvent",
+    "HandoffEvent",
     "MessageEndEvent",
     "MessageStartEvent",
     "ResultEvent",
@@ -49,6 +53,7 @@ class MessageStartEvent:
     conversation_id: str
     user_message_id: str
     message_id: str
+    agent: str | None = None  # a team turn's first speaker
 
 
 @dataclass
@@ -60,12 +65,16 @@ class SandboxRestoredEvent:
     files: int  # files written back into the workdir
     cells_replayed: int
     cells_failed: int
+    agent: str | None = None
 
 
 @dataclass
 class MessageEndEvent:
     """Always the last event. `status` is the stored message's ("complete", "failed",
-    "cancelled"); `agent_status` says how the agent ended ("max_iterations", "timeout"...)."""
+    "cancelled"); `agent_status` says how the agent ended ("max_iterations", "timeout"...);
+    `stop_reason` why the turn stopped, more precisely in team mode ("terminate",
+    "max_messages", "token_budget", "handoff_loop", "cancelled"...); `agent`: a team turn's
+    last speaker."""
 
     type: ClassVar[str] = "message_end"
     message_id: str
@@ -75,6 +84,8 @@ class MessageEndEvent:
     duration: float
     error: str | None
     artifact_ids: list[str]
+    stop_reason: str = ""
+    agent: str | None = None
 
 
 ChatEvent = MessageStartEvent | SandboxRestoredEvent | AgentEvent | MessageEndEvent

@@ -2,8 +2,9 @@
 rebuilt from stored messages next turn.
 
 One user message and one assistant message per turn: the assistant message holds the final
-text, plus its tool calls (`{"id", "name", "code", "arguments", "step", "text"}`; `step`
-numbers the model call that made it and `text` is what the model said before it) and their
+text, plus its tool calls (`{"id", "name", "code", "arguments", "step", "text"}`, and `agent`,
+the role that made it, in team mode; `step` numbers the model call that made it and `text` is
+what the model said before it) and their
 results (`{"call_id", "observation", "results", ...}`: the observation is exactly what the model
 saw; `results` keeps the rich outputs — a DataFrame's HTML table — so a front end can show the
 turn again as it first appeared).
@@ -30,7 +31,10 @@ _CUT_MARKER = "\n[... {count} characters cut from the history ...]\n"
 
 def tool_call_entry(event: ToolCallEvent) -> dict[str, Any]:
     arguments = {k: v for k, v in event.arguments.items() if k != "code"}
-    return {"id": event.call_id, "name": event.tool, "code": event.code, "arguments": arguments}
+    entry = {"id": event.call_id, "name": event.tool, "code": event.code, "arguments": arguments}
+    if event.agent is not None:
+        entry["agent"] = event.agent  # the team role that made the call
+    return entry
 
 
 def result_entry(event: ResultEvent) -> dict[str, Any] | None:
@@ -51,7 +55,7 @@ def tool_result_entry(
     error = None
     if event.error is not None:
         error = {"name": event.error.get("name"), "value": event.error.get("value")}
-    return {
+    entry = {
         "call_id": event.call_id,
         "name": event.tool,
         "success": event.success,
@@ -62,6 +66,9 @@ def tool_result_entry(
         "artifact_ids": artifact_ids,
         "results": list(results)[:STORED_RESULTS_PER_CALL],
     }
+    if event.agent is not None:
+        entry["agent"] = event.agent
+    return entry
 
 
 def with_steps(

@@ -106,8 +106,11 @@ class TurnRecorder:
         usage: dict[str, Any],
         duration: float,
         turn: list[ChatMessage],
+        stop_reason: str | None = None,
+        agent: str | None = None,
     ) -> None:
-        """The turn is over: final text, status, usage; code cut off mid-run is logged."""
+        """The turn is over: final text, status, usage, why it stopped and (in team mode) the
+        role that answered; code cut off mid-run is logged."""
         for code in self._running_code.values():
             await self._conversations.append_execution(
                 self._conversation_id,
@@ -128,6 +131,8 @@ class TurnRecorder:
             tool_calls=self.tool_calls,
             usage={**usage, "duration_s": round(duration, 4)},
             error=self.error,
+            stop_reason=stop_reason,
+            agent=agent,
         )
 
     async def _update(self, **changes: Any) -> None:

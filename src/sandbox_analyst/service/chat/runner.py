@@ -23,6 +23,8 @@ from sandbox_analyst.agent import (
     ErrorCode,
     ErrorEvent,
     FinalEvent,
+    Team,
+    TeamSpec,
 )
 from sandbox_analyst.llm import LLM, ChatMessage
 from sandbox_analyst.sandbox import Sandbox
@@ -45,6 +47,11 @@ logger = logging.getLogger(__name__)
 _MESSAGE_STATUS: dict[str, MessageStatus] = {
     "complete": "complete",
     "max_iterations": "complete",  # an answer, saying what it could not finish
+    # A team stopped by a limit or a runaway guard: the same, its summary says why.
+    "max_messages": "complete",
+    "token_budget": "complete",
+    "handoff_loop": "complete",
+    "repeated_failure": "complete",
     "timeout": "failed",
     "failed": "failed",
 }
@@ -61,6 +68,11 @@ class TurnRequest:
     content: str
     history: list[ChatMessage]  # the conversation so far, as the model sees it
     config: AgentConfig
+    team: TeamSpec | None = None  # team mode: the roles that answer; None: one agent
+
+    @property
+    def first_speaker(self) -> str | None:
+        return self.team.entry.name if self.team is not None else None
 
 
 class TurnRunner:
@@ -106,7 +118,10 @@ class TurnRunner:
         try:
             channel.publish(
                 MessageStartEvent(
-                    request.conversation_id, request.user_message_id, request.message_id
+                    request.conversation_id,
+                    request.user_message_id,
+                    request.message_id,
+                    agent=request.first_speaker,
                 )
             )
             final = await self._converse(channel, steps)
@@ -133,6 +148,8 @@ class TurnRunner:
             self._internal_error(failure, channel)
         duration = time.monotonic() - started
         usage = dict(final.usage) if final is not None else {}
+        stop_reason = final.reason if final is not None and status != "cancelled" else status
+        agent = final.agent if final is not None else request.first_speaker
         try:
             await recorder.finish(
                 status,
@@ -140,6 +157,8 @@ class TurnRunner:
                 usage=usage,
                 duration=duration,
                 turn=final.messages if final is not None else [],
+                stop_reason=stop_reason,
+                agent=agent,
             )
         except Exception:
             logger.exception("could not store the end of chat turn %s", request.message_id)
@@ -156,13 +175,21 @@ class TurnRunner:
                     duration=round(duration, 4),
                     error=recorder.error,
                     artifact_ids=list(recorder.artifact_ids),
+                    stop_reason=stop_reason,
+                    agent=agent,
                 )
             )
 
     async def _converse(self, channel: TurnChannel, steps: StepWriter) -> FinalEvent | None:
         request = self.request
         if self.llm is None or self.sandbox is None:
-            await steps(ErrorEvent(self.llm_error or "no model available", ErrorCode.LLM_ERROR))
+            await steps(
+                ErrorEvent(
+                    self.llm_error or "no model available",
+                    ErrorCode.LLM_ERROR,
+                    agent=request.first_speaker,
+                )
+            )
             return None
         prepared = await self.sandboxes.prepare(
             request.owner_id, request.conversation_id, self.sandbox, self.records
@@ -171,20 +198,35 @@ class TurnRunner:
             restored = prepared.restoration
             channel.publish(
                 SandboxRestoredEvent(
-                    restored.reason, restored.files, restored.cells_replayed, restored.cells_failed
+                    restored.reason,
+                    restored.files,
+                    restored.cells_replayed,
+                    restored.cells_failed,
+                    agent=request.first_speaker,
                 )
             )
         files = [DataFile(f.path, f.size, f.media_type) for f in prepared.files]
-        agent = Agent(self.llm, self.sandbox, self.artifacts, request.config)
+        if request.team is not None:
+            answering: Agent | Team = Team(
+                self.llm, self.sandbox, self.artifacts, request.config, request.team
+            )
+        else:
+            answering = Agent(self.llm, self.sandbox, self.artifacts, request.config)
 
         async def step(event: AgentEvent) -> None:
             await steps(event)
             while self.not_saved:
-                await steps(ErrorEvent(self.not_saved.pop(0), ErrorCode.STORAGE_FULL))
+                error = ErrorEvent(self.not_saved.pop(0), ErrorCode.STORAGE_FULL)
+                error.agent = getattr(event, "agent", None)
+                await steps(error)
 
-        return await agent.run(request.history, request.content, files, step)
+        return await answering.run(request.history, request.content, files, step)
 
     def _internal_error(self, exc: BaseException, channel: TurnChannel) -> None:
         logger.error("chat turn %s failed", self.request.message_id, exc_info=exc)
         self.recorder.error = f"internal error: {type(exc).__name__}: {exc}"
-        channel.publish(ErrorEvent(self.recorder.error, ErrorCode.INTERNAL_ERROR))
+        channel.publish(
+            ErrorEvent(
+                self.recorder.error, ErrorCode.INTERNAL_ERROR, agent=self.request.first_speaker
+            )
+        )

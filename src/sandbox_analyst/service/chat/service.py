@@ -33,6 +33,7 @@ from sandbox_analyst.service.errors import Conflict, NotFound, ValidationError
 from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
+from sandbox_analyst.service.team_config import team_of
 from sandbox_analyst.store import Assistant, BlobStore, Database, FileRecord, Message
 
 
@@ -112,6 +113,7 @@ class ChatService:
             content=content,
             history=history,
             config=self._agent_config(assistant),
+            team=team_of(assistant),
         )
         not_saved: list[str] = []  # artifacts the storage could not take, for the user
         runner = TurnRunner(

@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { h } from "./dom.js";
 import { confirmDialog } from "./overlays.js";
+import { teamEditor } from "./team-editor.js";
 
 const NUMBER_FIELDS = {
   timeout_s: { label: "Timeout per cell (s)", step: "any", min: 1, max: 3600, parse: Number.parseFloat },
@@ -43,6 +44,24 @@ export function assistantEditor(assistant, shell) {
   );
   provider.value = value("provider", "");
 
+  const mode = h(
+    "select",
+    { id: "assistant-mode", name: "mode", disabled: !editable, dataset: { testid: "assistant-mode" } },
+    h("option", { value: "single" }, "One analyst"),
+    h("option", { value: "team" }, "A team: planner, coder, analyst handing off"),
+  );
+  mode.value = value("mode", "single");
+  // A new assistant gets the default team; its roles can be edited once it exists.
+  const team = assistant ? teamEditor(assistant.team, editable) : null;
+  const teamHint = h("p", { class: "hint muted small" }, "It starts with the default team (Planner, CodeAgent, AnalystAgent); edit the roles after creating it.");
+  const showTeam = () => {
+    const on = mode.value === "team";
+    if (team) team.element.hidden = !on;
+    teamHint.hidden = Boolean(team) || !on;
+  };
+  mode.addEventListener("change", showTeam);
+  showTeam();
+
   const formError = fieldError("form");
   const saved = h("span", { class: "saved muted", "aria-live": "polite" });
   const save = h("button", { type: "submit", class: "button primary", dataset: { testid: "assistant-save" }, hidden: !editable }, assistant ? "Save" : "Create assistant");
@@ -71,6 +90,10 @@ export function assistantEditor(assistant, shell) {
       ),
     ),
     field("visibility", "Who can use it", visibility),
+    field("mode", "Mode", mode),
+    teamHint,
+    team ? team.element : null,
+    fieldError("team"),
     formError,
     h("div", { class: "form-actions" }, save, saved),
   );
@@ -110,7 +133,9 @@ export function assistantEditor(assistant, shell) {
       provider: data.get("provider") || null,
       model: String(data.get("model") || "").trim() || null,
       visibility: data.get("visibility"),
+      mode: data.get("mode") || "single",
     };
+    if (team && fields.mode === "team") fields.team = team.collect();
     let valid = true;
     for (const [name, spec] of Object.entries(NUMBER_FIELDS)) {
       const raw = String(data.get(name) || "").trim();

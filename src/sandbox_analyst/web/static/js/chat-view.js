@@ -239,6 +239,7 @@ export class ChatView {
     const { view } = turn;
     for await (const { event, data } of readEvents(response)) {
       const nearEnd = this.showing(turn.conversationId) && this.isNearEnd();
+      if (showsRole(event, data, view)) view.speaking(data.agent);
       switch (event) {
         case "message_start":
           view.messageId = data.message_id;
@@ -247,7 +248,11 @@ export class ChatView {
           view.appendToken(data.text);
           break;
         case "tool_call":
-          view.startStep(data.call_id, data.code, data.tool);
+          if (view.isHandoff(data.tool, data.agent)) view.handoffCalls.add(data.call_id);
+          else view.startStep(data.call_id, data.code, data.tool);
+          break;
+        case "handoff":
+          view.handoff(data.from, data.to, data.reason);
           break;
         case "stdout":
         case "stderr":
@@ -260,7 +265,10 @@ export class ChatView {
           view.step(data.call_id).addArtifact(data);
           break;
         case "tool_result":
-          view.step(data.call_id).finish(data);
+          if (view.handoffCalls.has(data.call_id)) {
+            view.handoffCalls.delete(data.call_id);
+            if (!data.success) view.refusedHandoff((data.error && data.error.value) || "refused");
+          } else view.step(data.call_id).finish(data);
           break;
         case "error":
           view.lastError = data.message;
@@ -323,6 +331,14 @@ export class ChatView {
       scroller.scrollTop = scroller.scrollHeight;
     });
   }
+}
+
+/** Whether an event shows something of a team role's own, so its badge comes first. */
+function showsRole(event, data, view) {
+  if (!data.agent) return false;
+  if (event === "token") return Boolean(String(data.text).trim());
+  if (event === "tool_call") return !view.isHandoff(data.tool, data.agent);
+  return event === "error";
 }
 
 function titleFrom(text) {

@@ -1,10 +1,13 @@
 // How one message looks: the user's text, or the assistant's answer built from streamed events
-// (or from a stored message): text, code steps, charts, files, errors.
+// (or from a stored message): text, code steps, charts, files, errors; in a team turn, a badge
+// naming the role whenever the speaker changes, and a compact line for each handoff.
 import { h } from "./dom.js";
 import { linkFile, loadImage } from "./file-links.js";
 import { renderMarkdown } from "./markdown.js";
 import { openLightbox } from "./overlays.js";
 import { CodeStep, artifactChip, chartImage } from "./steps.js";
+
+export const HANDOFF_PREFIX = "transfer_to_";
 
 export function userMessage(text, status = "complete") {
   return h(
@@ -19,6 +22,8 @@ export class AssistantMessage {
   constructor({ status = "streaming", onRetry = null } = {}) {
     this.onRetry = onRetry;
     this.steps = new Map();
+    this.speaker = null;
+    this.handoffCalls = new Set(); // a team's handoff tool calls: a handoff line, not a step
     this.text = "";
     this.pendingRender = false;
     this.body = h("div", { class: "assistant-body" });
@@ -84,23 +89,56 @@ export class AssistantMessage {
     }
   }
 
-  /** A tool call began: the text so far becomes the step's preamble. */
-  startStep(callId, code, toolName) {
+  /** `element` goes after the text so far, which is closed as a segment of its own. */
+  placeBlock(element) {
     if (this.pendingRender) {
       this.pendingRender = false;
       this.renderText();
     }
-    const step = new CodeStep(callId, code, toolName);
-    this.steps.set(callId, step);
     if (this.text.trim()) {
       this.textElement.dataset.testid = "step-text";
-      this.body.append(step.element);
+      this.body.append(element);
       this.text = "";
       this.textElement = this.newTextSegment();
     } else {
-      this.body.insertBefore(step.element, this.textElement);
+      this.body.insertBefore(element, this.textElement);
     }
+  }
+
+  /** A tool call began: the text so far becomes the step's preamble. */
+  startStep(callId, code, toolName) {
+    const step = new CodeStep(callId, code, toolName);
+    this.steps.set(callId, step);
+    this.placeBlock(step.element);
     return step;
+  }
+
+  /** In a team turn: a badge when `agent` starts speaking. */
+  speaking(agent) {
+    if (!agent || agent === this.speaker) return;
+    this.speaker = agent;
+    this.placeBlock(h("div", { class: "role-badge", dataset: { testid: "role-badge", agent } }, agent));
+  }
+
+  /** `from` handed the conversation to `to`. */
+  handoff(from, to, reason) {
+    this.placeBlock(
+      h(
+        "div",
+        { class: "handoff-line", dataset: { testid: "handoff", from, to } },
+        h("span", { class: "handoff-roles" }, `${from} → ${to}`),
+        reason ? h("span", { class: "handoff-reason" }, reason) : null,
+      ),
+    );
+  }
+
+  /** Whether a tool call is a team handoff (shown as a handoff line, not a step). */
+  isHandoff(toolName, agent) {
+    return Boolean(agent) && String(toolName || "").startsWith(HANDOFF_PREFIX);
+  }
+
+  refusedHandoff(message) {
+    this.placeBlock(h("p", { class: "turn-notice handoff-refused", dataset: { testid: "handoff-refused" } }, `Handoff refused: ${message}`));
   }
 
   step(callId) {
@@ -159,7 +197,15 @@ export function storedAssistantMessage(message, files, onRetry) {
   const results = new Map((message.tool_results || []).map((result) => [result.call_id, result]));
   const placed = new Set();
   for (const call of message.tool_calls || []) {
+    if (call.agent && (call.text || !view.isHandoff(call.name, call.agent))) view.speaking(call.agent);
     if (call.text) view.setText(call.text);
+    if (view.isHandoff(call.name, call.agent)) {
+      const result = results.get(call.id);
+      const to = call.name.slice(HANDOFF_PREFIX.length);
+      if (result && result.success) view.handoff(call.agent, to, (call.arguments && call.arguments.reason) || "");
+      else if (result) view.refusedHandoff((result.error && result.error.value) || "refused");
+      continue;
+    }
     const code = call.code ?? (call.arguments && call.arguments.code) ?? null;
     const step = view.startStep(call.id, code, call.name);
     const result = results.get(call.id);
@@ -175,6 +221,7 @@ export function storedAssistantMessage(message, files, onRetry) {
     }
     step.finish({ success: result.success, error: null, duration: result.duration });
   }
+  if (message.agent && message.content) view.speaking(message.agent);
   view.setText(message.content);
   const loose = (message.artifact_ids || []).filter((id) => !placed.has(id)).map((id) => files.get(id)).filter(Boolean);
   view.addLooseArtifacts(loose);
