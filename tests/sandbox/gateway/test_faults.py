@@ -14,8 +14,13 @@ import pytest_asyncio
 
 from sandbox_analyst.sandbox import SandboxNotFoundError, SandboxStartError
 from sandbox_analyst.sandbox.gateway import GatewayProvider, GatewaySandbox
+from sandbox_analyst.sandbox.gateway.channel import ChannelEvent
 from sandbox_analyst.sandbox.models import SandboxErrorName
-from tests.sandbox.gateway.conftest import started_gateway_provider
+from tests.sandbox.gateway.conftest import (
+    gateway_settings,
+    sandbox_settings,
+    started_gateway_provider,
+)
 from tests.sandbox.gateway.gateway_process import GatewayProcess, LoopbackProxy
 
 # Prints a line, then waits before the second, so that a fault can be injected in between.
@@ -143,6 +148,30 @@ async def test_a_kernel_shut_down_behind_our_back_loses_the_session(
     assert sandbox.closed
     with pytest.raises(SandboxNotFoundError):
         await gateway_provider.connect(sandbox.sandbox_id)
+
+
+async def test_a_provider_shut_down_right_after_a_loss_lets_its_cleanup_finish(
+    kernel_gateway: GatewayProcess,
+) -> None:
+    """A lost session shuts its kernel down in the background, over the provider's REST
+    client: the provider waits for that before closing the client, whatever the timing."""
+    provider = GatewayProvider(
+        gateway_settings(kernel_gateway.url, kernel_gateway.token), sandbox_settings()
+    )
+    await provider.start()
+    sandbox = await provider.create()
+    assert isinstance(sandbox, GatewaySandbox)
+    running, _ = await _started(sandbox, TWO_LINES.format(pause=30))
+    # The gateway's word that it gave up on the kernel: the session is lost.
+    sandbox.kernel.channel._broadcast(ChannelEvent("dead"))
+    execution = await asyncio.wait_for(running, 30)
+    assert execution.error is not None
+    assert execution.error.name == SandboxErrorName.LOST
+    cleanup = sandbox.background()
+    assert cleanup  # the kernel's shutdown, still under way
+    await provider.shutdown()
+    assert all(task.done() for task in cleanup)
+    assert [task.exception() for task in cleanup] == [None] * len(cleanup)
 
 
 async def test_a_gateway_restarted_mid_cell_loses_the_session_clearly(

@@ -71,6 +71,9 @@ class GatewayProvider(SandboxProvider):
         self._kernelspecs: set[str] = set()
         self._sessions: dict[str, GatewaySandbox] = {}
         self._owned: set[str] = set()  # ids of sessions this process created
+        # Sessions let go of (closed, lost) whose background work may still use the REST
+        # client: shutdown() waits for it before closing the client.
+        self._winding_down: set[GatewaySandbox] = set()
         self._ready: deque[RemoteKernel] = deque()
         self._refill: asyncio.Task[None] | None = None
         self._starting: asyncio.Task[None] | None = None
@@ -143,6 +146,10 @@ class GatewayProvider(SandboxProvider):
                     await sandbox.detach()
         while self._ready:
             await self._ready.popleft().shutdown()
+        pending = [task for sandbox in self._winding_down for task in sandbox.background()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._winding_down.clear()
         if self._rest is not None:
             await self._rest.close()
 
@@ -281,3 +288,5 @@ class GatewayProvider(SandboxProvider):
         if self._sessions.get(sandbox.sandbox_id) is sandbox:
             del self._sessions[sandbox.sandbox_id]
         self._owned.discard(sandbox.sandbox_id)
+        self._winding_down = {kept for kept in self._winding_down if kept.background()}
+        self._winding_down.add(sandbox)

@@ -484,9 +484,19 @@ class GatewaySandbox(Sandbox):
                 self._lose(str(exc))
                 raise SandboxClosedError(f"sandbox {self.sandbox_id} was lost: {exc}") from exc
 
+    def background(self) -> list[asyncio.Task[Any]]:
+        """Work of this session still running on its own: a cancelled execution winding
+        down, or the kernel shutdown that follows a loss. Both use the provider's REST
+        client, so the provider waits for them before it closes that client."""
+        tasks = (self._abandoned, self._shutdown)
+        return [task for task in tasks if task is not None and not task.done()]
+
     async def close(self) -> None:
         """End the session for good: its workdir, then its kernel."""
         if self._closed:
+            if self._shutdown is not None:  # lost: its kernel is being shut down
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._shutdown)
             return
         self._closed = True
         if self._abandoned is not None:
@@ -505,6 +515,10 @@ class GatewaySandbox(Sandbox):
         if self._closed:
             return
         self._closed = True
+        if self._abandoned is not None:  # it would go on using the connection we drop
+            self._abandoned.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._abandoned
         await self.kernel.detach()
         if self._on_close is not None:
             self._on_close(self)
