@@ -67,3 +67,11 @@ def test_an_unknown_command_is_refused_with_a_message() -> None:
     result = CliRunner().invoke(app, ["no-such-command"])
     assert result.exit_code == 2
     assert "No such command" in result.output
+
+
+def test_serve_binds_before_importing_the_server_database_or_llm_libraries() -> None:
+    code = (
+        "import typer\nfrom sandbox_analyst.cli import app\n"
+        "assert typer.main.get_command(app).get_command(None, 'serve') is not None"
+    )
+    assert loaded_after(code) == []
