@@ -106,14 +106,21 @@ class SandboxPool:
         self.root.mkdir(parents=True, exist_ok=True)
         for name in (".matplotlib", ".home"):
             (self.root / name).mkdir(exist_ok=True)
+        spawner = Spawner(self._zygote_config(None))
+        # The zygote imports IPython while the isolation layers are probed here.
+        spawner.launch()
         isolation = None
-        if self.settings.isolation:
-            isolation = self._detect_isolation()
-            # This process holds the secrets (API keys, database URL): no sandbox may read its
-            # environ or memory through /proc, and it never dumps core.
-            harden_current_process()
-        self._spawner = Spawner(self._zygote_config(isolation))
-        await self._spawner.start()
+        try:
+            if self.settings.isolation:
+                isolation = self._detect_isolation()
+                # This process holds the secrets (API keys, database URL): no sandbox may read
+                # its environ or memory through /proc, and it never dumps core.
+                harden_current_process()
+        except BaseException:
+            await spawner.close()
+            raise
+        self._spawner = spawner
+        await spawner.start(isolation)
         owner = self._spawner.hello.get("owner")
         self.owner = (int(owner[0]), int(owner[1])) if owner else None
         self._schedule_refill()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -205,13 +206,17 @@ class Spawner:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    async def start(self) -> None:
+    def launch(self) -> None:
+        """Start the zygote process. It imports its own modules (IPython...) while the caller
+        gets the rest of its configuration ready; `start` sends it. Call from the loop."""
+        if self._control is not None:
+            return
         self._loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             # Popen on purpose (not asyncio's subprocess API): it runs in this thread, which the
             # zygote's PDEATHSIG is tied to, and needs no child watcher.
-            self._process = subprocess.Popen(  # noqa: ASYNC220
+            self._process = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
@@ -232,8 +237,17 @@ class Spawner:
         self._hello = self._loop.create_future()
         self._preloaded = self._loop.create_future()
         self._loop.add_reader(ours.fileno(), self._on_control)
+
+    async def start(self, isolation: dict[str, Any] | None = None) -> None:
+        """Launch the zygote (unless `launch` did), configure it and wait for its hello.
+        `isolation`: the probed isolation, if it was not known when this was created."""
+        if isolation is not None:
+            self.config = dataclasses.replace(self.config, isolation=isolation)
+        self.launch()
+        assert self._control is not None
+        assert self._hello is not None
         configure = {"op": "configure", **_config_message(self.config)}
-        ours.send(json.dumps(configure).encode())
+        self._control.send(json.dumps(configure).encode())
         try:
             await asyncio.wait_for(asyncio.shield(self._hello), _READY_TIMEOUT)
         except TimeoutError as exc:
