@@ -134,29 +134,3 @@ async def test_a_worker_does_not_import_matplotlib_unless_its_code_does(tmp_path
             assert [result.png is not None for result in chart.results] == [True]
         finally:
             await sandbox.close()
-
-
-async def test_the_zygote_keeps_bytecode_of_what_it_preloads_and_workers_write_none(
-    tmp_path: Path,
-) -> None:
-    site = overlay(tmp_path, compiled_once="VALUE = 1\n")
-    pool = SandboxPool(
-        sandbox_settings(pool_size=1, preload=["compiled_once"]),
-        tmp_path / "sandboxes",
-        import_paths=(str(site),),
-    )
-    async with pool:
-        await pool.wait_ready()
-        assert [path.name.split(".")[0] for path in (site / "__pycache__").iterdir()] == [
-            "compiled_once"
-        ]
-        sandbox = await pool.acquire()
-        try:
-            execution = await sandbox.run_code(
-                "import os, sys\nopen('mine.py', 'w').write('X = 2')\nsys.path.insert(0, '.')\n"
-                "import mine\n(mine.X, '__pycache__' in os.listdir('.'))"
-            )
-            assert execution.error is None, execution.error
-            assert execution.text == "(2, False)"
-        finally:
-            await sandbox.close()

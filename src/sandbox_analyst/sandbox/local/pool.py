@@ -281,10 +281,9 @@ class SandboxPool:
             "OMP_NUM_THREADS": threads,
             "MKL_NUM_THREADS": threads,
             "NUMEXPR_NUM_THREADS": threads,
+            "PYTHONDONTWRITEBYTECODE": "1",
         }
         package_root = str(Path(__file__).resolve().parents[3])
-        # The zygote writes bytecode (where it may): the libraries it preloads compile once per
-        # installation, not at every start. Workers and what they start write none.
         zygote_environment = {
             **common,
             "HOME": str(self.root / ".home"),
@@ -300,7 +299,6 @@ class SandboxPool:
             # Not the workdir: the user's files should hold only what they and their code made.
             "IPYTHONDIR": "/tmp/.ipython",
             "PAGER": "cat",
-            "PYTHONDONTWRITEBYTECODE": "1",
             "TERM": "dumb",
         }
         if self.import_paths:

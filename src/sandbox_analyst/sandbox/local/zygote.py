@@ -12,9 +12,9 @@ SOCK_SEQPACKET control socket:
                        {"type": "spawn_failed", "worker_id", "error"}
                        {"type": "exited", "pid", "signal", "code", "oom_killed"}
 
-`hello` comes as soon as the shell is built and workers can be forked; the preload list is
-imported after it, in its order (most used first), one module at a time, with a spawn request
-served between two imports. So a session asked for early gets a worker at once, with what is
+`hello` comes as soon as workers can be forked; the preload list is imported after it, in
+its order (most used first), one module at a time, with a spawn request served between two
+imports. So a session asked for early gets a worker at once, with what is
 loaded so far (its code imports the rest itself), and `preloaded` says when the list is done.
 
 Run as `python -m sandbox_analyst.sandbox.local.zygote CONTROL_FD PARENT_PID`.
@@ -74,15 +74,22 @@ class Zygote:
         self.pidfd: int | None = None
         self.to_preload: list[str] = list(config.get("preload", []))
         self.loaded: list[str] = []
+        self.shell_built = False
         self.failed: dict[str, str] = {}
         self._wakeup_r, self._wakeup_w = os.pipe()
         os.set_blocking(self._wakeup_w, False)
         os.set_blocking(self._wakeup_r, False)
 
     def build_shell(self) -> None:
-        """What every worker needs whatever its code imports: the shell and its tracebacks."""
+        """What every worker needs whatever its code imports: the shell and its tracebacks.
+        Built after the preload list (matplotlib, for one, sets itself up differently when
+        a shell exists at import, and the first interrupt in a worker then takes seconds),
+        or earlier when a worker is asked for before the list is done."""
+        if self.shell_built:
+            return
         _warm_tracebacks()
         create_shell()
+        self.shell_built = True
 
     def preload_next(self) -> None:
         """Import the next module of the preload list; `preloaded` is sent after the last."""
@@ -100,6 +107,7 @@ class Zygote:
             self.report_preloaded()
 
     def report_preloaded(self) -> None:
+        self.build_shell()
         _freeze_shared_objects()
         self._send(
             {
@@ -174,6 +182,7 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         report_r, report_w = os.pipe() if self.pidfd is not None else (None, None)
         if self.to_preload:
+            self.build_shell()
             gc.freeze()  # what is imported so far is shared with this worker, as after preload
         try:
             pid = self.isolation.fork() if self.isolation is not None else os.fork()
@@ -292,7 +301,6 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
     request = json.loads(control.recv(1 << 20))
     zygote = Zygote(control, request)
-    zygote.build_shell()
     zygote.prepare_isolation()
     _freeze_shared_objects()
     zygote._send(

@@ -145,8 +145,6 @@ def run_worker(
     """
     os.environ.clear()
     os.environ.update(config.environment)
-    # The zygote writes bytecode for the libraries; user modules get no __pycache__.
-    sys.dont_write_bytecode = True
     _fresh_command_line()
     cwd, host_pid = config.workdir, os.getpid()
     if isolation is not None:
