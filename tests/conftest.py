@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -117,6 +118,23 @@ async def uvicorn_on_loopback(app: ASGIApp) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def started(starting: ASGIApp) -> AsyncIterator[Any]:
+    """Drive an app's lifespan as uvicorn does: startup now, shutdown at the end."""
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    task = asyncio.create_task(starting(scope, inbox.get, replies.put))  # type: ignore[arg-type]
+    await inbox.put({"type": "lifespan.startup"})
+    assert (await replies.get())["type"] == "lifespan.startup.complete"
+    try:
+        yield starting
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        assert (await replies.get())["type"] == "lifespan.shutdown.complete"
         await task
 
 

@@ -12,7 +12,6 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -497,6 +496,8 @@ class _YamlSource(PydanticBaseSettingsSource):
         path = _config_file.get() or Path(DEFAULT_CONFIG_FILE)
         self._data: dict[str, Any] = {}
         if path.is_file():
+            import yaml  # only when there is a file: every command's start-up pays for it
+
             loaded = yaml.safe_load(path.read_text()) or {}
             if not isinstance(loaded, dict):
                 raise ConfigError(f"{path}: expected a mapping at the top level")

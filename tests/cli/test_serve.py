@@ -15,8 +15,9 @@ from sandbox_analyst.cli import app
 from sandbox_analyst.cli import serve as serve_module
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import Services
+from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
 from sandbox_analyst.testing.s3_server import REGION, LocalS3Server
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, free_port, started
 
 
 @pytest.mark.parametrize(
@@ -58,18 +59,63 @@ def served(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[dict[str
     return calls
 
 
-def test_first_start_explains_how_to_create_a_key(served: list[dict[str, Any]]) -> None:
+def test_first_start_explains_how_to_create_a_key(live_server: LiveServer) -> None:
+    live_server.start()
+    assert "analyst users create NAME --admin" in live_server.log.read_text()
+
+
+def test_serving_starts_with_the_given_address(served: list[dict[str, Any]]) -> None:
     result = CliRunner().invoke(app, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
-    assert "analyst users create NAME --admin" in result.output
     assert (served[0]["host"], served[0]["port"]) == ("127.0.0.1", 8123)
 
 
-def test_single_user_serving_needs_no_hint(served: list[dict[str, Any]]) -> None:
+async def test_single_user_serving_needs_no_hint(served: list[dict[str, Any]]) -> None:
     result = CliRunner().invoke(app, ["serve", "--single-user"])
     assert result.exit_code == 0, result.output
     assert "users create" not in result.output
-    assert served[0]["app"].state.settings.server.single_user
+    async with started(served[0]["app"]) as starting:
+        application = await starting.wait_started()
+        assert application.state.settings.server.single_user
+
+
+async def test_serve_answers_before_its_sandboxes_are_warm_and_a_first_turn_completes(
+    served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeLLMServer() as fake:
+        for name, value in {
+            "ANALYST_LLM__BASE_URL": fake.openai_base_url,
+            "ANALYST_LLM__API_KEY": "test-key",
+            "ANALYST_SANDBOX__PRELOAD": '["pandas", "matplotlib.pyplot"]',
+            "ANALYST_SANDBOX__POOL_SIZE": "1",
+        }.items():
+            monkeypatch.setenv(name, value)
+        code = "import pandas as pd\nprint('total', pd.Series([1, 2, 3]).sum())"
+        fake.add_turns(Turn(tool_calls=[("execute_code", {"code": code})]), Turn(text="Six."))
+        result = CliRunner().invoke(app, ["serve", "--single-user"])
+        assert result.exit_code == 0, result.output
+
+        async with started(served[0]["app"]) as starting:
+            transport = httpx.ASGITransport(app=starting)  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                health = await client.get("/api/health")
+                assert health.status_code == 200
+                application = await starting.wait_started()
+                pool = application.state.services.sandboxes.sessions.provider.pool
+                assert pool.ready_count == 0  # answered while the pool warms up
+
+                created = await client.post("/api/assistants", json={"name": "Analyst"})
+                assert created.status_code == 201, created.text
+                models = (await client.get("/v1/models")).json()["data"]
+                model = next(c["id"] for c in models if c["owned_by"] != "sandbox-analyst")
+                turn = await client.post(
+                    "/v1/chat/completions",
+                    json={"model": model, "messages": [{"role": "user", "content": "Sum?"}]},
+                    timeout=120,
+                )
+                assert turn.status_code == 200, turn.text
+                assert "Six." in turn.json()["choices"][0]["message"]["content"]
+        assert "total 6" in last_tool_result(fake.requests[-1].json or {})
 
 
 async def test_single_user_mode_acts_as_a_local_admin(settings: Settings) -> None:
@@ -103,7 +149,6 @@ def test_first_start_creates_the_data_directory_and_says_where_it_is(
     output = " ".join(result.output.split())
     assert f"data directory: {data_dir}" in output
     assert f"database: SQLite, {data_dir / 'analyst.db'}" in output
-    assert (data_dir / "analyst.db").is_file()
     assert "http://127.0.0.1:8124" in output  # bound to all addresses: the one to open
     assert (calls[0]["host"], calls[0]["port"]) == ("0.0.0.0", 8124)
 
@@ -112,17 +157,12 @@ def test_a_database_password_is_never_printed(
     served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANALYST_DATABASE_URL", "postgresql+psycopg://ana:s3cret@db.example/x")
-    monkeypatch.setattr(serve_module, "_user_count", _no_users)
 
     result = CliRunner().invoke(app, ["serve"])
 
     assert result.exit_code == 0, result.output
     assert "postgresql+psycopg://ana:***@db.example/x" in result.output
     assert "s3cret" not in result.output
-
-
-async def _no_users(_settings: Settings) -> int:
-    return 0
 
 
 def test_serve_also_serves_the_e2b_api_on_its_port(

@@ -1,8 +1,29 @@
 """The HTTP front door: the FastAPI app factory, authentication, routers, error mapping, and
-the whole server embedded in a command's event loop (`embedded_server`)."""
+the whole server embedded in a command's event loop (`embedded_server`).
 
-from sandbox_analyst.api.app import SingleUserRefused, check_single_user, create_app, is_loopback
-from sandbox_analyst.api.embedded import EmbeddedServer, embedded_server
+Names are imported on first use (PEP 562): `analyst serve` checks its options and binds its port
+before the web framework, the ORM and the LLM SDKs are imported (see `api.starting`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox_analyst.api.app import create_app
+    from sandbox_analyst.api.embedded import EmbeddedServer, embedded_server
+    from sandbox_analyst.api.single_user import SingleUserRefused, check_single_user, is_loopback
+
+# Exported name -> the module that defines it.
+_EXPORTS = {
+    "EmbeddedServer": "sandbox_analyst.api.embedded",
+    "embedded_server": "sandbox_analyst.api.embedded",
+    "SingleUserRefused": "sandbox_analyst.api.single_user",
+    "check_single_user": "sandbox_analyst.api.single_user",
+    "create_app": "sandbox_analyst.api.app",
+    "is_loopback": "sandbox_analyst.api.single_user",
+}
 
 __all__ = [
     "EmbeddedServer",
@@ -12,3 +33,16 @@ __all__ = [
     "embedded_server",
     "is_loopback",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

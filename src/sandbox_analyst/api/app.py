@@ -9,7 +9,6 @@ callables taking the `Services`).
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -20,6 +19,7 @@ from sandbox_analyst.api import openai_compat
 from sandbox_analyst.api.body_limit import BodyLimitMiddleware
 from sandbox_analyst.api.errors import ErrorBody, install_error_handlers
 from sandbox_analyst.api.routers import ROUTERS
+from sandbox_analyst.api.single_user import SingleUserRefused, check_single_user, is_loopback
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import SessionManager
 from sandbox_analyst.service import Services
@@ -28,28 +28,7 @@ from sandbox_analyst.web import mount_ui
 
 Hook = Callable[[Services], Awaitable[None]]
 
-
-class SingleUserRefused(RuntimeError):
-    """Single-user mode (no authentication) was asked for on a non-loopback address."""
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_single_user(settings: Settings) -> None:
-    host = settings.server.host
-    if settings.server.single_user and not is_loopback(host):
-        raise SingleUserRefused(
-            f"single-user mode turns authentication off, so it is only allowed on a loopback "
-            f"address (127.0.0.1, ::1, localhost), not on {host!r}. Bind to 127.0.0.1, or "
-            f"turn single-user mode off and create API keys with `analyst users create`."
-        )
+__all__ = ["Hook", "SingleUserRefused", "check_single_user", "create_app", "is_loopback"]
 
 
 def create_app(

@@ -1,18 +1,60 @@
-"""The root Typer application and the options every sub-command shares."""
+"""The root Typer application and the options every sub-command shares.
+
+Sub-commands are imported only when they run (or when help lists them): `analyst exec` must not
+pay for the server's, the database's and the LLM SDKs' imports that `analyst serve` needs.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from sandbox_analyst.cli.exit_codes import ExitCode, exit_code_for
 from sandbox_analyst.config import ConfigError, Settings, load_settings
-from sandbox_analyst.service import public_error
+
+# Sub-command -> the module of this package that registers it on `app`, in help order.
+COMMAND_MODULES = {
+    "chat": "chat",
+    "config": "config_cmd",
+    "demo": "demo",
+    "doctor": "doctor",
+    "exec": "exec_cmd",
+    "keys": "keys",
+    "serve": "serve",
+    "templates": "templates",
+    "users": "users",
+}
+
+
+class _LazyCommands(TyperGroup):
+    """The root group: a sub-command's module is imported the first time it is looked up."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            self._load(COMMAND_MODULES[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for module in dict.fromkeys(COMMAND_MODULES.values()):
+            self._load(module)
+        known = [name for name in COMMAND_MODULES if name in self.commands]
+        return known + [name for name in self.commands if name not in COMMAND_MODULES]
+
+    def _load(self, module: str) -> None:
+        importlib.import_module(f"{__package__}.{module}")
+        # The module registered its commands on `app`; build their click commands now.
+        for name, command in typer.main.get_group(app).commands.items():
+            self.commands.setdefault(name, command)
+
 
 app = typer.Typer(
+    cls=_LazyCommands,
     name="analyst",
     help="Sandbox Analyst: ask questions about your data; an LLM answers with code that runs.",
     no_args_is_help=True,
@@ -48,6 +90,8 @@ def settings() -> Settings:
 
 def fail(exc: Exception) -> typer.Exit:
     """Say what went wrong; the exit to raise, with the code `exc` calls for."""
+    from sandbox_analyst.service import public_error  # the ORM and more: only when failing
+
     error = public_error(exc)
     err_console.print(f"[red]error:[/red] {error.message if error is not None else exc}")
     return typer.Exit(exit_code_for(exc))

@@ -103,6 +103,8 @@ async def _check(config: Settings, provider: SandboxProvider) -> str | None:
                 f"{before.backend} backend started in {time.perf_counter() - started:.2f} s"
             )
             await provider.wait_ready()  # so that what is timed below is a hand-over
+            # The zygote forks on demand as soon as it has started; it preloads after that.
+            console.print(f"pool ready in {time.perf_counter() - started:.2f} s")
             _facts(await provider.health())
             began = time.perf_counter()
             sandbox = await provider.create()

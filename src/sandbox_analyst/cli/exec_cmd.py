@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import base64
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +18,7 @@ from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.sandbox import Execution, Result, SandboxError, create_provider
 
 _IMAGE_FORMATS = {"png": "png", "jpeg": "jpg", "svg": "svg"}
+_IMPORT_LINE = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
 
 
 @app.command("exec")
@@ -50,7 +53,11 @@ def exec_code(
 
 async def _run(code: str, files: list[Path], timeout: float | None, output_dir: Path) -> Execution:
     config = settings()
-    sandbox_settings = config.sandbox.model_copy(update={"pool_size": 0})
+    # One session, one cell: the zygote imports only what this code imports (a pandas cell
+    # still gets pandas, with matplotlib's persistent font cache and so on), not the whole
+    # list a server's sessions share.
+    preload = preload_for(code, config.sandbox.preload)
+    sandbox_settings = config.sandbox.model_copy(update={"pool_size": 0, "preload": preload})
     provider = create_provider(
         sandbox_settings, config.data_dir / "sandboxes", hidden_paths=(str(config.data_dir),)
     )
@@ -78,6 +85,26 @@ async def _run(code: str, files: list[Path], timeout: float | None, output_dir: 
     for path in saved:
         console.print(f"[green]saved[/green] {path}")
     return execution
+
+
+def preload_for(code: str, preload: list[str]) -> list[str]:
+    """The modules of `preload` whose top-level package `code` imports, in their order."""
+    imported = _imported_packages(code)
+    return [name for name in preload if name.partition(".")[0] in imported]
+
+
+def _imported_packages(code: str) -> set[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # IPython syntax (magics, `!cmd`): look at the import lines only
+        return set(_IMPORT_LINE.findall(code))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.partition(".")[0])
+    return names
 
 
 def _show_result(result: Result, output_dir: Path, saved: list[Path]) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from sandbox_analyst.service import public_error
-
 
 class ExitCode(IntEnum):
     OK = 0  # done: the question was answered, the command did its work
@@ -19,6 +17,9 @@ class ExitCode(IntEnum):
 def exit_code_for(exc: BaseException) -> ExitCode:
     """A refused key or a service that cannot take the work now (401, 403, 429, 5xx) is
     UNAVAILABLE; any other error people may see (a name taken, an id not found) is FAILED."""
+    # Imported here: the service package brings the ORM, which only a failing command pays for.
+    from sandbox_analyst.service import public_error
+
     error = public_error(exc)
     if error is None:
         return ExitCode.FAILED

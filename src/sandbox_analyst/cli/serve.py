@@ -1,25 +1,34 @@
-"""`analyst serve [--host --port --single-user]`: the HTTP server."""
+"""`analyst serve [--host --port --single-user]`: the HTTP server.
+
+It binds its port and accepts requests at once; the app (the web framework, the ORM, the LLM
+SDKs, the database migration) is built in the background and requests wait for it
+(`api.starting.StartingApp`); the sandbox pool then warms up behind it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import logging
 import socket
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
 from rich.markup import escape
-from sqlalchemy.engine import make_url
 
-from sandbox_analyst.api import SingleUserRefused, check_single_user, create_app
-from sandbox_analyst.api.e2b import PortDispatch, create_e2b_app
 from sandbox_analyst.api.http_protocol import header_deadline_protocol
+from sandbox_analyst.api.single_user import SingleUserRefused, check_single_user
+from sandbox_analyst.api.starting import ASGIApp, StartingApp
 from sandbox_analyst.cli.app import app, err_console, settings
 from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import BackendUnavailableError, backend_factory
-from sandbox_analyst.service import Services
-from sandbox_analyst.store import BlobStoreUnavailable, create_blob_store
+
+if TYPE_CHECKING:
+    from sandbox_analyst.service import Services
+
+log = logging.getLogger(__name__)
 
 
 @app.command("serve")
@@ -47,24 +56,16 @@ def serve(
         backend_factory(effective.sandbox.backend)
     except (SingleUserRefused, BackendUnavailableError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(ExitCode.USAGE) from exc
+        raise typer.Exit(2) from exc
 
     effective.data_dir.mkdir(parents=True, exist_ok=True)
     # soft_wrap: paths and URLs stay on one line, whole, to copy.
     err_console.print(f"data directory: {effective.data_dir}", highlight=False, soft_wrap=True)
     err_console.print(f"database: {_database(effective)}", highlight=False, soft_wrap=True)
-    try:
-        blobs = asyncio.run(_checked_blob_storage(effective))
-    except BlobStoreUnavailable as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(1) from exc
-    err_console.print(f"blob storage: {blobs}", highlight=False, soft_wrap=True)
-    if not effective.server.single_user and asyncio.run(_user_count(effective)) == 0:
-        err_console.print(
-            "No users yet. Create an admin and their API key with:\n"
-            "    analyst users create NAME --admin\n"
-            "or, for local use only, start with --single-user."
-        )
+    if effective.storage.blobs != "local":
+        # A remote store is checked before listening: a server without it would fail every
+        # upload. (The local directory is checked when the app starts.)
+        err_console.print(f"blob storage: {_checked_blob_storage(effective)}", soft_wrap=True)
     server = effective.server
     err_console.print(
         f"Sandbox Analyst on {_browsable_url(server.host, server.port)} "
@@ -72,12 +73,14 @@ def serve(
         highlight=False,
         soft_wrap=True,
     )
-    app = create_app(effective, on_startup=[_start_sandboxes])
     # h11 with a deadline on request headers: slow clients cannot hold connections.
     protocol = header_deadline_protocol(server.header_timeout_s)
     log_level = effective.log_level.lower()
     if server.e2b_port is None:
-        uvicorn.run(app, host=server.host, port=server.port, log_level=log_level, http=protocol)
+        starting = StartingApp(lambda: _build(effective, None))
+        uvicorn.run(
+            starting, host=server.host, port=server.port, log_level=log_level, http=protocol
+        )
         return
     # One server listening on both ports; each connection goes to the app of its port.
     sockets = [_bind(server.host, server.port), _bind(server.host, server.e2b_port)]
@@ -88,10 +91,54 @@ def serve(
         highlight=False,
         soft_wrap=True,
     )
-    config = uvicorn.Config(
-        PortDispatch(app, create_e2b_app(app), e2b_port), log_level=log_level, http=protocol
-    )
+    starting = StartingApp(lambda: _build(effective, e2b_port))
+    config = uvicorn.Config(starting, log_level=log_level, http=protocol)
     uvicorn.Server(config).run(sockets=sockets)
+
+
+async def _build(effective: Settings, e2b_port: int | None) -> ASGIApp:
+    """The real app. The imports run in a thread: the event loop accepts requests meanwhile."""
+    await asyncio.to_thread(importlib.import_module, "sandbox_analyst.api.app")
+    if e2b_port is not None:
+        await asyncio.to_thread(importlib.import_module, "sandbox_analyst.api.e2b")
+    from sandbox_analyst.api import create_app
+
+    hooks = [_start_sandboxes] if effective.server.single_user else [_hint, _start_sandboxes]
+    application = create_app(effective, on_startup=hooks)
+    if e2b_port is None:
+        return application
+    from sandbox_analyst.api.e2b import PortDispatch, create_e2b_app
+
+    return PortDispatch(application, create_e2b_app(application), e2b_port)
+
+
+async def _hint(services: Services) -> None:
+    if await services.users.count_users() == 0:
+        err_console.print(
+            "No users yet. Create an admin and their API key with:\n"
+            "    analyst users create NAME --admin\n"
+            "or, for local use only, start with --single-user."
+        )
+
+
+def _checked_blob_storage(effective: Settings) -> str:
+    """Where uploads and artifacts go, once the store has answered; exits saying why when it
+    cannot be used."""
+    from sandbox_analyst.store import BlobStoreUnavailable, create_blob_store
+
+    async def check() -> str:
+        store = create_blob_store(effective.storage, effective.data_dir)
+        try:
+            await store.check()
+            return store.describe()
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(check())
+    except BlobStoreUnavailable as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(ExitCode.FAILED) from exc
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -113,6 +160,8 @@ def _bind(host: str, port: int) -> socket.socket:
 def _database(effective: Settings) -> str:
     if effective.database_url is None:
         return f"SQLite, {effective.data_dir / 'analyst.db'}"
+    from sqlalchemy.engine import make_url  # only for a URL that may hold a password
+
     return make_url(effective.database_url).render_as_string(hide_password=True)
 
 
@@ -126,21 +175,19 @@ def _browsable_url(host: str, port: int) -> str:
 
 
 async def _start_sandboxes(services: Services) -> None:
-    # A server is started to be used: pay the zygote's start-up now, not in the first turn.
-    await services.sandboxes.start()
+    # A server is started to be used: the zygote starts now, not in the first turn; but in
+    # the background, so requests are accepted at once. A turn that comes first shares this
+    # start and waits only for its own worker (forked before the pool is full).
+    task = asyncio.get_running_loop().create_task(services.sandboxes.start())
+    _background.add(task)
+    task.add_done_callback(_started)
 
 
-async def _checked_blob_storage(effective: Settings) -> str:
-    """Where uploads and artifacts go, once the store has answered (BlobStoreUnavailable,
-    saying why, when it cannot be used): a server without it would fail every upload."""
-    store = create_blob_store(effective.storage, effective.data_dir)
-    try:
-        await store.check()
-        return store.describe()
-    finally:
-        await store.close()
+_background: set[asyncio.Task[None]] = set()
 
 
-async def _user_count(effective: Settings) -> int:
-    async with Services.running(effective) as services:
-        return await services.users.count_users()
+def _started(task: asyncio.Task[None]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        # The first session will try again and report the error to its caller.
+        log.error("the sandboxes could not start: %s", task.exception())

@@ -8,42 +8,88 @@
 Layers above depend on `Sandbox`, `SandboxProvider` and `SessionManager` only; the backends
 (`sandbox.local`: a zygote pool on this machine; gateway and E2B) are chosen by
 `sandbox.backend` and built by `create_provider`.
+
+Names are imported on first use (PEP 562): a process that needs one module of the engine (the
+zygote, a worker, `analyst exec`) does not import the rest, nor the settings' pydantic models.
 """
 
-from sandbox_analyst.sandbox.base import Language, Sandbox, SandboxFiles
-from sandbox_analyst.sandbox.errors import (
-    BackendUnavailableError,
-    FileAccessError,
-    IsolationError,
-    PathEscapeError,
-    SandboxBusyError,
-    SandboxClosedError,
-    SandboxError,
-    SandboxNotFoundError,
-    SandboxStartError,
-    SandboxUsageError,
-    TooManySessionsError,
-    TooManyUserSessionsError,
-)
-from sandbox_analyst.sandbox.factory import BACKENDS, backend_factory, create_provider
-from sandbox_analyst.sandbox.models import (
-    CommandResult,
-    EntryInfo,
-    Execution,
-    ExecutionError,
-    Logs,
-    Result,
-    SandboxErrorName,
-    SandboxInfo,
-)
-from sandbox_analyst.sandbox.provider import (
-    IsolationLayer,
-    ProviderHealth,
-    SandboxProvider,
-    SessionRecord,
-    SessionSpec,
-)
-from sandbox_analyst.sandbox.sessions import SessionKey, SessionManager
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox_analyst.sandbox.base import Language, Sandbox, SandboxFiles
+    from sandbox_analyst.sandbox.errors import (
+        BackendUnavailableError,
+        FileAccessError,
+        IsolationError,
+        PathEscapeError,
+        SandboxBusyError,
+        SandboxClosedError,
+        SandboxError,
+        SandboxNotFoundError,
+        SandboxStartError,
+        SandboxUsageError,
+        TooManySessionsError,
+        TooManyUserSessionsError,
+    )
+    from sandbox_analyst.sandbox.factory import BACKENDS, backend_factory, create_provider
+    from sandbox_analyst.sandbox.models import (
+        CommandResult,
+        EntryInfo,
+        Execution,
+        ExecutionError,
+        Logs,
+        Result,
+        SandboxErrorName,
+        SandboxInfo,
+    )
+    from sandbox_analyst.sandbox.provider import (
+        IsolationLayer,
+        ProviderHealth,
+        SandboxProvider,
+        SessionRecord,
+        SessionSpec,
+    )
+    from sandbox_analyst.sandbox.sessions import SessionKey, SessionManager
+
+# Exported name -> the module that defines it.
+_EXPORTS = {
+    "BACKENDS": "sandbox_analyst.sandbox.factory",
+    "BackendUnavailableError": "sandbox_analyst.sandbox.errors",
+    "CommandResult": "sandbox_analyst.sandbox.models",
+    "EntryInfo": "sandbox_analyst.sandbox.models",
+    "Execution": "sandbox_analyst.sandbox.models",
+    "ExecutionError": "sandbox_analyst.sandbox.models",
+    "FileAccessError": "sandbox_analyst.sandbox.errors",
+    "IsolationError": "sandbox_analyst.sandbox.errors",
+    "IsolationLayer": "sandbox_analyst.sandbox.provider",
+    "Language": "sandbox_analyst.sandbox.base",
+    "Logs": "sandbox_analyst.sandbox.models",
+    "PathEscapeError": "sandbox_analyst.sandbox.errors",
+    "ProviderHealth": "sandbox_analyst.sandbox.provider",
+    "Result": "sandbox_analyst.sandbox.models",
+    "Sandbox": "sandbox_analyst.sandbox.base",
+    "SandboxBusyError": "sandbox_analyst.sandbox.errors",
+    "SandboxClosedError": "sandbox_analyst.sandbox.errors",
+    "SandboxError": "sandbox_analyst.sandbox.errors",
+    "SandboxErrorName": "sandbox_analyst.sandbox.models",
+    "SandboxFiles": "sandbox_analyst.sandbox.base",
+    "SandboxInfo": "sandbox_analyst.sandbox.models",
+    "SandboxNotFoundError": "sandbox_analyst.sandbox.errors",
+    "SandboxProvider": "sandbox_analyst.sandbox.provider",
+    "SandboxStartError": "sandbox_analyst.sandbox.errors",
+    "SandboxUsageError": "sandbox_analyst.sandbox.errors",
+    "SessionKey": "sandbox_analyst.sandbox.sessions",
+    "SessionManager": "sandbox_analyst.sandbox.sessions",
+    "SessionRecord": "sandbox_analyst.sandbox.provider",
+    "SessionSpec": "sandbox_analyst.sandbox.provider",
+    "TooManySessionsError": "sandbox_analyst.sandbox.errors",
+    "TooManyUserSessionsError": "sandbox_analyst.sandbox.errors",
+    "backend_factory": "sandbox_analyst.sandbox.factory",
+    "create_provider": "sandbox_analyst.sandbox.factory",
+}
 
 __all__ = [
     "BACKENDS",
@@ -80,3 +126,16 @@ __all__ = [
     "backend_factory",
     "create_provider",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -29,6 +29,7 @@ async def test_import_paths_read_paths_and_environment_reach_every_worker(tmp_pa
         environment={"LEXICON": str(shared / "lexicon.txt"), "PATH": "/evil"},
     )
     async with pool:
+        await pool.wait_ready()  # the zygote preloads after it starts
         assert pool.preloaded == ["overlay_module"]
         sandbox = await pool.acquire()
         try:

@@ -72,6 +72,7 @@ async def template_pool(
         environment=runtime.environment,
     )
     async with pool:
+        await pool.wait_ready()  # the zygote preloads after it starts
         yield pool
     runtime.release()
 

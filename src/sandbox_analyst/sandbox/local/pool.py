@@ -84,6 +84,11 @@ class SandboxPool:
         return list(self._spawner.hello.get("preloaded", [])) if self._spawner else []
 
     @property
+    def preloading(self) -> bool:
+        """True while the zygote is still importing the preload list."""
+        return self._spawner is not None and self._spawner.preloading
+
+    @property
     def failed_preloads(self) -> dict[str, str]:
         """Modules the zygote could not import: name -> error."""
         return dict(self._spawner.hello.get("failed", {})) if self._spawner else {}
@@ -101,14 +106,21 @@ class SandboxPool:
         self.root.mkdir(parents=True, exist_ok=True)
         for name in (".matplotlib", ".home"):
             (self.root / name).mkdir(exist_ok=True)
+        spawner = Spawner(self._zygote_config(None))
+        # The zygote imports IPython while the isolation layers are probed here.
+        spawner.launch()
         isolation = None
-        if self.settings.isolation:
-            isolation = self._detect_isolation()
-            # This process holds the secrets (API keys, database URL): no sandbox may read its
-            # environ or memory through /proc, and it never dumps core.
-            harden_current_process()
-        self._spawner = Spawner(self._zygote_config(isolation))
-        await self._spawner.start()
+        try:
+            if self.settings.isolation:
+                isolation = self._detect_isolation()
+                # This process holds the secrets (API keys, database URL): no sandbox may read
+                # its environ or memory through /proc, and it never dumps core.
+                harden_current_process()
+        except BaseException:
+            await spawner.close()
+            raise
+        self._spawner = spawner
+        await spawner.start(isolation)
         owner = self._spawner.hello.get("owner")
         self.owner = (int(owner[0]), int(owner[1])) if owner else None
         self._schedule_refill()
@@ -206,6 +218,14 @@ class SandboxPool:
         self._refill_task = asyncio.get_running_loop().create_task(self._refill())
 
     async def _refill(self) -> None:
+        if self._spawner is not None and len(self._ready) < self.settings.pool_size:
+            # Pooled workers wait for the whole preload list; until then a session asked
+            # for gets a worker forked on demand, with what the zygote has imported so far.
+            try:
+                await self._spawner.wait_preloaded()
+            except SandboxStartError as exc:
+                self._refill_error = SandboxStartError(f"could not fill the pool: {exc}")
+                return
         while not self._closed and len(self._ready) < self.settings.pool_size:
             sandbox_id = uuid.uuid4().hex
             workdir = self._new_workdir(sandbox_id)

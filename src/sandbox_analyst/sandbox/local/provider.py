@@ -113,6 +113,8 @@ class LocalProvider(SandboxProvider):
             detail = (
                 f"zygote running, {pool.ready_count} of {self.settings.pool_size} workers ready"
             )
+            if pool.preloading:
+                detail += ", still preloading libraries"
         facts = {
             "zygote_pid": pool.zygote_pid,
             "pool_ready": pool.ready_count,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 # A worker that sends more than this without being read is flooding the server.
 _MAX_QUEUED_BYTES = 256 * 1024 * 1024
 _READY_TIMEOUT = 60.0
+_MAX_LOGGED_OUTPUT = 2000  # characters of a worker's start-up output kept in the log
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,7 @@ class Spawner:
         self._pending: dict[str, asyncio.Future[tuple[int, int]]] = {}
         self._exits: dict[int, asyncio.Future[WorkerExit]] = {}
         self._hello: asyncio.Future[dict[str, Any]] | None = None
+        self._preloaded: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -203,13 +206,17 @@ class Spawner:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    async def start(self) -> None:
+    def launch(self) -> None:
+        """Start the zygote process. It imports its own modules (IPython...) while the caller
+        gets the rest of its configuration ready; `start` sends it. Call from the loop."""
+        if self._control is not None:
+            return
         self._loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             # Popen on purpose (not asyncio's subprocess API): it runs in this thread, which the
             # zygote's PDEATHSIG is tied to, and needs no child watcher.
-            self._process = subprocess.Popen(  # noqa: ASYNC220
+            self._process = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
@@ -228,17 +235,36 @@ class Spawner:
         ours.setblocking(False)
         self._control = ours
         self._hello = self._loop.create_future()
+        self._preloaded = self._loop.create_future()
         self._loop.add_reader(ours.fileno(), self._on_control)
+
+    async def start(self, isolation: dict[str, Any] | None = None) -> None:
+        """Launch the zygote (unless `launch` did), configure it and wait for its hello.
+        `isolation`: the probed isolation, if it was not known when this was created."""
+        if isolation is not None:
+            self.config = dataclasses.replace(self.config, isolation=isolation)
+        self.launch()
+        assert self._control is not None
+        assert self._hello is not None
         configure = {"op": "configure", **_config_message(self.config)}
-        ours.send(json.dumps(configure).encode())
+        self._control.send(json.dumps(configure).encode())
         try:
-            self.hello = await asyncio.wait_for(self._hello, _READY_TIMEOUT)
+            await asyncio.wait_for(asyncio.shield(self._hello), _READY_TIMEOUT)
         except TimeoutError as exc:
             await self.close()
             raise SandboxStartError("the sandbox zygote did not start in time") from exc
-        if self.hello.get("failed"):
-            for name, error in self.hello["failed"].items():
-                log.warning("sandbox preload of %s failed: %s", name, error)
+
+    @property
+    def preloading(self) -> bool:
+        """True while the zygote is still importing its preload list (it forks meanwhile)."""
+        return self._preloaded is not None and not self._preloaded.done()
+
+    async def wait_preloaded(self) -> None:
+        """Wait until the zygote has imported its whole preload list; workers forked from
+        then on have all of it."""
+        if self._preloaded is None:
+            raise SandboxStartError("the sandbox zygote is not running")
+        await asyncio.shield(self._preloaded)
 
     async def spawn(self, workdir: Path) -> WorkerProcess:
         """Fork a worker for `workdir` and wait until it is ready to run code."""
@@ -260,12 +286,11 @@ class Spawner:
         sock = socket.socket(fileno=fd)
         reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
         try:
-            first = await asyncio.wait_for(read_frame(reader), _READY_TIMEOUT)
+            ready = await asyncio.wait_for(_ready_frame(reader, worker_id), _READY_TIMEOUT)
         except (TimeoutError, ProtocolError, OSError) as exc:
             writer.close()
             reason = str(exc) or type(exc).__name__
             raise SandboxStartError(f"sandbox worker failed to start: {reason}") from exc
-        ready = first[0] if first else None
         if ready is None or ready.get("type") != "ready":
             writer.close()
             ended = await _first_done(exit_future, 2.0)
@@ -304,7 +329,13 @@ class Spawner:
         assert self._loop is not None
         kind = message.get("type")
         if kind == "hello" and self._hello is not None and not self._hello.done():
+            self.hello = message
             self._hello.set_result(message)
+        elif kind == "preloaded" and self._preloaded is not None and not self._preloaded.done():
+            self.hello = {**self.hello, **message}
+            for name, error in message.get("failed", {}).items():
+                log.warning("sandbox preload of %s failed: %s", name, error)
+            self._preloaded.set_result(None)
         elif kind == "spawned":
             future = self._pending.get(message["worker_id"])
             if future is None or future.done() or not fds:
@@ -331,8 +362,11 @@ class Spawner:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(error)
-        if self._hello is not None and not self._hello.done():
-            self._hello.set_exception(error)
+        for waiter in (self._hello, self._preloaded):
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(error)
+                # Marked retrieved: nobody may be waiting (a start with no pool to fill).
+                waiter.exception()
         # Workers die with the zygote (PDEATHSIG).
         gone = WorkerExit(detail="killed because the sandbox zygote exited")
         for future in self._exits.values():
@@ -352,6 +386,21 @@ class Spawner:
                 self._process.kill()
             await asyncio.to_thread(self._process.wait)
             self._process = None
+
+
+async def _ready_frame(reader: asyncio.StreamReader, worker_id: str) -> dict[str, Any] | None:
+    """The worker's first frame other than output. What a library prints while the worker
+    sets up (matplotlib's "building the font cache", a deprecation warning) comes before
+    `ready`: it belongs to no execution, so it is logged, and the start goes on."""
+    while True:
+        frame = await read_frame(reader)
+        if frame is None:
+            return None
+        message = frame[0]
+        if message.get("type") not in ("stdout", "stderr"):
+            return message
+        text = str(message.get("text", ""))[:_MAX_LOGGED_OUTPUT].rstrip()
+        log.info("sandbox worker %s printed while starting: %s", worker_id[:8], text)
 
 
 def _config_message(config: ZygoteConfig) -> dict[str, Any]:

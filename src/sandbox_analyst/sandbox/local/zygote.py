@@ -6,10 +6,16 @@ SOCK_SEQPACKET control socket:
 
     server -> zygote:  {"op": "configure", ...ZygoteConfig}   (once, first)
                        {"op": "spawn", "worker_id", "sandbox_id", "workdir"}
-    zygote -> server:  {"type": "hello", "preloaded": [...], "failed": {...}, "threads": n}
+    zygote -> server:  {"type": "hello", "threads": n, "owner": [uid, gid] | null}
+                       {"type": "preloaded", "preloaded": [...], "failed": {...}, "threads": n}
                        {"type": "spawned", "worker_id", "pid"}  + the worker's socket (SCM_RIGHTS)
                        {"type": "spawn_failed", "worker_id", "error"}
                        {"type": "exited", "pid", "signal", "code", "oom_killed"}
+
+`hello` comes as soon as workers can be forked; the preload list is imported after it, in
+its order (most used first), one module at a time, with a spawn request served between two
+imports. So a session asked for early gets a worker at once, with what is
+loaded so far (its code imports the rest itself), and `preloaded` says when the list is done.
 
 Run as `python -m sandbox_analyst.sandbox.local.zygote CONTROL_FD PARENT_PID`.
 """
@@ -66,26 +72,51 @@ class Zygote:
         # pid -> (worker_id, where its init reports the worker's wait status, if it has one)
         self.workers: dict[int, tuple[str, int | None]] = {}
         self.pidfd: int | None = None
+        self.to_preload: list[str] = list(config.get("preload", []))
+        self.loaded: list[str] = []
+        self.shell_built = False
+        self.failed: dict[str, str] = {}
         self._wakeup_r, self._wakeup_w = os.pipe()
         os.set_blocking(self._wakeup_w, False)
         os.set_blocking(self._wakeup_r, False)
 
-    def preload(self) -> tuple[list[str], dict[str, str]]:
-        loaded: list[str] = []
-        failed: dict[str, str] = {}
-        for name in self.config.get("preload", []):
-            try:
-                importlib.import_module(name)
-                loaded.append(name)
-            except Exception as exc:  # a missing optional library is not fatal
-                failed[name] = f"{type(exc).__name__}: {exc}"
-        if "matplotlib.pyplot" in sys.modules:
-            _warm_matplotlib()
-        if "pandas" in sys.modules:
-            _warm_pandas()
+    def build_shell(self) -> None:
+        """What every worker needs whatever its code imports: the shell and its tracebacks.
+        Built after the preload list (matplotlib, for one, sets itself up differently when
+        a shell exists at import, and the first interrupt in a worker then takes seconds),
+        or earlier when a worker is asked for before the list is done."""
+        if self.shell_built:
+            return
         _warm_tracebacks()
         create_shell()
-        return loaded, failed
+        self.shell_built = True
+
+    def preload_next(self) -> None:
+        """Import the next module of the preload list; `preloaded` is sent after the last."""
+        name = self.to_preload.pop(0)
+        try:
+            importlib.import_module(name)
+            self.loaded.append(name)
+        except Exception as exc:  # a missing optional library is not fatal
+            self.failed[name] = f"{type(exc).__name__}: {exc}"
+        if name == "matplotlib.pyplot" and name in sys.modules:
+            _warm_matplotlib()
+        elif name == "pandas" and name in sys.modules:
+            _warm_pandas()
+        if not self.to_preload:
+            self.report_preloaded()
+
+    def report_preloaded(self) -> None:
+        self.build_shell()
+        _freeze_shared_objects()
+        self._send(
+            {
+                "type": "preloaded",
+                "preloaded": self.loaded,
+                "failed": self.failed,
+                "threads": threading.active_count(),
+            }
+        )
 
     def prepare_isolation(self) -> None:
         """Resolve paths and compile the seccomp program once, for every future worker."""
@@ -101,7 +132,12 @@ class Zygote:
         signal.set_wakeup_fd(self._wakeup_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         while True:
-            readable, _, _ = select.select([self.control, self._wakeup_r], [], [])
+            # While modules remain to preload, only look for requests; never wait for them.
+            wait = 0 if self.to_preload else None
+            readable, _, _ = select.select([self.control, self._wakeup_r], [], [], wait)
+            if not readable and self.to_preload:
+                self.preload_next()
+                continue
             if self._wakeup_r in readable:
                 _drain(self._wakeup_r)
                 self.reap()
@@ -145,6 +181,9 @@ class Zygote:
         worker_id = request["worker_id"]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         report_r, report_w = os.pipe() if self.pidfd is not None else (None, None)
+        if self.to_preload:
+            self.build_shell()
+            gc.freeze()  # what is imported so far is shared with this worker, as after preload
         try:
             pid = self.isolation.fork() if self.isolation is not None else os.fork()
         except OSError as exc:
@@ -197,6 +236,13 @@ class Zygote:
             self.control.send(json.dumps(message).encode())
         except OSError:
             os._exit(0)  # the server is gone
+
+
+def _freeze_shared_objects() -> None:
+    # Objects imported so far are shared copy-on-write with every worker; freezing keeps the
+    # garbage collector from touching (and so copying) their pages in each child.
+    gc.collect()
+    gc.freeze()
 
 
 def _warm_matplotlib() -> None:
@@ -255,21 +301,17 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
     request = json.loads(control.recv(1 << 20))
     zygote = Zygote(control, request)
-    loaded, failed = zygote.preload()
     zygote.prepare_isolation()
-    gc.collect()
-    # Objects imported so far are shared copy-on-write with every worker; freezing keeps the
-    # garbage collector from touching (and so copying) their pages in each child.
-    gc.freeze()
+    _freeze_shared_objects()
     zygote._send(
         {
             "type": "hello",
-            "preloaded": loaded,
-            "failed": failed,
             "threads": threading.active_count(),
             "owner": zygote.isolation.owner if zygote.isolation is not None else None,
         }
     )
+    if not zygote.to_preload:
+        zygote.report_preloaded()
     zygote.serve()
 
 

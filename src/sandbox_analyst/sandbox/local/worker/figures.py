@@ -24,13 +24,10 @@ class FigureCapture:
         self._plt: Any = None
 
     def install(self) -> None:
-        """Register the PNG formatter for figures, if matplotlib is importable."""
-        try:
-            from matplotlib.figure import Figure
-        except ImportError:
-            return
+        """Register the PNG formatter for matplotlib figures. By name: a worker forked before
+        the zygote preloaded matplotlib (or with no preload) imports it only if its code does."""
         png = self._shell.display_formatter.formatters["image/png"]
-        png.for_type(Figure, self._figure_to_png)
+        png.for_type_by_name("matplotlib.figure", "Figure", self._figure_to_png)
 
     def _figure_to_png(self, figure: Any) -> bytes | None:
         if not figure.axes and not figure.texts and not figure.images:

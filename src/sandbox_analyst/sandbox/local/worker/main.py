@@ -61,6 +61,9 @@ class Worker:
             raise KeyboardInterrupt
 
     def serve(self) -> None:
+        # Whatever was printed while setting up goes out before `ready`: it belongs to no
+        # execution, and the server logs it instead of showing it in the first one.
+        self.capture.drain()
         self.channel.send({"type": "ready", "pid": self.host_pid, "cwd": self.cwd})
         while True:
             request = self.channel.receive()

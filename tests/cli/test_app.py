@@ -1,0 +1,77 @@
+"""The `analyst` root command: every sub-command is reachable, and each one's module is
+imported only when that command runs, so that a quick command starts quickly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import typer
+from typer.testing import CliRunner
+
+from sandbox_analyst.cli import app
+from sandbox_analyst.cli.app import COMMAND_MODULES
+
+# Libraries that only the server, the database, the LLM SDKs or user code need.
+HEAVY = ("pandas", "numpy", "sqlalchemy", "fastapi", "openai", "anthropic", "IPython")
+
+
+def loaded_after(code: str) -> list[str]:
+    """Which of HEAVY a fresh interpreter has imported after running `code`."""
+    probe = (
+        f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_importing_the_cli_imports_no_heavy_library() -> None:
+    assert loaded_after("import sandbox_analyst.cli") == []
+
+
+def test_looking_up_exec_imports_no_server_database_or_llm_library() -> None:
+    code = (
+        "import typer\nfrom sandbox_analyst.cli import app\n"
+        "assert typer.main.get_command(app).get_command(None, 'exec') is not None"
+    )
+    assert loaded_after(code) == []
+
+
+def test_the_engine_packages_import_their_names_on_first_use() -> None:
+    assert loaded_after("import sandbox_analyst.sandbox, sandbox_analyst.sandbox.local") == []
+    assert loaded_after("from sandbox_analyst.sandbox import Execution, SandboxError") == []
+    code = "from sandbox_analyst.sandbox.local import SandboxPool\nprint(SandboxPool.__name__)"
+    assert loaded_after(code) == []
+
+
+def test_every_command_module_registers_the_commands_it_is_listed_for() -> None:
+    group = typer.main.get_command(app)
+    for name in COMMAND_MODULES:
+        command = group.get_command(None, name)  # type: ignore[attr-defined]
+        assert command is not None, name
+        assert command.name == name
+    everything = typer.main.get_group(app).commands
+    assert set(everything) == set(COMMAND_MODULES)
+
+
+def test_help_lists_every_command() -> None:
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0, result.output
+    listed = [line.split()[1] for line in result.output.splitlines() if line.startswith("│ ")]
+    assert set(COMMAND_MODULES) <= set(listed)
+
+
+def test_an_unknown_command_is_refused_with_a_message() -> None:
+    result = CliRunner().invoke(app, ["no-such-command"])
+    assert result.exit_code == 2
+    assert "No such command" in result.output
+
+
+def test_serve_binds_before_importing_the_server_database_or_llm_libraries() -> None:
+    code = (
+        "import typer\nfrom sandbox_analyst.cli import app\n"
+        "assert typer.main.get_command(app).get_command(None, 'serve') is not None"
+    )
+    assert loaded_after(code) == []
