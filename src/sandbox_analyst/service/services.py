@@ -16,6 +16,7 @@ from typing import Self
 
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import SessionManager, create_provider
+from sandbox_analyst.sandbox.templates import TemplateCatalog
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat import ChatService
 from sandbox_analyst.service.conversation_records import StoredSandboxIds
@@ -59,11 +60,13 @@ class Services:
         secret = load_or_create_secret(settings.data_dir)
         signer = UrlSigner(secret)
         owned = sessions is None
+        templates = TemplateCatalog.from_settings(settings)
         if sessions is None:
             provider = create_provider(
                 settings.sandbox,
                 settings.data_dir / "sandboxes",
                 hidden_paths=(str(settings.data_dir),),
+                templates=templates,
             )
             sessions = SessionManager.from_settings(provider, settings.sandbox)
         conversation_sandboxes = ConversationSandboxes(
