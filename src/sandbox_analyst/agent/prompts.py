@@ -51,7 +51,18 @@ def system_prompt(
     """`previews`: quick previews by path; `previewed_before`: paths whose full preview is
     already in the conversation."""
     libraries = ", ".join(config.allowed_libraries or DEFAULT_LIBRARIES)
-    sections = [_RULES, f"Libraries you may use: {libraries} (and the Python standard library)."]
+    sections = [
+        _RULES,
+        f"Libraries you may use: {libraries} (and the Python standard library). The sandbox "
+        f"runs the '{config.template}' template; a library it does not contain cannot be "
+        "imported.",
+    ]
+    if config.allow_installs:
+        sections.append(
+            "Missing packages: install_package(name, version) asks the server to install a "
+            "package into this sandbox (allowed ones at once; others wait for an admin's "
+            "approval). Ask only for what the task needs."
+        )
     if config.instructions.strip():
         sections.append(f"Instructions for this assistant:\n{config.instructions.strip()}")
     sections.append(_files_section(files, previews, previewed_before))

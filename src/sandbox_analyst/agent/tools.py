@@ -27,6 +27,7 @@ from sandbox_analyst.agent.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
+from sandbox_analyst.agent.missing_module import missing_module_note
 from sandbox_analyst.agent.observation import Observation, result_text
 from sandbox_analyst.agent.preview import PreviewError, preview_files
 from sandbox_analyst.llm import ToolCall, ToolSpec
@@ -259,6 +260,14 @@ class Toolbox:
                     f"The code ran longer than {self.config.code_timeout:g} s and was "
                     "interrupted; variables are kept. Make it faster or work on a sample."
                 )
+            missing = missing_module_note(
+                error.name,
+                error.value,
+                template=self.config.template,
+                installs=self.config.allow_installs,
+            )
+            if missing is not None:
+                observation.notes.append(missing)
             observation.notes += self._repeated_failure(code)
         if state_lost:
             observation.notes.append(

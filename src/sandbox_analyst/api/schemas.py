@@ -39,6 +39,9 @@ class AssistantOut(_Out):
     memory_mb: int | None
     max_iterations: int | None
     visibility: str
+    template: str | None
+    allow_installs: bool
+    allowed_packages: list[str]
     created_at: datetime
     updated_at: datetime
 

@@ -10,6 +10,7 @@ from sandbox_analyst.cli import (
     doctor,  # noqa: F401  (registers commands)
     exec_cmd,  # noqa: F401  (registers commands)
     keys,  # noqa: F401  (registers commands)
+    packages,  # noqa: F401  (registers commands)
     serve,  # noqa: F401  (registers commands)
     templates,  # noqa: F401  (registers commands)
     users,  # noqa: F401  (registers commands)

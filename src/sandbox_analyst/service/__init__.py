@@ -25,6 +25,7 @@ from sandbox_analyst.service.errors import (
     ValidationError,
 )
 from sandbox_analyst.service.files import FileContent, FileService, SignedLink
+from sandbox_analyst.service.packages import InstallOutcome, PackageAsk, PackageService
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.services import Services
 from sandbox_analyst.service.signing import UrlSigner
@@ -41,9 +42,12 @@ __all__ = [
     "FileContent",
     "FileService",
     "Forbidden",
+    "InstallOutcome",
     "MessageRole",
     "MessageStatus",
     "NotFound",
+    "PackageAsk",
+    "PackageService",
     "PayloadTooLarge",
     "Principal",
     "SandboxCloser",

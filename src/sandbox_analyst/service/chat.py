@@ -35,6 +35,7 @@ from sandbox_analyst.agent import (
 from sandbox_analyst.config import ConfigError, Settings
 from sandbox_analyst.llm import LLM, ChatMessage, LLMError, create_llm, resolve_endpoint
 from sandbox_analyst.sandbox import Sandbox
+from sandbox_analyst.sandbox.templates import DEFAULT_TEMPLATE
 from sandbox_analyst.service.artifact_sink import FileArtifactSink
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat_events import (
@@ -173,7 +174,9 @@ class ChatService:
             llm, llm_error = self._llm(assistant)
             sandbox = None
             if llm is not None:
-                sandbox = await self.sandboxes.acquire(conversation.owner_id, conversation.id)
+                sandbox = await self.sandboxes.acquire(
+                    conversation.owner_id, conversation.id, template=assistant.template
+                )
             user_message = await self._conversations.append_message(
                 conversation.id, "user", content
             )
@@ -259,6 +262,8 @@ class ChatService:
         return AgentConfig(
             instructions=assistant.instructions,
             allowed_libraries=list(assistant.libraries),
+            template=assistant.template or DEFAULT_TEMPLATE,
+            allow_installs=assistant.allow_installs,
             max_iterations=assistant.max_iterations or agent.max_iterations,
             turn_timeout=agent.turn_timeout,
             code_timeout=assistant.timeout_s or self.settings.sandbox.timeout,

@@ -23,6 +23,7 @@ from sandbox_analyst.service.conversation_records import StoredSandboxIds
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
@@ -45,6 +46,8 @@ class Services:
     chat: ChatService
     runners: TurnRunners
     e2b: E2BSandboxService
+    templates: TemplateCatalog
+    packages: PackageService
     extras: dict[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -75,7 +78,7 @@ class Services:
             ids=StoredSandboxIds(db),
             owns_sessions=owned,
         )
-        assistants = AssistantService(db)
+        assistants = AssistantService(db, templates)
         conversations = ConversationService(db, blobs, conversation_sandboxes)
         runners = TurnRunners(
             db,
@@ -110,6 +113,8 @@ class Services:
             ),
             runners=runners,
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret),
+            templates=templates,
+            packages=PackageService(db, settings),
         )
 
     async def start(self) -> None:
@@ -127,6 +132,7 @@ class Services:
             # Its row stays; other processes see it gone (pid, or heartbeat) as after a crash.
             logger.exception("could not remove this server process's entry")
         await self.sandboxes.shutdown()
+        self.packages.close()
         await self.db.close()
 
     @classmethod
