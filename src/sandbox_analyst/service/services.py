@@ -112,7 +112,7 @@ class Services:
                 runner_id=runners.id,
             ),
             runners=runners,
-            e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret),
+            e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret, templates),
             templates=templates,
             packages=PackageService(db, settings),
         )
