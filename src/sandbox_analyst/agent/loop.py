@@ -18,9 +18,10 @@ from sandbox_analyst.agent.events import (
     TokenEvent,
     ToolResultEvent,
 )
+from sandbox_analyst.agent.packages import PackageRequester
 from sandbox_analyst.agent.preview import FilePreview, PreviewError, is_data_file, preview_files
 from sandbox_analyst.agent.prompts import FINAL_WITHOUT_TOOLS, system_prompt
-from sandbox_analyst.agent.tools import PREVIEW_FILE, TOOL_SPECS, Emit, Toolbox
+from sandbox_analyst.agent.tools import PREVIEW_FILE, Emit, Toolbox
 from sandbox_analyst.agent.transcript import as_plain_text
 from sandbox_analyst.llm import (
     LLM,
@@ -76,8 +77,11 @@ class Agent:
         *,
         figures_before: int = 0,
         artifacts_before: ArtifactUsage = NO_ARTIFACTS,
+        packages: PackageRequester | None = None,
     ) -> None:
-        """`figures_before`: the highest figure number earlier turns of the conversation
+        """`packages`: how to ask the server for a package (the install_package tool and
+        `%pip install` cells); None: the assistant does not allow installs.
+        `figures_before`: the highest figure number earlier turns of the conversation
         used, so this turn's charts get new names (`figure-3.png`, not a second `figure-1.png`).
         `artifacts_before`: what the conversation has saved so far, which its limits count."""
         self.llm = llm
@@ -86,6 +90,7 @@ class Agent:
         self.config = config
         self.figures_before = figures_before
         self.artifacts_before = artifacts_before
+        self.packages = packages
 
     async def run(
         self, history: list[ChatMessage], user_message: str, files: list[DataFile]
@@ -111,7 +116,12 @@ class Agent:
     ) -> None:
         turn = _Turn([], [], [], _Usage())
         toolbox = Toolbox(
-            self.sandbox, self.artifacts, self.config, self.figures_before, self.artifacts_before
+            self.sandbox,
+            self.artifacts,
+            self.config,
+            self.figures_before,
+            self.artifacts_before,
+            packages=self.packages,
         )
         budget = asyncio.timeout(self.config.turn_timeout)
         try:
@@ -133,7 +143,7 @@ class Agent:
 
     async def _loop(self, turn: _Turn, toolbox: Toolbox, emit: Emit) -> None:
         for _ in range(self.config.max_iterations):
-            text, calls = await self._ask(turn, TOOL_SPECS, emit)
+            text, calls = await self._ask(turn, toolbox.specs, emit)
             turn.add(ChatMessage("assistant", text, tool_calls=calls))
             if not calls:
                 emit(turn.final(text, "complete"))

@@ -29,6 +29,14 @@ from sandbox_analyst.agent.events import (
 )
 from sandbox_analyst.agent.missing_module import missing_module_note
 from sandbox_analyst.agent.observation import Observation, result_text
+from sandbox_analyst.agent.packages import (
+    INSTALL_PACKAGE,
+    INSTALL_PACKAGE_SPEC,
+    PackageRequester,
+    install_package,
+    install_pip_cell,
+    pip_cell,
+)
 from sandbox_analyst.agent.preview import PreviewError, preview_files
 from sandbox_analyst.llm import ToolCall, ToolSpec
 from sandbox_analyst.sandbox import FileAccessError, Result, Sandbox, SandboxError
@@ -116,8 +124,13 @@ class Toolbox:
         config: AgentConfig,
         figures_before: int = 0,
         artifacts_before: ArtifactUsage = NO_ARTIFACTS,
+        *,
+        packages: PackageRequester | None = None,
     ) -> None:
         self.sandbox = sandbox
+        self.packages = packages
+        self.specs = [*TOOL_SPECS, INSTALL_PACKAGE_SPEC] if packages else list(TOOL_SPECS)
+        self.names = [spec.name for spec in self.specs]
         self.artifacts = artifacts
         self.config = config
         self.running: RunningCall | None = None
@@ -173,8 +186,8 @@ class Toolbox:
         self, running: RunningCall, code: str | None, emit: Emit
     ) -> tuple[Observation, bool]:
         call = running.call
-        if call.name not in TOOL_NAMES:
-            known = ", ".join(TOOL_NAMES)
+        if call.name not in self.names:
+            known = ", ".join(self.names)
             return Observation.failure("UnknownTool", f"no tool {call.name!r}; use: {known}"), False
         if call.parse_error is not None:
             return Observation.failure(
@@ -183,10 +196,15 @@ class Toolbox:
                 'e.g. {"code": "print(1)"}; escape quotes and newlines inside strings.',
             ), False
         try:
+            if call.name == INSTALL_PACKAGE and self.packages is not None:
+                return await install_package(self.packages, call.arguments), False
             if call.name == EXECUTE_CODE:
                 if code is None:
                     message = 'execute_code needs a "code" argument holding Python source'
                     return Observation.failure("InvalidArguments", message), False
+                wanted = pip_cell(code) if self.packages is not None else None
+                if wanted is not None and self.packages is not None:
+                    return await install_pip_cell(self.packages, wanted), False
                 return await self._execute(running, code, emit)
             path = call.arguments.get("path", ".")
             if not isinstance(path, str):

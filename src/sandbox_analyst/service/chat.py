@@ -32,6 +32,7 @@ from sandbox_analyst.agent import (
     FinalEvent,
     last_figure_number,
 )
+from sandbox_analyst.agent.packages import PackageRequester
 from sandbox_analyst.config import ConfigError, Settings
 from sandbox_analyst.llm import LLM, ChatMessage, LLMError, create_llm, resolve_endpoint
 from sandbox_analyst.sandbox import Sandbox
@@ -49,6 +50,7 @@ from sandbox_analyst.service.conversation_records import StoredConversation
 from sandbox_analyst.service.conversations import ConversationService, MessageStatus
 from sandbox_analyst.service.errors import Conflict, NotFound, StorageFull, ValidationError
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.packages import PackageAsk, PackageService, package_requester
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.turn_recorder import TurnRecorder
@@ -130,10 +132,13 @@ class ChatService:
         files: FileService,
         sandboxes: ConversationSandboxes,
         runner_id: str | None = None,
+        packages: PackageService | None = None,
     ) -> None:
-        """`runner_id`: this process in `server_processes`, recorded on each turn it runs."""
+        """`runner_id`: this process in `server_processes`, recorded on each turn it runs;
+        `packages`: approved installs (without it, no assistant gets install_package)."""
         self.settings = settings
         self._runner_id = runner_id
+        self._packages = packages
         self._db = db
         self._blobs = blobs
         self._assistants = assistants
@@ -196,6 +201,15 @@ class ChatService:
             llm_error=llm_error,
             sandbox=sandbox,
             config=self._agent_config(assistant),
+            packages=(
+                package_requester(
+                    self._packages,
+                    PackageAsk(conversation.owner_id, conversation.id, assistant),
+                    sandbox,
+                )
+                if self._packages is not None and sandbox is not None
+                else None
+            ),
             history=history,
             content=content,
         )
@@ -292,8 +306,10 @@ class _TurnRun:
         config: AgentConfig,
         history: list[ChatMessage],
         content: str,
+        packages: PackageRequester | None = None,
     ) -> None:
         self.service = service
+        self.packages = packages
         self.turn = turn
         self.owner_id = owner_id
         self.llm = llm
@@ -403,6 +419,7 @@ class _TurnRun:
             self.config,
             figures_before=last_figure_number(earlier),
             artifacts_before=saved,
+            packages=self.packages,
         )
         final: FinalEvent | None = None
         async for event in agent.run(self.history, self.content, files):

@@ -20,6 +20,7 @@ from typing import Literal
 from packaging.utils import canonicalize_name
 from sqlalchemy import select
 
+from sandbox_analyst.agent.packages import PackageReply, PackageRequester
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import Sandbox, SandboxError
 from sandbox_analyst.sandbox.templates import (
@@ -60,6 +61,21 @@ class InstallOutcome:
     @property
     def ok(self) -> bool:
         return self.outcome in ("installed", "already_installed")
+
+
+def package_requester(
+    packages: PackageService, ask: PackageAsk, sandbox: Sandbox
+) -> PackageRequester | None:
+    """What the agent asks packages through in this turn; None when the assistant does not
+    allow installs (the model is then not offered the tool)."""
+    if not ask.assistant.allow_installs:
+        return None
+
+    async def request(name: str, version: str | None) -> PackageReply:
+        outcome = await packages.install(ask, sandbox, name, version)
+        return PackageReply(outcome.ok, outcome.message)
+
+    return request
 
 
 class PackageService:

@@ -92,6 +92,7 @@ class Services:
             max_upload_bytes=settings.server.max_upload_mb * 1024 * 1024,
             public_url=settings.server.public_url,
         )
+        packages = PackageService(db, settings)
         return cls(
             settings=settings,
             db=db,
@@ -110,11 +111,12 @@ class Services:
                 files=files,
                 sandboxes=conversation_sandboxes,
                 runner_id=runners.id,
+                packages=packages,
             ),
             runners=runners,
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret, templates),
             templates=templates,
-            packages=PackageService(db, settings),
+            packages=packages,
         )
 
     async def start(self) -> None:
