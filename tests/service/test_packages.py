@@ -139,6 +139,13 @@ async def test_a_package_on_no_list_waits_for_an_admin_then_installs(
     retried = await services.packages.install(ask, sandbox, "analyst-stats")
     assert retried.outcome == "installed"
     assert (await sandbox.run_code("import analyst_stats")).error is None
+    # Folded into a template at the version sessions got, and the template rebuilt.
+    template = services.templates.templates_dir / "stats.yaml"
+    template.parent.mkdir(parents=True, exist_ok=True)
+    template.write_text("packages: [analyst-words]  # the base\n")
+    await cli("fold", "stats")
+    assert template.read_text() == "packages: [analyst-words, analyst-stats==2.0]  # the base\n"
+    assert services.templates.status("stats").state == "built"
 
 
 async def test_refused_requests_say_why_and_install_nothing(

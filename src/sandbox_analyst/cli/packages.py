@@ -1,6 +1,7 @@
-"""`analyst packages pending | approve ID | deny ID | log`: the admin's side of approved
-installs. A package an assistant's code asked for that no allow-list allows waits here;
-approving it allows it server-wide, and the next request installs it."""
+"""`analyst packages pending | approve ID | deny ID | log | fold TEMPLATE`: the admin's side of
+approved installs. A package an assistant's code asked for that no allow-list allows waits
+here; approving it allows it server-wide, and the next request installs it. `fold` adds the
+approved packages to a template (and rebuilds it), so new sessions have them from the start."""
 
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from sandbox_analyst.cli.app import app, console, err_console, settings
+from sandbox_analyst.sandbox.templates import (
+    TemplateCatalog,
+    TemplateError,
+    TemplateProtectedError,
+)
+from sandbox_analyst.sandbox.templates.spec_edit import add_packages
 from sandbox_analyst.service import ServiceError, Services
 
 packages_app = typer.Typer(
@@ -107,3 +114,39 @@ def log(limit: Annotated[int, typer.Option(help="Entries, newest first.")] = 50)
             escape(entry.detail[:120]),
         )
     console.print(table)
+
+
+@packages_app.command("fold")
+def fold(
+    template: Annotated[str, typer.Argument(help="The template to add them to.")],
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild/--no-rebuild", help="Build the template afterwards.")
+    ] = True,
+) -> None:
+    """Add every approved package (at the version sessions got) to a template's file, keeping
+    its comments, and rebuild it; sessions already running keep their build."""
+
+    async def run() -> list[str]:
+        async with Services.running(settings()) as services:
+            return await services.packages.approved_requirements()
+
+    requirements = asyncio.run(run())
+    catalog = TemplateCatalog.from_settings(settings())
+    try:
+        spec = catalog.spec(template)
+        if spec.path is None:
+            raise TemplateProtectedError(
+                "the default template is the server's own environment; fold the packages into "
+                "a template file (or install them with the server)"
+            )
+        added = add_packages(spec.path, requirements)
+        if not added:
+            err_console.print(f"{template} already lists every approved package")
+            return
+        err_console.print(f"added to {spec.path}: {escape(', '.join(added))}")
+        if rebuild:
+            (outcome,) = catalog.build([template])
+            err_console.print(f"built {template} ({outcome.build.info.build_id})")
+    except TemplateError as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc

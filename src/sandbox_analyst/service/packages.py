@@ -258,6 +258,29 @@ class PackageService:
             request.note = note
         return request
 
+    async def approved_requirements(self) -> list[str]:
+        """Approved packages as requirements for a template: the approved version, else the
+        newest one installed (from the audit log), else any."""
+        async with self._db.session() as session:
+            approved = list(
+                await session.scalars(
+                    select(PackageRequest)
+                    .where(PackageRequest.status == "approved")
+                    .order_by(PackageRequest.created_at)
+                )
+            )
+            installed = await session.scalars(
+                select(PackageInstall)
+                .where(PackageInstall.outcome == "installed")
+                .order_by(PackageInstall.created_at)
+            )
+            versions = {entry.name: entry.version for entry in installed}
+        requirements = []
+        for request in approved:
+            version = request.version or versions.get(request.name)
+            requirements.append(f"{request.name}=={version}" if version else request.name)
+        return requirements
+
     async def log(self, limit: int = 50) -> list[PackageInstall]:
         statement = select(PackageInstall).order_by(PackageInstall.created_at.desc()).limit(limit)
         async with self._db.session() as session:
