@@ -143,6 +143,9 @@ class Toolbox:
     async def call(self, call: ToolCall, emit: Emit) -> ToolResultEvent:
         code = call.arguments.get("code") if call.name == EXECUTE_CODE else None
         code = code if isinstance(code, str) else None
+        if code is not None and self.packages is not None and pip_cell(code) is not None:
+            # Answered by the server, not run in the session: not code to log or replay.
+            code = None
         emit(ToolCallEvent(call.id, call.name, call.arguments, code))
         running = self.running = RunningCall(call, code)
         observation, state_lost = await self._dispatch(running, code, emit)
@@ -199,12 +202,13 @@ class Toolbox:
             if call.name == INSTALL_PACKAGE and self.packages is not None:
                 return await install_package(self.packages, call.arguments), False
             if call.name == EXECUTE_CODE:
+                source = call.arguments.get("code")
+                wanted = pip_cell(source) if isinstance(source, str) and self.packages else None
+                if wanted is not None and self.packages is not None:
+                    return await install_pip_cell(self.packages, wanted), False
                 if code is None:
                     message = 'execute_code needs a "code" argument holding Python source'
                     return Observation.failure("InvalidArguments", message), False
-                wanted = pip_cell(code) if self.packages is not None else None
-                if wanted is not None and self.packages is not None:
-                    return await install_pip_cell(self.packages, wanted), False
                 return await self._execute(running, code, emit)
             path = call.arguments.get("path", ".")
             if not isinstance(path, str):

@@ -192,6 +192,13 @@ class AssistantService:
             )
             await session.delete(assistant)
 
+    async def using_template(self, template: str) -> list[str]:
+        """Names of every assistant (anyone's) whose sessions use `template`: an admin's
+        question before removing it."""
+        statement = select(Assistant.name).where(Assistant.template == template)
+        async with self._db.session() as session:
+            return sorted(await session.scalars(statement.order_by(Assistant.name)))
+
     @staticmethod
     async def _load(session: AsyncSession, assistant_id: str) -> Assistant | None:
         return await session.get(Assistant, assistant_id) if looks_like_id(assistant_id) else None

@@ -24,7 +24,7 @@ from sandbox_analyst.sandbox.templates import (
     TemplateCatalog,
     UvRunner,
 )
-from sandbox_analyst.service import Services
+from sandbox_analyst.service import Principal, Services
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
 from sandbox_analyst.testing.package_index import LocalPackageIndex
 from tests.api.chat.conftest import SANDBOX, make_chatter
@@ -132,6 +132,12 @@ async def test_an_assistant_of_a_template_uses_its_packages_and_asks_the_server_
     assert request.name == "analyst-extra"
     log = [(entry.name, entry.outcome) for entry in await services.packages.log()]
     assert log == [("analyst-extra", "pending"), ("analyst-words", "installed")]
+    # The %pip cell was answered by the server: no execution to log or replay.
+    executions = await services.conversations.list_executions(
+        Principal("audit", "audit", is_admin=True), alice.conversation_id
+    )
+    assert not any("%pip" in execution.code for execution in executions)
+    assert len(executions) == 3
 
 
 async def test_an_unknown_template_is_refused_when_the_assistant_is_saved(
