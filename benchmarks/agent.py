@@ -8,6 +8,9 @@ sandbox -> model call -> answer. Measured in the same run:
   server through the real OpenAI SDK);
 - per tool call: from the `tool_call` event to the `tool_result` event (the agent's tool work,
   the code's round trip, storing the step and the execution log), minus the bare round trip;
+- when a client sees the tool call and its result, counted from the turn's start: how live the
+  stream is (a client that sees the call late, in a burst with its result, shows a short
+  call -> result interval above but a late step);
 - per turn: start to `message_end` (storing both messages, history, sandbox probe, two model
   calls, one tool call), minus two bare model calls and one bare round trip;
 - sustained turns per second with 10 and 50 conversations talking at once.
@@ -63,6 +66,8 @@ async def timed_turn(services: Services, principal: Principal, conversation_id: 
     return {
         "turn": marks["message_end"] - started,
         "tool": marks["tool_result"] - marks["tool_call"],
+        "call_shown": marks["tool_call"] - started,
+        "result_shown": marks["tool_result"] - started,
     }
 
 
@@ -143,6 +148,8 @@ async def main(turns: int, rounds: int) -> None:
     rt_ms, model_ms = median_ms(rt), median_ms(model)
     tool_ms = median_ms([t["tool"] for t in timings])
     turn_ms = median_ms([t["turn"] for t in timings])
+    call_shown_ms = median_ms([t["call_shown"] for t in timings])
+    result_shown_ms = median_ms([t["result_shown"] for t in timings])
     tool_overhead = tool_ms - rt_ms
     turn_overhead = turn_ms - 2 * model_ms - rt_ms
     print(f"{turns} sequential turns (median); throughput: best of {rounds} runs of 3 turns each\n")
@@ -152,6 +159,8 @@ async def main(turns: int, rounds: int) -> None:
     print(f"| baseline: bare model call (fake server, OpenAI SDK) | {model_ms:.2f} ms | - |")
     print(f"| tool call, tool_call -> tool_result | {tool_ms:.2f} ms | {tool_ms / rt_ms:.1f}x rt |")
     print(f"| **service overhead per tool call** | **{tool_overhead:.2f} ms** | target <= 5 ms |")
+    print(f"| tool call shown, from the turn's start | {call_shown_ms:.2f} ms | - |")
+    print(f"| tool result shown, from the turn's start | {result_shown_ms:.2f} ms | - |")
     print(f"| turn, start -> message_end | {turn_ms:.2f} ms | {turn_ms / model_ms:.1f}x call |")
     print(
         f"| **service overhead per turn** (minus 2 calls, 1 rt) | **{turn_overhead:.2f} ms** | - |"

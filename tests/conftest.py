@@ -1,6 +1,7 @@
 """Fixtures shared by the storage, service, API and CLI tests: a fresh database per test
 (SQLite by default; PostgreSQL when `ANALYST_TEST_DATABASE_URL` is set, one throwaway schema
-per test) and a real `analyst serve` process on 127.0.0.1."""
+per test) and a real `analyst serve` process on 127.0.0.1; the others (sandboxes, the fake
+model, the app, the embedded server) come from tests/fixtures."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ from starlette.types import ASGIApp
 from sandbox_analyst.config import Settings
 
 TEST_DATABASE_ENV = "ANALYST_TEST_DATABASE_URL"
+
+# Fixtures every directory may use, each defined once (see tests/fixtures).
+pytest_plugins = [
+    "tests.fixtures.sandboxes",
+    "tests.fixtures.models",
+    "tests.fixtures.apps",
+    "tests.fixtures.embedded",
+]
 
 # Tests talk only to 127.0.0.1: real provider credentials or endpoints from the developer's
 # environment must never turn a test into a call to a cloud model.

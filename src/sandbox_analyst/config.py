@@ -411,7 +411,11 @@ class _LLMBaseUrlEnv(PydanticBaseSettingsSource):
 
 
 class ConfigError(ValueError):
-    """The configuration file or environment holds something unusable."""
+    """The configuration file or environment holds something unusable. Met while serving a
+    request, the server is misconfigured: answered 503."""
+
+    code = "config"
+    http_status = 503
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

@@ -1,5 +1,6 @@
-"""A live sandbox pool, the scripted fake LLM server behind the real SDK adapters, and an
-in-memory artifact sink: everything between the agent and its edges is real.
+"""The session's live sandbox pool and the scripted fake LLM server behind the real SDK
+adapters (tests/fixtures), and an in-memory artifact sink: everything between the agent and
+its edges is real.
 
 Test modules run on the session's event loop, where the pool lives:
 `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
@@ -14,12 +15,21 @@ from dataclasses import dataclass, field
 import pytest
 import pytest_asyncio
 
-from sandbox_analyst.agent import Agent, AgentConfig, AgentEvent, ArtifactRef, DataFile
+from sandbox_analyst.agent import (
+    Agent,
+    AgentConfig,
+    AgentEvent,
+    ArtifactRef,
+    DataFile,
+    FinalEvent,
+    ToolRegistry,
+)
 from sandbox_analyst.agent.artifact_limits import NO_ARTIFACTS, ArtifactUsage
-from sandbox_analyst.config import LLMSettings, SandboxSettings, Settings
+from sandbox_analyst.config import Settings
 from sandbox_analyst.llm import LLM, ChatMessage, create_llm
-from sandbox_analyst.sandbox.local import LocalSandbox, SandboxPool
+from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.testing import FakeLLMServer, Turn
+from tests.fixtures.models import fake_llm_settings
 
 SALES_CSV = b"region,units,revenue\nnorth,3,120.5\nsouth,5,200.25\neast,,99.0\nwest,7,310.75\n"
 SALES_TOTAL = "730.5"  # 120.5 + 200.25 + 99.0 + 310.75
@@ -37,6 +47,7 @@ class MemorySink:
 
     stored: dict[str, StoredArtifact] = field(default_factory=dict)
     refuse: set[str] = field(default_factory=set)  # names whose saving fails, as a full disk
+    earlier: ArtifactUsage = NO_ARTIFACTS  # what earlier turns saved, counted by the limits
     _ids: Iterator[int] = field(default_factory=itertools.count)
 
     async def save(self, name: str, data: bytes, media_type: str) -> ArtifactRef:
@@ -47,30 +58,16 @@ class MemorySink:
         self.stored[file_id] = StoredArtifact(ref, data)
         return ref
 
+    async def saved_names(self) -> list[str]:
+        return [item.ref.name for item in self.stored.values()]
+
+    async def saved_usage(self) -> ArtifactUsage:
+        sizes = [item.ref.size for item in self.stored.values()]
+        return ArtifactUsage(self.earlier.count + len(sizes), self.earlier.bytes + sum(sizes))
+
     def by_name(self, name: str) -> StoredArtifact:
         (found,) = [item for item in self.stored.values() if item.ref.name == name]
         return found
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def pool(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SandboxPool]:
-    settings = SandboxSettings(pool_size=2, timeout=30.0, interrupt_grace=2.0)
-    async with SandboxPool(settings, tmp_path_factory.mktemp("agent-sandboxes")) as running:
-        await running.wait_ready()
-        yield running
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def sandbox(pool: SandboxPool) -> AsyncIterator[LocalSandbox]:
-    acquired = await pool.acquire()
-    yield acquired
-    await acquired.close()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -88,22 +85,15 @@ async def make_agent(
     def make(
         *turns: Turn,
         kind: str = "openai",
+        tools: ToolRegistry | None = None,
         artifacts_before: ArtifactUsage = NO_ARTIFACTS,
         **config: object,
     ) -> Agent:
         fake.add_turns(*turns)
-        base_url = fake.openai_base_url if kind == "openai" else fake.anthropic_base_url
-        endpoint = LLMSettings(
-            provider=kind,
-            base_url=base_url,
-            api_key="test-key",
-            model="test-model",
-            max_retries=0,
-            timeout=30.0,
-        )
-        llm = create_llm(Settings(llm=endpoint))
+        llm = create_llm(Settings(llm=fake_llm_settings(fake, kind, max_retries=0)))
         llms.append(llm)
-        return Agent(llm, sandbox, sink, AgentConfig(**config), artifacts_before=artifacts_before)
+        sink.earlier = artifacts_before
+        return Agent(llm, sandbox, sink, AgentConfig(**config), tools=tools)
 
     yield make
     for llm in llms:
@@ -120,11 +110,18 @@ async def run_turn(
     message: str,
     files: list[DataFile] | None = None,
     history: list[ChatMessage] | None = None,
-) -> list[AgentEvent]:
-    return [event async for event in agent.run(history or [], message, files or [])]
+) -> list[AgentEvent | FinalEvent]:
+    """The turn's events in order, its `FinalEvent` last."""
+    events: list[AgentEvent | FinalEvent] = []
+
+    async def collect(event: AgentEvent) -> None:
+        events.append(event)
+
+    events.append(await agent.run(history or [], message, files or [], collect))
+    return events
 
 
-def of_type(events: list[AgentEvent], kind: type) -> list:
+def of_type(events: list[AgentEvent | FinalEvent], kind: type) -> list:
     return [event for event in events if isinstance(event, kind)]
 
 

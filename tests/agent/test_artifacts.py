@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sandbox_analyst.agent import AgentConfig, ArtifactEvent, ToolResultEvent, last_figure_number
+from sandbox_analyst.agent import AgentConfig, ArtifactEvent, FigureNamer, ToolResultEvent
 from sandbox_analyst.agent.artifact_limits import NO_ARTIFACTS, ArtifactBudget, ArtifactUsage
 from sandbox_analyst.agent.artifacts import (
     CallArtifacts,
-    FigureNamer,
     InvalidImage,
     WorkdirSnapshot,
     result_image,
@@ -151,12 +150,6 @@ async def test_a_chart_the_sink_cannot_save_is_reported_and_the_run_goes_on(
     assert "No space left on device" in result.observation
     assert of_type(events, ArtifactEvent) == []
     assert events[-1].status == "complete"
-
-
-async def test_a_conversations_figure_numbering_goes_on_from_its_highest_figure() -> None:
-    names = ["figure-2.png", "sales.csv", "figure-10.svg", "my-figure-40.png", "figure-x.png"]
-    assert last_figure_number(names) == 10
-    assert last_figure_number([]) == 0
 
 
 CHARTS = (

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from sandbox_analyst.agent import (
+    AgentEvent,
     ErrorEvent,
     FinalEvent,
     StdoutEvent,
@@ -197,12 +198,11 @@ async def test_cancelling_the_turn_interrupts_the_code_and_keeps_the_session(
     )
     started = asyncio.Event()
 
-    async def consume() -> None:
-        async for event in agent.run([], "Run the long cell.", []):
-            if isinstance(event, StdoutEvent):
-                started.set()
+    async def on_event(event: AgentEvent) -> None:
+        if isinstance(event, StdoutEvent):
+            started.set()
 
-    task = asyncio.create_task(consume())
+    task = asyncio.create_task(agent.run([], "Run the long cell.", [], on_event))
     await asyncio.wait_for(started.wait(), 30)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -1,42 +1,24 @@
-"""An app on a fresh database, driven in-process over httpx's ASGI transport, and a small
-world to act in: alice (owner), bob (another user), root (admin), alice's revoked key.
-Also one real server shared by the tests that need a socket (`shared_server`)."""
+"""A small world to act in, in the app of tests/fixtures/apps.py (fresh database, driven over
+httpx's ASGI transport): alice (owner), bob (another user), root (admin), alice's revoked key.
+Also one real server shared by the tests that need a socket (`shared_server`). Tests that use
+the app run on the session's event loop, where it lives:
+`pytestmark = pytest.mark.asyncio(loop_scope="session")`."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-from fastapi import FastAPI
+import pytest_asyncio
 
-from sandbox_analyst.api import create_app
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import Services
 from tests.conftest import LiveServer, fresh_database
 
 CSV_BYTES = b"city,sales\nOslo,10\nLima,12\n"
-
-
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-def services(app: FastAPI) -> Services:
-    return app.state.services
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
 
 
 def bearer(key: str | None) -> dict[str, str]:
@@ -89,7 +71,7 @@ async def build_world(services: Services, client: httpx.AsyncClient, prefix: str
     return World(keys=keys, ids=ids)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def world(services: Services, client: httpx.AsyncClient) -> World:
     return await build_world(services, client)
 

@@ -20,6 +20,8 @@ from fastapi import FastAPI
 from sandbox_analyst.service import Services
 from tests.api.conftest import CSV_BYTES, World, build_world
 
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
 ACTORS = ("owner", "other", "admin", "anonymous", "revoked")
 
 
@@ -165,7 +167,7 @@ async def test_access(
                 assert response.json()["error"]["code"]
 
 
-def test_every_route_is_in_the_table(app: FastAPI) -> None:
+async def test_every_route_is_in_the_table(app: FastAPI) -> None:
     documented = {
         f"{method.upper()} {path}"
         for path, operations in app.openapi()["paths"].items()

@@ -12,6 +12,9 @@ import pytest
 from sandbox_analyst.service import Services
 from tests.api.conftest import CSV_BYTES, SharedServer, World, bearer
 
+# The app lives on the session's event loop; so do the tests that use it.
+on_session_loop = pytest.mark.asyncio(loop_scope="session")
+
 
 async def upload_raw(
     client: httpx.AsyncClient, world: World, filename: bytes, content: bytes
@@ -45,6 +48,7 @@ def stored_blobs(services: Services) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
+@on_session_loop
 async def test_malformed_json_is_a_400(client: httpx.AsyncClient, world: World) -> None:
     response = await client.post(
         "/api/assistants",
@@ -71,6 +75,7 @@ async def test_malformed_json_is_a_400(client: httpx.AsyncClient, world: World) 
         ({}, "name"),
     ],
 )
+@on_session_loop
 async def test_invalid_fields_are_named(
     client: httpx.AsyncClient, world: World, body: dict[str, object], field: str
 ) -> None:
@@ -94,6 +99,7 @@ async def test_invalid_fields_are_named(
 @pytest.mark.parametrize(
     "unknown", ["AAAAAAAAAAAAAAAAAAAAAA", "..%2F..%2Fetc", "%00%0A", "x" * 300]
 )
+@on_session_loop
 async def test_unknown_ids_are_404(
     client: httpx.AsyncClient, world: World, path: str, unknown: str
 ) -> None:
@@ -102,6 +108,7 @@ async def test_unknown_ids_are_404(
     assert response.json()["error"]["code"] == "not_found"
 
 
+@on_session_loop
 async def test_duplicate_assistant_names_conflict_per_owner(
     client: httpx.AsyncClient, world: World
 ) -> None:
@@ -124,6 +131,7 @@ async def test_duplicate_assistant_names_conflict_per_owner(
     assert renamed.status_code == 409
 
 
+@on_session_loop
 async def test_duplicate_file_names_are_kept_apart(client: httpx.AsyncClient, world: World) -> None:
     ids = set()
     for content in (b"a,b\n1,2\n", b"a,b\n3,4\n"):
@@ -148,6 +156,7 @@ async def test_duplicate_file_names_are_kept_apart(client: httpx.AsyncClient, wo
         ("..", "file"),
     ],
 )
+@on_session_loop
 async def test_file_names_are_sanitised(
     client: httpx.AsyncClient, world: World, services: Services, sent: str, kept: str
 ) -> None:
@@ -158,6 +167,7 @@ async def test_file_names_are_sanitised(
     assert all(root in p.parents for p in stored_blobs(services))
 
 
+@on_session_loop
 async def test_an_upload_over_the_limit_is_413_and_leaves_nothing(
     client: httpx.AsyncClient, world: World, services: Services
 ) -> None:
@@ -182,6 +192,7 @@ async def test_an_upload_over_the_limit_is_413_and_leaves_nothing(
     ],
     ids=["gzip", "elf", "docx"],
 )
+@on_session_loop
 async def test_unsupported_content_is_415_whatever_the_name(
     client: httpx.AsyncClient, world: World, services: Services, content: bytes
 ) -> None:
@@ -196,6 +207,7 @@ async def test_unsupported_content_is_415_whatever_the_name(
     assert stored_blobs(services) == before
 
 
+@on_session_loop
 async def test_an_upload_must_be_multipart_with_a_file_part(
     client: httpx.AsyncClient, world: World
 ) -> None:
@@ -209,6 +221,7 @@ async def test_an_upload_must_be_multipart_with_a_file_part(
     assert "file" in wrong_part.json()["error"]["message"]
 
 
+@on_session_loop
 async def test_downloads_carry_a_safe_content_disposition(
     client: httpx.AsyncClient, world: World
 ) -> None:

@@ -13,6 +13,8 @@ from sandbox_analyst.config import Settings
 from sandbox_analyst.web.table_preview import HEAD_BYTES
 from tests.api.conftest import World
 
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
 
 async def test_settings_are_public_and_say_the_upload_limit(
     client: httpx.AsyncClient, settings: Settings

@@ -12,8 +12,9 @@ import pytest
 from sandbox_analyst.client import DEFAULT_ASSISTANT_NAME, AnalystAPIError, AnalystClient
 from sandbox_analyst.service import Services
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
-from tests.client.conftest import analyst_settings, serving
 from tests.conftest import free_port
+from tests.fixtures.apps import serving
+from tests.fixtures.embedded import analyst_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -2,9 +2,10 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from sandbox_analyst.config import LLMSettings, Settings
+from sandbox_analyst.config import Settings
 from sandbox_analyst.llm import LLM, ChatMessage, LLMEvent, ToolSpec, create_llm
 from sandbox_analyst.testing import FakeLLMServer
+from tests.fixtures.models import fake_llm_settings
 
 KINDS = ["openai", "anthropic"]
 
@@ -17,28 +18,12 @@ QUESTION = [ChatMessage("system", "You are an analyst."), ChatMessage("user", "M
 
 
 @pytest.fixture
-def fake() -> FakeLLMServer:
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def make_llm(fake: FakeLLMServer) -> AsyncIterator[Callable[..., LLM]]:
     """An LLM of a kind pointed at the fake server, with tiny retry delays."""
     made: list[LLM] = []
 
     def make(kind: str = "openai", **endpoint: object) -> LLM:
-        base_url = fake.openai_base_url if kind == "openai" else fake.anthropic_base_url
-        options = {
-            "base_url": base_url,
-            "api_key": "test-key",
-            "model": "test-model",
-            "retry_backoff": 0.001,
-            "retry_max_delay": 0.01,
-            "timeout": 30.0,
-            **endpoint,
-        }
-        llm = create_llm(Settings(llm=LLMSettings(provider=kind, **options)))
+        llm = create_llm(Settings(llm=fake_llm_settings(fake, kind, **endpoint)))
         made.append(llm)
         return llm
 

@@ -12,13 +12,12 @@ import binascii
 import logging
 import mimetypes
 import posixpath
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sandbox_analyst.agent.artifact_limits import ArtifactBudget
+from sandbox_analyst.agent.artifact_limits import ArtifactBudget, ArtifactUsage
+from sandbox_analyst.agent.figures import FigureNamer
 from sandbox_analyst.sandbox import FileAccessError, Result, Sandbox
 
 log = logging.getLogger(__name__)
@@ -32,8 +31,6 @@ _MEDIA_TYPES = {
 }
 # Result fields holding an image, in the order we prefer them, with their media type.
 _IMAGE_FORMATS = (("png", "image/png"), ("jpeg", "image/jpeg"), ("svg", "image/svg+xml"))
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
-_FIGURE_NAME = re.compile(r"figure-(\d+)\.(?:png|jpg|svg)")
 
 
 @dataclass(frozen=True)
@@ -62,6 +59,16 @@ class ArtifactSink(Protocol):
     `save` raises ArtifactNotSaved when it cannot keep one."""
 
     async def save(self, name: str, data: bytes, media_type: str) -> ArtifactRef: ...
+
+    async def saved_names(self) -> list[str]:
+        """Names of the artifacts saved so far (earlier turns of the conversation included):
+        a turn's charts are numbered on from them."""
+        ...
+
+    async def saved_usage(self) -> ArtifactUsage:
+        """How many artifacts the conversation has saved so far, and their bytes: what its
+        artifact limits count against."""
+        ...
 
 
 def media_type_for(path: str) -> str:
@@ -103,24 +110,6 @@ def has_image(result: Result) -> bool:
 class SkippedFile:
     path: str
     reason: str
-
-
-def last_figure_number(names: Iterable[str]) -> int:
-    """The highest N among names like `figure-N.png`: where a conversation's numbering goes on
-    from in its next turn."""
-    numbers = (int(m.group(1)) for n in names if (m := _FIGURE_NAME.fullmatch(n)))
-    return max(numbers, default=0)
-
-
-@dataclass
-class FigureNamer:
-    """`figure-1.png`, `figure-2.svg`... numbered on from `count`, the last number used."""
-
-    count: int = 0
-
-    def next_name(self, media_type: str) -> str:
-        self.count += 1
-        return f"figure-{self.count}.{_EXTENSIONS[media_type]}"
 
 
 class CallArtifacts:

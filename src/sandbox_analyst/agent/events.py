@@ -1,9 +1,11 @@
-"""What `Agent.run` yields, in order, for one user message. Each event's `type` is the name of
-the server-sent event the chat service forwards it as."""
+"""What `Agent.run` sends its event sink, in order, for one user message. Each event's `type` is
+the name of the server-sent event the chat service forwards it as."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import ClassVar
 
 from sandbox_analyst.agent.artifacts import ArtifactRef
@@ -79,20 +81,31 @@ class ToolResultEvent:
     error: dict | None  # {"name", "value", "traceback"}
     duration: float
     state_lost: bool
+    peak_memory_bytes: int | None = None  # of the sandbox while the code ran, if it says
+
+
+class ErrorCode(StrEnum):
+    """The `code` of an in-stream `ErrorEvent` (a string on the wire)."""
+
+    LLM_ERROR = "llm_error"  # the model could not be called, or there is no model to call
+    TURN_TIMEOUT = "turn_timeout"  # the turn ran out of its time budget
+    MAX_ITERATIONS = "max_iterations"  # the steps were spent before a final answer
+    INTERNAL_ERROR = "internal_error"  # a bug on our side ended the turn (raised by the service)
+    STORAGE_FULL = "storage_full"  # the server could not store something (raised by the service)
 
 
 @dataclass
 class ErrorEvent:
-    """The turn hit a limit or a failure. `code`: "llm_error", "turn_timeout", "max_iterations"."""
+    """The turn hit a limit or a failure."""
 
     type: ClassVar[str] = "error"
     message: str
-    code: str
+    code: ErrorCode
 
 
 @dataclass
 class FinalEvent:
-    """Always the last event of a turn that was not cancelled.
+    """How a turn that was not cancelled ended: what `Agent.run` returns.
 
     `status`: "complete" | "failed" | "max_iterations" | "timeout". `usage`: tokens summed over
     the turn's model calls. `messages`: what this turn added to the conversation (assistant
@@ -117,5 +130,12 @@ AgentEvent = (
     | ArtifactEvent
     | ToolResultEvent
     | ErrorEvent
-    | FinalEvent
 )
+"""Every event but the `FinalEvent`, which `Agent.run` returns rather than sends."""
+
+EventSink = Callable[[AgentEvent], Awaitable[None]]
+"""Where the agent sends each step as it happens, in order. The agent awaits each call before
+it goes on: a sink may do its work there (store the step, hand it to a client) or start it and
+return. To stop the turn, a sink raises `asyncio.CancelledError` (or cancels the turn's task):
+cancellation interrupts code that is running, while any other exception raised from inside
+`run_code`'s callbacks would leave that execution running, abandoned."""

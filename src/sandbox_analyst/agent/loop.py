@@ -1,27 +1,26 @@
 """`Agent`: the ReAct loop. The model thinks, calls tools, reads their observations and answers;
-every step comes out as a typed event while it happens."""
+every step goes to the caller's event sink while it happens."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from sandbox_analyst.agent.artifact_limits import NO_ARTIFACTS, ArtifactUsage
 from sandbox_analyst.agent.artifacts import ArtifactSink
 from sandbox_analyst.agent.config import AgentConfig, DataFile
 from sandbox_analyst.agent.events import (
-    AgentEvent,
+    ErrorCode,
     ErrorEvent,
+    EventSink,
     FinalEvent,
     TokenEvent,
     ToolResultEvent,
 )
-from sandbox_analyst.agent.packages import PackageRequester
+from sandbox_analyst.agent.figures import FigureNamer
 from sandbox_analyst.agent.preview import FilePreview, PreviewError, is_data_file, preview_files
 from sandbox_analyst.agent.prompts import FINAL_WITHOUT_TOOLS, system_prompt
-from sandbox_analyst.agent.tools import PREVIEW_FILE, Emit, Toolbox
+from sandbox_analyst.agent.tools import PREVIEW_FILE, Toolbox, ToolRegistry, builtin_tools
 from sandbox_analyst.agent.transcript import as_plain_text
 from sandbox_analyst.llm import (
     LLM,
@@ -75,54 +74,29 @@ class Agent:
         artifacts: ArtifactSink,
         config: AgentConfig,
         *,
-        figures_before: int = 0,
-        artifacts_before: ArtifactUsage = NO_ARTIFACTS,
-        packages: PackageRequester | None = None,
+        tools: ToolRegistry | None = None,
     ) -> None:
-        """`packages`: how to ask the server for a package (the install_package tool and
-        `%pip install` cells); None: the assistant does not allow installs.
-        `figures_before`: the highest figure number earlier turns of the conversation
-        used, so this turn's charts get new names (`figure-3.png`, not a second `figure-1.png`).
-        `artifacts_before`: what the conversation has saved so far, which its limits count."""
+        """`tools`: what the model may call (default: `builtin_tools()`)."""
         self.llm = llm
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
-        self.figures_before = figures_before
-        self.artifacts_before = artifacts_before
-        self.packages = packages
+        self.tools = tools if tools is not None else builtin_tools()
 
     async def run(
-        self, history: list[ChatMessage], user_message: str, files: list[DataFile]
-    ) -> AsyncIterator[AgentEvent]:
-        """Events of one turn, ending with a `FinalEvent`. `history`: earlier turns without a
-        system message. Cancelling the consumer cancels the turn, running code included."""
-        # The turn runs as a task of its own so that output streamed while code runs can be
-        # yielded at once; callbacks cannot yield from inside `run_code`.
-        queue: asyncio.Queue[AgentEvent | None] = asyncio.Queue()
-        turn = asyncio.create_task(self._turn(history, user_message, files, queue.put_nowait))
-        turn.add_done_callback(lambda _: queue.put_nowait(None))
-        try:
-            while (event := await queue.get()) is not None:
-                yield event
-            await turn  # raises what the turn raised, if anything
-        finally:
-            if not turn.done():
-                turn.cancel()  # reaches `run_code`, which interrupts the code
-                await asyncio.wait({turn})
-
-    async def _turn(
-        self, history: list[ChatMessage], user_message: str, files: list[DataFile], emit: Emit
-    ) -> None:
+        self,
+        history: list[ChatMessage],
+        user_message: str,
+        files: list[DataFile],
+        emit: EventSink,
+    ) -> FinalEvent:
+        """Run one turn: each step goes to `emit` as it happens; returns how the turn ended.
+        `history`: earlier turns without a system message. Cancelling the call cancels the
+        turn, running code included (it is interrupted; the session keeps its state)."""
         turn = _Turn([], [], [], _Usage())
-        toolbox = Toolbox(
-            self.sandbox,
-            self.artifacts,
-            self.config,
-            self.figures_before,
-            self.artifacts_before,
-            packages=self.packages,
-        )
+        figures = FigureNamer.after(await self.artifacts.saved_names())
+        saved = await self.artifacts.saved_usage()
+        toolbox = Toolbox(self.tools, self.sandbox, self.artifacts, self.config, figures, saved)
         budget = asyncio.timeout(self.config.turn_timeout)
         try:
             async with budget:
@@ -132,30 +106,34 @@ class Agent:
                     *history,
                     ChatMessage("user", user_message),
                 ]
-                await self._loop(turn, toolbox, emit)
+                return await self._loop(turn, toolbox, emit)
         except TimeoutError:
             if not budget.expired():
                 raise
-            self._out_of_time(turn, toolbox, emit)
+            return await self._out_of_time(turn, toolbox, emit)
         except LLMError as exc:
-            emit(ErrorEvent(str(exc), "llm_error"))
-            emit(turn.final("", "failed"))
+            await emit(ErrorEvent(str(exc), ErrorCode.LLM_ERROR))
+            return turn.final("", "failed")
 
-    async def _loop(self, turn: _Turn, toolbox: Toolbox, emit: Emit) -> None:
+    async def _loop(self, turn: _Turn, toolbox: Toolbox, emit: EventSink) -> FinalEvent:
         for _ in range(self.config.max_iterations):
-            text, calls = await self._ask(turn, toolbox.specs, emit)
+            text, calls = await self._ask(turn, self.tools.specs() or None, emit)
             turn.add(ChatMessage("assistant", text, tool_calls=calls))
             if not calls:
-                emit(turn.final(text, "complete"))
-                return
+                return turn.final(text, "complete")
             for call in calls:
                 result = await toolbox.call(call, emit)
                 turn.results.append(result)
                 turn.add(ChatMessage("tool", result.observation, tool_call_id=call.id))
-        await self._finish_without_tools(turn, emit)
+        return await self._finish_without_tools(turn, emit)
 
     async def _ask(
-        self, turn: _Turn, tools: list[ToolSpec] | None, emit: Emit, *, nudge: str | None = None
+        self,
+        turn: _Turn,
+        tools: list[ToolSpec] | None,
+        emit: EventSink,
+        *,
+        nudge: str | None = None,
     ) -> tuple[str, list[ToolCall]]:
         """One model call: streams its text as tokens, returns the text and the tool calls.
         With a `nudge` (a closing instruction), the conversation goes as plain text."""
@@ -169,7 +147,7 @@ class Agent:
             async for event in events:
                 if isinstance(event, TextDelta):
                     text.append(event.text)
-                    emit(TokenEvent(event.text))
+                    await emit(TokenEvent(event.text))
                 elif isinstance(event, ModelToolCall):
                     calls.append(event.call)
                 elif isinstance(event, UsageEvent):
@@ -181,10 +159,11 @@ class Agent:
                 await close()
         return "".join(text), calls
 
-    async def _finish_without_tools(self, turn: _Turn, emit: Emit) -> None:
+    async def _finish_without_tools(self, turn: _Turn, emit: EventSink) -> FinalEvent:
         """The steps are spent: one last model call, offered no tools, explains the state."""
         steps = self.config.max_iterations
-        emit(ErrorEvent(f"stopped after {steps} steps without a final answer", "max_iterations"))
+        message = f"stopped after {steps} steps without a final answer"
+        await emit(ErrorEvent(message, ErrorCode.MAX_ITERATIONS))
         try:
             # The nudge is not kept in the history: it speaks for the agent, not the user.
             text, _ = await self._ask(turn, None, emit, nudge=FINAL_WITHOUT_TOOLS)
@@ -194,14 +173,14 @@ class Agent:
         if not text.strip():
             text = _composed_summary(f"I stopped after {steps} steps", turn.results)
         turn.add(ChatMessage("assistant", text))
-        emit(turn.final(text, "max_iterations"))
+        return turn.final(text, "max_iterations")
 
-    def _out_of_time(self, turn: _Turn, toolbox: Toolbox, emit: Emit) -> None:
+    async def _out_of_time(self, turn: _Turn, toolbox: Toolbox, emit: EventSink) -> FinalEvent:
         limit = self.config.turn_timeout
         reason = f"the turn ran out of its {limit:g} s time budget"
         interrupted = toolbox.interrupted(reason + "; the code was interrupted")
         if interrupted is not None:
-            emit(interrupted)
+            await emit(interrupted)
             turn.results.append(interrupted)
         # Every tool call the model made needs an answer, or the history cannot be sent again.
         last = next((m for m in reversed(turn.added) if m.role == "assistant"), None)
@@ -217,8 +196,8 @@ class Agent:
         opening = f"I ran out of the {limit:g} s allowed for this message"
         text = _composed_summary(opening, turn.results)
         turn.add(ChatMessage("assistant", text))
-        emit(ErrorEvent(reason, "turn_timeout"))
-        emit(turn.final(text, "timeout"))
+        await emit(ErrorEvent(reason, ErrorCode.TURN_TIMEOUT))
+        return turn.final(text, "timeout")
 
     async def _system_prompt(self, history: list[ChatMessage], files: list[DataFile]) -> str:
         previewed_before = _previewed_paths(history)
@@ -237,7 +216,7 @@ class Agent:
                 log.warning("could not preview the uploaded files: %s", exc)
                 found = []
             previews = {preview.path: preview for preview in found}
-        return system_prompt(self.config, files, previews, previewed_before)
+        return system_prompt(self.config, files, previews, previewed_before, self.tools)
 
 
 def _previewed_paths(history: list[ChatMessage]) -> set[str]:

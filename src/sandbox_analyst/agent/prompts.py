@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sandbox_analyst.agent.config import AgentConfig, DataFile
 from sandbox_analyst.agent.preview import FilePreview
+from sandbox_analyst.agent.tools import ToolRegistry
 
 DEFAULT_LIBRARIES = [
     "pandas",
@@ -20,13 +21,9 @@ _RULES = """\
 You are a careful data analyst. You answer questions about the user's data by writing Python \
 that runs in a sandbox: a stateful IPython session whose working directory holds the uploaded \
 files. Variables, imports and files persist between calls. There is no network access and no \
-package installation.
+package installation."""
 
-Tools:
-- execute_code(code): run Python; the value of the last expression is shown, like in Jupyter.
-- list_files(path): list files in the working directory.
-- preview_file(path): shape, columns, dtypes, first rows and missing values of a data file.
-
+_HOW_TO_WORK = """\
 How to work and read results:
 - Work in small steps: load, inspect, compute, then answer.
 - stderr may hold harmless warnings (e.g. FutureWarning); only "error" means the code failed.
@@ -47,12 +44,14 @@ def system_prompt(
     files: list[DataFile],
     previews: dict[str, FilePreview],
     previewed_before: set[str],
+    tools: ToolRegistry,
 ) -> str:
     """`previews`: quick previews by path; `previewed_before`: paths whose full preview is
-    already in the conversation."""
+    already in the conversation; `tools`: the tools this turn offers, each with its line."""
     libraries = ", ".join(config.allowed_libraries or DEFAULT_LIBRARIES)
+    rules = "\n\n".join([_RULES, _tools_section(tools), _HOW_TO_WORK])
     sections = [
-        _RULES,
+        rules,
         f"Libraries you may use: {libraries} (and the Python standard library). The sandbox "
         f"runs the '{config.template}' template; a library it does not contain cannot be "
         "imported.",
@@ -67,6 +66,10 @@ def system_prompt(
         sections.append(f"Instructions for this assistant:\n{config.instructions.strip()}")
     sections.append(_files_section(files, previews, previewed_before))
     return "\n\n".join(sections)
+
+
+def _tools_section(tools: ToolRegistry) -> str:
+    return "\n".join(["Tools:", *(f"- {tool.usage}" for tool in tools)])
 
 
 def _files_section(

@@ -1,5 +1,5 @@
-"""The one mapping from errors to JSON responses:
-`{"error": {"code": "...", "message": "...", "field": "..."}}` with a stable `code`."""
+"""Errors as JSON responses: `{"error": {"code": "...", "message": "...", "field": "..."}}`.
+The code and status of our own errors come from their classes (`service.public_error`)."""
 
 from __future__ import annotations
 
@@ -12,39 +12,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox_analyst.api.schemas import ErrorBody
-from sandbox_analyst.sandbox import (
-    SandboxClosedError,
-    SandboxError,
-    SandboxStartError,
-    TooManySessionsError,
-)
-from sandbox_analyst.service.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    PayloadTooLarge,
-    ServiceError,
-    StorageFull,
-    Unauthorized,
-    UnsupportedMediaType,
-    ValidationError,
-)
-from sandbox_analyst.store import StorageFullError
+from sandbox_analyst.service import PUBLIC_ERROR_TYPES, public_error
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["ErrorBody", "error_response", "install_error_handlers"]
 
-STATUS_BY_ERROR: dict[type[ServiceError], int] = {
-    NotFound: 404,
-    Forbidden: 403,
-    Unauthorized: 401,
-    Conflict: 409,
-    PayloadTooLarge: 413,
-    StorageFull: 507,
-    UnsupportedMediaType: 415,
-    ValidationError: 422,
-}
+# FastAPI's and Starlette's own errors (a route that does not exist, a wrong method...).
 _CODE_BY_STATUS = {
     400: "bad_request",
     401: "unauthorized",
@@ -57,13 +31,6 @@ _CODE_BY_STATUS = {
     415: "unsupported_media_type",
     422: "validation_error",
     507: "storage_full",
-}
-# The execution engine cannot take the work now: 503 (429 for the session caps), with what the
-# operator can do.
-SANDBOX_ERROR_CODES: dict[type[SandboxError], str] = {
-    TooManySessionsError: "too_many_sessions",
-    SandboxStartError: "sandbox_unavailable",
-    SandboxClosedError: "sandbox_unavailable",
 }
 
 
@@ -82,19 +49,19 @@ def error_response(
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-async def _service_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServiceError)
-    status = next((s for t, s in STATUS_BY_ERROR.items() if isinstance(exc, t)), 400)
-    return error_response(status, exc.code, exc.message, field=exc.field)
-
-
-async def _sandbox_error(_request: Request, exc: Exception) -> JSONResponse:
-    code = next((c for t, c in SANDBOX_ERROR_CODES.items() if isinstance(exc, t)), None)
-    if code is None:
-        logger.error("sandbox failure: %s", exc)
-        return error_response(503, "sandbox_error", f"the sandbox failed: {exc}")
-    # Errors that carry their own code and status (session caps: 429) answer with them.
-    return error_response(getattr(exc, "http_status", 503), getattr(exc, "code", code), str(exc))
+async def _public_error(request: Request, exc: Exception) -> JSONResponse:
+    error = public_error(exc)
+    if error is None:  # an error family whose class forgot its code: a bug
+        return await _unexpected_error(request, exc)
+    if error.http_status >= 500:
+        logger.warning(
+            "%s %s answered %d: %s",
+            request.method,
+            request.url.path,
+            error.http_status,
+            error.message,
+        )
+    return error_response(error.http_status, error.code, error.message, field=error.field)
 
 
 def _location(loc: tuple[object, ...]) -> str:
@@ -102,12 +69,6 @@ def _location(loc: tuple[object, ...]) -> str:
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
     return ".".join(parts) or "body"
-
-
-async def _storage_full(_request: Request, exc: Exception) -> JSONResponse:
-    # Any write the services did not turn into their own StorageFull (e.g. a database row).
-    logger.error("storage full: %s", exc)
-    return error_response(StorageFullError.http_status, StorageFullError.code, str(exc))
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -134,9 +95,8 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ServiceError, _service_error)
-    app.add_exception_handler(SandboxError, _sandbox_error)
-    app.add_exception_handler(StorageFullError, _storage_full)
+    for error_type in PUBLIC_ERROR_TYPES:
+        app.add_exception_handler(error_type, _public_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

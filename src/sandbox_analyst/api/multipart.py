@@ -21,7 +21,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from sandbox_analyst.service.errors import ValidationError
+from sandbox_analyst.service import ValidationError
 
 FILE_FIELD = "file"
 MAX_FIELD_BYTES = 1024  # a text field is an id or a short value, never data

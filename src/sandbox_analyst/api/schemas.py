@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sandbox_analyst.service.text import Title
+from sandbox_analyst.service import Title
 
 
 class _Out(BaseModel):

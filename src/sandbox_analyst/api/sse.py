@@ -1,27 +1,13 @@
-"""Server-sent events for chat turns: `event: NAME` + `data: JSON` per event, a comment line
-as keep-alive while nothing happens, and the turn cancelled when the client goes away."""
+"""The REST API's server-sent events for a chat turn: `event: NAME` + `data: JSON` per event
+(streamed by `streaming.TurnEventStream`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import Request
-from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
-
-from sandbox_analyst.agent import ArtifactEvent, ToolResultEvent
-from sandbox_analyst.service.chat import ChatTurn
-from sandbox_analyst.service.chat_events import ChatEvent
-
-KEEPALIVE_S = 5.0
-_KEEPALIVE = b": keepalive\n\n"
-
-
-def wants_event_stream(request: Request) -> bool:
-    return "text/event-stream" in request.headers.get("accept", "")
+from sandbox_analyst.service import ArtifactEvent, ChatEvent, ToolResultEvent
 
 
 def event_payload(event: ChatEvent) -> dict[str, Any]:
@@ -51,35 +37,14 @@ def encode(event: ChatEvent) -> bytes:
     return f"event: {event.type}\ndata: {data}\n\n".encode()
 
 
-class TurnEventStream(StreamingResponse):
-    """Streams a turn's events. However the response ends (the turn finished, the client
-    disconnected, the send failed), a turn still running is cancelled."""
+class ChatEventFrames:
+    """`TurnFrames` for the REST API: one server-sent event per turn event."""
 
-    def __init__(self, turn: ChatTurn, request: Request) -> None:
-        self.turn = turn
-        self.request = request
-        super().__init__(
-            self._frames(),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+    def opening(self) -> bytes:
+        return b""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.turn.cancel("the client disconnected")
+    async def frame(self, event: ChatEvent) -> bytes:
+        return encode(event)
 
-    async def _frames(self) -> AsyncIterator[bytes]:
-        while True:
-            try:
-                event = await self.turn.next_event(KEEPALIVE_S)
-            except TimeoutError:
-                # Long silent code: the keep-alive also tells us when the client is gone.
-                if await self.request.is_disconnected():
-                    return
-                yield _KEEPALIVE
-                continue
-            if event is None:
-                return
-            yield encode(event)
+    async def closing(self) -> bytes:
+        return b""

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from sandbox_analyst.cli.exit_codes import ExitCode, exit_code_for
 from sandbox_analyst.config import ConfigError, Settings, load_settings
+from sandbox_analyst.service import public_error
 
 app = typer.Typer(
     name="analyst",
@@ -41,7 +43,14 @@ def settings() -> Settings:
         return load_settings(_State.config_file)
     except (ConfigError, ValueError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise typer.Exit(ExitCode.USAGE) from exc
+
+
+def fail(exc: Exception) -> typer.Exit:
+    """Say what went wrong; the exit to raise, with the code `exc` calls for."""
+    error = public_error(exc)
+    err_console.print(f"[red]error:[/red] {error.message if error is not None else exc}")
+    return typer.Exit(exit_code_for(exc))
 
 
 def main() -> None:

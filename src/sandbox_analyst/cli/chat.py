@@ -1,9 +1,9 @@
 """`analyst chat [DATA]... QUESTION`: ask about data files from the shell.
 
 In-process by default (the whole service embedded, nothing to start first), or against a
-running server with `--server URL --key KEY`. Exit codes: 0 answered, 1 the turn did not
-complete (failed, cancelled), 2 bad arguments, 3 the server refused or could not be reached,
-130 interrupted.
+running server with `--server URL --key KEY`. Exit codes (`ExitCode`): 0 answered, 1 the turn
+did not complete (failed, cancelled), 2 bad arguments, 3 the server refused or could not be
+reached, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from sandbox_analyst.api import embedded_server
 from sandbox_analyst.cli.app import app, console, err_console, settings
 from sandbox_analyst.cli.chat_render import ChatRenderer
 from sandbox_analyst.cli.chat_session import ChatSession, TurnOutcome
-from sandbox_analyst.client import STREAM_BROKEN, AnalystAPIError, AnalystClient, embedded_server
+from sandbox_analyst.cli.exit_codes import ExitCode
+from sandbox_analyst.client import STREAM_BROKEN, AnalystAPIError, AnalystClient
 from sandbox_analyst.sandbox import SandboxError
 
-EXIT_INCOMPLETE, EXIT_USAGE, EXIT_SERVER, EXIT_INTERRUPTED = 1, 2, 3, 130
 SERVER_ENV, KEY_ENV = "ANALYST_SERVER_URL", "ANALYST_API_KEY"
 
 
@@ -80,7 +81,7 @@ def chat(
     try:
         code = asyncio.run(_run(request))
     except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
+        code = ExitCode.INTERRUPTED
     raise typer.Exit(code)
 
 
@@ -112,7 +113,7 @@ def _request(
 
 def _usage_error(message: str) -> None:
     err_console.print(f"[red]error:[/red] {escape(message)}")
-    raise typer.Exit(EXIT_USAGE)
+    raise typer.Exit(ExitCode.USAGE)
 
 
 @asynccontextmanager
@@ -130,7 +131,7 @@ async def _connect(request: ChatRequest) -> AsyncIterator[AnalystClient]:
         yield await stack.enter_async_context(AnalystClient(server.url, server.api_key))
 
 
-async def _run(request: ChatRequest) -> int:
+async def _run(request: ChatRequest) -> ExitCode:
     quiet = Console(quiet=True)
     renderer = (
         ChatRenderer(quiet, err_console) if request.as_json else ChatRenderer(console, err_console)
@@ -145,15 +146,15 @@ async def _run(request: ChatRequest) -> int:
                 session.stop_handling_interrupts()
     except AnalystAPIError as exc:
         renderer.fail(_explain(exc, request))
-        return EXIT_SERVER
+        return ExitCode.UNAVAILABLE
     except (SandboxError, OSError) as exc:
         renderer.fail(f"could not start the analyst: {exc}")
-        return EXIT_SERVER
+        return ExitCode.UNAVAILABLE
     except asyncio.CancelledError:
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
 
 
-async def _converse(session: ChatSession, request: ChatRequest) -> int:
+async def _converse(session: ChatSession, request: ChatRequest) -> ExitCode:
     title = request.question.splitlines()[0][:120] if request.question else ""
     uploads = await session.start(request.files, title, request.assistant_id)
     outcome = TurnOutcome(status="complete")
@@ -164,10 +165,10 @@ async def _converse(session: ChatSession, request: ChatRequest) -> int:
         typer.echo(json.dumps(_document(session, outcome, text, uploads), indent=2))
     if request.interactive:
         await session.interact()
-        return 0
+        return ExitCode.OK
     if outcome.interrupted:
-        return EXIT_INTERRUPTED
-    return 0 if outcome.status == "complete" else EXIT_INCOMPLETE
+        return ExitCode.INTERRUPTED
+    return ExitCode.OK if outcome.status == "complete" else ExitCode.FAILED
 
 
 def _document(

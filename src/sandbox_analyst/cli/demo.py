@@ -16,6 +16,7 @@ from rich.text import Text
 
 from sandbox_analyst.cli.app import app, console, err_console, settings
 from sandbox_analyst.cli.chat_render import ChatRenderer
+from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.client import TurnEvent
 from sandbox_analyst.demo import DemoFailed, run_demo
 
@@ -71,10 +72,10 @@ def demo(
         )
     except DemoFailed as exc:
         err_console.print(f"[red]error:[/red] the demo failed: {exc}")
-        raise typer.Exit(1) from exc
+        raise typer.Exit(ExitCode.FAILED) from exc
     except Exception as exc:  # the command's last word: say what broke, not a bare traceback
         err_console.print(f"[red]error:[/red] the demo failed: {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from exc
+        raise typer.Exit(ExitCode.FAILED) from exc
     console.print()
     console.print(Rule("done", align="left"))
     console.print(f"Finished in {time.monotonic() - started:.1f} s (model turns replayed).")

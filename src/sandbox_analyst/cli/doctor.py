@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sandbox_analyst.cli.app import app, console, settings
+from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import ProviderHealth, SandboxError, SandboxProvider, create_provider
 
@@ -35,10 +36,10 @@ def doctor() -> None:
         )
     except SandboxError as exc:
         console.print(f"[red]sandbox backend unavailable:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+        raise typer.Exit(ExitCode.FAILED) from exc
     level = asyncio.run(_check(config, provider))
     if level is None:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
     console.print(
         f"isolation level: [bold]{level}[/bold] (required: {config.sandbox.min_isolation})"
     )

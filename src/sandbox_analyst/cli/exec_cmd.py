@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from sandbox_analyst.cli.app import app, console, err_console, settings
+from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.sandbox import Execution, Result, SandboxError, create_provider
 
 _IMAGE_FORMATS = {"png": "png", "jpeg": "jpg", "svg": "svg"}
@@ -37,14 +38,14 @@ def exec_code(
     for path in files or []:
         if not path.is_file():
             err_console.print(f"[red]error:[/red] no such file: {path}")
-            raise typer.Exit(2)
+            raise typer.Exit(ExitCode.USAGE)
     try:
         execution = asyncio.run(_run(source, files or [], timeout, output_dir))
     except SandboxError as exc:
         err_console.print(f"[red]sandbox error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from exc
+        raise typer.Exit(ExitCode.USAGE) from exc
     if execution.error is not None:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 async def _run(code: str, files: list[Path], timeout: float | None, output_dir: Path) -> Execution:

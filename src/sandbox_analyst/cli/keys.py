@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sandbox_analyst.cli.app import app, console, err_console, settings
-from sandbox_analyst.cli.users import fail
+from sandbox_analyst.cli.app import app, console, err_console, fail, settings
 from sandbox_analyst.service import ServiceError, Services
 
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)

@@ -14,6 +14,7 @@ from sandbox_analyst.api import SingleUserRefused, check_single_user, create_app
 from sandbox_analyst.api.e2b import PortDispatch, create_e2b_app
 from sandbox_analyst.api.http_protocol import header_deadline_protocol
 from sandbox_analyst.cli.app import app, err_console, settings
+from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import BackendUnavailableError, backend_factory
 from sandbox_analyst.service import Services
@@ -44,7 +45,7 @@ def serve(
         backend_factory(effective.sandbox.backend)
     except (SingleUserRefused, BackendUnavailableError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise typer.Exit(ExitCode.USAGE) from exc
 
     effective.data_dir.mkdir(parents=True, exist_ok=True)
     # soft_wrap: paths and URLs stay on one line, whole, to copy.

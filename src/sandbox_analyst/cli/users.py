@@ -9,16 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sandbox_analyst.cli.app import app, console, err_console, settings
+from sandbox_analyst.cli.app import app, console, err_console, fail, settings
 from sandbox_analyst.service import ServiceError, Services
 
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
-
-
-def fail(exc: ServiceError) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {exc.message}")
-    return typer.Exit(1)
 
 
 @users_app.command("create")

@@ -1,7 +1,7 @@
-"""A typed async client of the Sandbox Analyst API, and the whole service embedded in the
-caller's event loop for commands that need no separate server.
+"""A typed async client of the Sandbox Analyst API: plain HTTP, nothing of the server inside
+(the server embedded in a command's own event loop is `sandbox_analyst.api.embedded_server`).
 
-    async with embedded_server(settings) as server, AnalystClient(server.url) as client:
+    async with AnalystClient(url, api_key) as client:
         conversation = await client.create_conversation("sales")
         upload = await client.upload_file(Path("sales.csv"), conversation["id"])
         async for event in client.ask(conversation["id"], "Plot sales by month"):
@@ -9,7 +9,6 @@ caller's event loop for commands that need no separate server.
 """
 
 from sandbox_analyst.client.client import DEFAULT_ASSISTANT_NAME, AnalystClient
-from sandbox_analyst.client.embedded import EmbeddedServer, embedded_server
 from sandbox_analyst.client.errors import STREAM_BROKEN, AnalystAPIError
 from sandbox_analyst.client.events import TurnEvent
 
@@ -18,7 +17,5 @@ __all__ = [
     "STREAM_BROKEN",
     "AnalystAPIError",
     "AnalystClient",
-    "EmbeddedServer",
     "TurnEvent",
-    "embedded_server",
 ]

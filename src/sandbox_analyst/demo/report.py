@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
 from sandbox_analyst.demo.markdown import render_markdown
+from sandbox_analyst.service import file_id_of
 
 # The sections of a tool observation (see `sandbox_analyst.agent.observation`), in order.
 _SECTIONS = ("success", "stdout", "stderr", "error", "results", "files", "notes")
 _SHOWN_SECTIONS = {"stdout": "output", "stderr": "stderr", "error": "error", "results": "result"}
 _EMPTY_MARKERS = {"", "(empty)", "(none)"}
-_FILE_URL = re.compile(r"/api/files/([A-Za-z0-9_-]+)/content(?:[?#]\S*)?$")
 
 _STYLE = """
 body{margin:0;background:#f6f7f9;color:#1d2330;font:15px/1.55 system-ui,-apple-system,
@@ -112,8 +111,8 @@ class _Page:
         self.files = files
 
     def resolve(self, url: str) -> str | None:
-        match = _FILE_URL.search(url)
-        stored = self.files.get(match.group(1)) if match else None
+        file_id = file_id_of(url)
+        stored = self.files.get(file_id) if file_id is not None else None
         return stored.data_uri if stored is not None else None
 
     def message(self, message: Mapping[str, Any]) -> str:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sandbox_analyst.client import AnalystAPIError, AnalystClient, TurnEvent, embedded_server
+from sandbox_analyst.api import embedded_server
+from sandbox_analyst.client import AnalystAPIError, AnalystClient, TurnEvent
 from sandbox_analyst.config import LLMSettings, Settings
 from sandbox_analyst.demo.dataset import copy_demo_dataset
 from sandbox_analyst.demo.report import ReportFile, render_report

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sandbox_analyst.agent.tools import EXECUTE_CODE
+from sandbox_analyst.agent import EXECUTE_CODE
 from sandbox_analyst.demo import cells
 from sandbox_analyst.demo.dataset import DEMO_DATASET_NAME
 from sandbox_analyst.demo.report import observation_sections

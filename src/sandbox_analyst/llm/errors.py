@@ -4,8 +4,12 @@ from __future__ import annotations
 
 
 class LLMError(Exception):
-    """A model call failed. `retryable` says whether trying again later may succeed."""
+    """A model call failed. `retryable` says whether trying again later may succeed. A front
+    end answers it as the upstream's failure (`http_status` 502), never as 401 or 404, which
+    would blame the caller's own key or model."""
 
+    code = "upstream_error"
+    http_status = 502
     retryable = False
 
     def __init__(
@@ -59,6 +63,7 @@ def stream_truncated(provider: str, model: str, base_url: str | None) -> LLMUnav
 class LLMRateLimitError(LLMError):
     """The server said 429: too many requests or tokens for now."""
 
+    http_status = 429
     retryable = True
 
 

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 
 class SandboxError(Exception):
-    """Base class for every sandbox-layer failure."""
+    """Base class for every sandbox-layer failure. `code` and `http_status`: what a front end
+    answers it with (the engine failed: 503 unless a subclass knows better)."""
+
+    code = "sandbox_error"
+    http_status = 503
 
 
 class SandboxClosedError(SandboxError):
     """The sandbox was closed; acquire a new one."""
 
+    code = "sandbox_unavailable"
+
 
 class SandboxBusyError(SandboxError):
     """Another execution is running in this sandbox; wait for it or interrupt it."""
+
+    code = "sandbox_busy"
+    http_status = 409
 
 
 class SandboxUsageError(SandboxError, ValueError):
@@ -33,6 +42,8 @@ class SandboxNotFoundError(SandboxError):
 
 class SandboxStartError(SandboxError):
     """A worker or the zygote could not be started."""
+
+    code = "sandbox_unavailable"
 
 
 class TooManySessionsError(SandboxError):
@@ -73,6 +84,9 @@ class BackendUnavailableError(SandboxError):
 class FileAccessError(SandboxError):
     """A file operation was refused: the path escapes the workdir, or does not exist."""
 
+    code = "file_access_refused"
+    http_status = 400
+
 
 class PathEscapeError(FileAccessError):
     def __init__(self, path: str, reason: str) -> None:
@@ -82,3 +96,5 @@ class PathEscapeError(FileAccessError):
 
 class IsolationError(SandboxError):
     """The isolation level in force is below the configured minimum."""
+
+    code = "isolation_insufficient"

@@ -1,10 +1,35 @@
-"""The service layer: what people may do with assistants, conversations and files, and the
-only place that decides who may do what (`service.access`)."""
+"""The service layer: what people may do with assistants, conversations, files and chat turns,
+and the only place that decides who may do what (`service.access`).
+
+Front ends (`api`, `cli`) use what this package exports and nothing deeper: the services, a
+chat turn and the events it streams (the agent's own event types are re-exported here), the
+errors with the code and HTTP status each declares (`public_error`), and links to stored files.
+"""
 
 from sandbox_analyst.service.assistants import (
     AssistantCreate,
     AssistantService,
     AssistantUpdate,
+    Visibility,
+)
+from sandbox_analyst.service.chat import (
+    ArtifactEvent,
+    ArtifactRef,
+    ChatEvent,
+    ChatService,
+    ChatTurn,
+    ErrorCode,
+    ErrorEvent,
+    MessageEndEvent,
+    MessageStartEvent,
+    ResultEvent,
+    SandboxRestoredEvent,
+    StderrEvent,
+    StdoutEvent,
+    TokenEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    TurnOutcome,
 )
 from sandbox_analyst.service.conversations import (
     ConversationDetail,
@@ -14,50 +39,93 @@ from sandbox_analyst.service.conversations import (
     SandboxCloser,
 )
 from sandbox_analyst.service.errors import (
+    PUBLIC_ERROR_TYPES,
     Conflict,
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    PublicError,
     ServiceError,
     StorageFull,
     Unauthorized,
     UnsupportedMediaType,
     ValidationError,
+    public_error,
 )
-from sandbox_analyst.service.files import FileContent, FileService, SignedLink
+from sandbox_analyst.service.file_links import (
+    FileLinkMatch,
+    content_path,
+    content_url,
+    file_id_of,
+    file_links_in,
+    signed_content_url,
+)
+from sandbox_analyst.service.filenames import content_disposition
+from sandbox_analyst.service.files import FileContent, FileKind, FileService, SignedLink
 from sandbox_analyst.service.packages import InstallOutcome, PackageAsk, PackageService
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.services import Services
 from sandbox_analyst.service.signing import UrlSigner
+from sandbox_analyst.service.text import Title
 from sandbox_analyst.service.users import CreatedKey, UserService
 
 __all__ = [
+    "PUBLIC_ERROR_TYPES",
+    "ArtifactEvent",
+    "ArtifactRef",
     "AssistantCreate",
     "AssistantService",
     "AssistantUpdate",
+    "ChatEvent",
+    "ChatService",
+    "ChatTurn",
     "Conflict",
     "ConversationDetail",
     "ConversationService",
     "CreatedKey",
+    "ErrorCode",
+    "ErrorEvent",
     "FileContent",
+    "FileKind",
+    "FileLinkMatch",
     "FileService",
     "Forbidden",
     "InstallOutcome",
+    "MessageEndEvent",
     "MessageRole",
+    "MessageStartEvent",
     "MessageStatus",
     "NotFound",
     "PackageAsk",
     "PackageService",
     "PayloadTooLarge",
     "Principal",
+    "PublicError",
+    "ResultEvent",
     "SandboxCloser",
+    "SandboxRestoredEvent",
     "ServiceError",
     "Services",
     "SignedLink",
+    "StderrEvent",
+    "StdoutEvent",
     "StorageFull",
+    "Title",
+    "TokenEvent",
+    "ToolCallEvent",
+    "ToolResultEvent",
+    "TurnOutcome",
     "Unauthorized",
     "UnsupportedMediaType",
     "UrlSigner",
     "UserService",
     "ValidationError",
+    "Visibility",
+    "content_disposition",
+    "content_path",
+    "content_url",
+    "file_id_of",
+    "file_links_in",
+    "public_error",
+    "signed_content_url",
 ]

@@ -244,15 +244,20 @@ class ConversationService:
         artifact_ids: list[str] | None = None,
         usage: dict[str, Any] | None = _UNSET,
         error: str | None = _UNSET,
+        execution: Execution | None = None,
     ) -> Message:
         """Change a message as its turn streams: replace or extend its text, set its status,
-        tool calls/results, artifacts, usage or error."""
+        tool calls/results, artifacts, usage or error. `execution`: a new entry of the
+        execution log, written in the same transaction (a step's result and its log entry are
+        stored together, in one write)."""
         if status is not None:
             _check_choice(status, MESSAGE_STATUSES, "status")
         async with self._db.session() as session:
             message = await session.get(Message, message_id) if looks_like_id(message_id) else None
             if message is None:
                 raise NotFound("message not found")
+            if execution is not None:
+                session.add(execution)
             if content is not None:
                 message.content = content
             if append_content:
@@ -287,10 +292,9 @@ class ConversationService:
         message_id: str | None = None,
     ) -> Execution:
         """Record one piece of code that ran (outputs already truncated by the caller)."""
-        record = Execution(
-            conversation_id=conversation_id,
-            owner_id=owner_id,
-            message_id=message_id,
+        record = execution_entry(
+            conversation_id,
+            owner_id,
             code=code,
             status=status,
             duration_s=duration_s,
@@ -299,6 +303,7 @@ class ConversationService:
             stderr=stderr,
             error=error,
             truncated=truncated,
+            message_id=message_id,
         )
         async with self._db.session() as session:
             session.add(record)
@@ -310,6 +315,37 @@ class ConversationService:
             statement = statement.where(Execution.owner_id == principal.user_id)
         async with self._db.session() as session:
             return list(await session.scalars(statement.order_by(Execution.created_at)))
+
+
+def execution_entry(
+    conversation_id: str,
+    owner_id: str,
+    *,
+    code: str,
+    status: str,
+    duration_s: float | None = None,
+    peak_memory_bytes: int | None = None,
+    stdout: str = "",
+    stderr: str = "",
+    error: dict[str, Any] | None = None,
+    truncated: bool = False,
+    message_id: str | None = None,
+) -> Execution:
+    """A new entry of the execution log, not yet stored (`append_execution` stores one;
+    `update_message(execution=...)` stores one with a change of its message)."""
+    return Execution(
+        conversation_id=conversation_id,
+        owner_id=owner_id,
+        message_id=message_id,
+        code=code,
+        status=status,
+        duration_s=duration_s,
+        peak_memory_bytes=peak_memory_bytes,
+        stdout=stdout,
+        stderr=stderr,
+        error=error,
+        truncated=truncated,
+    )
 
 
 def _check_choice(value: str, choices: frozenset[str], field: str) -> None:

@@ -26,6 +26,7 @@ from sandbox_analyst.service.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
+from sandbox_analyst.service.file_links import signed_content_url
 from sandbox_analyst.service.filenames import safe_display_name
 from sandbox_analyst.service.media import SNIFF_BYTES, sniff_media_type
 from sandbox_analyst.service.principal import Principal
@@ -94,7 +95,7 @@ class FileService:
         self._blobs = blobs
         self._signer = signer
         self.max_upload_bytes = max_upload_bytes
-        self._public_url = (public_url or "").rstrip("/")
+        self._public_url = public_url
 
     async def upload(
         self,
@@ -246,16 +247,21 @@ class FileService:
         )
 
     async def signed_url(
-        self, principal: Principal, file_id: str, *, ttl_s: int = DEFAULT_LINK_TTL_S
+        self,
+        principal: Principal,
+        file_id: str,
+        *,
+        ttl_s: int = DEFAULT_LINK_TTL_S,
+        base_url: str | None = None,
     ) -> SignedLink:
         """A link to the content that works without credentials until it expires; absolute
-        when `server.public_url` is set."""
+        under `server.public_url` when it is set, else under `base_url` when given."""
         if not 0 < ttl_s <= 30 * 24 * 3600:
             raise ValidationError("ttl_s must be between 1 second and 30 days", field="ttl_s")
         record = await self.get(principal, file_id)
         expires = int(time.time()) + ttl_s
         signature = self._signer.sign(record.id, expires)
-        url = f"{self._public_url}/api/files/{record.id}/content?sig={signature}"
+        url = signed_content_url(record.id, signature, self._public_url or base_url)
         return SignedLink(url=url, expires_at=datetime.fromtimestamp(expires, UTC))
 
     async def attach(self, principal: Principal, file_id: str, conversation_id: str) -> FileRecord:

@@ -19,7 +19,7 @@ from sandbox_analyst.sandbox import SessionManager, create_provider
 from sandbox_analyst.sandbox.templates import TemplateCatalog
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat import ChatService
-from sandbox_analyst.service.conversation_records import StoredSandboxIds
+from sandbox_analyst.service.chat.records import StoredSandboxIds
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService

@@ -1,6 +1,7 @@
-"""Chat turns end to end: the real app (over httpx's ASGI transport, or a live uvicorn server
-where a test needs a real connection), the scripted fake LLM server speaking OpenAI's and
-Anthropic's wire formats, and real sandboxes. Nothing is mocked in between.
+"""Chat turns end to end: the real app (tests/fixtures/apps.py: over httpx's ASGI transport,
+or `live_url`, a live uvicorn server, where a test needs a real connection), the scripted fake
+LLM server speaking OpenAI's and Anthropic's wire formats, and real sandboxes. Nothing is
+mocked in between.
 
 Starting a sandbox backend costs seconds, so one `SessionManager` (on the local backend) serves
 the whole session, shared by a fresh app (fresh database) per test. Its tests therefore run on the
@@ -10,7 +11,6 @@ session's event loop: `pytestmark = pytest.mark.asyncio(loop_scope="session")`.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,95 +18,37 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 
-from sandbox_analyst.api import create_app
-from sandbox_analyst.config import LLMSettings, ProviderSettings, SandboxSettings, Settings
+from sandbox_analyst.config import ProviderSettings, Settings
 from sandbox_analyst.sandbox import SessionManager
-from sandbox_analyst.sandbox.local import LocalProvider
 from sandbox_analyst.service import Services
 from sandbox_analyst.testing import FakeLLMServer
-from tests.conftest import uvicorn_on_loopback
-
-SANDBOX = SandboxSettings(pool_size=2, timeout=30.0, interrupt_grace=2.0, max_sessions=64)
-_FAST_RETRIES: dict[str, Any] = {"retry_backoff": 0.001, "retry_max_delay": 0.01, "timeout": 30.0}
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def sandbox_provider(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[LocalProvider]:
-    async with LocalProvider(SANDBOX, tmp_path_factory.mktemp("chat-sandboxes")) as provider:
-        yield provider
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def sandbox_sessions(sandbox_provider: LocalProvider) -> AsyncIterator[SessionManager]:
-    sessions = SessionManager.from_settings(sandbox_provider, SANDBOX)
-    await sessions.start()
-    yield sessions
-    await sessions.shutdown(end_provider=False)
+from tests.fixtures.models import fake_endpoint, fake_llm_settings
+from tests.fixtures.sandboxes import CHAT_SANDBOX
 
 
 @pytest.fixture
-def fake(request: pytest.FixtureRequest) -> Iterator[FakeLLMServer]:
-    """The fake LLM server; parametrize indirectly with `{"quirks": [...]}` for quirks."""
-    options = getattr(request, "param", {})
-    with FakeLLMServer(**options) as server:
-        yield server
-
-
-@pytest.fixture
-def chat_settings(tmp_path: Path, database_url: str, fake: FakeLLMServer) -> Settings:
+def app_settings(tmp_path: Path, database_url: str, fake: FakeLLMServer) -> Settings:
+    """The model is the fake server speaking OpenAI; an "anthropic" provider is the same
+    server speaking Anthropic's protocol."""
     return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
-        sandbox=SANDBOX,
-        llm=LLMSettings(
-            provider="openai",
-            base_url=fake.openai_base_url,
-            api_key="test-key",
-            model="test-model",
+        sandbox=CHAT_SANDBOX,
+        llm=fake_llm_settings(
+            fake,
             providers={
                 "anthropic": ProviderSettings(
-                    kind="anthropic",
-                    base_url=fake.anthropic_base_url,
-                    api_key="test-key",
-                    model="claude-test",
-                    **_FAST_RETRIES,
+                    kind="anthropic", **fake_endpoint(fake, "anthropic", model="claude-test")
                 )
             },
-            **_FAST_RETRIES,
         ),
     )
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def app(chat_settings: Settings, sandbox_sessions: SessionManager) -> AsyncIterator[FastAPI]:
-    application = create_app(chat_settings, sessions=sandbox_sessions)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
 @pytest.fixture
-def services(app: FastAPI) -> Services:
-    return app.state.services
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", timeout=60
-    ) as http:
-        yield http
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def live_url(app: FastAPI) -> AsyncIterator[str]:
-    """The same app behind a real uvicorn server on 127.0.0.1 (real disconnects)."""
-    async with uvicorn_on_loopback(app) as url:
-        yield url
+def app_sessions(sandbox_sessions: SessionManager) -> SessionManager:
+    return sandbox_sessions
 
 
 @dataclass

@@ -17,7 +17,8 @@ from sandbox_analyst.sandbox import SandboxProvider, SessionManager
 from sandbox_analyst.service import Services
 from sandbox_analyst.store import Conversation
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
-from tests.api.chat.conftest import SANDBOX, Chatter
+from tests.api.chat.conftest import Chatter
+from tests.fixtures.sandboxes import CHAT_SANDBOX as SANDBOX
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -68,14 +69,14 @@ async def test_another_server_process_reconnects_to_the_live_sandbox(
     fake: FakeLLMServer,
     alice: Chatter,
     services: Services,
-    chat_settings: Settings,
-    sandbox_provider: SandboxProvider,
+    app_settings: Settings,
+    local_provider: SandboxProvider,
 ) -> None:
     fake.add_turns(*run("secret = 6 * 7\nopen('made.txt', 'w').write('here')"))
     await alice.ask("Compute the secret")
     first = services.sandboxes.get(alice.conversation_id)
 
-    async with another_server(chat_settings, sandbox_provider) as (other, client):
+    async with another_server(app_settings, local_provider) as (other, client):
         fake.add_turns(*run("import os\nprint(secret, sorted(os.listdir('.')))"))
         reply = await Chatter(client, alice.headers, alice.assistant_id, alice.conversation_id).ask(
             "What is the secret?"
@@ -89,15 +90,15 @@ async def test_a_stored_id_whose_session_ended_gives_a_rebuilt_one(
     fake: FakeLLMServer,
     alice: Chatter,
     services: Services,
-    chat_settings: Settings,
-    sandbox_provider: SandboxProvider,
+    app_settings: Settings,
+    local_provider: SandboxProvider,
 ) -> None:
     fake.add_turns(*run("total = 10 + 5"))
     await alice.ask("Add")
     old = services.sandboxes.get(alice.conversation_id)
     await old.close()  # as if its backend lost it while no process was looking
 
-    async with another_server(chat_settings, sandbox_provider) as (other, client):
+    async with another_server(app_settings, local_provider) as (other, client):
         fake.add_turns(*run("print(total)"))
         reply = await Chatter(client, alice.headers, alice.assistant_id, alice.conversation_id).ask(
             "What was the total?"

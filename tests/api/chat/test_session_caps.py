@@ -17,7 +17,8 @@ from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import SandboxProvider, SessionManager, TooManyUserSessionsError
 from sandbox_analyst.service import AssistantCreate, Principal, Services
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
-from tests.api.chat.conftest import SANDBOX, make_chatter
+from tests.api.chat.conftest import make_chatter
+from tests.fixtures.sandboxes import CHAT_SANDBOX as SANDBOX
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -45,12 +46,10 @@ class Capped:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def capped(
-    chat_settings: Settings, sandbox_provider: SandboxProvider
-) -> AsyncIterator[Capped]:
+async def capped(app_settings: Settings, local_provider: SandboxProvider) -> AsyncIterator[Capped]:
     """The app with tight session caps, on the shared backend."""
-    sessions = SessionManager.from_settings(sandbox_provider, CAPS)
-    application = create_app(chat_settings.model_copy(update={"sandbox": CAPS}), sessions=sessions)
+    sessions = SessionManager.from_settings(local_provider, CAPS)
+    application = create_app(app_settings.model_copy(update={"sandbox": CAPS}), sessions=sessions)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(

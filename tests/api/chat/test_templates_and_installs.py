@@ -11,9 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 
-from sandbox_analyst.api import create_app
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import SessionManager
 from sandbox_analyst.sandbox.local import LocalProvider
@@ -27,11 +25,12 @@ from sandbox_analyst.sandbox.templates import (
 from sandbox_analyst.service import Principal, Services
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
 from sandbox_analyst.testing.package_index import LocalPackageIndex
-from tests.api.chat.conftest import SANDBOX, make_chatter
+from tests.api.chat.conftest import make_chatter
+from tests.fixtures.sandboxes import CHAT_SANDBOX
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-TEMPLATE_SANDBOX = SANDBOX.model_copy(update={"pool_size": 1, "preload": []})
+TEMPLATE_SANDBOX = CHAT_SANDBOX.model_copy(update={"pool_size": 1, "preload": []})
 
 
 @pytest.fixture(scope="module")
@@ -74,20 +73,17 @@ async def template_sessions(
         await sessions.shutdown(end_provider=False)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def app(
-    chat_settings: Settings,
-    template_sessions: SessionManager,
-    data_dir: Path,
-    index_url: str,
-) -> AsyncIterator[FastAPI]:
-    sandbox = chat_settings.sandbox.model_copy(
+@pytest.fixture
+def app_settings(app_settings: Settings, data_dir: Path, index_url: str) -> Settings:
+    sandbox = app_settings.sandbox.model_copy(
         update={"package_index": index_url, "allowed_packages": ["analyst-words"]}
     )
-    settings = chat_settings.model_copy(update={"sandbox": sandbox, "data_dir": data_dir})
-    application = create_app(settings, sessions=template_sessions)
-    async with application.router.lifespan_context(application):
-        yield application
+    return app_settings.model_copy(update={"sandbox": sandbox, "data_dir": data_dir})
+
+
+@pytest.fixture
+def app_sessions(template_sessions: SessionManager) -> SessionManager:
+    return template_sessions
 
 
 def code(source: str) -> Turn:

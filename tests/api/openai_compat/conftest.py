@@ -1,7 +1,7 @@
-"""The OpenAI-compatible API end to end: the real app behind a live uvicorn server on
-127.0.0.1, called with OpenAI's own Python SDK, the scripted fake LLM behind it and real
-sandboxes (one pool for the session, as in the chat tests). Tests run on the session's loop:
-`pytestmark = pytest.mark.asyncio(loop_scope="session")`."""
+"""The OpenAI-compatible API end to end: the real app (tests/fixtures/apps.py) behind a live
+uvicorn server on 127.0.0.1, called with OpenAI's own Python SDK, the scripted fake LLM behind
+it and real sandboxes (one pool for the session, as in the chat tests). Tests run on the
+session's loop: `pytestmark = pytest.mark.asyncio(loop_scope="session")`."""
 
 from __future__ import annotations
 
@@ -13,17 +13,13 @@ from typing import Any
 import openai
 import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 
-from sandbox_analyst.api import create_app
-from sandbox_analyst.config import LLMSettings, Settings
+from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import SessionManager
-from sandbox_analyst.service import Principal, Services
+from sandbox_analyst.service import AssistantCreate, Principal, Services
 from sandbox_analyst.testing import FakeLLMServer
-from tests.api.chat.conftest import SANDBOX, fake, sandbox_provider, sandbox_sessions
-from tests.conftest import uvicorn_on_loopback
-
-__all__ = ["fake", "sandbox_provider", "sandbox_sessions"]
+from tests.fixtures.models import fake_llm_settings
+from tests.fixtures.sandboxes import CHAT_SANDBOX
 
 
 @pytest.fixture
@@ -35,37 +31,26 @@ def v1_settings(
     return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
-        sandbox=SANDBOX,
+        sandbox=CHAT_SANDBOX,
         server={"max_upload_mb": 1, **overrides.get("server", {})},
-        llm=LLMSettings(
-            provider="openai",
-            base_url=fake.openai_base_url,
-            api_key="test-key",
-            model="test-model",
-            retry_backoff=0.001,
-            retry_max_delay=0.01,
-            timeout=30.0,
-        ),
+        llm=fake_llm_settings(fake),
     )
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def app(v1_settings: Settings, sandbox_sessions: SessionManager) -> AsyncIterator[FastAPI]:
-    application = create_app(v1_settings, sessions=sandbox_sessions)
-    async with application.router.lifespan_context(application):
-        yield application
+@pytest.fixture
+def app_settings(v1_settings: Settings) -> Settings:
+    return v1_settings
 
 
 @pytest.fixture
-def services(app: FastAPI) -> Services:
-    return app.state.services
+def app_sessions(sandbox_sessions: SessionManager) -> SessionManager:
+    return sandbox_sessions
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def base_url(app: FastAPI) -> AsyncIterator[str]:
+@pytest.fixture
+def base_url(live_url: str) -> str:
     """The app behind a real uvicorn server on 127.0.0.1."""
-    async with uvicorn_on_loopback(app) as url:
-        yield url
+    return live_url
 
 
 @dataclass
@@ -86,8 +71,6 @@ def v1_client(base_url: str, key: str) -> openai.AsyncOpenAI:
 async def make_user(
     services: Services, base_url: str, name: str, assistant: str = "Sales analyst"
 ) -> V1User:
-    from sandbox_analyst.service import AssistantCreate
-
     user = await services.users.create_user(name)
     key = (await services.users.create_key(user.id)).secret
     principal = Principal(user.id, user.name)

@@ -14,7 +14,7 @@ from sandbox_analyst.agent import (
     ToolResultEvent,
 )
 from sandbox_analyst.api.openai_compat.answer import AnswerWriter
-from sandbox_analyst.service.chat_events import ChatEvent, MessageEndEvent
+from sandbox_analyst.service import ChatEvent, MessageEndEvent
 
 
 async def sign(file_id: str) -> str | None:

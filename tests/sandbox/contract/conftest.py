@@ -19,7 +19,7 @@ from tests.sandbox.gateway.gateway_process import GatewayProcess
 
 # backend name -> fixture yielding a started provider of it
 BACKENDS: dict[str, str] = {
-    "local": "local_provider",  # tests/sandbox/conftest.py: the zygote the local tests use
+    "local": "local_provider",  # tests/fixtures/sandboxes.py: the session's one zygote
     "gateway": "gateway_contract_provider",  # a real jupyter kernelgateway on 127.0.0.1
 }
 

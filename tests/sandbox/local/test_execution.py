@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox_analyst.sandbox.local import LocalSandbox, SandboxPool
-from tests.sandbox.conftest import sandbox_settings
+from tests.fixtures.sandboxes import sandbox_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

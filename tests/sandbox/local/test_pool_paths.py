@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sandbox_analyst.sandbox.local import SandboxPool
 from sandbox_analyst.sandbox.local.isolation import LayerName
-from tests.sandbox.conftest import sandbox_settings
+from tests.fixtures.sandboxes import sandbox_settings
 
 
 async def test_import_paths_read_paths_and_environment_reach_every_worker(tmp_path: Path) -> None:

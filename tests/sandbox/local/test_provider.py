@@ -12,7 +12,7 @@ import pytest
 
 from sandbox_analyst.sandbox.local import LocalProvider
 from sandbox_analyst.sandbox.local.isolation import LayerName
-from tests.sandbox.conftest import sandbox_settings
+from tests.fixtures.sandboxes import sandbox_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

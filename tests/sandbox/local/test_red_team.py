@@ -19,7 +19,7 @@ import pytest_asyncio
 from sandbox_analyst.sandbox import SandboxErrorName
 from sandbox_analyst.sandbox.local import LocalSandbox, SandboxPool
 from sandbox_analyst.sandbox.local.isolation import LayerName
-from tests.sandbox.conftest import sandbox_settings
+from tests.fixtures.sandboxes import sandbox_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -21,7 +21,7 @@ from sandbox_analyst.sandbox.templates import (
     TemplateNotFoundError,
     UvRunner,
 )
-from tests.sandbox.conftest import sandbox_settings
+from tests.fixtures.sandboxes import sandbox_settings
 from tests.sandbox.templates.conftest import ProbeIndex, write_template
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

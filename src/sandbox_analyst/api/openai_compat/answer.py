@@ -13,14 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox_analyst.agent import (
-    ArtifactEvent,
-    ErrorEvent,
-    ResultEvent,
-    TokenEvent,
-    ToolCallEvent,
-    ToolResultEvent,
-)
 from sandbox_analyst.api.openai_compat.render import (
     FileLink,
     ToolStyle,
@@ -29,10 +21,19 @@ from sandbox_analyst.api.openai_compat.render import (
     step_end,
     step_start,
 )
-from sandbox_analyst.service.chat_events import ChatEvent, MessageEndEvent, SandboxRestoredEvent
+from sandbox_analyst.service import (
+    ArtifactEvent,
+    ChatEvent,
+    ErrorEvent,
+    MessageEndEvent,
+    ResultEvent,
+    SandboxRestoredEvent,
+    TokenEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    file_links_in,
+)
 
-# A link to one of our files as the agent writes it: relative, or under server.public_url.
-_FILE_URL = re.compile(r"(?:https?://[^\s()<>\"']*?)?/api/files/([A-Za-z0-9_-]{1,64})/content")
 _WORD_END = re.compile(r"\s")
 
 Signer = Callable[[str], Awaitable[str | None]]
@@ -132,18 +133,17 @@ class AnswerWriter:
         return text
 
     async def _link_files(self, text: str) -> str:
+        """`text` with each link to one of the caller's files signed (an old signature the
+        link carried is replaced)."""
         pieces, position = [], 0
-        for match in _FILE_URL.finditer(text):
-            url = await self._sign(match.group(1))
+        for link in file_links_in(text):
+            url = await self._sign(link.file_id)
             if url is None:
                 continue
-            self._linked.add(match.group(1))
-            pieces.append(text[position : match.start()])
+            self._linked.add(link.file_id)
+            pieces.append(text[position : link.start])
             pieces.append(url)
-            position = match.end()
-            if text.startswith("?sig=", position):  # an already signed link: drop the old one
-                sig_end = re.match(r"\?sig=[^\s)\"']*", text[position:])
-                position += sig_end.end() if sig_end else 0
+            position = link.end
         pieces.append(text[position:])
         return "".join(pieces)
 

@@ -1,6 +1,7 @@
-"""The one mapping from errors to responses for the `/v1` front end, in OpenAI's shape:
+"""Errors as the `/v1` front end answers them, in OpenAI's shape:
 `{"error": {"message", "type", "param", "code"}}`, so that OpenAI clients raise their usual
-exceptions (`AuthenticationError`, `NotFoundError`...).
+exceptions (`AuthenticationError`, `NotFoundError`...). The code and status of our own errors
+come from their classes (`service.public_error`), as for `/api`.
 
 FastAPI's exception handlers are application-wide, and `/api` answers in its own shape
 (`api/errors.py`); so the `/v1` routes use a route class, `OpenAIRoute`, that catches what
@@ -18,33 +19,11 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sandbox_analyst.config import ConfigError
-from sandbox_analyst.llm import LLMError, LLMRateLimitError
-from sandbox_analyst.sandbox import SandboxError, TooManySessionsError
-from sandbox_analyst.service.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    PayloadTooLarge,
-    ServiceError,
-    StorageFull,
-    Unauthorized,
-    UnsupportedMediaType,
-)
-from sandbox_analyst.store import StorageFullError
+from sandbox_analyst.service import public_error
 
 logger = logging.getLogger(__name__)
 
-_STATUS_BY_SERVICE_ERROR: dict[type[ServiceError], int] = {
-    Unauthorized: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    PayloadTooLarge: 413,
-    StorageFull: 507,
-    UnsupportedMediaType: 415,
-}
-# Our service error codes where OpenAI has a code of its own for the same thing.
+# Our error codes where OpenAI has a code of its own for the same thing.
 _OPENAI_CODES = {"unauthorized": "invalid_api_key"}
 
 
@@ -94,28 +73,16 @@ def as_openai_error(exc: Exception) -> OpenAIError:
         return exc
     if isinstance(exc, RequestValidationError):
         return _invalid_body(exc)
-    if isinstance(exc, ServiceError):
-        status = next((s for t, s in _STATUS_BY_SERVICE_ERROR.items() if isinstance(exc, t)), 400)
+    error = public_error(exc)
+    if error is not None:
+        # OpenAI answers every invalid request with 400; it has no 422.
+        status = 400 if error.http_status == 422 else error.http_status
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
         if status == 409:
             # OpenAI's SDKs retry 409 on their own; the running turn may take minutes.
             headers["x-should-retry"] = "false"
-        code = _OPENAI_CODES.get(exc.code, exc.code)
-        return OpenAIError(status, exc.message, code=code, param=exc.field, headers=headers)
-    if isinstance(exc, StorageFullError):
-        return OpenAIError(exc.http_status, str(exc), code=exc.code)
-    if isinstance(exc, SandboxError):
-        if isinstance(exc, TooManySessionsError):
-            return OpenAIError(
-                exc.http_status, f"the sandbox cannot take this now: {exc}", code=exc.code
-            )
-        return OpenAIError(503, f"the sandbox cannot take this now: {exc}", code="sandbox_error")
-    if isinstance(exc, LLMError):
-        # The model behind us failed: never 401/404, which would blame the caller's key/model.
-        status = 429 if isinstance(exc, LLMRateLimitError) else 502
-        return OpenAIError(status, str(exc), code="upstream_error")
-    if isinstance(exc, ConfigError):
-        return OpenAIError(503, f"the server's model is not configured: {exc}", code="config")
+        code = _OPENAI_CODES.get(error.code, error.code)
+        return OpenAIError(status, error.message, code=code, param=error.field, headers=headers)
     if isinstance(exc, StarletteHTTPException):
         code = getattr(exc, "code", None) or "http_error"
         return OpenAIError(

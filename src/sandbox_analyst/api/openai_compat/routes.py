@@ -8,21 +8,19 @@ uses, in the conversation `continuity` picks, and writes its steps into the answ
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
 
 from sandbox_analyst.api.auth import ServicesDep
 from sandbox_analyst.api.body_limit import BodyKind, body_kind
 from sandbox_analyst.api.openai_compat.answer import AnswerWriter, Signer
 from sandbox_analyst.api.openai_compat.attachments import Attachment, attachments
 from sandbox_analyst.api.openai_compat.catalog import Catalog
+from sandbox_analyst.api.openai_compat.chunks import AnswerChunks, CompletionChunks
 from sandbox_analyst.api.openai_compat.continuity import (
     conversation_key,
     conversation_title,
@@ -33,22 +31,18 @@ from sandbox_analyst.api.openai_compat.plain import PlainReply
 from sandbox_analyst.api.openai_compat.schemas import (
     AssistantMessage,
     ChatCompletion,
-    ChatCompletionChunk,
     ChatCompletionRequest,
     Choice,
-    ChunkChoice,
-    Delta,
     ModelCard,
     ModelList,
     Usage,
 )
-from sandbox_analyst.service import NotFound, Principal, Services, Unauthorized
-from sandbox_analyst.service.chat import ChatTurn
+from sandbox_analyst.api.streaming import EventStreamResponse, TurnEventStream
+from sandbox_analyst.service import ChatTurn, NotFound, Principal, Services, Unauthorized
 from sandbox_analyst.store import Assistant, as_stream
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], route_class=OpenAIRoute)
 
-KEEPALIVE_S = 5.0
 _LISTED_ASSISTANTS = 1000
 _bearer = HTTPBearer(auto_error=False, description="An API key: `analyst keys create USER`.")
 
@@ -114,9 +108,15 @@ async def chat_completions(
 ) -> Any:
     """Ask an assistant (its code runs in the conversation's sandbox), or the plain model.
     `stream: true` answers with server-sent `chat.completion.chunk` events."""
+    created = int(time.time())
     if body.model == services.settings.openai_compat.plain_model:
         reply = await PlainReply.start(services.settings, body.messages)
-        return await _respond(body, f"chatcmpl-plain-{time.time_ns()}", reply.pieces(), reply)
+        completion_id = f"chatcmpl-plain-{time.time_ns()}"
+        if body.stream:
+            chunks = CompletionChunks(body, completion_id, created)
+            return EventStreamResponse(_plain_chunks(chunks, reply))
+        text = "".join([piece async for piece in reply.pieces()])
+        return _completion(body, completion_id, created, text, reply.usage)
     assistant = await _assistant(services, principal, body.model)
     turn = await _start_turn(body, request, principal, services, assistant)
     settings = services.settings.openai_compat
@@ -125,18 +125,16 @@ async def chat_completions(
         _signer(request, principal, services),
         output_chars=settings.output_chars,
     )
-    pieces = _answer_pieces(turn, writer, request, keepalive=body.stream)
+    completion_id = f"chatcmpl-{turn.message_id}"
+    if body.stream:
+        chunks = CompletionChunks(body, completion_id, created)
+        return TurnEventStream(turn, request, AnswerChunks(chunks, writer))
     try:
-        return await _respond(
-            body,
-            f"chatcmpl-{turn.message_id}",
-            pieces,
-            writer,
-            on_close=lambda: turn.cancel("the client disconnected"),
-        )
+        parts = [await writer.write(event) async for event in turn]
+        parts.append(await writer.close())
     finally:
-        if not body.stream:
-            turn.cancel("the request ended")  # a no-op once the turn is over
+        turn.cancel("the request ended")  # a no-op once the turn is over
+    return _completion(body, completion_id, created, "".join(parts), writer.usage)
 
 
 async def _start_turn(
@@ -188,15 +186,17 @@ def _uploaded(files: list[Attachment]) -> str:
 
 
 def _signer(request: Request, principal: Principal, services: Services) -> Signer:
-    base = str(request.base_url).rstrip("/")
+    base_url = str(request.base_url)
     ttl_s = services.settings.openai_compat.link_days * 24 * 3600
     signed: dict[str, str | None] = {}
 
     async def sign(file_id: str) -> str | None:
         if file_id not in signed:
             try:
-                link = await services.files.signed_url(principal, file_id, ttl_s=ttl_s)
-                signed[file_id] = base + link.url if link.url.startswith("/") else link.url
+                link = await services.files.signed_url(
+                    principal, file_id, ttl_s=ttl_s, base_url=base_url
+                )
+                signed[file_id] = link.url
             except NotFound:
                 signed[file_id] = None
         return signed[file_id]
@@ -204,102 +204,27 @@ def _signer(request: Request, principal: Principal, services: Services) -> Signe
     return sign
 
 
-async def _answer_pieces(
-    turn: ChatTurn, writer: AnswerWriter, request: Request, *, keepalive: bool
-) -> AsyncIterator[str | None]:
-    """The answer's markdown as the turn runs; None now and then while nothing happens (a
-    streaming client is sent a keep-alive, which also tells us whether it is still there)."""
-    while True:
-        try:
-            event = await turn.next_event(KEEPALIVE_S if keepalive else None)
-        except TimeoutError:
-            if await request.is_disconnected():
-                return
-            yield None
-            continue
-        if event is None:
-            break
-        if text := await writer.write(event):
-            yield text
-    if text := await writer.close():
-        yield text
+async def _plain_chunks(chunks: CompletionChunks, reply: PlainReply) -> AsyncIterator[bytes]:
+    yield chunks.opening()
+    async for piece in reply.pieces():
+        yield chunks.piece(piece)
+    yield chunks.closing(reply.usage)
 
 
-async def _respond(
+def _completion(
     body: ChatCompletionRequest,
     completion_id: str,
-    pieces: AsyncIterator[str | None],
-    source: AnswerWriter | PlainReply,
-    *,
-    on_close: Callable[[], object] = lambda: None,
-) -> Any:
-    """The answer as one `chat.completion`, or streamed as chunks."""
-    created = int(time.time())
-    if body.stream:
-        return CompletionStream(_chunks(body, completion_id, created, pieces, source), on_close)
-    text = "".join([piece async for piece in pieces if piece])
+    created: int,
+    text: str,
+    usage: dict[str, Any],
+) -> ChatCompletion:
     return ChatCompletion(
         id=completion_id,
         created=created,
         model=body.model,
         choices=[Choice(message=AssistantMessage(content=text))],
-        usage=Usage.from_turn(source.usage),
+        usage=Usage.from_turn(usage),
     )
-
-
-async def _chunks(
-    body: ChatCompletionRequest,
-    completion_id: str,
-    created: int,
-    pieces: AsyncIterator[str | None],
-    source: AnswerWriter | PlainReply,
-) -> AsyncIterator[bytes]:
-    def chunk(delta: Delta, finish_reason: str | None = None) -> bytes:
-        return _event(
-            ChatCompletionChunk(
-                id=completion_id,
-                created=created,
-                model=body.model,
-                choices=[ChunkChoice(delta=delta, finish_reason=finish_reason)],
-            )
-        )
-
-    yield chunk(Delta(role="assistant", content=""))
-    async for piece in pieces:
-        yield b": keepalive\n\n" if piece is None else chunk(Delta(content=piece))
-    yield chunk(Delta(), finish_reason="stop")
-    if body.include_usage:
-        usage = Usage.from_turn(source.usage)
-        yield _event(
-            ChatCompletionChunk(
-                id=completion_id, created=created, model=body.model, choices=[], usage=usage
-            )
-        )
-    yield b"data: [DONE]\n\n"
-
-
-def _event(chunk: ChatCompletionChunk) -> bytes:
-    data = json.dumps(chunk.model_dump(exclude_none=True), ensure_ascii=False)
-    return f"data: {data}\n\n".encode()
-
-
-class CompletionStream(StreamingResponse):
-    """Server-sent chunks. However the response ends, `on_close` runs (a turn still running
-    is cancelled: its client has gone)."""
-
-    def __init__(self, chunks: AsyncIterator[bytes], on_close: Callable[[], object]) -> None:
-        self.on_close = on_close
-        super().__init__(
-            chunks,
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.on_close()
 
 
 @router.api_route(

@@ -8,9 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from sandbox_analyst.api.auth import CurrentPrincipal, ServicesDep
 from sandbox_analyst.api.schemas import AssistantOut
-from sandbox_analyst.service import AssistantCreate, AssistantUpdate
-from sandbox_analyst.service.assistants import Visibility
-from sandbox_analyst.service.text import Title
+from sandbox_analyst.service import AssistantCreate, AssistantUpdate, Title, Visibility
 
 router = APIRouter(prefix="/api/assistants", tags=["assistants"])
 

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from sandbox_analyst.api.auth import CurrentPrincipal, ServicesDep
 from sandbox_analyst.api.schemas import MessageOut
-from sandbox_analyst.api.sse import TurnEventStream, wants_event_stream
-from sandbox_analyst.service.artifact_sink import artifact_url
+from sandbox_analyst.api.sse import ChatEventFrames
+from sandbox_analyst.api.streaming import TurnEventStream, wants_event_stream
+from sandbox_analyst.service import content_url
 
 router = APIRouter(prefix="/api/conversations", tags=["chat"])
 
@@ -66,7 +67,7 @@ async def post_message(
         principal, conversation_id, body.content, file_ids=body.file_ids
     )
     if wants_event_stream(request):
-        return TurnEventStream(turn, request)
+        return TurnEventStream(turn, request, ChatEventFrames())
     try:
         outcome = await services.chat.outcome(turn)
     finally:
@@ -79,7 +80,7 @@ async def post_message(
             ArtifactOut(
                 id=record.id,
                 name=record.name,
-                url=artifact_url(record.id, public_url),
+                url=content_url(record.id, public_url),
                 media_type=record.media_type,
                 size=record.size,
             )

@@ -13,9 +13,13 @@ from sandbox_analyst.api.auth import CurrentPrincipal, OptionalPrincipal, Servic
 from sandbox_analyst.api.body_limit import BodyKind, body_kind
 from sandbox_analyst.api.multipart import UploadStream
 from sandbox_analyst.api.schemas import FileAttach, FileOut, SignedLinkOut
-from sandbox_analyst.service import FileContent, Unauthorized, ValidationError
-from sandbox_analyst.service.filenames import content_disposition
-from sandbox_analyst.service.files import FileKind
+from sandbox_analyst.service import (
+    FileContent,
+    FileKind,
+    Unauthorized,
+    ValidationError,
+    content_disposition,
+)
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 CONVERSATION_FIELD = "conversation_id"

@@ -40,8 +40,11 @@ class App {
     return this.sidebar.assistants;
   }
   navigate(hash) {
-    if (location.hash === hash) this.route();
-    else location.hash = hash;
+    // Routed now, not on the browser's later hashchange event: what the user does next (type,
+    // send) must not be undone by a route that lands after it. pushState fires no hashchange;
+    // back and forward still do.
+    if (location.hash !== hash) history.pushState(null, "", hash);
+    this.route();
   }
   replaceRoute(hash) {
     history.replaceState(null, "", hash);

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from sandbox_analyst.api import create_app
+from sandbox_analyst.api.app import create_app
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import Services
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox_analyst.api import SingleUserRefused
-from sandbox_analyst.client import AnalystClient, EmbeddedServer, embedded_server
+from sandbox_analyst.api import EmbeddedServer, SingleUserRefused, embedded_server
+from sandbox_analyst.client import AnalystClient
 from sandbox_analyst.config import Settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -4,7 +4,7 @@ that made them, each with its result, long results cut, unfinished turns said so
 from __future__ import annotations
 
 from sandbox_analyst.llm import ChatMessage, ToolCall
-from sandbox_analyst.service.chat_history import (
+from sandbox_analyst.service.chat.history import (
     HISTORY_OBSERVATION_LIMIT,
     compact,
     history_from_messages,

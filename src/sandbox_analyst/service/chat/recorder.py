@@ -2,14 +2,15 @@
 nothing that was already shown: the assistant message (created as `streaming`) gets its text,
 tool calls, results and artifacts as they happen, and each piece of code that ran is appended
 to the execution log (code, status, duration, memory, outputs cut to a bounded size).
+Everything it stores comes from the events: it never asks the sandbox.
 
 Text streams in many small tokens; it is written out at least every `TOKEN_FLUSH_S` seconds
-and before every other step, rather than once per token.
+and with the next step's own write, rather than once per token. Each step costs one write of
+the message (a result of code, two: the execution log and the message).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -22,16 +23,19 @@ from sandbox_analyst.agent import (
     ToolResultEvent,
 )
 from sandbox_analyst.llm import ChatMessage
-from sandbox_analyst.sandbox import Sandbox, SandboxError, SandboxErrorName
-from sandbox_analyst.service.chat_history import (
+from sandbox_analyst.sandbox import SandboxErrorName
+from sandbox_analyst.service.chat.history import (
     result_entry,
     tool_call_entry,
     tool_result_entry,
     with_steps,
 )
-from sandbox_analyst.service.conversations import ConversationService, MessageStatus
-
-logger = logging.getLogger(__name__)
+from sandbox_analyst.service.conversations import (
+    ConversationService,
+    MessageStatus,
+    execution_entry,
+)
+from sandbox_analyst.store import Execution
 
 TOKEN_FLUSH_S = 0.25
 STORED_OUTPUT_LIMIT = 64 * 1024  # characters of stdout / stderr kept per execution
@@ -50,7 +54,6 @@ class TurnRecorder:
         self._owner_id = owner_id
         self._conversation_id = conversation_id
         self.message_id = message_id
-        self.sandbox: Sandbox | None = None  # set once the turn has one
         self.content = ""
         self.error: str | None = None
         self.tool_calls: list[dict[str, Any]] = []
@@ -68,9 +71,8 @@ class TurnRecorder:
             self.content += event.text
             self._unsaved_text += event.text
             if time.monotonic() - self._last_flush >= TOKEN_FLUSH_S:
-                await self._flush_text()
+                await self._update()
             return
-        await self._flush_text()
         if isinstance(event, ToolCallEvent):
             self.tool_calls.append(tool_call_entry(event))
             if event.code is not None:
@@ -90,9 +92,8 @@ class TurnRecorder:
             artifacts = self._artifacts_by_call.get(event.call_id, [])
             results = self._results_by_call.pop(event.call_id, [])
             self.tool_results.append(tool_result_entry(event, artifacts, results))
-            if event.code is not None:
-                await self._log_execution(event)
-            await self._update(tool_results=self.tool_results)
+            execution = self._execution(event) if event.code is not None else None
+            await self._update(tool_results=self.tool_results, execution=execution)
         elif isinstance(event, ErrorEvent):
             self.error = event.message
             await self._update(error=self.error)
@@ -129,39 +130,31 @@ class TurnRecorder:
             error=self.error,
         )
 
-    async def _flush_text(self) -> None:
-        if self._unsaved_text:
-            text, self._unsaved_text = self._unsaved_text, ""
-            await self._conversations.update_message(self.message_id, append_content=text)
-        self._last_flush = time.monotonic()
-
     async def _update(self, **changes: Any) -> None:
-        await self._conversations.update_message(self.message_id, **changes)
+        """Write `changes` to the message, with the text not yet written."""
+        if self._unsaved_text:
+            changes["append_content"], self._unsaved_text = self._unsaved_text, ""
+        self._last_flush = time.monotonic()
+        if changes:
+            await self._conversations.update_message(self.message_id, **changes)
 
-    async def _log_execution(self, event: ToolResultEvent) -> None:
+    def _execution(self, event: ToolResultEvent) -> Execution:
+        """The execution log's entry for the code `event` ran."""
         stdout, stdout_cut = _bounded(event.stdout)
         stderr, stderr_cut = _bounded(event.stderr)
-        await self._conversations.append_execution(
+        return execution_entry(
             self._conversation_id,
             self._owner_id,
             code=event.code or "",
             status=execution_status(event),
             duration_s=event.duration,
-            peak_memory_bytes=await self._memory(),
+            peak_memory_bytes=event.peak_memory_bytes,
             stdout=stdout,
             stderr=stderr,
             error=event.error,
             truncated=stdout_cut or stderr_cut,
             message_id=self.message_id,
         )
-
-    async def _memory(self) -> int | None:
-        if self.sandbox is None or self.sandbox.closed:
-            return None
-        try:
-            return (await self.sandbox.info()).memory_bytes
-        except (SandboxError, OSError):
-            return None
 
 
 def execution_status(event: ToolResultEvent) -> str:

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sandbox_analyst.agent import ArtifactNotSaved, ArtifactRef
+from sandbox_analyst.agent import ArtifactNotSaved, ArtifactRef, ArtifactUsage
 from sandbox_analyst.service.errors import StorageFull
+from sandbox_analyst.service.file_links import content_url
 from sandbox_analyst.service.files import FileService
-
-
-def artifact_url(file_id: str, public_url: str | None = None) -> str:
-    """The content URL of a stored file: absolute when `server.public_url` is set."""
-    return f"{(public_url or '').rstrip('/')}/api/files/{file_id}/content"
 
 
 class FileArtifactSink:
@@ -50,7 +46,13 @@ class FileArtifactSink:
         return ArtifactRef(
             file_id=record.id,
             name=record.name,
-            url=artifact_url(record.id, self._public_url),
+            url=content_url(record.id, self._public_url),
             media_type=record.media_type,
             size=record.size,
         )
+
+    async def saved_names(self) -> list[str]:
+        return await self._files.artifact_names(self._owner_id, self._conversation_id)
+
+    async def saved_usage(self) -> ArtifactUsage:
+        return await self._files.artifact_usage(self._owner_id, self._conversation_id)

@@ -1,6 +1,7 @@
-"""Events of a chat turn: the agent's own (`sandbox_analyst.agent`) between the service's
-`message_start`, `sandbox_restored` and `message_end`. Each has a `type`: the name of the
-server-sent event the API streams it as."""
+"""Events of a chat turn, in order: `message_start`, perhaps `sandbox_restored`, the agent's own
+steps (`token`, `tool_call`, `stdout`, ..., re-exported here so that front ends need only the
+service), and always `message_end` last. Each has a `type`: the name of the server-sent event
+the API streams it as."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sandbox_analyst.agent import (
+    AgentEvent,
     ArtifactEvent,
+    ArtifactRef,
+    ErrorCode,
     ErrorEvent,
     ResultEvent,
     StderrEvent,
@@ -17,6 +21,24 @@ from sandbox_analyst.agent import (
     ToolCallEvent,
     ToolResultEvent,
 )
+
+__all__ = [
+    "AgentEvent",
+    "ArtifactEvent",
+    "ArtifactRef",
+    "ChatEvent",
+    "ErrorCode",
+    "ErrorEvent",
+    "MessageEndEvent",
+    "MessageStartEvent",
+    "ResultEvent",
+    "SandboxRestoredEvent",
+    "StderrEvent",
+    "StdoutEvent",
+    "TokenEvent",
+    "ToolCallEvent",
+    "ToolResultEvent",
+]
 
 
 @dataclass
@@ -55,16 +77,4 @@ class MessageEndEvent:
     artifact_ids: list[str]
 
 
-ChatEvent = (
-    MessageStartEvent
-    | SandboxRestoredEvent
-    | TokenEvent
-    | ToolCallEvent
-    | StdoutEvent
-    | StderrEvent
-    | ResultEvent
-    | ArtifactEvent
-    | ToolResultEvent
-    | ErrorEvent
-    | MessageEndEvent
-)
+ChatEvent = MessageStartEvent | SandboxRestoredEvent | AgentEvent | MessageEndEvent

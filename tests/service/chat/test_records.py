@@ -4,7 +4,7 @@ the conversation list (it is bookkeeping, not an edit)."""
 from __future__ import annotations
 
 from sandbox_analyst.service import AssistantCreate, Principal, Services
-from sandbox_analyst.service.conversation_records import StoredSandboxIds
+from sandbox_analyst.service.chat.records import StoredSandboxIds
 
 
 async def test_a_stored_sandbox_id_is_read_back_and_leaves_updated_at(

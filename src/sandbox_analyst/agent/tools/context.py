@@ -1,0 +1,88 @@
+"""What a tool's handler works with: the call, the turn's sandbox and artifact sink, the events
+it sends while it runs, and what it hands back (`ToolOutcome`)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sandbox_analyst.agent.artifact_limits import ArtifactBudget
+from sandbox_analyst.agent.artifacts import ArtifactRef, ArtifactSink, WorkdirSnapshot
+from sandbox_analyst.agent.config import AgentConfig
+from sandbox_analyst.agent.events import ArtifactEvent, EventSink, StderrEvent, StdoutEvent
+from sandbox_analyst.agent.figures import FigureNamer
+from sandbox_analyst.agent.observation import Observation
+from sandbox_analyst.llm import ToolCall
+from sandbox_analyst.sandbox import Sandbox
+
+
+class InvalidArguments(Exception):
+    """The call's arguments cannot be used; the message tells the model what to send."""
+
+
+@dataclass
+class ToolOutcome:
+    observation: Observation
+    state_lost: bool = False  # the session's variables were lost (its process restarted)
+    peak_memory_bytes: int | None = None
+
+
+@dataclass
+class TurnState:
+    """What the tools of one turn share across its calls."""
+
+    figures: FigureNamer
+    sandbox_generation: int  # restarts of the session seen so far: a change means state lost
+    budget: ArtifactBudget  # what the turn's calls may still save
+    failures: dict[str, int] = field(default_factory=dict)  # normalised code -> failed runs
+    # The last call's "after" listing, which is the next call's "before" while nothing else
+    # ran in the workdir (saves one listing per call).
+    snapshot: WorkdirSnapshot | None = None
+
+
+@dataclass
+class CallOutput:
+    """The call in progress, so an interrupted turn can still report what it printed."""
+
+    call: ToolCall
+    code: str | None
+    started: float = field(default_factory=time.monotonic)
+    stdout: list[str] = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ToolContext:
+    call: ToolCall
+    sandbox: Sandbox
+    artifacts: ArtifactSink
+    config: AgentConfig
+    turn: TurnState
+    output: CallOutput
+    emit: EventSink
+
+    @property
+    def code(self) -> str | None:
+        """The Python source this call runs (its tool's `code_argument`), if any."""
+        return self.output.code
+
+    def text_argument(self, name: str, default: str | None = None) -> str:
+        """A string argument; `InvalidArguments` when it is missing (without a default) or not
+        a string."""
+        value = self.call.arguments.get(name, default)
+        if value is None:
+            raise InvalidArguments(f'{self.call.name} needs a "{name}" argument')
+        if not isinstance(value, str):
+            raise InvalidArguments(f'"{name}" must be a string')
+        return value
+
+    async def stdout(self, text: str) -> None:
+        self.output.stdout.append(text)
+        await self.emit(StdoutEvent(self.call.id, text))
+
+    async def stderr(self, text: str) -> None:
+        self.output.stderr.append(text)
+        await self.emit(StderrEvent(self.call.id, text))
+
+    async def artifact(self, ref: ArtifactRef) -> None:
+        await self.emit(ArtifactEvent(self.call.id, ref))
