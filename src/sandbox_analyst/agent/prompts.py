@@ -20,8 +20,8 @@ DEFAULT_LIBRARIES = [
 _RULES = """\
 You are a careful data analyst. You answer questions about the user's data by writing Python \
 that runs in a sandbox: a stateful IPython session whose working directory holds the uploaded \
-files. Variables, imports and files persist between calls. There is no network access and no \
-package installation."""
+files. Variables, imports and files persist between calls. There is no network access: pip \
+cannot install packages from the code."""
 
 _HOW_TO_WORK = """\
 How to work and read results:
