@@ -215,6 +215,24 @@ class SandboxSettings(BaseModel):
     find_links: list[str] = Field(
         default_factory=list, description="Directories or pages of links to wheels."
     )
+    template_idle_timeout: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds a template's zygote and pool (other than the default's) stay up "
+        "without a session before they are ended; the next session starts them again.",
+    )
+    allowed_packages: list[str] = Field(
+        default_factory=list,
+        description="Packages every assistant that allows installs may install (e.g. faker, "
+        "'regex>=2024', or * for anything on the index); others wait for an admin's approval "
+        "(analyst packages pending).",
+    )
+    max_package_mb: int = Field(
+        200, ge=1, description="Largest wheel an approved install fetches, in MiB (unpacked)."
+    )
+    max_session_packages_mb: int = Field(
+        1024, ge=1, description="What approved installs may add to one session, in MiB."
+    )
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     e2b: E2BBackendSettings = Field(default_factory=E2BBackendSettings)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from sandbox_analyst.cli import app
+from sandbox_analyst.config import Settings
+from sandbox_analyst.service import AssistantCreate, Principal, Services
 from sandbox_analyst.testing.package_index import LocalPackageIndex
 
 PROBE = """\
@@ -117,3 +120,28 @@ def test_unknown_templates_are_named(run: Callable[..., Result]) -> None:
         result = run(*args)
         assert result.exit_code == 1
         assert "no template named 'nope'" in result.output
+
+
+def test_a_template_that_assistants_name_is_removed_only_with_force(
+    run: Callable[..., Result], data_dir: Path
+) -> None:
+    spec = data_dir / "templates" / "probe.yaml"
+    spec.parent.mkdir(parents=True)
+    spec.write_text(PROBE)
+    assert run("build").exit_code == 0
+
+    async def name_it() -> None:
+        async with Services.running(Settings(data_dir=data_dir)) as services:
+            user = await services.users.create_user("ann")
+            principal = Principal(user_id=user.id, name=user.name)
+            await services.assistants.create(
+                principal, AssistantCreate(name="Prober", template="probe")
+            )
+
+    asyncio.run(name_it())
+    refused = run("rm", "probe")
+    assert refused.exit_code == 1
+    assert "template 'probe' is used by Prober" in refused.output
+    assert spec.exists()
+    assert run("rm", "probe", "--force").exit_code == 0
+    assert not spec.exists()

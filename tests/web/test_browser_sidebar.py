@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
+from sandbox_analyst.sandbox.templates import TemplateCatalog
 from tests.web.conftest import Browsing, WebApp, WebUser, screenshot, sign_in
 
 
@@ -91,3 +92,35 @@ def test_the_assistant_editor_shows_api_errors_by_their_field_and_publishes(
     shared = bobs_page.locator(f'[data-testid="assistant-item"][data-id="{forecaster["id"]}"]')
     expect(shared).to_contain_text("Forecaster")
     expect(shared.get_by_test_id("assistant-public-badge")).to_be_visible()
+
+
+def test_the_assistant_editor_offers_the_built_templates_and_approved_installs(
+    browsing: Browsing, web: WebApp
+) -> None:
+    templates_dir = web.settings.data_dir / "templates"
+    templates_dir.mkdir(parents=True, exist_ok=True)
+    (templates_dir / "plain.yaml").write_text("description: Plain tables\n")
+    (templates_dir / "unbuilt.yaml").write_text("description: Not built yet\n")
+    settings = web.settings.model_copy(
+        update={"sandbox": web.settings.sandbox.model_copy(update={"package_index": None})}
+    )
+    TemplateCatalog.from_settings(settings).build(["plain"])  # nothing to fetch: offline
+    frank = web.add_user("frank")
+    page = browsing.new_page()
+    sign_in(page, frank)
+    page.get_by_test_id("new-assistant").click()
+    form = page.get_by_test_id("assistant-form")
+    form.locator('[name="name"]').fill("Tabulator")
+    template = page.get_by_test_id("assistant-template")
+    expect(template.locator("option")).to_have_count(2)  # default and the built one only
+    template.select_option("plain")
+    form.locator('[name="allow_installs"]').check()
+    form.locator('[name="allowed_packages"]').fill("faker, regex>=2024")
+    page.get_by_test_id("assistant-save").click()
+
+    saved = page.get_by_test_id("assistant-item").filter(has_text="Tabulator")
+    expect(saved).to_be_visible()
+    listed = web.api(frank, "GET", "/api/assistants", params={"mine": "true"}).json()
+    [tabulator] = [a for a in listed if a["name"] == "Tabulator"]
+    assert (tabulator["template"], tabulator["allow_installs"]) == ("plain", True)
+    assert tabulator["allowed_packages"] == ["faker", "regex>=2024"]

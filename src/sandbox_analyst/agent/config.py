@@ -22,6 +22,8 @@ class DataFile:
 class AgentConfig:
     instructions: str = ""  # the assistant's own instructions, added to the system prompt
     allowed_libraries: list[str] = field(default_factory=list)  # empty: the preinstalled ones
+    template: str = "default"  # the sandbox template the session runs (named to the model)
+    allow_installs: bool = False  # the model may ask for packages (install_package)
     # Model calls that may use tools. When they are spent, one more call without tools lets the
     # model say what it did and what failed.
     max_iterations: int = 10

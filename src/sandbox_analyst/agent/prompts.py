@@ -20,8 +20,8 @@ DEFAULT_LIBRARIES = [
 _RULES = """\
 You are a careful data analyst. You answer questions about the user's data by writing Python \
 that runs in a sandbox: a stateful IPython session whose working directory holds the uploaded \
-files. Variables, imports and files persist between calls. There is no network access and no \
-package installation."""
+files. Variables, imports and files persist between calls. There is no network access: pip \
+cannot install packages from the code."""
 
 HOW_TO_WORK = """\
 How to work and read results:
@@ -50,7 +50,18 @@ def system_prompt(
     already in the conversation; `tools`: the tools this turn offers, each with its line."""
     libraries = ", ".join(config.allowed_libraries or DEFAULT_LIBRARIES)
     rules = "\n\n".join([_RULES, tools_section(tools), HOW_TO_WORK])
-    sections = [rules, f"Libraries you may use: {libraries} (and the Python standard library)."]
+    sections = [
+        rules,
+        f"Libraries you may use: {libraries} (and the Python standard library). The sandbox "
+        f"runs the '{config.template}' template; a library it does not contain cannot be "
+        "imported.",
+    ]
+    if config.allow_installs:
+        sections.append(
+            "Missing packages: install_package(name, version) asks the server to install a "
+            "package into this sandbox (allowed ones at once; others wait for an admin's "
+            "approval). Ask only for what the task needs."
+        )
     if config.instructions.strip():
         sections.append(f"Instructions for this assistant:\n{config.instructions.strip()}")
     sections.append(files_section(files, previews, previewed_before))

@@ -43,6 +43,9 @@ class AssistantOut(_Out):
     team: dict[str, Any] = Field(
         description="The roles and limits team mode runs with (the default team unless set)."
     )
+    template: str | None
+    allow_installs: bool
+    allowed_packages: list[str]
     created_at: datetime
     updated_at: datetime
 

@@ -26,6 +26,7 @@ COMMAND_MODULES = {
     "doctor": "doctor",
     "exec": "exec_cmd",
     "keys": "keys",
+    "packages": "packages",
     "serve": "serve",
     "templates": "templates",
     "users": "users",

@@ -3,6 +3,7 @@ packages an assistant needs, built by the server from the configured package ind
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import typer
@@ -14,6 +15,7 @@ from rich.table import Table
 from sandbox_analyst.cli.app import app, console, err_console, settings
 from sandbox_analyst.sandbox.templates import TemplateCatalog, TemplateError, TemplateStatus
 from sandbox_analyst.sandbox.templates.builder import BUILD_STEPS, ProgressCallback
+from sandbox_analyst.service import Services
 
 templates_app = typer.Typer(
     help="Sandbox templates: environments with the packages an assistant needs.",
@@ -141,9 +143,16 @@ def remove(
         bool, typer.Option("--keep-file", help="Delete only the builds, keep the file.")
     ] = False,
 ) -> None:
-    """Remove a template's builds and its file. `default` cannot be removed."""
+    """Remove a template's builds and its file. `default` cannot be removed, nor (without
+    --force) a template that assistants name."""
+
+    async def assistants_using() -> list[str]:
+        async with Services.running(settings()) as services:
+            return await services.assistants.using_template(name)
+
     try:
-        outcome = _catalog().remove(name, force=force, keep_file=keep_file)
+        used_by = asyncio.run(assistants_using())
+        outcome = _catalog().remove(name, force=force, keep_file=keep_file, used_by=used_by)
     except TemplateError as exc:
         raise _fail(exc) from exc
     removed = len(outcome.removed_builds)

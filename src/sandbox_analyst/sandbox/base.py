@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import abc
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
-from pathlib import PurePosixPath
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Literal
 
 from sandbox_analyst.sandbox.errors import FileAccessError, SandboxError, SandboxUsageError
@@ -98,6 +99,15 @@ class SandboxFiles(abc.ABC):
         raise FileAccessError(f"{type(self).__name__} cannot move files")
 
 
+@dataclass(frozen=True)
+class PackageOverlay:
+    """A session's own site directory for approved installs (`directory`, on this machine), on
+    top of its template's (`layers`), whose packages it must not replace."""
+
+    directory: Path
+    layers: tuple[Path, ...] = ()
+
+
 class Sandbox(abc.ABC):
     """A stateful Python session: variables, imports and files persist across `run_code`.
 
@@ -111,6 +121,8 @@ class Sandbox(abc.ABC):
     files: SandboxFiles
     busy: bool = False
     last_used: float = 0.0
+    template: str = "default"
+    """The template the session was made from."""
 
     @abc.abstractmethod
     async def run_code(
@@ -151,6 +163,20 @@ class Sandbox(abc.ABC):
         """Another interpreter on this session's files: its own variables, the same workdir.
         It ends with this session; closing it leaves the files."""
         raise SandboxError(f"{type(self).__name__} cannot open a second interpreter")
+
+    def package_overlay(self) -> PackageOverlay:
+        """Where approved installs for this session go (a directory the server writes on this
+        machine), and the template's overlays below it. `SandboxUsageError` where the session's
+        files are not on this machine (a remote backend)."""
+        raise SandboxUsageError(
+            f"approved package installs need sessions on this machine (the local backend); "
+            f"{type(self).__name__} sessions run elsewhere"
+        )
+
+    async def activate_package_overlay(self) -> None:
+        """Put the package overlay on the running interpreter's import path (and on that of
+        the Python processes its code starts), now and after any restart."""
+        raise SandboxUsageError(f"{type(self).__name__} has no package overlay")
 
     @abc.abstractmethod
     async def interrupt(self) -> None:

@@ -3,18 +3,24 @@ backend's dependencies, e.g. the E2B SDK, are needed only by those who use it).
 
 A backend is one line in `BACKENDS`: its name and `module:callable` (`callable` may be a
 classmethod, `Class.method`), called as
-`callable(settings, root, hidden_paths=...)` to build its `SandboxProvider`.
+`callable(settings, root, hidden_paths=...)` to build its `SandboxProvider`; a backend that
+runs templates built on this machine also takes `templates=` (a `TemplateCatalog`).
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sandbox_analyst.config import SandboxSettings
 from sandbox_analyst.sandbox.errors import BackendUnavailableError
 from sandbox_analyst.sandbox.provider import SandboxProvider
+
+if TYPE_CHECKING:
+    from sandbox_analyst.sandbox.templates import TemplateCatalog
 
 BACKENDS: dict[str, str] = {
     "local": "sandbox_analyst.sandbox.local.provider:LocalProvider",
@@ -24,7 +30,11 @@ BACKENDS: dict[str, str] = {
 
 
 def create_provider(
-    settings: SandboxSettings, root: Path, *, hidden_paths: Sequence[str] = ()
+    settings: SandboxSettings,
+    root: Path,
+    *,
+    hidden_paths: Sequence[str] = (),
+    templates: TemplateCatalog | None = None,
 ) -> SandboxProvider:
     """The configured backend's provider, not started yet. `root` is a directory the backend
     may keep its local state in (the local backend's session workdirs); `hidden_paths` must
@@ -33,7 +43,10 @@ def create_provider(
     Raises `BackendUnavailableError` naming the backend when it is unknown or not installed.
     """
     factory = backend_factory(settings.backend)
-    provider: SandboxProvider = factory(settings, root, hidden_paths=tuple(hidden_paths))
+    extra: dict[str, object] = {}
+    if templates is not None and "templates" in inspect.signature(factory).parameters:
+        extra["templates"] = templates
+    provider: SandboxProvider = factory(settings, root, hidden_paths=tuple(hidden_paths), **extra)
     return provider
 
 

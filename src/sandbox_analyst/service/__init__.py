@@ -64,6 +64,7 @@ from sandbox_analyst.service.file_links import (
 )
 from sandbox_analyst.service.filenames import content_disposition
 from sandbox_analyst.service.files import FileContent, FileKind, FileService, SignedLink
+from sandbox_analyst.service.packages import InstallOutcome, PackageAsk, PackageService
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.services import Services
 from sandbox_analyst.service.signing import UrlSigner
@@ -99,12 +100,15 @@ __all__ = [
     "FileService",
     "Forbidden",
     "HandoffEvent",
+    "InstallOutcome",
     "MessageEndEvent",
     "MessageRole",
     "MessageStartEvent",
     "MessageStatus",
     "Mode",
     "NotFound",
+    "PackageAsk",
+    "PackageService",
     "PayloadTooLarge",
     "Principal",
     "PublicError",

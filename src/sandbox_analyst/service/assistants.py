@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from packaging.requirements import InvalidRequirement, Requirement
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandbox_analyst.service import access
-from sandbox_analyst.service.errors import Conflict
+from sandbox_analyst.service.errors import Conflict, ValidationError
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.team_config import Mode, TeamConfig
 from sandbox_analyst.service.text import Description, Identifier, Instructions, Name
@@ -21,6 +22,23 @@ from sandbox_analyst.store import Assistant, Database, looks_like_id
 
 Visibility = Literal["private", "public"]
 Provider = Literal["openai", "anthropic"]
+TemplateName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+
+def _package_entry(value: str) -> str:
+    value = value.strip()
+    if value == "*":
+        return value
+    try:
+        requirement = Requirement(value)
+    except InvalidRequirement as exc:
+        raise ValueError(f"{value!r} is not a package name or requirement") from exc
+    if requirement.url or requirement.marker or requirement.extras:
+        raise ValueError(f"{value!r}: only a name and an optional version range")
+    return value
+
+
+PackageEntry = Annotated[str, Field(max_length=200), AfterValidator(_package_entry)]
 
 
 class AssistantFields(BaseModel):
@@ -39,6 +57,18 @@ class AssistantFields(BaseModel):
     mode: Mode = Field("single", description="One agent, or a team of roles handing off.")
     team: TeamConfig | None = Field(
         None, description="The team's roles and limits in team mode; null: the default team."
+    )
+    template: TemplateName | None = Field(
+        None, description="Sandbox template its sessions use; default: the built-in one."
+    )
+    allow_installs: bool = Field(
+        False, description="The model may ask the server to install packages (install_package)."
+    )
+    allowed_packages: list[PackageEntry] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Packages it may install without an admin's approval (e.g. faker, "
+        "'regex>=2024', *).",
     )
 
 
@@ -64,17 +94,52 @@ class AssistantUpdate(BaseModel):
     visibility: Visibility | None = None
     mode: Mode | None = None
     team: TeamConfig | None = None
+    template: TemplateName | None = None
+    allow_installs: bool | None = None
+    allowed_packages: list[PackageEntry] | None = Field(None, max_length=200)
 
 
 # Fields that cannot be empty: `null` in an update leaves them as they are.
-_REQUIRED = {"name", "description", "instructions", "tools", "libraries", "visibility", "mode"}
+_REQUIRED = {
+    "name",
+    "description",
+    "instructions",
+    "tools",
+    "libraries",
+    "visibility",
+    "mode",
+    "allow_installs",
+    "allowed_packages",
+}
+
+
+class TemplateNames(Protocol):
+    """Which templates exist (the sandbox layer's catalog)."""
+
+    def names(self) -> list[str]: ...
 
 
 class AssistantService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, templates: TemplateNames | None = None) -> None:
+        """`templates`: checked when an assistant names one (without it, any name is taken
+        and an unknown one fails when a session is made)."""
         self._db = db
+        self._templates = templates
+
+    def _check_template(self, name: str | None) -> None:
+        if name is None or self._templates is None:
+            return
+        known = self._templates.names()
+        if name not in known:
+            raise ValidationError(
+                f"no sandbox template named {name!r} (known: {', '.join(known)}); an admin adds "
+                "one as a file in the templates directory and builds it with "
+                "`analyst templates build`",
+                field="template",
+            )
 
     async def create(self, principal: Principal, spec: AssistantCreate) -> Assistant:
+        self._check_template(spec.template)
         assistant = Assistant(owner_id=principal.user_id, **spec.model_dump())
         async with _unique_name(spec.name), self._db.session() as session:
             session.add(assistant)
@@ -114,6 +179,7 @@ class AssistantService:
     ) -> Assistant:
         values = changes.model_dump(include=changes.model_fields_set)
         values = {k: v for k, v in values.items() if v is not None or k not in _REQUIRED}
+        self._check_template(values.get("template"))
         async with _unique_name(values.get("name", "")), self._db.session() as session:
             assistant = access.ensure_can_modify_assistant(
                 principal, await self._load(session, assistant_id)
@@ -133,6 +199,13 @@ class AssistantService:
                 principal, await self._load(session, assistant_id)
             )
             await session.delete(assistant)
+
+    async def using_template(self, template: str) -> list[str]:
+        """Names of every assistant (anyone's) whose sessions use `template`: an admin's
+        question before removing it."""
+        statement = select(Assistant.name).where(Assistant.template == template)
+        async with self._db.session() as session:
+            return sorted(await session.scalars(statement.order_by(Assistant.name)))
 
     @staticmethod
     async def _load(session: AsyncSession, assistant_id: str) -> Assistant | None:

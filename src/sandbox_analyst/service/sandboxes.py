@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from sandbox_analyst.sandbox import Sandbox, SessionKey, SessionManager
+from sandbox_analyst.sandbox import Sandbox, SessionKey, SessionManager, SessionSpec
 
 logger = logging.getLogger(__name__)
 
@@ -149,15 +149,21 @@ class ConversationSandboxes:
             return None
         return known.sandbox
 
-    async def acquire(self, owner_id: str, conversation_id: str) -> Sandbox:
+    async def acquire(
+        self, owner_id: str, conversation_id: str, *, template: str | None = None
+    ) -> Sandbox:
         """The conversation's sandbox: the live one, the stored one if it still lives, or a
-        new one; held until `finish`. Raises `TooManySessionsError` (or its per-user kind)
-        when no session can be had."""
+        new one of `template` (None: the default); held until `finish`. A live session keeps
+        the template it was made with. Raises `TooManySessionsError` (or its per-user kind)
+        when no session can be had, `TemplateNotFoundError` / `TemplateNotBuiltError` when
+        the template cannot be started."""
         key = SessionKey(owner_id, conversation_id)
         known_id = None
         if self.sessions.get(key) is None and self._ids is not None:
             known_id = await self._ids.load(conversation_id)
-        sandbox, created = await self.sessions.acquire(key, known_id=known_id, hold=True)
+        sandbox, created = await self.sessions.acquire(
+            key, SessionSpec(template=template), known_id=known_id, hold=True
+        )
         self._keys[conversation_id] = key
         self._held[conversation_id] = key
         try:

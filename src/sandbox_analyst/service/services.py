@@ -17,12 +17,14 @@ from typing import Self
 
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import SessionManager, create_provider
+from sandbox_analyst.sandbox.templates import TemplateCatalog
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat import ChatService
 from sandbox_analyst.service.chat.records import StoredSandboxIds
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
@@ -45,6 +47,8 @@ class Services:
     chat: ChatService
     runners: TurnRunners
     e2b: E2BSandboxService
+    templates: TemplateCatalog
+    packages: PackageService
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
 
@@ -62,11 +66,13 @@ class Services:
         secret = load_or_create_secret(settings.data_dir)
         signer = UrlSigner(secret)
         owned = sessions is None
+        templates = TemplateCatalog.from_settings(settings)
         if sessions is None:
             provider = create_provider(
                 settings.sandbox,
                 settings.data_dir / "sandboxes",
                 hidden_paths=(str(settings.data_dir),),
+                templates=templates,
             )
             sessions = SessionManager.from_settings(provider, settings.sandbox)
         conversation_sandboxes = ConversationSandboxes(
@@ -75,7 +81,7 @@ class Services:
             ids=StoredSandboxIds(db),
             owns_sessions=owned,
         )
-        assistants = AssistantService(db)
+        assistants = AssistantService(db, templates)
         conversations = ConversationService(db, blobs, conversation_sandboxes)
         runners = TurnRunners(
             db,
@@ -89,6 +95,7 @@ class Services:
             max_upload_bytes=settings.server.max_upload_mb * 1024 * 1024,
             public_url=settings.server.public_url,
         )
+        packages = PackageService(db, settings)
         return cls(
             settings=settings,
             db=db,
@@ -107,9 +114,12 @@ class Services:
                 files=files,
                 sandboxes=conversation_sandboxes,
                 runner_id=runners.id,
+                packages=packages,
             ),
             runners=runners,
-            e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret),
+            e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret, templates),
+            templates=templates,
+            packages=packages,
             owns_blobs=owns_blobs,
         )
 
@@ -128,6 +138,7 @@ class Services:
             # Its row stays; other processes see it gone (pid, or heartbeat) as after a crash.
             logger.exception("could not remove this server process's entry")
         await self.sandboxes.shutdown()
+        self.packages.close()
         await self.db.close()
         if self.owns_blobs:
             await self.blobs.close()

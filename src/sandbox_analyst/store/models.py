@@ -118,6 +118,12 @@ class Assistant(Base):
     # agent/team/spec.py), None for the default team.
     mode: Mapped[str] = mapped_column(String(16), nullable=False, default="single")
     team: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # The sandbox template its sessions are made from; NULL: the default template.
+    template: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Approved installs: whether the model may ask for packages, and which ones it may have
+    # without an admin's approval (besides the server's own list).
+    allow_installs: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    allowed_packages: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
@@ -267,3 +273,43 @@ class E2BSandbox(Base):
     end_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class PackageRequest(Base):
+    """A package someone's code asked for that no allow-list allows: waits for an admin's
+    approval (`analyst packages approve`). One row per package and version asked for; approved
+    ones are allowed server-wide from then on."""
+
+    __tablename__ = "package_requests"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_package_requests_name_version"),)
+
+    id: Mapped[str] = _id_column()
+    name: Mapped[str] = mapped_column(String(200), nullable=False)  # canonical (PEP 503)
+    version: Mapped[str] = mapped_column(String(64), nullable=False, default="")  # "": any
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    requested_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    assistant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    times_requested: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = _created()
+
+
+class PackageInstall(Base):
+    """The audit log of approved installs: every request, what became of it and what was
+    fetched. Append-only, without foreign keys (the trail outlives conversations)."""
+
+    __tablename__ = "package_installs"
+
+    id: Mapped[str] = _id_column()
+    owner_id: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    conversation_id: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    assistant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sandbox_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    version: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    outcome: Mapped[str] = mapped_column(String(32), nullable=False)
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    wheels: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    created_at: Mapped[datetime] = _created()

@@ -96,3 +96,10 @@ async def test_a_bare_unittest_main_runs_the_tests_of_the_session(sandbox: Local
     # unittest.main() ends with sys.exit(); IPython reports that, as it would in a notebook.
     assert execution.error is not None
     assert execution.error.name == "SystemExit"
+
+
+async def test_pip_says_at_once_that_packages_come_from_the_server(sandbox: LocalSandbox) -> None:
+    execution = await sandbox.run_code("%pip install faker")
+    assert execution.error is not None
+    assert execution.error.name == "PackageInstallUnavailable"
+    assert "install_package(name)" in execution.error.value

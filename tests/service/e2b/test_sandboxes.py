@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sandbox_analyst.config import SandboxSettings, Settings
 from sandbox_analyst.sandbox import SessionManager
 from sandbox_analyst.sandbox.local import LocalProvider
+from sandbox_analyst.sandbox.templates import TemplateNotFoundError
 from sandbox_analyst.service import Principal, Services, ValidationError
 from sandbox_analyst.service.e2b import (
     E2BSandboxService,
@@ -228,3 +229,20 @@ async def test_the_session_source_puts_sandboxes_in_the_shared_session_manager(
     await sessions.end(("someone", "ix"))
     assert session.closed
     assert pool.count("someone") == before
+
+
+async def test_a_template_id_names_our_templates_besides_e2bs_names_for_the_default(
+    settings: Settings, e2b: E2BSandboxService, alice: Principal
+) -> None:
+    templates_dir = settings.data_dir / "templates"
+    templates_dir.mkdir(parents=True, exist_ok=True)
+    (templates_dir / "probe.yaml").write_text("packages: [analyst-probe]\n")
+    with pytest.raises(TemplateNotFound, match=r"offers: default, base, .*, probe"):
+        await e2b.create(alice, template_id="gpu-monster", timeout=60)
+    # A known template reaches the backend (this test's has no templates): a clear error.
+    with pytest.raises(TemplateNotFoundError, match="'probe'"):
+        await e2b.create(alice, template_id="probe:latest", timeout=60)
+    assert await e2b.list(alice) == []
+    view = await e2b.create(alice, template_id="code-interpreter-v1", timeout=60)
+    assert view.template_id == "code-interpreter-v1"
+    await e2b.kill(alice, view.sandbox_id)

@@ -13,6 +13,7 @@ from sandbox_analyst.agent.tools.context import (
 )
 from sandbox_analyst.agent.tools.execute_code import EXECUTE_CODE, normalise_code
 from sandbox_analyst.agent.tools.files import LIST_FILES, PREVIEW_FILE
+from sandbox_analyst.agent.tools.install_package import install_package_tool, with_installs
 from sandbox_analyst.agent.tools.registry import Tool, ToolHandler, ToolRegistry
 from sandbox_analyst.agent.tools.toolbox import Toolbox
 from sandbox_analyst.agent.tools.workdir_files import READ_FILE, WRITE_FILE
@@ -36,5 +37,7 @@ __all__ = [
     "TurnState",
     "analyst_tools",
     "builtin_tools",
+    "install_package_tool",
     "normalise_code",
+    "with_installs",
 ]

@@ -9,6 +9,7 @@ import tokenize
 
 from sandbox_analyst.agent.artifacts import CallArtifacts, WorkdirSnapshot, has_image
 from sandbox_analyst.agent.events import ResultEvent
+from sandbox_analyst.agent.missing_module import missing_module_note
 from sandbox_analyst.agent.observation import Observation, result_text
 from sandbox_analyst.agent.tools.context import InvalidArguments, ToolContext, ToolOutcome
 from sandbox_analyst.agent.tools.registry import Tool
@@ -86,6 +87,11 @@ async def execute_code(context: ToolContext) -> ToolOutcome:
                 f"The code ran longer than {config.code_timeout:g} s and was "
                 "interrupted; variables are kept. Make it faster or work on a sample."
             )
+        missing = missing_module_note(
+            error.name, error.value, template=config.template, installs=config.allow_installs
+        )
+        if missing is not None:
+            observation.notes.append(missing)
         observation.notes += _repeated_failure(turn.failures, code)
     if state_lost:
         observation.notes.append(

@@ -6,6 +6,7 @@ from sandbox_analyst.api.routers import (
     conversations,
     files,
     system,
+    templates,
     ui_support,
 )
 
@@ -15,6 +16,7 @@ ROUTERS = [
     conversations.router,
     chat.router,
     files.router,
+    templates.router,
     ui_support.router,
 ]
 

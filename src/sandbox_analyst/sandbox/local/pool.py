@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 import uuid
 from collections import deque
 from collections.abc import Mapping
@@ -48,14 +49,16 @@ class SandboxPool:
         import_paths: tuple[str, ...] = (),
         read_paths: tuple[str, ...] = (),
         environment: Mapping[str, str] | None = None,
+        template: str = "default",
     ) -> None:
         """`root` holds the session workdirs; `hidden_paths` (e.g. the data directory with
         the database) must be unreadable from inside the sandboxes, as must `root` itself.
 
         A template's overlay goes in `import_paths` (on the zygote's and every worker's import
         path, readable inside), its data in `read_paths` (readable, never writable) and its
-        variables in `environment` (set in every worker)."""
+        variables in `environment` (set in every worker); `template` names it."""
         self.settings = settings
+        self.template = template
         self.root = root
         self.hidden_paths = (str(root), *hidden_paths)
         self.import_paths = import_paths
@@ -69,6 +72,7 @@ class SandboxPool:
         self._refill_task: asyncio.Task[None] | None = None
         self._refill_error: SandboxStartError | None = None
         self._sandboxes: set[LocalSandbox] = set()
+        self._idle_since: float | None = time.monotonic()
         self._closed = False
 
     @property
@@ -92,6 +96,17 @@ class SandboxPool:
     def failed_preloads(self) -> dict[str, str]:
         """Modules the zygote could not import: name -> error."""
         return dict(self._spawner.hello.get("failed", {})) if self._spawner else {}
+
+    @property
+    def session_count(self) -> int:
+        """Sessions handed out and not closed yet."""
+        return len(self._sandboxes)
+
+    @property
+    def idle_since(self) -> float | None:
+        """`time.monotonic()` when the last session closed (or the pool was made); None while
+        a session lives."""
+        return self._idle_since
 
     @property
     def running(self) -> bool:
@@ -195,10 +210,18 @@ class SandboxPool:
             respawn,
             self.settings,
             LocalFiles(workdir, owner=self.owner, quota_bytes=quota),
-            on_close=self._sandboxes.discard,
+            on_close=self._session_closed,
+            template=self.template,
+            template_layers=tuple(Path(path) for path in self.import_paths),
         )
         self._sandboxes.add(sandbox)
+        self._idle_since = None
         return sandbox
+
+    def _session_closed(self, sandbox: LocalSandbox) -> None:
+        self._sandboxes.discard(sandbox)
+        if not self._sandboxes:
+            self._idle_since = time.monotonic()
 
     async def _spawn(self, workdir: Path) -> WorkerProcess:
         if self._spawner is None:

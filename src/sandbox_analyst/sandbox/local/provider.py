@@ -1,22 +1,27 @@
 """`LocalProvider`: the local backend behind the `SandboxProvider` interface. Sessions are
-workers handed over by a `SandboxPool` on this machine; their ids are known to this process
-only, so `connect()` finds the sessions this provider created while they live.
+workers handed over by a `SandboxPool` on this machine, one pool per template
+(`TemplatePools`: the default's started with the provider, the others on first use); their ids
+are known to this process only, so `connect()` finds the sessions this provider created while
+they live.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sandbox_analyst.config import SandboxSettings
 from sandbox_analyst.sandbox.base import checked_env_vars
-from sandbox_analyst.sandbox.errors import SandboxNotFoundError, SandboxUsageError
+from sandbox_analyst.sandbox.errors import SandboxNotFoundError
 from sandbox_analyst.sandbox.local.isolation import detect
 from sandbox_analyst.sandbox.local.pool import SandboxPool
 from sandbox_analyst.sandbox.local.sandbox import LocalSandbox
+from sandbox_analyst.sandbox.local.template_pools import TemplatePools
 from sandbox_analyst.sandbox.provider import (
     IsolationLayer,
     ProviderHealth,
@@ -25,7 +30,14 @@ from sandbox_analyst.sandbox.provider import (
     SessionSpec,
 )
 
+if TYPE_CHECKING:
+    from sandbox_analyst.sandbox.templates import TemplateCatalog
+
+logger = logging.getLogger(__name__)
+
 DEFAULT_TEMPLATE = "default"
+# How often pools of templates are checked for idleness (at most; sooner with a short timeout).
+_IDLE_CHECK_INTERVAL = 30.0
 
 
 @dataclass(frozen=True)
@@ -38,36 +50,55 @@ class LocalProvider(SandboxProvider):
     backend = "local"
 
     def __init__(
-        self, settings: SandboxSettings, root: Path, *, hidden_paths: Sequence[str] = ()
+        self,
+        settings: SandboxSettings,
+        root: Path,
+        *,
+        hidden_paths: Sequence[str] = (),
+        templates: TemplateCatalog | None = None,
     ) -> None:
         """`root` holds the session workdirs; `hidden_paths` (e.g. the data directory with the
-        database) must be unreadable from inside the sandboxes, as must `root` itself."""
+        database) must be unreadable from inside the sandboxes, as must `root` itself.
+        `templates` is where templates other than the default come from (none without it)."""
         self.settings = settings
-        self.pool = SandboxPool(settings, root, hidden_paths=tuple(hidden_paths))
+        self.pools = TemplatePools(settings, root, hidden_paths=hidden_paths, catalog=templates)
+        self.pool: SandboxPool = self.pools.default
         self._sessions: dict[str, _Session] = {}
         self._starting: asyncio.Task[None] | None = None
+        self._idle_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         # Concurrent callers share one start; shielded, so a caller that goes away does not
         # leave the zygote half-started.
         if self._starting is None:
-            self._starting = asyncio.get_running_loop().create_task(self.pool.start())
+            self._starting = asyncio.get_running_loop().create_task(self._start())
         await asyncio.shield(self._starting)
+
+    async def _start(self) -> None:
+        await self.pools.start()
+        self._idle_task = asyncio.get_running_loop().create_task(self._end_idle_pools())
+
+    async def _end_idle_pools(self) -> None:
+        interval = min(_IDLE_CHECK_INTERVAL, self.settings.template_idle_timeout / 2)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.pools.end_idle()
+            except Exception:  # the next round retries; a failure here must not end the loop
+                logger.exception("could not end idle template pools")
 
     async def wait_ready(self) -> None:
         await self.start()
         await self.pool.wait_ready()
 
     async def create(self, spec: SessionSpec | None = None) -> LocalSandbox:
+        """Raises `TemplateNotFoundError` / `TemplateNotBuiltError` for a template it cannot
+        start."""
         spec = spec or SessionSpec()
         template = spec.template or DEFAULT_TEMPLATE
-        if template != DEFAULT_TEMPLATE:
-            raise SandboxUsageError(
-                f"unknown sandbox template {template!r}; this server has: {DEFAULT_TEMPLATE}"
-            )
         env_vars = checked_env_vars(spec.env_vars)
         await self.start()
-        sandbox = await self.pool.acquire()
+        sandbox = await self.pools.acquire(template)
         if env_vars:
             try:
                 await sandbox.set_env_vars(env_vars)
@@ -121,6 +152,16 @@ class LocalProvider(SandboxProvider):
             "pool_size": self.settings.pool_size,
             "preloaded": pool.preloaded,
             "preload_failed": pool.failed_preloads,
+            "template_pools": [
+                {
+                    "template": entry.template,
+                    "build": entry.build_id,
+                    "zygote_pid": entry.pool.zygote_pid,
+                    "pool_ready": entry.pool.ready_count,
+                    "sessions": entry.sessions,
+                }
+                for entry in self.pools.live()
+            ],
         }
         return ProviderHealth(
             backend=self.backend,
@@ -136,8 +177,11 @@ class LocalProvider(SandboxProvider):
         if self._starting is not None:
             # A start still under way must finish before the pool can be closed cleanly.
             await asyncio.gather(self._starting, return_exceptions=True)
+        if self._idle_task is not None:
+            self._idle_task.cancel()
+            await asyncio.gather(self._idle_task, return_exceptions=True)
         self._sessions.clear()
-        await self.pool.close()
+        await self.pools.close()
 
     def _forget_closed(self) -> None:
         # A session may be closed through its own `close()` rather than `end()`.

@@ -14,12 +14,14 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandbox_analyst.sandbox.base import (
     ErrorHandler,
     Language,
     OutputHandler,
+    PackageOverlay,
     ResultHandler,
     Sandbox,
     checked_env_vars,
@@ -52,6 +54,8 @@ _EXIT_WAIT = 5.0  # seconds a closed worker may take to be reaped before its fil
 
 _HANDLERS = ("stdout", "stderr", "result", "error")
 _SETENV_TIMEOUT = 10.0
+# The session's approved installs, relative to its workdir.
+PACKAGE_OVERLAY_DIR = ".packages"
 
 
 class _Interrupted(Exception):
@@ -69,8 +73,13 @@ class LocalSandbox(Sandbox):
         on_close: Callable[[LocalSandbox], None] | None = None,
         *,
         owns_files: bool = True,
+        template: str = "default",
+        template_layers: tuple[Path, ...] = (),
     ) -> None:
         self.sandbox_id = sandbox_id
+        self.template = template
+        self._template_layers = template_layers
+        self._overlay_active = False
         self.files = files
         self._worker = worker
         self._respawn = respawn
@@ -164,6 +173,18 @@ class LocalSandbox(Sandbox):
             stdout="".join(execution.logs.stdout),
             stderr="".join(execution.logs.stderr),
             error=error,
+        )
+
+    def package_overlay(self) -> PackageOverlay:
+        # In the workdir: visible and readable inside without a mount of its own, counted by
+        # the disk quota, and gone with the session. A dot directory, so never an artifact.
+        return PackageOverlay(self.files.root / PACKAGE_OVERLAY_DIR, self._template_layers)
+
+    async def activate_package_overlay(self) -> None:
+        self._check_open()
+        self._overlay_active = True
+        await self._run(
+            {"op": "import_path", "path": PACKAGE_OVERLAY_DIR}, None, dict.fromkeys(_HANDLERS)
         )
 
     async def set_env_vars(self, env_vars: Mapping[str, str]) -> None:
@@ -331,12 +352,17 @@ class LocalSandbox(Sandbox):
         self._generation += 1
         self._peak_memory = None
         await old.close()
+        requests: list[dict[str, Any]] = []
         if self._session_env:
+            requests.append({"op": "setenv", "env": self._session_env})
+        if self._overlay_active:
+            requests.append({"op": "import_path", "path": PACKAGE_OVERLAY_DIR})
+        for request in requests:
             collect = _Collector(Execution(), dict.fromkeys(_HANDLERS), 0)
             deadline = asyncio.get_running_loop().time() + _SETENV_TIMEOUT
             # A worker lost again right away is noticed (and reported) at the next execution.
             with contextlib.suppress(_Interrupted, OSError):
-                await self._worker.send({"op": "setenv", "env": self._session_env})
+                await self._worker.send(request)
                 await self._pump(collect, deadline)
 
     async def open_interpreter(self) -> LocalSandbox:
@@ -350,10 +376,14 @@ class LocalSandbox(Sandbox):
             self.files,
             on_close=self._interpreters.remove,
             owns_files=False,
+            template=self.template,
+            template_layers=self._template_layers,
         )
         self._interpreters.append(interpreter)
         if self._session_env:
             await interpreter.set_env_vars(self._session_env)
+        if self._overlay_active:
+            await interpreter.activate_package_overlay()
         return interpreter
 
     async def interrupt(self) -> None:

@@ -25,6 +25,7 @@ from sandbox_analyst.agent import (
     FinalEvent,
     Team,
     TeamSpec,
+    ToolRegistry,
 )
 from sandbox_analyst.llm import LLM, ChatMessage
 from sandbox_analyst.sandbox import Sandbox
@@ -69,6 +70,7 @@ class TurnRequest:
     history: list[ChatMessage]  # the conversation so far, as the model sees it
     config: AgentConfig
     team: TeamSpec | None = None  # team mode: the roles that answer; None: one agent
+    tools: ToolRegistry | None = None  # None: the mode's own tools
 
     @property
     def first_speaker(self) -> str | None:
@@ -208,10 +210,17 @@ class TurnRunner:
         files = [DataFile(f.path, f.size, f.media_type) for f in prepared.files]
         if request.team is not None:
             answering: Agent | Team = Team(
-                self.llm, self.sandbox, self.artifacts, request.config, request.team
+                self.llm,
+                self.sandbox,
+                self.artifacts,
+                request.config,
+                request.team,
+                tools=request.tools,
             )
         else:
-            answering = Agent(self.llm, self.sandbox, self.artifacts, request.config)
+            answering = Agent(
+                self.llm, self.sandbox, self.artifacts, request.config, tools=request.tools
+            )
 
         async def step(event: AgentEvent) -> None:
             await steps(event)

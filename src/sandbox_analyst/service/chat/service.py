@@ -19,8 +19,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from sandbox_analyst.agent import AgentConfig
+from sandbox_analyst.agent.tools import ToolRegistry, analyst_tools, builtin_tools, with_installs
 from sandbox_analyst.config import ConfigError, Settings
 from sandbox_analyst.llm import LLM, LLMError, create_llm, resolve_endpoint
+from sandbox_analyst.sandbox import Sandbox
+from sandbox_analyst.sandbox.templates import DEFAULT_TEMPLATE
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat.artifacts import FileArtifactSink
 from sandbox_analyst.service.chat.history import history_from_messages
@@ -31,6 +34,7 @@ from sandbox_analyst.service.chat.turn import ChatTurn, TurnOutcome
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.errors import Conflict, NotFound, ValidationError
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.packages import PackageAsk, PackageService, package_requester
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.team_config import team_of
@@ -49,10 +53,13 @@ class ChatService:
         files: FileService,
         sandboxes: ConversationSandboxes,
         runner_id: str | None = None,
+        packages: PackageService | None = None,
     ) -> None:
-        """`runner_id`: this process in `server_processes`, recorded on each turn it runs."""
+        """`runner_id`: this process in `server_processes`, recorded on each turn it runs;
+        `packages`: approved installs (without it, no assistant gets install_package)."""
         self.settings = settings
         self._runner_id = runner_id
+        self._packages = packages
         self._db = db
         self._blobs = blobs
         self._assistants = assistants
@@ -93,7 +100,9 @@ class ChatService:
                 await self._files.attach(principal, file_id, conversation.id)
             llm, llm_error = self._llm(assistant)
             if llm is not None:
-                sandbox = await self.sandboxes.acquire(conversation.owner_id, conversation.id)
+                sandbox = await self.sandboxes.acquire(
+                    conversation.owner_id, conversation.id, template=assistant.template
+                )
             user_message = await self._conversations.append_message(
                 conversation.id, "user", content
             )
@@ -114,6 +123,7 @@ class ChatService:
             history=history,
             config=self._agent_config(assistant),
             team=team_of(assistant),
+            tools=self._tools(assistant, conversation.owner_id, conversation.id, sandbox),
         )
         not_saved: list[str] = []  # artifacts the storage could not take, for the user
         runner = TurnRunner(
@@ -199,11 +209,27 @@ class ChatService:
             model = assistant.model or "(default model)"
             return None, f"{provider} model '{model}': {exc}"
 
+    def _tools(
+        self, assistant: Assistant, owner_id: str, conversation_id: str, sandbox: Sandbox | None
+    ) -> ToolRegistry | None:
+        """The mode's tools (None: its defaults), plus install_package when the assistant
+        allows installs."""
+        if self._packages is None or sandbox is None:
+            return None
+        ask = PackageAsk(owner_id, conversation_id, assistant)
+        requester = package_requester(self._packages, ask, sandbox)
+        if requester is None:
+            return None
+        tools = analyst_tools() if assistant.mode == "team" else builtin_tools()
+        return with_installs(tools, requester)
+
     def _agent_config(self, assistant: Assistant) -> AgentConfig:
         agent = self.settings.agent
         return AgentConfig(
             instructions=assistant.instructions,
             allowed_libraries=list(assistant.libraries),
+            template=assistant.template or DEFAULT_TEMPLATE,
+            allow_installs=assistant.allow_installs,
             max_iterations=assistant.max_iterations or agent.max_iterations,
             turn_timeout=agent.turn_timeout,
             code_timeout=assistant.timeout_s or self.settings.sandbox.timeout,

@@ -45,15 +45,24 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATE = "default"
 # E2B's own names for its stock templates: all of them are our default template for now.
+# E2B's own template names, all meaning our default template.
 TEMPLATE_ALIASES = ("default", "base", "code-interpreter-v1", "code-interpreter")
 _MAX_METADATA = 50
 _MAX_ENV_VARS = 200
 
 
+class TemplateNames(Protocol):
+    """Which sandbox templates exist (the sandbox layer's catalog)."""
+
+    def names(self) -> list[str]: ...
+
+
 class SessionSource(Protocol):
     """Where the sessions of E2B sandboxes come from (the sandbox layer's session manager)."""
 
-    async def open(self, key: tuple[str, str], env_vars: Mapping[str, str]) -> Sandbox: ...
+    async def open(
+        self, key: tuple[str, str], env_vars: Mapping[str, str], template: str | None = None
+    ) -> Sandbox: ...
 
     async def end(self, key: tuple[str, str]) -> None: ...
 
@@ -72,9 +81,17 @@ class SandboxView:
 
 class E2BSandboxService:
     def __init__(
-        self, db: Database, sessions: SessionSource, settings: E2BSettings, secret: bytes
+        self,
+        db: Database,
+        sessions: SessionSource,
+        settings: E2BSettings,
+        secret: bytes,
+        templates: TemplateNames | None = None,
     ) -> None:
+        """`templates`: our sandbox templates, which a `templateID` may name besides E2B's
+        own names for the default one (`TEMPLATE_ALIASES`)."""
         self._db = db
+        self._templates = templates
         self._sessions = sessions
         self._settings = settings
         self._secret = secret
@@ -97,7 +114,9 @@ class E2BSandboxService:
         labels = _string_map(metadata, "metadata", _MAX_METADATA)
         envs = _string_map(env_vars, "envVars", _MAX_ENV_VARS)
         sandbox_id = "i" + secrets.token_hex(10)
-        session = await self._sessions.open((principal.user_id, sandbox_id), envs)
+        session = await self._sessions.open(
+            (principal.user_id, sandbox_id), envs, self._our_template(template)
+        )
         now = utcnow()
         end_at = now + timedelta(seconds=seconds)
         record = E2BSandbox(
@@ -299,10 +318,19 @@ class E2BSandboxService:
             self._ending.discard(sandbox_id)
 
     def _template(self, template_id: str | None) -> str:
+        """The template id as given (kept with the record), checked: an E2B alias of our
+        default, or one of our templates (a `:tag` suffix is ignored)."""
         name = (template_id or DEFAULT_TEMPLATE).strip()
-        if name.split(":", 1)[0] not in TEMPLATE_ALIASES:
-            raise TemplateNotFound(name, list(TEMPLATE_ALIASES))
+        ours = self._templates.names() if self._templates is not None else []
+        if name.split(":", 1)[0] not in (*TEMPLATE_ALIASES, *ours):
+            known = list(dict.fromkeys((*TEMPLATE_ALIASES, *ours)))
+            raise TemplateNotFound(name, known)
         return name
+
+    @staticmethod
+    def _our_template(template_id: str) -> str | None:
+        base = template_id.split(":", 1)[0]
+        return None if base in TEMPLATE_ALIASES else base
 
     def _timeout(self, timeout: int | None) -> int:
         if timeout is None:

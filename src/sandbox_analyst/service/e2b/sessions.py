@@ -18,9 +18,13 @@ class ManagedSessions:
     def __init__(self, sessions: SessionManager) -> None:
         self._sessions = sessions
 
-    async def open(self, key: tuple[str, str], env_vars: Mapping[str, str]) -> Sandbox:
+    async def open(
+        self, key: tuple[str, str], env_vars: Mapping[str, str], template: str | None = None
+    ) -> Sandbox:
         owner_id, sandbox_id = key
-        spec = SessionSpec(env_vars=dict(env_vars), labels={"e2b_sandbox": sandbox_id})
+        spec = SessionSpec(
+            template=template, env_vars=dict(env_vars), labels={"e2b_sandbox": sandbox_id}
+        )
         sandbox, _created = await self._sessions.acquire(
             _key(owner_id, sandbox_id), spec, hold=True
         )

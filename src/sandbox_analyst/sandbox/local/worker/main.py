@@ -7,6 +7,7 @@ session, so the cost is paid ahead of time, never on the acquire path.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 import resource
 import signal
@@ -80,6 +81,9 @@ class Worker:
             elif op == "setenv":
                 os.environ.update(env)
                 self.channel.send({"type": "done", "peak_memory": _peak_memory()})
+            elif op == "import_path":
+                add_import_path(os.path.join(self.cwd, str(request.get("path", ""))))
+                self.channel.send({"type": "done", "peak_memory": _peak_memory()})
             elif op == "ping":
                 self.channel.send({"type": "pong"})
 
@@ -131,6 +135,18 @@ class Worker:
                 "peak_memory": _peak_memory(),
             }
         )
+
+
+def add_import_path(path: str) -> None:
+    """Make packages installed into `path` after this worker was forked importable: last on
+    sys.path (below the template's and the server's packages, which it never replaces), and on
+    PYTHONPATH for the Python processes the code starts."""
+    if path not in sys.path:
+        sys.path.append(path)
+    importlib.invalidate_caches()
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if path not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([*paths, path])
 
 
 def run_worker(

@@ -88,6 +88,7 @@ export const api = {
   createAssistant: (fields) => request("POST", "/api/assistants", { json: fields }),
   updateAssistant: (id, fields) => request("PATCH", `/api/assistants/${encodeURIComponent(id)}`, { json: fields }),
   deleteAssistant: (id) => request("DELETE", `/api/assistants/${encodeURIComponent(id)}`),
+  templates: () => request("GET", "/api/templates"),
 
   conversations: () => request("GET", "/api/conversations?limit=500"),
   conversation: (id) => request("GET", `/api/conversations/${encodeURIComponent(id)}`),

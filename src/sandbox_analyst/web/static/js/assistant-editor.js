@@ -62,6 +62,34 @@ export function assistantEditor(assistant, shell) {
   mode.addEventListener("change", showTeam);
   showTeam();
 
+  // The sandbox template: the built ones are offered; the current one stays listed even when
+  // it is not usable now (so saving does not change it silently).
+  const current = value("template", "");
+  const template = h(
+    "select",
+    { id: "assistant-template", name: "template", disabled: !editable, dataset: { testid: "assistant-template" } },
+    h("option", { value: "" }, "default (the server's environment)"),
+    current ? h("option", { value: current }, current) : null,
+  );
+  template.value = current;
+  api
+    .templates()
+    .then((templates) => {
+      const options = [h("option", { value: "" }, "default (the server's environment)")];
+      for (const item of templates) {
+        if (item.name === "default" || (!item.usable && item.name !== current)) continue;
+        const label = item.usable ? item.name : `${item.name} (${item.state})`;
+        options.push(h("option", { value: item.name, title: item.description || "" }, item.description ? `${label}: ${item.description}` : label));
+      }
+      if (current && !templates.some((item) => item.name === current)) options.push(h("option", { value: current }, `${current} (missing)`));
+      template.replaceChildren(...options);
+      template.value = current;
+    })
+    .catch(() => {}); // the select keeps the current value; saving reports any problem
+
+  const allowInstalls = h("input", { id: "assistant-allow_installs", name: "allow_installs", type: "checkbox", disabled: !editable, checked: Boolean(value("allow_installs", false)) });
+  const allowedPackages = input("allowed_packages", { placeholder: "faker, regex>=2024", value: (value("allowed_packages", []) || []).join(", ") });
+
   const formError = fieldError("form");
   const saved = h("span", { class: "saved muted", "aria-live": "polite" });
   const save = h("button", { type: "submit", class: "button primary", dataset: { testid: "assistant-save" }, hidden: !editable }, assistant ? "Save" : "Create assistant");
@@ -88,6 +116,13 @@ export function assistantEditor(assistant, shell) {
       ...Object.entries(NUMBER_FIELDS).map(([name, spec]) =>
         field(name, spec.label, input(name, { type: "number", step: spec.step, min: spec.min, max: spec.max, placeholder: "default" })),
       ),
+    ),
+    field("template", "Sandbox template", template, "Which packages its sandboxes have (admins build templates with `analyst templates build`)."),
+    h(
+      "div",
+      { class: "field-row" },
+      field("allow_installs", "Approved installs", h("div", { class: "checkbox" }, allowInstalls, h("span", {}, " may ask the server to install packages"))),
+      field("allowed_packages", "Packages it may install", allowedPackages, "Others wait for an admin's approval (analyst packages pending)."),
     ),
     field("visibility", "Who can use it", visibility),
     field("mode", "Mode", mode),
@@ -134,6 +169,12 @@ export function assistantEditor(assistant, shell) {
       model: String(data.get("model") || "").trim() || null,
       visibility: data.get("visibility"),
       mode: data.get("mode") || "single",
+      template: data.get("template") || null,
+      allow_installs: data.get("allow_installs") === "on",
+      allowed_packages: String(data.get("allowed_packages") || "")
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter(Boolean),
     };
     if (team && fields.mode === "team") fields.team = team.collect();
     let valid = true;
