@@ -1,6 +1,9 @@
 """Chat service benchmark: what a turn costs on top of the model and the sandbox, in one run.
 
-    uv run python benchmarks/agent.py [--turns 40] [--rounds 3]
+    uv run python benchmarks/agent.py [--turns 40] [--rounds 3] [--database-url URL]
+
+SQLite in a temporary directory unless `--database-url` names another database (an empty
+PostgreSQL database, e.g. `postgresql://postgres@127.0.0.1:5432/bench`).
 
 With the fake LLM server answering at once, every turn is: model call -> `1+1` in the
 sandbox -> model call -> answer. Measured in the same run:
@@ -115,12 +118,13 @@ async def throughput(services: Services, fake: FakeLLMServer, width: int, turns:
     return width * turns / elapsed
 
 
-async def main(turns: int, rounds: int) -> None:
+async def main(turns: int, rounds: int, database_url: str | None) -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-agent-"))
     sandbox = SandboxSettings(pool_size=4, max_sessions=64, timeout=60)
     with FakeLLMServer() as fake:
         settings = Settings(
             data_dir=root,
+            database_url=database_url,
             sandbox=sandbox,
             llm=LLMSettings(base_url=fake.openai_base_url, api_key="test-key", model="m"),
         )
@@ -173,5 +177,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--database-url", help="an empty database (default: SQLite in a temp dir)")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.turns, arguments.rounds))
+    asyncio.run(main(arguments.turns, arguments.rounds, arguments.database_url))
