@@ -2,7 +2,7 @@
 
 The REST API uses the principal-taking methods (create, list, get, rename, delete). The chat
 service, after checking access with `get`, writes the turn as it streams with
-`append_message` / `update_message` / `append_execution`.
+`append_turn` / `update_message` / `append_execution`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +45,20 @@ class SandboxCloser(Protocol):
     """Ends the sandbox of a conversation (wired in by the app; absent in pure storage use)."""
 
     async def close(self, conversation_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A message to append."""
+
+    role: MessageRole
+    content: str = ""
+    status: MessageStatus = "complete"
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_results: list[dict[str, Any]] | None = None
+    artifact_ids: list[str] | None = None
+    usage: dict[str, Any] | None = None
+    runner_id: str | None = None  # the server process running the turn this message streams
 
 
 @dataclass(frozen=True)
@@ -198,8 +212,27 @@ class ConversationService:
         runner_id: str | None = None,
     ) -> Message:
         """`runner_id`: the server process running the turn this message streams."""
-        _check_choice(role, MESSAGE_ROLES, "role")
-        _check_choice(status, MESSAGE_STATUSES, "status")
+        draft = _Draft(
+            role, content, status, tool_calls, tool_results, artifact_ids, usage, runner_id
+        )
+        (message,) = await self._append(conversation_id, [draft])
+        return message
+
+    async def append_turn(
+        self, conversation_id: str, content: str, *, runner_id: str | None = None
+    ) -> tuple[Message, Message]:
+        """A turn's start, in one transaction: the user's message and the assistant's reply,
+        `streaming` (run by `runner_id`)."""
+        user, reply = await self._append(
+            conversation_id,
+            [_Draft("user", content), _Draft("assistant", "", "streaming", runner_id=runner_id)],
+        )
+        return user, reply
+
+    async def _append(self, conversation_id: str, drafts: list[_Draft]) -> list[Message]:
+        for draft in drafts:
+            _check_choice(draft.role, MESSAGE_ROLES, "role")
+            _check_choice(draft.status, MESSAGE_STATUSES, "status")
         for _attempt in range(5):
             try:
                 async with self._db.session() as session:
@@ -213,21 +246,24 @@ class ConversationService:
                             Message.conversation_id == conversation_id
                         )
                     )
-                    message = Message(
-                        conversation_id=conversation_id,
-                        seq=(last or 0) + 1,
-                        role=role,
-                        content=content,
-                        status=status,
-                        tool_calls=tool_calls or [],
-                        tool_results=tool_results or [],
-                        artifact_ids=artifact_ids or [],
-                        usage=usage,
-                        runner_id=runner_id,
-                    )
-                    session.add(message)
+                    messages = [
+                        Message(
+                            conversation_id=conversation_id,
+                            seq=(last or 0) + 1 + position,
+                            role=draft.role,
+                            content=draft.content,
+                            status=draft.status,
+                            tool_calls=draft.tool_calls or [],
+                            tool_results=draft.tool_results or [],
+                            artifact_ids=draft.artifact_ids or [],
+                            usage=draft.usage,
+                            runner_id=draft.runner_id,
+                        )
+                        for position, draft in enumerate(drafts)
+                    ]
+                    session.add_all(messages)
                     conversation.updated_at = utcnow()
-                return message
+                return messages
             except IntegrityError:
                 continue  # another writer took this sequence number; take the next one
         raise Conflict("could not append the message: too many concurrent writers")
@@ -247,39 +283,49 @@ class ConversationService:
         execution: Execution | None = None,
         agent: str | None = None,
         stop_reason: str | None = None,
-    ) -> Message:
+    ) -> None:
         """Change a message as its turn streams: replace or extend its text, set its status,
         tool calls/results, artifacts, usage or error, the role that answered (`agent`) and
         why the turn stopped. `execution`: a new entry of the
         execution log, written in the same transaction (a step's result and its log entry are
-        stored together, in one write)."""
+        stored together, in one write).
+
+        One UPDATE, without reading the message first: a turn writes its message at every
+        step, and loading the row back (its text and every result so far) each time would
+        make a step cost more the longer the turn."""
         if status is not None:
             _check_choice(status, MESSAGE_STATUSES, "status")
+        if not looks_like_id(message_id):
+            raise NotFound("message not found")
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if content is not None:
+            values["content"] = content
+        if append_content:
+            base = Message.content if content is None else content
+            values["content"] = base + append_content
+        for name, value in (
+            ("status", status),
+            ("tool_calls", tool_calls),
+            ("tool_results", tool_results),
+            ("artifact_ids", artifact_ids),
+            ("agent", agent),
+            ("stop_reason", stop_reason),
+        ):
+            if value is not None:
+                values[name] = value
+        if usage is not _UNSET:
+            values["usage"] = usage
+        if error is not _UNSET:
+            values["error"] = error
+        statement = update(Message).where(Message.id == message_id).values(values)
         async with self._db.session() as session:
-            message = await session.get(Message, message_id) if looks_like_id(message_id) else None
-            if message is None:
+            result = await session.execute(
+                statement, execution_options={"synchronize_session": False}
+            )
+            if result.rowcount == 0:
                 raise NotFound("message not found")
             if execution is not None:
                 session.add(execution)
-            if content is not None:
-                message.content = content
-            if append_content:
-                message.content = message.content + append_content
-            for name, value in (
-                ("status", status),
-                ("tool_calls", tool_calls),
-                ("tool_results", tool_results),
-                ("artifact_ids", artifact_ids),
-                ("agent", agent),
-                ("stop_reason", stop_reason),
-            ):
-                if value is not None:
-                    setattr(message, name, value)
-            if usage is not _UNSET:
-                message.usage = usage
-            if error is not _UNSET:
-                message.error = error
-        return message
 
     async def append_execution(
         self,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandbox_analyst.agent import ArtifactUsage
@@ -182,28 +182,21 @@ class FileService:
         )
         return await self._insert(record)
 
-    async def artifact_names(self, owner_id: str, conversation_id: str) -> list[str]:
-        """Names of the files the code of `conversation_id` produced. Trusted caller (the chat
-        service, numbering a turn's charts after the earlier ones)."""
-        query = select(FileRecord.name).where(
+    async def saved_artifacts(
+        self, owner_id: str, conversation_id: str
+    ) -> tuple[list[str], ArtifactUsage]:
+        """Names of the files the code of `conversation_id` produced (a turn numbers its
+        charts after them), and their count and bytes (what the conversation's artifact
+        limits count against), from one query. Trusted caller (the chat service)."""
+        query = select(FileRecord.name, FileRecord.size).where(
             FileRecord.owner_id == owner_id,
             FileRecord.conversation_id == conversation_id,
             FileRecord.kind == "artifact",
         )
         async with self._db.session() as session:
-            return list((await session.scalars(query)).all())
-
-    async def artifact_usage(self, owner_id: str, conversation_id: str) -> ArtifactUsage:
-        """How many files the code of `conversation_id` produced, and their bytes: what the
-        conversation's artifact limits count against. Trusted caller (the chat service)."""
-        query = select(func.count(), func.coalesce(func.sum(FileRecord.size), 0)).where(
-            FileRecord.owner_id == owner_id,
-            FileRecord.conversation_id == conversation_id,
-            FileRecord.kind == "artifact",
-        )
-        async with self._db.session() as session:
-            count, size = (await session.execute(query)).one()
-        return ArtifactUsage(int(count), int(size))
+            rows = (await session.execute(query)).all()
+        names = [name for name, _size in rows]
+        return names, ArtifactUsage(len(rows), sum(size for _name, size in rows))
 
     async def list(
         self,

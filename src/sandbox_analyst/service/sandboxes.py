@@ -19,9 +19,10 @@ always from the event loop, never at import.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import posixpath
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -185,9 +186,9 @@ class ConversationSandboxes:
     ) -> PreparedSandbox:
         """Make `sandbox` ready for a turn: rebuild what was lost, copy in new uploads."""
         known = self._known.get(conversation_id)
-        uploads = await records.uploads()
         restoration: Restoration | None = None
         if known is None or known.sandbox is not sandbox:
+            uploads = await records.uploads()
             known = _Known(owner_id, sandbox, sandbox.generation)
             self._known[conversation_id] = known
             if conversation_id in self._reconnected:
@@ -196,7 +197,7 @@ class ConversationSandboxes:
             else:
                 restoration = await self._rebuild(known, uploads, records)
         else:
-            await sandbox.run_code(_PROBE, timeout=self.code_timeout)
+            uploads = await _while_probing(sandbox, records.uploads(), self.code_timeout)
             if sandbox.generation != known.generation:  # files survive a worker restart
                 restoration = await self._replay(known, records, "worker_lost", files=0)
         await self._place_uploads(known, uploads)
@@ -298,6 +299,20 @@ class ConversationSandboxes:
         for name, artifact in latest.items():
             await known.sandbox.files.write(name, artifact.open())
         return len(latest)
+
+
+async def _while_probing(
+    sandbox: Sandbox, work: Awaitable[list[StoredFile]], timeout: float
+) -> list[StoredFile]:
+    """`work`'s result, with the probe run meanwhile: their round trips overlap."""
+    probe = asyncio.ensure_future(sandbox.run_code(_PROBE, timeout=timeout))
+    try:
+        result = await work
+    except BaseException:
+        probe.cancel()
+        raise
+    await probe
+    return result
 
 
 def _free_name(name: str, taken: set[str]) -> str:

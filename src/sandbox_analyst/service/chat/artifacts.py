@@ -35,8 +35,12 @@ class FileArtifactSink:
         self._owner_id = owner_id
         self._conversation_id = conversation_id
         self._public_url = public_url
+        # What `saved_names` and `saved_usage` report, read once (a turn asks for both at
+        # its start) and read again after a save.
+        self._saved: tuple[list[str], ArtifactUsage] | None = None
 
     async def save(self, name: str, data: bytes, media_type: str) -> ArtifactRef:
+        self._saved = None
         try:
             record = await self._files.create_artifact(
                 self._owner_id, self._conversation_id, name, data, media_type
@@ -55,7 +59,14 @@ class FileArtifactSink:
         )
 
     async def saved_names(self) -> list[str]:
-        return await self._files.artifact_names(self._owner_id, self._conversation_id)
+        names, _usage = await self._saved_artifacts()
+        return list(names)
 
     async def saved_usage(self) -> ArtifactUsage:
-        return await self._files.artifact_usage(self._owner_id, self._conversation_id)
+        _names, usage = await self._saved_artifacts()
+        return usage
+
+    async def _saved_artifacts(self) -> tuple[list[str], ArtifactUsage]:
+        if self._saved is None:
+            self._saved = await self._files.saved_artifacts(self._owner_id, self._conversation_id)
+        return self._saved

@@ -103,11 +103,8 @@ class ChatService:
                 sandbox = await self.sandboxes.acquire(
                     conversation.owner_id, conversation.id, template=assistant.template
                 )
-            user_message = await self._conversations.append_message(
-                conversation.id, "user", content
-            )
-            message = await self._conversations.append_message(
-                conversation.id, "assistant", status="streaming", runner_id=self._runner_id
+            user_message, message = await self._conversations.append_turn(
+                conversation.id, content, runner_id=self._runner_id
             )
         except BaseException:
             if sandbox is not None:  # held for a turn that never started
