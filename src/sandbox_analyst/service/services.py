@@ -66,19 +66,20 @@ class Services:
                 hidden_paths=(str(settings.data_dir),),
             )
             sessions = SessionManager.from_settings(provider, settings.sandbox)
-        conversation_sandboxes = ConversationSandboxes(
-            sessions,
-            code_timeout=settings.sandbox.timeout,
-            ids=StoredSandboxIds(db),
-            owns_sessions=owned,
-        )
-        assistants = AssistantService(db)
-        conversations = ConversationService(db, blobs, conversation_sandboxes)
         runners = TurnRunners(
             db,
             heartbeat_s=settings.server.heartbeat_s,
             turn_timeout_s=settings.agent.turn_timeout,
+            url=settings.server.replica_url,
         )
+        conversation_sandboxes = ConversationSandboxes(
+            sessions,
+            code_timeout=settings.sandbox.timeout,
+            ids=StoredSandboxIds(db, runner_id=runners.id),
+            owns_sessions=owned,
+        )
+        assistants = AssistantService(db)
+        conversations = ConversationService(db, blobs, conversation_sandboxes)
         files = FileService(
             db,
             blobs,
@@ -104,6 +105,7 @@ class Services:
                 files=files,
                 sandboxes=conversation_sandboxes,
                 runner_id=runners.id,
+                replicas=runners,
             ),
             runners=runners,
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret),
