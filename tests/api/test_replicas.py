@@ -11,6 +11,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,15 @@ from tests.api.conftest import bearer
 from tests.conftest import TEST_DATABASE_ENV, LiveServer
 from tests.sandbox.gateway.gateway_process import GatewayProcess
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get(TEST_DATABASE_ENV),
-    reason=f"replicas share a PostgreSQL server: set {TEST_DATABASE_ENV} (scripts/test does)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not os.environ.get(TEST_DATABASE_ENV),
+        reason=f"replicas share a PostgreSQL server: set {TEST_DATABASE_ENV} (scripts/test does)",
+    ),
+    # Five processes (a gateway, two servers, a kernel, the fake model) and four turns: more
+    # than the suite's per-test budget, which is sized for one server.
+    pytest.mark.timeout(300),
+]
 
 PATIENCE_S = 60  # waits are bounded by this, never measured
 SLEEPER = "print('started', flush=True)\nimport time\ntime.sleep(600)"
@@ -64,8 +70,9 @@ def replicas(settings: Settings, fake: FakeLLMServer) -> Iterator[tuple[LiveServ
     # The same database and data directory (the blob store): two processes, two runner ids.
     first, second = LiveServer(settings), LiveServer(settings)
     try:
-        first.start()
-        second.start()
+        with ThreadPoolExecutor(2) as starting:  # side by side: each start takes seconds
+            for started in [starting.submit(first.start), starting.submit(second.start)]:
+                started.result()
         yield first, second
     finally:
         first.stop()
