@@ -166,12 +166,17 @@ class TurnRunners:
         return ended
 
     async def live_elsewhere(self, runner_id: str | None) -> ServerProcess | None:
-        """The entry of `runner_id` if it is another process and still alive."""
+        """The entry of `runner_id` if it is another OS process and still alive (several
+        runners in this one process, as in embedded setups, share their backend)."""
         if runner_id is None or runner_id == self.id:
             return None
         async with self._db.session() as session:
             record = await session.get(ServerProcess, runner_id)
-        return record if self._alive(record, utcnow()) else None
+        if record is None or not self._alive(record, utcnow()):
+            return None
+        if self.identity.sees_same_pids(record) and record.pid == self.identity.pid:
+            return None
+        return record
 
     def _alive(self, record: ServerProcess | None, now: datetime) -> bool:
         if record is None:
