@@ -287,6 +287,12 @@ class ServerSettings(BaseModel):
         description="Seconds a client has to send a request's headers before the connection "
         "is closed (slow clients holding connections open).",
     )
+    replica_url: str | None = Field(
+        None,
+        description="This process's own base URL when several replicas share the database. "
+        "With the local sandbox backend a conversation is pinned to the replica holding its "
+        "sandbox; a request for it reaching another replica is refused (421) naming this URL.",
+    )
     heartbeat_s: float = Field(
         10.0,
         gt=0,

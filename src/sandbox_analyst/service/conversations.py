@@ -1,8 +1,8 @@
 """Conversations, their messages, and the execution log.
 
 The REST API uses the principal-taking methods (create, list, get, rename, delete). The chat
-service, after checking access with `get`, writes the turn as it streams with
-`append_turn` / `update_message` / `append_execution`.
+service, after checking access with `get` and claiming the turn (`turn_claims`, which stores
+its first two messages), writes it as it streams with `update_message` / `append_execution`.
 """
 
 from __future__ import annotations
@@ -217,17 +217,6 @@ class ConversationService:
         )
         (message,) = await self._append(conversation_id, [draft])
         return message
-
-    async def append_turn(
-        self, conversation_id: str, content: str, *, runner_id: str | None = None
-    ) -> tuple[Message, Message]:
-        """A turn's start, in one transaction: the user's message and the assistant's reply,
-        `streaming` (run by `runner_id`)."""
-        user, reply = await self._append(
-            conversation_id,
-            [_Draft("user", content), _Draft("assistant", "", "streaming", runner_id=runner_id)],
-        )
-        return user, reply
 
     async def _append(self, conversation_id: str, drafts: list[_Draft]) -> list[Message]:
         for draft in drafts:

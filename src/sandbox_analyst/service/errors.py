@@ -36,6 +36,22 @@ class NotFound(ServiceError):
     http_status = 404
 
 
+class OnAnotherReplica(ServiceError):
+    """The conversation's sandbox lives in another live server process, out of reach of this
+    one (the local backend): its requests must go to that replica (docs/deploy.md)."""
+
+    code = "conversation_on_another_replica"
+    http_status = 421  # Misdirected Request: this server cannot answer for it
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"this conversation's sandbox is held by another server replica ({where}), and "
+            "with the local sandbox backend only that replica can run its turns: send this "
+            "conversation's requests there (sticky routing by conversation), or use a remote "
+            "sandbox backend (gateway, e2b) so that any replica can serve it"
+        )
+
+
 class Forbidden(ServiceError):
     """The caller can see the object but may not do this to it."""
 

@@ -95,8 +95,17 @@ class TurnRunners:
     """This process's entry in `server_processes`: register it (`start`), keep it alive, mark
     the turns of processes that are gone (`sweep`), and remove it (`stop`)."""
 
-    def __init__(self, db: Database, *, heartbeat_s: float, turn_timeout_s: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        heartbeat_s: float,
+        turn_timeout_s: float,
+        url: str | None = None,
+    ) -> None:
+        """`url`: where clients reach this process (`server.replica_url`)."""
         self._db = db
+        self.url = url
         self.heartbeat_s = heartbeat_s
         self._turn_timeout_s = turn_timeout_s
         self.id = new_id()
@@ -156,6 +165,19 @@ class TurnRunners:
                 await session.execute(delete(ServerProcess).where(ServerProcess.id.in_(dead)))
         return ended
 
+    async def live_elsewhere(self, runner_id: str | None) -> ServerProcess | None:
+        """The entry of `runner_id` if it is another OS process and still alive (several
+        runners in this one process, as in embedded setups, share their backend)."""
+        if runner_id is None or runner_id == self.id:
+            return None
+        async with self._db.session() as session:
+            record = await session.get(ServerProcess, runner_id)
+        if record is None or not self._alive(record, utcnow()):
+            return None
+        if self.identity.sees_same_pids(record) and record.pid == self.identity.pid:
+            return None
+        return record
+
     def _alive(self, record: ServerProcess | None, now: datetime) -> bool:
         if record is None:
             return False  # it ended (and removed itself) without storing the turn's end
@@ -182,6 +204,7 @@ class TurnRunners:
                     machine=identity.machine,
                     pid=identity.pid,
                     process_start=identity.process_start,
+                    url=self.url,
                 )
             )
 

@@ -75,19 +75,20 @@ class Services:
                 templates=templates,
             )
             sessions = SessionManager.from_settings(provider, settings.sandbox)
-        conversation_sandboxes = ConversationSandboxes(
-            sessions,
-            code_timeout=settings.sandbox.timeout,
-            ids=StoredSandboxIds(db),
-            owns_sessions=owned,
-        )
-        assistants = AssistantService(db, templates)
-        conversations = ConversationService(db, blobs, conversation_sandboxes)
         runners = TurnRunners(
             db,
             heartbeat_s=settings.server.heartbeat_s,
             turn_timeout_s=settings.agent.turn_timeout,
+            url=settings.server.replica_url,
         )
+        conversation_sandboxes = ConversationSandboxes(
+            sessions,
+            code_timeout=settings.sandbox.timeout,
+            ids=StoredSandboxIds(db, runner_id=runners.id),
+            owns_sessions=owned,
+        )
+        assistants = AssistantService(db, templates)
+        conversations = ConversationService(db, blobs, conversation_sandboxes)
         files = FileService(
             db,
             blobs,
@@ -115,6 +116,7 @@ class Services:
                 sandboxes=conversation_sandboxes,
                 runner_id=runners.id,
                 packages=packages,
+                replicas=runners,
             ),
             runners=runners,
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret, templates),

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -152,6 +153,9 @@ class Conversation(Base):
     # The id of the conversation's sandbox session, kept so that another server process can
     # reconnect to it (a remote backend's sessions outlive the process that made them).
     sandbox_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The ServerProcess that made that session: with the local backend only it can reach it,
+    # so the conversation is pinned to it while it lives (see docs/deploy.md, "Replicas").
+    sandbox_runner_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
@@ -164,6 +168,16 @@ class Message(Base):
         UniqueConstraint("conversation_id", "seq", name="uq_messages_seq"),
         # Start-up looks for the turns still `streaming` (see ServerProcess).
         Index("ix_messages_status", "status"),
+        # One turn at a time per conversation, across every server process: the streaming
+        # assistant message is the turn's claim, taken by its insert and released when its
+        # status changes (the turn ends, or its process is found dead).
+        Index(
+            "uq_messages_one_streaming",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status = 'streaming'"),
+            postgresql_where=text("status = 'streaming'"),
+        ),
     )
 
     id: Mapped[str] = _id_column()
@@ -185,6 +199,8 @@ class Message(Base):
     # A team turn's answering role, and why a turn stopped ("terminate", "max_messages"...).
     agent: Mapped[str | None] = mapped_column(String(40), nullable=True)
     stop_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Set by any process to cancel this streaming turn; its runner polls for it.
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
@@ -207,6 +223,8 @@ class ServerProcess(Base):
     process_start: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     started_at: Mapped[datetime] = _created()
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    # Where clients reach this process (`server.public_url`), told to clients sent here.
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
 
 
 class FileRecord(Base):

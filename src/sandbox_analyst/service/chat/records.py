@@ -14,8 +14,10 @@ from sandbox_analyst.store import BlobStore, Conversation, Database, Execution, 
 class StoredSandboxIds:
     """Implements `SandboxIds` on `conversations.sandbox_id`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, runner_id: str | None = None) -> None:
+        """`runner_id`: this process, recorded as the one that made the sandbox."""
         self._db = db
+        self._runner_id = runner_id
 
     async def load(self, conversation_id: str) -> str | None:
         async with self._db.session() as session:
@@ -28,7 +30,11 @@ class StoredSandboxIds:
         statement = (
             update(Conversation)
             .where(Conversation.id == conversation_id)
-            .values(sandbox_id=sandbox_id, updated_at=Conversation.updated_at)
+            .values(
+                sandbox_id=sandbox_id,
+                sandbox_runner_id=self._runner_id,
+                updated_at=Conversation.updated_at,
+            )
         )
         async with self._db.session() as session:
             await session.execute(statement)

@@ -8,12 +8,16 @@ conversation's sandbox, every step stored as it happens and streamed out as even
 
 One turn at a time per conversation: a second one gets `Conflict` (409) while the first runs,
 rather than waiting behind it (a chat client shows one answer at a time; queued turns would run
-against a state the user has not seen yet). Different conversations run in parallel. The turn
+against a state the user has not seen yet), whichever server process (replica) runs the first:
+the turn is claimed in the database, and cancelled through it from any replica
+(turn_claims.py). Different conversations run in parallel. The turn
 itself is a `ChatTurn` (turn.py) running a `TurnRunner` (runner.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -32,13 +36,24 @@ from sandbox_analyst.service.chat.records import StoredConversation
 from sandbox_analyst.service.chat.runner import TurnRequest, TurnRunner
 from sandbox_analyst.service.chat.turn import ChatTurn, TurnOutcome
 from sandbox_analyst.service.conversations import ConversationService
-from sandbox_analyst.service.errors import Conflict, NotFound, ValidationError
+from sandbox_analyst.service.errors import NotFound, OnAnotherReplica, ValidationError
 from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.packages import PackageAsk, PackageService, package_requester
 from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.team_config import team_of
-from sandbox_analyst.store import Assistant, BlobStore, Database, FileRecord, Message
+from sandbox_analyst.service.turn_claims import CANCEL_POLL_S, TurnAlreadyRunning, TurnClaims
+from sandbox_analyst.store import (
+    Assistant,
+    BlobStore,
+    Conversation,
+    Database,
+    FileRecord,
+    Message,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class ChatService:
@@ -54,12 +69,15 @@ class ChatService:
         sandboxes: ConversationSandboxes,
         runner_id: str | None = None,
         packages: PackageService | None = None,
+        replicas: TurnRunners | None = None,
     ) -> None:
         """`runner_id`: this process in `server_processes`, recorded on each turn it runs;
-        `packages`: approved installs (without it, no assistant gets install_package)."""
+        `packages`: approved installs (without it, no assistant gets install_package);
+        `replicas`: tells whether another live replica holds a conversation's sandbox."""
         self.settings = settings
         self._runner_id = runner_id
         self._packages = packages
+        self._replicas = replicas
         self._db = db
         self._blobs = blobs
         self._assistants = assistants
@@ -68,6 +86,8 @@ class ChatService:
         self.sandboxes = sandboxes
         # A conversation's running turn; None while it is being set up.
         self._running: dict[str, ChatTurn | None] = {}
+        self._claims = TurnClaims(db)
+        self._cancel_watch: asyncio.Task[None] | None = None  # while turns run here
         self._llms: dict[tuple[str, str | None, str], LLM] = {}
 
     async def start_turn(
@@ -86,11 +106,10 @@ class ChatService:
         detail = await self._conversations.get(principal, conversation_id)
         conversation = detail.conversation
         assistant = await self._assistant(principal, conversation.assistant_id)
-        if conversation.id in self._running:
-            raise Conflict(
-                "a turn is already running in this conversation; wait for it to end or "
-                f"cancel it with POST /api/conversations/{conversation.id}/cancel"
-            )
+        streaming = any(message.status == "streaming" for message in detail.messages)
+        if conversation.id in self._running or streaming:  # here, or on another replica
+            raise TurnAlreadyRunning(conversation.id)
+        await self._check_pinned(conversation)
         history = history_from_messages(detail.messages)
         # Claimed before the first await below, so two requests cannot both start a turn.
         self._running[conversation.id] = None
@@ -103,7 +122,8 @@ class ChatService:
                 sandbox = await self.sandboxes.acquire(
                     conversation.owner_id, conversation.id, template=assistant.template
                 )
-            user_message, message = await self._conversations.append_turn(
+            # The claim every replica respects (the check above only spares a sandbox).
+            user_message, message = await self._claims.claim(
                 conversation.id, content, runner_id=self._runner_id
             )
         except BaseException:
@@ -150,13 +170,18 @@ class ChatService:
         )
         turn = ChatTurn.start(conversation.id, user_message, message, runner.run)
         self._running[conversation.id] = turn
+        if self._cancel_watch is None or self._cancel_watch.done():
+            self._cancel_watch = asyncio.get_running_loop().create_task(self._watch_cancels())
         return turn
 
     async def cancel(self, principal: Principal, conversation_id: str) -> bool:
-        """Cancel the conversation's running turn; False when none runs."""
+        """Cancel the conversation's running turn, on this replica or another one; False when
+        none runs."""
         await self._conversations.get(principal, conversation_id)
         turn = self._running.get(conversation_id)
-        return turn is not None and turn.cancel("cancelled by the user")
+        if turn is not None:
+            return turn.cancel("cancelled by the user")
+        return await self._claims.request_cancel(conversation_id)
 
     async def outcome(self, turn: ChatTurn) -> TurnOutcome:
         """The stored assistant message of a finished turn, with its artifacts."""
@@ -179,12 +204,41 @@ class ChatService:
             turn.cancel("the server is shutting down")
         for turn in turns:
             await turn.wait()
+        if self._cancel_watch is not None:
+            self._cancel_watch.cancel()
+            await asyncio.gather(self._cancel_watch, return_exceptions=True)
         for llm in self._llms.values():
             await llm.aclose()
         self._llms.clear()
 
+    async def _check_pinned(self, conversation: Conversation) -> None:
+        """With the local backend a sandbox lives in the process that made it: a conversation
+        whose sandbox another live replica holds is refused here (`OnAnotherReplica`), not
+        rebuilt beside it. A sandbox of a replica that is gone is rebuilt here as usual."""
+        if self._replicas is None or self.settings.sandbox.backend != "local":
+            return
+        if self.sandboxes.get(conversation.id) is not None:
+            return
+        owner = await self._replicas.live_elsewhere(conversation.sandbox_runner_id)
+        if owner is not None:
+            raise OnAnotherReplica(owner.url or f"process {owner.pid} on {owner.hostname}")
+
     def _finished(self, conversation_id: str) -> None:
         self._running.pop(conversation_id, None)
+
+    async def _watch_cancels(self) -> None:
+        """Cancel this replica's turns that another replica was asked to cancel."""
+        while self._running:
+            await asyncio.sleep(CANCEL_POLL_S)
+            turns = {turn.message_id: turn for turn in self._running.values() if turn}
+            try:
+                asked = await self._claims.cancel_requested(turns)
+            except Exception:
+                # The database may be away for a moment; the next poll asks again.
+                logger.exception("could not look for cancel requests")
+                continue
+            for message_id in asked:
+                turns[message_id].cancel("cancelled by the user")
 
     async def _assistant(self, principal: Principal, assistant_id: str | None) -> Assistant:
         if assistant_id is None:
