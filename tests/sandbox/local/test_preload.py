@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 from sandbox_analyst.sandbox.local import SandboxPool
-from tests.sandbox.conftest import sandbox_settings
+from tests.fixtures.sandboxes import sandbox_settings
 
 # Imported by the zygote; blocks its preloading until the test creates the file named GATE.
 GATE_MODULE = """
