@@ -15,6 +15,17 @@ async def test_thread_counts_are_limited(sandbox: LocalSandbox) -> None:
     assert execution.text == "'1'"
 
 
+async def test_python_in_a_shell_command_is_the_sandboxs_own_interpreter(
+    sandbox: LocalSandbox,
+) -> None:
+    kernel = await sandbox.run_code("import sys\nsys.prefix")
+    command = await sandbox.run_command(
+        "python -c 'import sys, pandas; print(sys.prefix)' && python3 -c 'import numpy'"
+    )
+    assert command.exit_code == 0, command.stderr
+    assert repr(command.stdout.strip()) == kernel.text
+
+
 async def test_server_environment_does_not_leak(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
     monkeypatch.setenv("ANALYST_DATABASE_URL", "postgresql://secret@db/analyst")

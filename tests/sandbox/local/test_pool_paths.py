@@ -4,6 +4,9 @@ and the rest of a hidden directory stays hidden."""
 
 from __future__ import annotations
 
+import ast
+import os
+import sys
 from pathlib import Path
 
 from sandbox_analyst.sandbox.local import SandboxPool
@@ -38,7 +41,11 @@ async def test_import_paths_read_paths_and_environment_reach_every_worker(tmp_pa
                 "(overlay_module.ORIGIN, open(os.environ['LEXICON']).read(), os.environ['PATH'])"
             )
             assert execution.error is None, execution.error
-            assert execution.text == "('overlay', 'shared data', '/usr/local/bin:/usr/bin:/bin')"
+            # The environment's PATH is the engine's own: the interpreter's directory, then the
+            # system's, never what the caller passed.
+            interpreter_bin = os.path.dirname(sys.executable)
+            path = f"{interpreter_bin}:/usr/local/bin:/usr/bin:/bin"
+            assert ast.literal_eval(execution.text) == ("overlay", "shared data", path)
             report = pool.isolation_report
             if report is not None and report.is_active(LayerName.FILESYSTEM):
                 for code in (

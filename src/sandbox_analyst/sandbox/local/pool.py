@@ -321,6 +321,9 @@ class SandboxPool:
         worker_environment = {
             **self.environment,  # below the engine's own variables, never above
             **common,
+            # `python` in a shell command is the sandbox's own interpreter, with its packages
+            # (the template's overlay comes through PYTHONPATH), not the system's.
+            "PATH": os.pathsep.join((str(Path(sys.executable).parent), _PATH)),
             "TMPDIR": "/tmp",
             "MPLCONFIGDIR": "/tmp/.matplotlib",
             # Not the workdir: the user's files should hold only what they and their code made.
