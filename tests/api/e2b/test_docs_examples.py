@@ -28,7 +28,14 @@ def examples() -> dict[str, tuple[str, str]]:
 
 async def run_example(name: str, user: E2BUser, workdir: Path) -> str:
     language, code = examples()[name]
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), **user.env}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        # A crash of the client (seen once: SIGABRT, nothing on stderr) says where it happened.
+        "PYTHONFAULTHANDLER": "1",
+        "LIBC_FATAL_STDERR_": "1",
+        **user.env,
+    }
     if language == "python":
         script = workdir / f"{name}.py"
         command = [sys.executable, str(script)]
@@ -45,7 +52,7 @@ async def run_example(name: str, user: E2BUser, workdir: Path) -> str:
         stderr=asyncio.subprocess.PIPE,
     )
     stdout, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()
+    assert process.returncode == 0, f"exit {process.returncode}: {stderr.decode()}"
     return stdout.decode()
 
 
