@@ -51,6 +51,8 @@ TABLE: list[Row] = [
     Row("GET", "/api/health", (200, 200, 200, 200, 200)),
     Row("GET", "/api/me", (200, 200, 200, *_NO_AUTH)),
     Row("GET", "/api/ui/settings", (200, 200, 200, 200, 200)),
+    # The templates an assistant may name: any signed-in user (the assistant editor lists them).
+    Row("GET", "/api/templates", (200, 200, 200, *_NO_AUTH)),
     # Assistants: private ones do not exist for others; public ones are read-only for them.
     Row("POST", "/api/assistants", (201, 201, 201, *_NO_AUTH), json={"name": "new one"}),
     Row("GET", "/api/assistants", (200, 200, 200, *_NO_AUTH)),
