@@ -1,6 +1,6 @@
 """The SDK's tests run real sandboxes from the local pool, configured the way a user does:
 through the environment (`ANALYST_DATA_DIR`, `ANALYST_SANDBOX__*`). One manager stays open
-for the whole session (`resident`), so the managers the tests open share its zygote instead
+for all of them (`resident`), so the managers the tests open share its zygote instead
 of starting one each (they run on the session's event loop:
 `pytestmark = pytest.mark.asyncio(loop_scope="session")`)."""
 
@@ -25,7 +25,8 @@ SDK_ENVIRONMENT = {
 }
 
 
-@pytest.fixture(scope="session", autouse=True)
+# Package scope: the environment is undone after the last SDK test, before other directories'.
+@pytest.fixture(scope="package", autouse=True)
 def sdk_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The data directory every manager of these tests uses, from the environment."""
     data_dir = tmp_path_factory.mktemp("sdk-data")
@@ -37,7 +38,7 @@ def sdk_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield data_dir
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def resident(sdk_environment: Path) -> AsyncIterator[SandboxManager]:
     async with SandboxManager() as manager:
         yield manager

@@ -13,7 +13,8 @@ import pytest
 import pytest_asyncio
 
 from sandbox_analyst import RetryPolicy, SandboxManager
-from sandbox_analyst.sandbox import SandboxUsageError, TooManySessionsError
+from sandbox_analyst.sandbox import TooManySessionsError
+from sandbox_analyst.sandbox.templates import TemplateNotFoundError
 from sandbox_analyst.sdk import SandboxStartRefusedError, SandboxStartRetriesExhaustedError
 from tests.sdk.conftest import MAX_SESSIONS
 
@@ -65,6 +66,6 @@ async def test_an_unknown_template_is_refused_at_once(resident: SandboxManager) 
     with pytest.raises(SandboxStartRefusedError, match="no-such-template") as raised:
         await sm.start()
     assert raised.value.attempts == 1
-    assert isinstance(raised.value.__cause__, SandboxUsageError)
+    assert isinstance(raised.value.__cause__, TemplateNotFoundError)
     # The shared pool is untouched by the failed start.
     assert (await resident.execute_code("python", "1 + 1")).text == "2"
