@@ -18,6 +18,9 @@ from sandbox_analyst.service import ChatEvent, ChatTurn
 
 KEEPALIVE_S = 5.0
 KEEPALIVE = b": keepalive\n\n"
+# How soon a client that went away is noticed while the turn is silent: its code is stopped
+# then, not at the next keep-alive (the server may not see the hang-up until it writes).
+DISCONNECT_CHECK_S = 0.5
 
 
 def wants_event_stream(request: Request) -> bool:
@@ -72,15 +75,21 @@ async def _turn_frames(
 ) -> AsyncIterator[bytes]:
     if opening := frames.opening():
         yield opening
+    check = min(DISCONNECT_CHECK_S, KEEPALIVE_S)
+    silent = 0.0
     while True:
         try:
-            event = await turn.next_event(KEEPALIVE_S)
+            event = await turn.next_event(check)
         except TimeoutError:
-            # Long silent code: the keep-alive also tells us when the client is gone.
+            # Long silent code: is the client still there? And keep the line alive.
             if await request.is_disconnected():
                 return
-            yield KEEPALIVE
+            silent += check
+            if silent >= KEEPALIVE_S:
+                silent = 0.0
+                yield KEEPALIVE
             continue
+        silent = 0.0
         if event is None:
             break
         if frame := await frames.frame(event):
