@@ -109,12 +109,12 @@ class ChatService:
         streaming = any(message.status == "streaming" for message in detail.messages)
         if conversation.id in self._running or streaming:  # here, or on another replica
             raise TurnAlreadyRunning(conversation.id)
-        await self._check_pinned(conversation)
         history = history_from_messages(detail.messages)
-        # Claimed before the first await below, so two requests cannot both start a turn.
+        # Claimed before the first await below, so two requests cannot both start a turn here.
         self._running[conversation.id] = None
         sandbox = None
         try:
+            await self._check_pinned(conversation)
             for file_id in file_ids:
                 await self._files.attach(principal, file_id, conversation.id)
             llm, llm_error = self._llm(assistant)
