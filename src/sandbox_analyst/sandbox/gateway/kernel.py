@@ -34,6 +34,8 @@ LivenessCheck = Callable[[], Awaitable[None]]
 # still there: a gateway may drop a kernel (culled, shut down by someone) and leave its
 # websocket open and silent.
 LIVENESS_CHECK_AFTER = 5.0
+# How often `wait_ready` asks a restarted kernel again until both of its channels answer.
+NUDGE_EVERY = 0.5
 
 
 class DeadlineReached(Exception):
@@ -304,19 +306,38 @@ class RemoteKernel:
         return value if isinstance(value, dict) else {}
 
     async def wait_ready(self, timeout: float) -> None:
-        """Until the kernel answers a kernel_info request (after a restart)."""
-        probe = self.factory.kernel_info_request()
-        queue = self.channel.expect(probe["header"]["msg_id"])
+        """Until the kernel (after a restart) answers on its shell channel *and* its iopub
+        channel reaches us. The gateway's iopub subscription reconnects to the new kernel on
+        its own timer: a kernel_info reply alone does not prove that the outputs of the next
+        request will arrive, and a request whose `idle` status is lost waits forever. So, like
+        Jupyter Server's own "nudge", ask again every `NUDGE_EVERY` seconds until both have
+        been seen."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        try:
+        queue: asyncio.Queue[Item] = asyncio.Queue()
+        probes: list[str] = []
+        replied = iopub_seen = False
+
+        async def nudge() -> None:
+            probe = self.factory.kernel_info_request()
+            probes.append(probe["header"]["msg_id"])
+            self.channel.join(probes[-1], queue)
             await self.channel.send(probe)
-            while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
+
+        try:
+            await nudge()
+            next_nudge = loop.time() + NUDGE_EVERY
+            while not (replied and iopub_seen):
+                now = loop.time()
+                if now >= deadline:
                     raise GatewayUnavailableError(f"the kernel was not ready within {timeout:g} s")
+                if now >= next_nudge:
+                    await nudge()
+                    next_nudge = now + NUDGE_EVERY
                 try:
-                    item = await asyncio.wait_for(queue.get(), remaining)
+                    item = await asyncio.wait_for(
+                        queue.get(), min(deadline, next_nudge) - loop.time()
+                    )
                 except TimeoutError:
                     continue
                 if isinstance(item, ChannelEvent):
@@ -324,13 +345,13 @@ class RemoteKernel:
                         raise KernelGoneError(item.detail)
                     if item.kind == "unreachable":
                         raise GatewayUnavailableError(item.detail)
-                    if item.kind in ("reconnected", "restarting"):
-                        await self.channel.send(probe)  # may have been lost; ask again
-                    continue
-                if messages.msg_type(item) == "kernel_info_reply":
-                    return
+                    continue  # reconnected / restarting: the next nudge asks again
+                if item.get("channel") == "iopub":
+                    iopub_seen = True
+                elif messages.msg_type(item) == "kernel_info_reply":
+                    replied = True
         finally:
-            self.channel.forget(probe["header"]["msg_id"])
+            self.channel.forget(*probes)
 
     async def interrupt(self) -> None:
         await self.rest.interrupt(self.kernel_id)
