@@ -24,7 +24,6 @@ import contextlib
 import os
 import platform
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import httpx
 
+from sandbox import PANDAS_CELL, REALISTIC_CELL, Timings  # the local baseline's own workloads
 from sandbox_analyst.config import GatewaySettings, SandboxSettings
 from sandbox_analyst.sandbox.gateway import GatewayProvider
 from sandbox_analyst.sandbox.gateway.kernelspec import write_kernelspec
@@ -42,35 +42,6 @@ from sandbox_analyst.sandbox.local import SandboxPool
 from sandbox_analyst.sandbox.local.process_stats import unique_set_size
 
 ANALYST_KERNEL = "analyst-python"
-PANDAS_CELL = "import pandas as pd, matplotlib\npd.DataFrame({'a': [1, 2]}).shape"
-REALISTIC_CELL = """
-import numpy as np, pandas as pd, matplotlib.pyplot as plt, io
-from sklearn.linear_model import LinearRegression
-rng = np.random.default_rng(0)
-frame = pd.DataFrame({"group": rng.integers(0, 20, 200_000), "x": rng.normal(size=200_000)})
-frame["y"] = 3 * frame["x"] + rng.normal(size=200_000)
-summary = frame.groupby("group")["y"].mean()
-figure, axes = plt.subplots()
-summary.plot.bar(ax=axes)
-figure.savefig(io.BytesIO(), format="png")
-plt.close(figure)
-model = LinearRegression().fit(frame[["x"]], frame["y"])
-round(float(model.coef_[0]), 2)
-"""
-
-
-@dataclass
-class Timings:
-    samples: list[float]
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def p95(self) -> float:
-        ordered = sorted(self.samples)
-        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 @dataclass

@@ -5,8 +5,6 @@ server sharing the database, which never touches the turns of a server that stil
 from __future__ import annotations
 
 import asyncio
-import queue
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +17,10 @@ from sandbox_analyst.config import Settings
 from sandbox_analyst.service import Services
 from sandbox_analyst.testing import FakeLLMServer, Turn
 from tests.api.conftest import bearer
+from tests.api.streamed_turn import PATIENCE_S, StreamedTurn
 from tests.conftest import LiveServer
 
 SLEEPER = "print('started', flush=True)\nimport time\ntime.sleep(600)"
-PATIENCE_S = 60  # waits are bounded by this, never measured
 
 
 @pytest.fixture
@@ -38,39 +36,6 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
         }.items():
             monkeypatch.setenv(name, value)
         yield server
-
-
-class StreamedTurn:
-    """A turn asked over SSE in a thread of its own, its events readable as they come."""
-
-    def __init__(self, server: LiveServer, key: str, conversation_id: str) -> None:
-        self.events: queue.Queue[str | None] = queue.Queue()
-        self._thread = threading.Thread(
-            target=self._stream, args=(server.base_url, key, conversation_id), daemon=True
-        )
-        self._thread.start()
-
-    def _stream(self, base_url: str, key: str, conversation_id: str) -> None:
-        try:
-            with httpx.stream(
-                "POST",
-                f"{base_url}/api/conversations/{conversation_id}/messages",
-                json={"content": "Run the long job"},
-                headers={**bearer(key), "Accept": "text/event-stream"},
-                timeout=PATIENCE_S * 10,
-            ) as response:
-                for line in response.iter_lines():
-                    self.events.put(line)
-        except httpx.TransportError:
-            pass  # the server was killed
-        finally:
-            self.events.put(None)
-
-    def wait_for(self, text: str) -> None:
-        while (line := self.events.get(timeout=PATIENCE_S)) is not None:
-            if text in line:
-                return
-        raise AssertionError(f"the stream ended before {text!r}")
 
 
 def last_message(server: LiveServer, key: str, conversation_id: str) -> dict[str, Any]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import queue
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +21,7 @@ from sandbox_analyst.config import Settings
 from sandbox_analyst.service import Services
 from sandbox_analyst.testing import FakeLLMServer, Turn
 from tests.api.conftest import bearer
+from tests.api.streamed_turn import PATIENCE_S, StreamedTurn
 from tests.conftest import TEST_DATABASE_ENV, LiveServer
 from tests.sandbox.gateway.gateway_process import GatewayProcess
 
@@ -36,7 +35,6 @@ pytestmark = [
     pytest.mark.timeout(300),
 ]
 
-PATIENCE_S = 60  # waits are bounded by this, never measured
 SLEEPER = "print('started', flush=True)\nimport time\ntime.sleep(600)"
 
 
@@ -94,46 +92,6 @@ def code_turn(fake: FakeLLMServer, code: str, answer: str = "Done.") -> None:
     fake.add_turns(
         Turn(text="Running it.", tool_calls=[("execute_code", {"code": code})]), Turn(text=answer)
     )
-
-
-class StreamedTurn:
-    """A turn asked over SSE in a thread of its own, its events readable as they come."""
-
-    def __init__(self, server: LiveServer, key: str, conversation_id: str) -> None:
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self._thread = threading.Thread(
-            target=self._stream, args=(server.base_url, key, conversation_id), daemon=True
-        )
-        self._thread.start()
-
-    def _stream(self, base_url: str, key: str, conversation_id: str) -> None:
-        try:
-            with httpx.stream(
-                "POST",
-                f"{base_url}/api/conversations/{conversation_id}/messages",
-                json={"content": "Run the long job"},
-                headers={**bearer(key), "Accept": "text/event-stream"},
-                timeout=PATIENCE_S * 10,
-            ) as response:
-                for line in response.iter_lines():
-                    self.lines.put(line)
-        finally:
-            self.lines.put(None)
-
-    def wait_for(self, text: str) -> list[str]:
-        seen: list[str] = []
-        while (line := self.lines.get(timeout=PATIENCE_S)) is not None:
-            seen.append(line)
-            if text in line:
-                return seen
-        raise AssertionError(f"the stream ended before {text!r}: {seen}")
-
-    def rest(self) -> list[str]:
-        seen: list[str] = []
-        while (line := self.lines.get(timeout=PATIENCE_S)) is not None:
-            seen.append(line)
-        self._thread.join(PATIENCE_S)
-        return seen
 
 
 def ask(server: LiveServer, key: str, conversation_id: str, content: str) -> httpx.Response:
