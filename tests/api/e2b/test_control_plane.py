@@ -5,6 +5,7 @@ reports it."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -105,6 +106,8 @@ async def test_another_users_key_can_neither_see_nor_reach_nor_kill_a_sandbox(
             await AsyncSandbox.get_info(sandbox.sandbox_id, **bob.opts)
         with pytest.raises(NotFoundException):
             await AsyncSandbox.set_timeout(sandbox.sandbox_id, 600, **bob.opts)
+        with pytest.raises(NotFoundException):
+            await AsyncSandbox.get_metrics(sandbox.sandbox_id, **bob.opts)
         assert await AsyncSandbox.kill(sandbox.sandbox_id, **bob.opts) is False
         assert sandbox.sandbox_id not in await _list(bob)
         # Without the sandbox's access token (only its owner is handed it), nothing runs.
@@ -124,6 +127,35 @@ async def test_another_users_key_can_neither_see_nor_reach_nor_kill_a_sandbox(
         assert (await sandbox.run_code("'still mine'")).text == "still mine"
     finally:
         await sandbox.kill()
+
+
+async def test_metrics_report_the_sandboxs_memory_cpu_and_disk(alice: E2BUser) -> None:
+    sandbox = await AsyncSandbox.create(**alice.opts)
+    try:
+        before = (await sandbox.get_metrics())[-1]
+        await sandbox.run_code(
+            "import numpy as np, time\n"
+            "block = np.ones(20_000_000)\n"  # 160 MB held
+            "end = time.process_time() + 0.3\n"
+            "while time.process_time() < end: pass\n"
+            "open('data.bin', 'wb').write(b'x' * 3_000_000)"
+        )
+        series = await sandbox.get_metrics()
+        after = series[-1]
+        assert len(series) == 2  # a sample per request, kept: a history
+        assert after.timestamp >= before.timestamp
+        assert after.mem_used >= before.mem_used + 150_000_000
+        assert 0 < after.mem_used <= after.mem_total
+        assert after.disk_used >= before.disk_used + 3_000_000
+        assert after.disk_used <= after.disk_total
+        assert after.cpu_count >= 1
+        assert 0 < after.cpu_used_pct <= 100
+        # The SDK's time window is honoured: nothing from before the sandbox existed.
+        assert await sandbox.get_metrics(end=before.timestamp - timedelta(days=1)) == []
+    finally:
+        await sandbox.kill()
+    with pytest.raises(NotFoundException):
+        await AsyncSandbox.get_metrics(sandbox.sandbox_id, **alice.opts)
 
 
 async def test_connecting_by_id_reaches_the_same_session(alice: E2BUser) -> None:

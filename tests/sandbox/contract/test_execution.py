@@ -233,9 +233,9 @@ async def test_an_unknown_language_is_refused(sandbox: Sandbox) -> None:
 
 @pytest.mark.cannot_hold(
     "e2b",
-    "E2B reports no peak memory: its only memory figure is the VM's, sampled every few "
-    "seconds by the metrics endpoint (which this project's E2B-compatible server does not "
-    "offer), so E2B executions carry peak_memory_bytes=None",
+    "E2B reports no peak memory: its only memory figure is the current one of its metrics "
+    "endpoint (sampled every few seconds on E2B's VMs), so E2B executions carry "
+    "peak_memory_bytes=None",
 )
 async def test_every_execution_reports_the_peak_memory_so_far(sandbox: Sandbox) -> None:
     assert (await sandbox.run_code("true", language="bash")).peak_memory_bytes is not None

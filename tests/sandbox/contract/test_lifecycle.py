@@ -122,12 +122,6 @@ async def test_close_ends_the_session_for_good(provider: SandboxProvider) -> Non
         await sandbox.run_code("1")
 
 
-@pytest.mark.cannot_hold(
-    "e2b",
-    "E2B tells a sandbox's memory only through its metrics endpoint (the VM's, sampled every "
-    "few seconds), which this project's E2B-compatible server does not offer: memory_bytes "
-    "stays 0 here",
-)
 async def test_info_reports_the_session(sandbox: Sandbox) -> None:
     await sandbox.run_code("import numpy as np\nblock = np.ones(10_000_000)")
     info = await sandbox.info()

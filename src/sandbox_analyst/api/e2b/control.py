@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sandbox_analyst.api.e2b.deps import CurrentPrincipal, ServicesDep
 from sandbox_analyst.api.e2b.errors import e2b_error
-from sandbox_analyst.service.e2b import SandboxView
+from sandbox_analyst.service.e2b import MetricSample, SandboxLimits, SandboxView
 
 router = APIRouter()
 
@@ -150,6 +150,43 @@ async def kill_sandbox(
 ) -> Response:
     await services.e2b.kill(principal, sandbox_id)
     return Response(status_code=204)
+
+
+@router.get("/sandboxes/{sandbox_id}/metrics")
+async def sandbox_metrics(
+    sandbox_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    services: ServicesDep,
+    start: int | None = Query(None, ge=0, description="Unix seconds: samples from then on."),
+    end: int | None = Query(None, ge=0, description="Unix seconds: samples until then."),
+) -> list[dict[str, Any]]:
+    sandbox = request.app.state.settings.sandbox
+    limits = SandboxLimits(
+        memory_bytes=sandbox.memory_limit_mb * 2**20, disk_bytes=sandbox.disk_quota_mb * 2**20
+    )
+    samples = await services.e2b.metrics(
+        principal, sandbox_id, limits, start=_from_unix(start), end=_from_unix(end)
+    )
+    return [_metric(sample) for sample in samples]
+
+
+def _from_unix(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def _metric(sample: MetricSample) -> dict[str, Any]:
+    return {
+        "timestamp": _time(sample.timestamp),
+        "timestampUnix": int(sample.timestamp.timestamp()),
+        "cpuCount": sample.cpu_count,
+        "cpuUsedPct": sample.cpu_used_pct,
+        "memUsed": sample.mem_used,
+        "memTotal": sample.mem_total,
+        "memCache": 0,  # a session has no page cache of its own to report
+        "diskUsed": sample.disk_used,
+        "diskTotal": sample.disk_total,
+    }
 
 
 @router.post("/sandboxes/{sandbox_id}/timeout", status_code=204)

@@ -23,6 +23,7 @@ from sandbox_analyst.service.e2b.live import (
     RunningCommand,
     normalize_language,
 )
+from sandbox_analyst.service.e2b.metrics import MetricSample, SandboxLimits
 from sandbox_analyst.service.e2b.sandboxes import (
     TEMPLATE_ALIASES,
     E2BSandboxService,
@@ -46,9 +47,11 @@ __all__ = [
     "Language",
     "LiveSandbox",
     "ManagedSessions",
+    "MetricSample",
     "ProcessNotFound",
     "RunningCommand",
     "SandboxLimitReached",
+    "SandboxLimits",
     "SandboxNotRunning",
     "SandboxView",
     "SessionSource",

@@ -28,6 +28,7 @@ from sandbox_analyst.service.e2b.errors import (
     SandboxLimitReached,
     UnsupportedLanguage,
 )
+from sandbox_analyst.service.e2b.metrics import SandboxMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ class LiveSandbox:
         self._commands: dict[int, RunningCommand] = {}
         self._pids = itertools.count(_FIRST_PID)
         self._lock = asyncio.Lock()
+        self.metrics = SandboxMetrics()
 
     @property
     def closed(self) -> bool:
@@ -139,6 +141,14 @@ class LiveSandbox:
 
     def contexts(self) -> list[CodeContext]:
         return list(self._contexts.values())
+
+    def interpreters(self) -> list[Sandbox]:
+        """The session first, then every other interpreter a context runs (each a process)."""
+        found = {id(self.session): self.session}
+        for context in self._contexts.values():
+            if not context.interpreter.closed:
+                found.setdefault(id(context.interpreter), context.interpreter)
+        return list(found.values())
 
     def context(self, context_id: str) -> CodeContext:
         found = self._contexts.get(context_id)

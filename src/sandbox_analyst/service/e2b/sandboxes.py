@@ -37,6 +37,7 @@ from sandbox_analyst.service.e2b.errors import (
     TemplateNotFound,
 )
 from sandbox_analyst.service.e2b.live import LiveSandbox
+from sandbox_analyst.service.e2b.metrics import MetricSample, SandboxLimits
 from sandbox_analyst.service.errors import ValidationError
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.store import Database, E2BSandbox, utcnow
@@ -193,6 +194,21 @@ class E2BSandboxService:
             if wanted > row.end_at:
                 await self._set_end(row, live, wanted)
         return _view(row, self.access_token(row.id))
+
+    async def metrics(
+        self,
+        principal: Principal,
+        sandbox_id: str,
+        limits: SandboxLimits,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[MetricSample]:
+        """The sandbox's CPU, memory and disk samples between `start` and `end`, a new one
+        taken now."""
+        _row, live = await self._owned(principal, sandbox_id)
+        await live.metrics.sample(live.interpreters(), limits)
+        return live.metrics.between(start, end)
 
     # --- data plane (on behalf of whoever holds the sandbox's access token) ---------------
 
