@@ -5,6 +5,9 @@ Open WebUI's own side requests (titles...) start no turn; failures read as chat 
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import io
 import re
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -233,3 +236,72 @@ async def test_a_refused_key_and_an_unreachable_server_are_told_in_the_chat(
     assert events.statuses()[-1][1] is True
     assert "cannot be reached at http://127.0.0.1:9" in unreachable
     assert "SERVER_URL" in unreachable
+
+
+async def test_a_message_sent_while_the_chats_answer_runs_waits_for_it(
+    fake: FakeLLMServer, analyst: Analyst, services: Services, live_url: str, pipe_module: Any
+) -> None:
+    slow = "import time\ntime.sleep(1.5)\nprint('slept')"
+    fake.add_turns(
+        Turn(text="Working.", tool_calls=[("execute_code", {"code": slow})]),
+        Turn(text="First answer."),
+        Turn(text="Second answer."),
+    )
+    pipe = make_pipe(pipe_module, live_url, analyst.key)
+    first_events, second_events = Events(), Events()
+    first = asyncio.create_task(
+        ask(pipe, analyst, "Take your time", __chat_id__="busy", __event_emitter__=first_events)
+    )
+    while ("Running code (step 1)…", False) not in first_events.statuses():
+        assert not first.done(), await first
+        await asyncio.sleep(0.05)
+
+    second = await ask(
+        pipe, analyst, "And this", __chat_id__="busy", __event_emitter__=second_events
+    )
+
+    assert (await first).rstrip().endswith("First answer.")
+    assert second.strip() == "Second answer."
+    assert ("Waiting for the previous answer in this chat…", False) in second_events.statuses()
+    [conversation] = await services.conversations.list(analyst.principal)
+    detail = await services.conversations.get(analyst.principal, conversation.id)
+    assert [m.content for m in detail.messages if m.role == "user"] == [
+        "Take your time",
+        "And this",
+    ]
+
+
+async def test_an_image_pasted_into_the_message_is_uploaded_too(
+    fake: FakeLLMServer, analyst: Analyst, live_url: str, pipe_module: Any
+) -> None:
+    code = "import matplotlib.image as mpimg\nprint(mpimg.imread('image-1.png').shape)"
+    fake.add_turns(
+        Turn(text="Reading.", tool_calls=[("execute_code", {"code": code})]), ran("Shape")
+    )
+    pixel = base64.b64encode(_one_pixel_png()).decode()
+    body = {
+        "model": f"sandbox_analyst.{analyst.assistant_id}",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What size is it?"},
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{pixel}"}},
+                ],
+            }
+        ],
+        "stream": True,
+    }
+
+    result = await make_pipe(pipe_module, live_url, analyst.key).pipe(body, __chat_id__="img")
+    answer = "".join([piece async for piece in result])
+
+    assert "Shape (1, 1, " in answer
+
+
+def _one_pixel_png() -> bytes:
+    from matplotlib import pyplot as plt
+
+    buffer = io.BytesIO()
+    plt.imsave(buffer, [[(0.2, 0.4, 0.6)]], format="png")
+    return buffer.getvalue()
