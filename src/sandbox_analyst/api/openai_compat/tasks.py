@@ -15,6 +15,7 @@ an attached file's text) and arrives as the chat's own streamed request: it is a
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from sandbox_analyst.api.openai_compat.schemas import ChatCompletionRequest
 
@@ -31,13 +32,13 @@ def is_task_request(body: ChatCompletionRequest) -> bool:
     if body.stream or body.tools:
         return False
     last = next((m for m in reversed(body.messages) if m.role == "user"), None)
-    return last is not None and _task_of(last.text) not in (None, _RAG_TASK)
+    return last is not None and _prompt_kind(last.text) == "task"
 
 
 def user_words(text: str) -> str:
     """The user's own words in `text`: the question inside Open WebUI's retrieval template,
     or `text` itself."""
-    if _task_of(text) != _RAG_TASK:
+    if _prompt_kind(text) != "retrieval":
         return text
     quoted = _USER_QUERY.search(text)
     if quoted and quoted.group(1).strip():
@@ -46,11 +47,11 @@ def user_words(text: str) -> str:
     return text[end:].strip() or text
 
 
-def _task_of(text: str) -> str | None:
-    """The task a `### Task:` prompt opens with, in lower case (its first words are enough to
-    tell the retrieval template apart); None for any other text."""
+def _prompt_kind(text: str) -> Literal["task", "retrieval"] | None:
+    """Which of Open WebUI's `### Task:` prompts `text` is, if any: the retrieval template
+    (a question) or one of the side requests'."""
     stripped = text.lstrip()
     if not stripped.startswith(TASK_PREFIX):
         return None
     task = stripped[len(TASK_PREFIX) :].lstrip().lower()
-    return _RAG_TASK if task.startswith(_RAG_TASK) else task[:80]
+    return "retrieval" if task.startswith(_RAG_TASK) else "task"
