@@ -22,6 +22,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import inspect
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -149,7 +150,7 @@ class Pipe:
         try:
             async with self._client(user_key) as http:
                 assistant_id = await self._assistant_id(http, body.get("model", ""))
-                uploads = [*_open_webui_files(files), *images]
+                uploads = [*await _open_webui_files(files), *images]
                 content = text or _uploaded(uploads)
                 conversation_id = await self._conversation(http, assistant_id, chat_id, content)
                 file_ids = await self._upload(http, conversation_id, uploads, emit)
@@ -448,7 +449,7 @@ def _data_url_image(url: str, number: int) -> _Upload | None:
     return _Upload(f"image-{number}.{extension}", media_type, lambda: data)
 
 
-def _open_webui_files(files: list[dict[str, Any]]) -> list[_Upload]:
+async def _open_webui_files(files: list[dict[str, Any]]) -> list[_Upload]:
     """The chat's attached files, read from Open WebUI's own storage."""
     uploads = []
     for item in files:
@@ -456,22 +457,25 @@ def _open_webui_files(files: list[dict[str, Any]]) -> list[_Upload]:
             continue  # knowledge collections, web pages: Open WebUI's retrieval handles those
         file_id = item.get("id") or (item.get("file") or {}).get("id")
         if file_id:
-            uploads.append(_stored_file(file_id, item.get("name")))
+            uploads.append(await _stored_file(file_id, item.get("name")))
     return uploads
 
 
-def _stored_file(file_id: str, name: str | None) -> _Upload:
+async def _stored_file(file_id: str, name: str | None) -> _Upload:
     # Open WebUI's own modules, there when this runs inside Open WebUI.
     from open_webui.models.files import Files
     from open_webui.storage.provider import Storage
 
     record = Files.get_file_by_id(file_id)
+    if inspect.isawaitable(record):  # async in Open WebUI 0.12.4, sync in older releases
+        record = await record
     if record is None or not record.path:
         raise AnalystError(f"the attached file {name or file_id} is no longer in Open WebUI")
     meta = record.meta or {}
     filename = Path(record.filename or name or file_id).name
     media_type = meta.get("content_type") or "application/octet-stream"
-    local = Storage.get_file(record.path)
+    # Storage may fetch the file from S3/GCS/Azure first: off the event loop.
+    local = await asyncio.to_thread(Storage.get_file, record.path)
     return _Upload(filename, media_type, lambda: Path(local).read_bytes())
 
 

@@ -93,9 +93,9 @@ def open_webui_files(tmp_path: Path) -> Iterator[OpenWebUIFiles]:
     files = OpenWebUIFiles(tmp_path / "open-webui-uploads")
     files.root.mkdir()
 
-    class Files:
+    class Files:  # async, as in Open WebUI 0.12.4 (`open_webui/models/files.py`)
         @staticmethod
-        def get_file_by_id(file_id: str) -> StoredFile | None:
+        async def get_file_by_id(file_id: str) -> StoredFile | None:
             return files.by_id.get(file_id)
 
     class Storage:
