@@ -53,22 +53,21 @@ def chat_history(*lines: str) -> str:
     return "<chat_history>\n" + "\n".join(lines) + "\n</chat_history>"
 
 
+# The prompts below open as Open WebUI 0.12.4's default templates do (open_webui/config.py).
 def title_task(question: str) -> str:
     return (
-        "### Task:\nGenerate a concise, 3-5 word title with an emoji summarizing the chat "
-        "history.\n### Guidelines:\n- The title should clearly represent the main theme or "
-        'subject of the conversation.\n### Output:\nJSON format: { "title": "your concise '
-        'title here" }\n' + chat_history(f"USER: {question}")
+        "### Task:\nGenerate a concise title summarizing the chat history.\n### Guidelines:\n"
+        "- The title should clearly represent the main theme or subject of the conversation.\n"
+        '### Output:\nJSON format: { "title": "your concise title here" }\n'
+        "### Chat History:\n" + chat_history(f"USER: {question}")
     )
 
 
 def follow_up_task(question: str, answer: str) -> str:
     return (
-        "### Task:\nSuggest 3-5 relevant follow-up questions or prompts that the user might "
-        "naturally ask next in this conversation as a **user**, based on the chat history, "
-        'to help continue or deepen the discussion.\n### Output:\nJSON format: { "follow_ups":'
-        ' ["Question 1?", "Question 2?", "Question 3?"] }\n'
-        + chat_history(f"USER: {question}", f"ASSISTANT: {answer}")
+        "### Task:\nPredict 3-5 useful messages this user might naturally send next to advance "
+        'their current objective.\n### Output:\nJSON format: { "follow_ups": ["Message 1", '
+        '"Message 2", "Message 3"] }\n' + chat_history(f"USER: {question}", f"ASSISTANT: {answer}")
     )
 
 
