@@ -328,6 +328,19 @@ class OpenAICompatSettings(BaseModel):
         description="Largest /v1 request body, in MiB: messages carry their files inline, "
         "base64-encoded (413 beyond it).",
     )
+    task_requests: bool = Field(
+        True,
+        description="Answer a front end's side requests sent to an assistant (Open WebUI's "
+        "`### Task:` prompts for titles, tags, follow-ups, search queries, autocompletion: "
+        "non-streaming, without tools) with the assistant's model alone, as the plain model "
+        "would: no turn, no sandbox, nothing stored.",
+    )
+    busy_wait_s: float = Field(
+        120,
+        ge=0,
+        description="Seconds a request waits for the turn already running in its conversation "
+        "to end before it is refused (409).",
+    )
 
 
 class E2BSettings(BaseModel):

@@ -40,6 +40,7 @@ class Row:
 
 # Routes as the OpenAPI document names them -> the placeholders used below.
 _ROUTE_PARAMS = {
+    "/v1/models/{assistant}": "/v1/models/{model_id}",  # a model is named by an assistant id
     "{assistant}": "{assistant_id}",
     "{public_assistant}": "{assistant_id}",
     "{conversation}": "{conversation_id}",
@@ -122,6 +123,7 @@ TABLE: list[Row] = [
     Row("DELETE", "/api/files/{file}", (204, 404, 204, *_NO_AUTH)),
     # The OpenAI-compatible API: an assistant is a model for whoever may use it.
     Row("GET", "/v1/models", (200, 200, 200, *_NO_AUTH)),
+    Row("GET", "/v1/models/{assistant}", (200, 404, 200, *_NO_AUTH)),
     Row(
         "POST",
         "/v1/chat/completions",

@@ -60,6 +60,14 @@ class ConversationCreate(BaseModel):
 
     assistant_id: str = Field(max_length=64)
     title: Title = ""
+    external_key: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="The id another front end knows this conversation by (e.g. an Open WebUI "
+        "chat id): when one of your conversations already has it, that one is returned (200) "
+        "instead of a new one.",
+    )
 
 
 class ConversationRename(BaseModel):

@@ -76,6 +76,7 @@ from sandbox_analyst.service.team_config import (
     default_team_config,
 )
 from sandbox_analyst.service.text import Title
+from sandbox_analyst.service.turn_claims import TurnAlreadyRunning
 from sandbox_analyst.service.users import CreatedKey, UserService
 
 __all__ = [
@@ -129,6 +130,7 @@ __all__ = [
     "TokenEvent",
     "ToolCallEvent",
     "ToolResultEvent",
+    "TurnAlreadyRunning",
     "TurnOutcome",
     "Unauthorized",
     "UnsupportedMediaType",

@@ -102,6 +102,18 @@ class ConversationService:
             session.add(conversation)
         return conversation
 
+    async def find_external_key(
+        self, principal: Principal, external_key: str
+    ) -> Conversation | None:
+        """The caller's conversation that another front end knows as `external_key`."""
+        async with self._db.session() as session:
+            return await session.scalar(
+                select(Conversation).where(
+                    Conversation.owner_id == principal.user_id,
+                    Conversation.external_key == external_key,
+                )
+            )
+
     async def for_external_key(
         self,
         principal: Principal,

@@ -26,13 +26,15 @@ from tests.fixtures.sandboxes import CHAT_SANDBOX
 def v1_settings(
     request: pytest.FixtureRequest, tmp_path: Path, database_url: str, fake: FakeLLMServer
 ) -> Settings:
-    """Parametrize indirectly with `{"server": {...}}` for other server settings."""
+    """Parametrize indirectly with `{"server": {...}, "openai_compat": {...}}` for other
+    settings."""
     overrides: dict[str, Any] = getattr(request, "param", {})
     return Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
         sandbox=CHAT_SANDBOX,
         server={"max_upload_mb": 1, **overrides.get("server", {})},
+        openai_compat=overrides.get("openai_compat", {}),
         llm=fake_llm_settings(fake),
     )
 

@@ -215,7 +215,8 @@ def _one_pixel_png() -> bytes:
     return buffer.getvalue()
 
 
-async def test_a_second_request_while_a_turn_runs_is_a_409_and_leaves_no_files(
+@pytest.mark.parametrize("v1_settings", [{"openai_compat": {"busy_wait_s": 0}}], indirect=True)
+async def test_a_second_request_while_a_turn_runs_past_the_wait_is_a_409_and_leaves_no_files(
     fake: FakeLLMServer, alice: V1User, services: Services
 ) -> None:
     fake.add_turns(Turn(text="Thinking hard about it", hang_after=2))
@@ -250,7 +251,11 @@ async def test_a_second_request_while_a_turn_runs_is_a_409_and_leaves_no_files(
             extra_headers=headers,
         )
     assert caught.value.response.headers["x-should-retry"] == "false"
-    assert "already running" in caught.value.message
+    # Open WebUI shows the message in the chat: it speaks to the chat's user.
+    assert "still being answered" in caught.value.message
+    assert "send your message again" in caught.value.message
+    assert "/api/" not in caught.value.message
+    assert caught.value.code == "conversation_busy"
     assert await services.files.list(alice.principal) == []
 
     await stream.close()  # the client goes away: the turn is cancelled

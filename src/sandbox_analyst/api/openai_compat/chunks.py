@@ -77,5 +77,9 @@ class AnswerChunks:
 
 
 def _event(chunk: ChatCompletionChunk) -> bytes:
-    data = json.dumps(chunk.model_dump(exclude_none=True), ensure_ascii=False)
-    return f"data: {data}\n\n".encode()
+    data = chunk.model_dump(exclude_none=True)
+    for choice in data["choices"]:
+        # OpenAI sends `finish_reason: null` on every chunk but the last; some clients
+        # read the key without a default.
+        choice.setdefault("finish_reason", None)
+    return f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()

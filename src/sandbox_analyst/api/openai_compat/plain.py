@@ -1,6 +1,7 @@
 """The plain model: the request's messages straight to the configured LLM, without tools, a
 sandbox or anything stored. Front ends send their side requests to it (conversation titles,
-tags, follow-up suggestions), which need a model, not an analyst."""
+tags, follow-up suggestions), which need a model, not an analyst; the side requests they send
+to an assistant instead (`tasks`) go the same way, to the assistant's model."""
 
 from __future__ import annotations
 
@@ -34,12 +35,21 @@ class PlainReply:
     usage: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    async def start(cls, settings: Settings, messages: Sequence[IncomingMessage]) -> PlainReply:
-        """Calls the model and waits for its first event, so that a failing call raises here,
-        before any response is under way."""
-        llm = create_llm(settings)
+    async def start(
+        cls,
+        settings: Settings,
+        messages: Sequence[IncomingMessage],
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        max_tokens: int | None = None,
+    ) -> PlainReply:
+        """Calls the model (the configured one, or `provider`'s `model`: an assistant's) and
+        waits for its first event, so that a failing call raises here, before any response is
+        under way."""
+        llm = create_llm(settings, provider, model)
         try:
-            events = aiter(llm.stream(plain_messages(messages)))
+            events = aiter(llm.stream(plain_messages(messages), max_tokens=max_tokens))
             first = await anext(events, None)
         except BaseException:
             await llm.aclose()

@@ -4,10 +4,15 @@ front ends (LibreChat, Open WebUI) and OpenAI's SDKs.
 Each assistant is a model; asking one runs a turn of the same `ChatService` the REST chat
 uses, in the conversation `continuity` picks, and writes its steps into the answer text
 (`answer`). Streaming follows OpenAI: `chat.completion.chunk` events, then `data: [DONE]`;
-`tool_calls` are never sent, since our tools already ran."""
+`tool_calls` are never sent, since our tools already ran.
+
+A front end's side requests sent to an assistant (`tasks`: titles, tags...) are answered by
+the assistant's model alone, like the plain model's. A question that arrives while the
+conversation's last answer still runs waits for it (`openai_compat.busy_wait_s`)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -37,13 +42,23 @@ from sandbox_analyst.api.openai_compat.schemas import (
     ModelList,
     Usage,
 )
+from sandbox_analyst.api.openai_compat.tasks import is_task_request, user_words
 from sandbox_analyst.api.streaming import EventStreamResponse, TurnEventStream
-from sandbox_analyst.service import ChatTurn, NotFound, Principal, Services, Unauthorized
+from sandbox_analyst.service import (
+    ChatTurn,
+    NotFound,
+    Principal,
+    Services,
+    TurnAlreadyRunning,
+    Unauthorized,
+)
 from sandbox_analyst.store import Assistant, as_stream
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"], route_class=OpenAIRoute)
 
 _LISTED_ASSISTANTS = 1000
+_STARTED = int(time.time())  # the plain model's `created`: it is as old as this server
+_BUSY_POLL_S = 1.0  # how often a waiting request checks that its client is still there
 _bearer = HTTPBearer(auto_error=False, description="An API key: `analyst keys create USER`.")
 
 
@@ -91,10 +106,23 @@ async def list_models(principal: V1Principal, services: ServicesDep) -> ModelLis
             owners[assistant.owner_id] = (await services.users.get_user(assistant.owner_id)).name
         created = int(assistant.created_at.timestamp())
         cards.append(ModelCard(id=model_id, created=created, owned_by=owners[assistant.owner_id]))
-    plain = ModelCard(
-        id=services.settings.openai_compat.plain_model, created=0, owned_by="sandbox-analyst"
-    )
-    return ModelList(data=[*cards, plain])
+    return ModelList(data=[*cards, _plain_card(services)])
+
+
+def _plain_card(services: Services) -> ModelCard:
+    plain = services.settings.openai_compat.plain_model
+    return ModelCard(id=plain, created=_STARTED, owned_by="sandbox-analyst")
+
+
+@router.get("/models/{model_id}", response_model=ModelCard)
+async def get_model(model_id: str, principal: V1Principal, services: ServicesDep) -> ModelCard:
+    """One model of `GET /v1/models`: an assistant, by its model id or its assistant id."""
+    if model_id == services.settings.openai_compat.plain_model:
+        return _plain_card(services)
+    assistant = await _assistant(services, principal, model_id)
+    owner = await services.users.get_user(assistant.owner_id)
+    created = int(assistant.created_at.timestamp())
+    return ModelCard(id=model_id, created=created, owned_by=owner.name)
 
 
 @router.post(
@@ -109,17 +137,28 @@ async def chat_completions(
     """Ask an assistant (its code runs in the conversation's sandbox), or the plain model.
     `stream: true` answers with server-sent `chat.completion.chunk` events."""
     created = int(time.time())
-    if body.model == services.settings.openai_compat.plain_model:
-        reply = await PlainReply.start(services.settings, body.messages)
-        completion_id = f"chatcmpl-plain-{time.time_ns()}"
-        if body.stream:
-            chunks = CompletionChunks(body, completion_id, created)
-            return EventStreamResponse(_plain_chunks(chunks, reply))
-        text = "".join([piece async for piece in reply.pieces()])
-        return _completion(body, completion_id, created, text, reply.usage)
-    assistant = await _assistant(services, principal, body.model)
-    turn = await _start_turn(body, request, principal, services, assistant)
     settings = services.settings.openai_compat
+    if body.n is not None and body.n != 1:
+        raise OpenAIError(
+            400, f"n={body.n}: only one choice per request is offered; send n=1", param="n"
+        )
+    if body.model == settings.plain_model:
+        reply = await PlainReply.start(
+            services.settings, body.messages, max_tokens=body.token_limit
+        )
+        return await _plain_answer(body, reply, created)
+    assistant = await _assistant(services, principal, body.model)
+    if settings.task_requests and is_task_request(body):
+        # A title, tags, follow-ups...: the assistant's model answers, with no turn.
+        reply = await PlainReply.start(
+            services.settings,
+            body.messages,
+            provider=assistant.provider,
+            model=assistant.model,
+            max_tokens=body.token_limit,
+        )
+        return await _plain_answer(body, reply, created)
+    turn = await _start_turn(body, request, principal, services, assistant)
     writer = AnswerWriter(
         settings.tool_style,
         _signer(request, principal, services),
@@ -153,12 +192,12 @@ async def _start_turn(
         assistant_id=assistant.id,
         messages=body.messages,
     )
-    first_user_text = next(m.text for m in body.messages if m.role == "user")
+    first_user_text = user_words(next(m.text for m in body.messages if m.role == "user"))
     conversation = await services.conversations.for_external_key(
         principal,
         assistant.id,
         key.value,
-        title=conversation_title(first_user_text or content),
+        title=conversation_title(first_user_text or user_words(content)),
         start_new=key.start_new,
     )
     # Stored unattached, then attached by the turn: a turn that cannot start (one is already
@@ -170,13 +209,51 @@ async def _start_turn(
                 principal, as_stream(file.data), filename=file.filename
             )
             file_ids.append(record.id)
-        return await services.chat.start_turn(
-            principal, conversation.id, content, file_ids=file_ids
+        return await _start_when_free(
+            request, principal, services, conversation.id, content, file_ids
         )
     except BaseException:
         for file_id in file_ids:
             await services.files.delete(principal, file_id)
         raise
+
+
+async def _start_when_free(
+    request: Request,
+    principal: Principal,
+    services: Services,
+    conversation_id: str,
+    content: str,
+    file_ids: list[str],
+) -> ChatTurn:
+    """The turn, started once the conversation's running turn (if any) has ended: a chat
+    front end may send the next message before the last answer ended (Open WebUI, when a user
+    sends again while the answer still streams). Waits `busy_wait_s` at most, and no longer
+    than the client does."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + services.settings.openai_compat.busy_wait_s
+    while True:
+        try:
+            return await services.chat.start_turn(
+                principal, conversation_id, content, file_ids=file_ids
+            )
+        except TurnAlreadyRunning:
+            left = deadline - loop.time()
+            if left <= 0 or await request.is_disconnected():
+                raise _busy() from None
+            await services.chat.wait_for_turn(conversation_id, timeout_s=min(left, _BUSY_POLL_S))
+
+
+def _busy() -> OpenAIError:
+    # Shown to the chat's user as it is (Open WebUI shows the message in the chat).
+    return OpenAIError(
+        409,
+        "The previous message in this chat is still being answered. Wait until that answer "
+        "has finished, or stop it, then send your message again.",
+        code="conversation_busy",
+        # OpenAI's SDKs retry 409 on their own; the running turn may take minutes more.
+        headers={"x-should-retry": "false"},
+    )
 
 
 def _uploaded(files: list[Attachment]) -> str:
@@ -202,6 +279,15 @@ def _signer(request: Request, principal: Principal, services: Services) -> Signe
         return signed[file_id]
 
     return sign
+
+
+async def _plain_answer(body: ChatCompletionRequest, reply: PlainReply, created: int) -> Any:
+    completion_id = f"chatcmpl-plain-{time.time_ns()}"
+    if body.stream:
+        chunks = CompletionChunks(body, completion_id, created)
+        return EventStreamResponse(_plain_chunks(chunks, reply))
+    text = "".join([piece async for piece in reply.pieces()])
+    return _completion(body, completion_id, created, text, reply.usage)
 
 
 async def _plain_chunks(chunks: CompletionChunks, reply: PlainReply) -> AsyncIterator[bytes]:
@@ -235,7 +321,7 @@ def _completion(
 async def unknown_endpoint(path: str, request: Request) -> None:
     raise OpenAIError(
         404,
-        f"no endpoint {request.method} /v1/{path}; this server offers GET /v1/models and "
-        "POST /v1/chat/completions",
+        f"no endpoint {request.method} /v1/{path}; this server offers GET /v1/models, "
+        "GET /v1/models/{model} and POST /v1/chat/completions",
         code="unknown_url",
     )

@@ -1,6 +1,6 @@
 """Request and response bodies of the OpenAI-compatible API (the subset we use).
 
-Requests ignore every field we do not use (`temperature`, `tools`, `user`...): front ends
+Requests ignore every field we do not use (`temperature`, `user`...): front ends
 send many, and each sends different ones. Content parts of kinds we do not take (audio...)
 are read as `OtherPart` and skipped."""
 
@@ -82,10 +82,22 @@ class ChatCompletionRequest(_Lenient):
     messages: list[IncomingMessage] = Field(min_length=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
+    n: int | None = Field(None, description="Choices to generate: only 1 is offered.")
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    tools: list[Any] | None = Field(
+        None,
+        description="Ignored for assistants (they use their own tools); a request "
+        "without tools may be a front end's side request (title, tags...).",
+    )
 
     @property
     def include_usage(self) -> bool:
         return self.stream_options is not None and self.stream_options.include_usage
+
+    @property
+    def token_limit(self) -> int | None:
+        return self.max_completion_tokens or self.max_tokens
 
 
 class Usage(BaseModel):

@@ -1,5 +1,5 @@
-"""`/api/conversations`: create (with an assistant), list mine, get with messages, rename,
-delete (with its files and its sandbox)."""
+"""`/api/conversations`: create (with an assistant; or find the one under another front end's
+key), list mine, get with messages, rename, delete (with its files and its sandbox)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,38 @@ from sandbox_analyst.api.schemas import (
     ConversationRename,
     MessageOut,
 )
+from sandbox_analyst.service import Conflict
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+_API_KEY_PREFIX = "api:"
 
 
-@router.post("", status_code=201, response_model=ConversationOut)
+@router.post("", status_code=201, response_model=ConversationOut, responses={200: {}})
 async def create_conversation(
-    body: ConversationCreate, principal: CurrentPrincipal, services: ServicesDep
+    body: ConversationCreate,
+    principal: CurrentPrincipal,
+    services: ServicesDep,
+    response: Response,
 ) -> object:
-    return await services.conversations.create(principal, body.assistant_id, title=body.title)
+    """A new conversation with the assistant; with `external_key`, the one already under
+    that key (200) when there is one."""
+    if body.external_key is None:
+        return await services.conversations.create(principal, body.assistant_id, title=body.title)
+    # Apart from the keys `/v1` derives from chat front ends' headers.
+    key = f"{_API_KEY_PREFIX}{body.external_key}"
+    existing = await services.conversations.find_external_key(principal, key)
+    if existing is None:
+        return await services.conversations.for_external_key(
+            principal, body.assistant_id, key, title=body.title
+        )
+    if existing.assistant_id != body.assistant_id:
+        raise Conflict(
+            "this external_key belongs to a conversation with another assistant; use a key "
+            "per assistant",
+            field="external_key",
+        )
+    response.status_code = 200
+    return existing
 
 
 @router.get("", response_model=list[ConversationOut])

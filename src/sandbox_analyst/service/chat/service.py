@@ -17,6 +17,7 @@ itself is a `ChatTurn` (turn.py) running a `TurnRunner` (runner.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -182,6 +183,20 @@ class ChatService:
         if turn is not None:
             return turn.cancel("cancelled by the user")
         return await self._claims.request_cancel(conversation_id)
+
+    async def wait_for_turn(self, conversation_id: str, *, timeout_s: float) -> None:
+        """Until the turn running in the conversation here ends, or `timeout_s` passed,
+        whichever comes first; for a chat front end whose next request came before the answer
+        ended. A turn still being set up, or running on another replica, is not watched: this
+        returns after a poll interval and the caller tries again. The caller has checked that
+        the conversation is the principal's."""
+        turn = self._running.get(conversation_id)
+        if turn is None:
+            await asyncio.sleep(min(timeout_s, CANCEL_POLL_S))
+            return
+        with contextlib.suppress(TimeoutError):
+            # Waiting is cancelled at the timeout, never the turn (see `ChatTurn.wait`).
+            await asyncio.wait_for(turn.wait(), timeout_s)
 
     async def outcome(self, turn: ChatTurn) -> TurnOutcome:
         """The stored assistant message of a finished turn, with its artifacts."""
