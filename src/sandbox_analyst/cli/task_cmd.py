@@ -144,7 +144,7 @@ async def _assistant_id(services: Any, principal: Any, wanted: str) -> str:
 
 
 async def _ask_in_terminal(command: str) -> Any:
-    from sandbox_analyst.agent import Approval
+    from sandbox_analyst.service import Approval
 
     console.print(f"[bold yellow]The agent wants to run:[/bold yellow] {escape(command)}")
     try:

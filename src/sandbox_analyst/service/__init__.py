@@ -70,6 +70,8 @@ from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.services import Services
 from sandbox_analyst.service.signing import UrlSigner
 from sandbox_analyst.service.tasks import (
+    Approval,
+    CommandApprover,
     ConfirmAnswerEvent,
     ConfirmEvent,
     MessageEvent,
@@ -99,6 +101,7 @@ from sandbox_analyst.service.users import CreatedKey, UserService
 __all__ = [
     "HANDOFF_PREFIX",
     "PUBLIC_ERROR_TYPES",
+    "Approval",
     "ArtifactEvent",
     "ArtifactRef",
     "AssistantCreate",
@@ -107,6 +110,7 @@ __all__ = [
     "ChatEvent",
     "ChatService",
     "ChatTurn",
+    "CommandApprover",
     "ConfirmAnswerEvent",
     "ConfirmEvent",
     "Conflict",

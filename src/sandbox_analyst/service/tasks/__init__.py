@@ -6,6 +6,7 @@ is a `TaskRun` (run.py) whose events (events.py) any number of followers read; t
 what changed in the workdir (changes.py), stored by `TaskRecords` (records.py).
 """
 
+from sandbox_analyst.agent import Approval, CommandApprover
 from sandbox_analyst.service.tasks.events import (
     ConfirmAnswerEvent,
     ConfirmEvent,
@@ -25,6 +26,8 @@ from sandbox_analyst.service.tasks.service import (
 )
 
 __all__ = [
+    "Approval",
+    "CommandApprover",
     "ConfirmAnswerEvent",
     "ConfirmEvent",
     "MessageEvent",
