@@ -19,6 +19,7 @@ from sandbox_analyst.service import (
     TaskRequest,
     ValidationError,
 )
+from sandbox_analyst.store import Task
 from sandbox_analyst.testing import FakeLLMServer, Turn
 from tests.service.tasks.conftest import events_of, finished, user
 
@@ -312,3 +313,46 @@ async def test_the_step_log_is_json_and_says_what_happened(
     assert steps[2][0] == "tool_call"
     assert steps[2][1]["tool"] == "glob"
     assert steps[-2] == ("message", {"text": "Nothing here yet."})
+
+
+async def test_a_task_that_spends_its_steps_ends_max_steps_with_the_agents_account(
+    task_services: Services, fake: FakeLLMServer
+) -> None:
+    alice = await user(task_services, "alice")
+    fake.add_turns(
+        Turn(tool_calls=[("bash", {"command": "echo step > one.txt"})]),
+        Turn(text="I wrote one.txt but ran out of steps before the rest."),
+    )
+
+    run = await task_services.tasks.start(alice, TaskRequest("Do three things", max_steps=1))
+    detail = await finished(task_services, alice, run)
+
+    assert detail.task.status == "max_steps"
+    assert detail.task.max_steps == 1
+    assert "ran out of steps" in detail.task.summary
+    assert "1 steps" in detail.task.error
+    assert [record.path for record in detail.files] == ["one.txt"]
+
+
+async def test_tasks_left_running_by_a_server_that_is_gone_are_marked_interrupted(
+    task_services: Services,
+) -> None:
+    alice = await user(task_services, "alice")
+    async with task_services.db.session() as session:
+        orphan = Task(
+            owner_id=alice.user_id,
+            prompt="left behind",
+            template="default",
+            permission="allow",
+            max_steps=5,
+            timeout_s=60.0,
+            status="running",
+            summary="",
+            runner_id="a-process-that-ended",
+        )
+        session.add(orphan)
+
+    assert await task_services.tasks.sweep() == 1
+    detail = await task_services.tasks.get(alice, orphan.id)
+    assert detail.task.status == "interrupted"
+    assert detail.task.error == "the server stopped"

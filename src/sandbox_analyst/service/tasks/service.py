@@ -14,6 +14,7 @@ A task belongs to its owner: anyone else gets `NotFound` for it (admins see ever
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -363,6 +364,13 @@ class _Job:
         run.concluding = True
         try:
             await self._conclude(status, summary, error, usage)
+        except Exception:
+            # The database or the blob store failed under us: say so where it can be read.
+            logger.exception("task %s: its result could not be stored", run.task_id)
+            with contextlib.suppress(Exception):
+                await self.records.finish(
+                    run.task_id, TaskStatus.FAILED, summary, "its result could not be stored"
+                )
         finally:
             await self.service._sessions.end(self.key)
             await self.llm.aclose()
