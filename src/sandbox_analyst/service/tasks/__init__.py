@@ -2,8 +2,9 @@
 step log and a result (the agent's summary and the files it created or changed).
 
 `TaskService` (service.py) starts, lists, follows, cancels and answers tasks; a running task
-is a `TaskRun` (run.py) whose events (events.py) any number of followers read; the result is
-what changed in the workdir (changes.py), stored by `TaskRecords` (records.py).
+is a `TaskRun` (run.py) whose events (events.py) any number of followers read, driven by a
+`TaskJob` (job.py: the agent, then the result); the result is what changed in the workdir
+(changes.py), stored by `TaskRecords` (records.py).
 """
 
 from sandbox_analyst.agent import Approval, CommandApprover

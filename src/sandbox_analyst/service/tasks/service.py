@@ -13,8 +13,6 @@ A task belongs to its owner: anyone else gets `NotFound` for it (admins see ever
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,38 +20,24 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from sandbox_analyst.agent import (
-    Agent,
     AgentConfig,
-    Approval,
-    ArtifactNotSaved,
-    ArtifactRef,
-    ArtifactUsage,
     CommandApprover,
     DataFile,
-    TokenEvent,
-    coding_tools,
-    task_system_prompt,
 )
 from sandbox_analyst.agent.artifacts import media_type_for
 from sandbox_analyst.config import ConfigError, Settings
 from sandbox_analyst.llm import LLM, LLMError, create_llm
-from sandbox_analyst.sandbox import Sandbox, SandboxError, SessionKey, SessionManager, SessionSpec
+from sandbox_analyst.sandbox import Sandbox, SessionKey, SessionManager, SessionSpec
 from sandbox_analyst.sandbox.templates import DEFAULT_TEMPLATE, TemplateCatalog
 from sandbox_analyst.service import access
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.errors import NotFound, ServiceError, ValidationError
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.runners import TurnRunners
-from sandbox_analyst.service.tasks.changes import Baseline, ChangeSet, collect_changes
-from sandbox_analyst.service.tasks.events import (
-    MessageEvent,
-    TaskEndEvent,
-    TaskEvent,
-    TaskStartEvent,
-)
+from sandbox_analyst.service.tasks.changes import Baseline
+from sandbox_analyst.service.tasks.job import TaskJob, TaskWorkspace
 from sandbox_analyst.service.tasks.records import TaskRecords
 from sandbox_analyst.service.tasks.requests import (
-    Permission,
     TaskRequest,
     TaskStatus,
     check_request,
@@ -63,13 +47,6 @@ from sandbox_analyst.service.tasks.run import TaskRun
 from sandbox_analyst.store import BlobStore, Database, Task, TaskFile, TaskStep
 
 logger = logging.getLogger(__name__)
-
-_STATUS_OF_FINAL = {
-    "complete": TaskStatus.COMPLETE,
-    "max_iterations": TaskStatus.MAX_STEPS,
-    "timeout": TaskStatus.TIMED_OUT,
-    "failed": TaskStatus.FAILED,
-}
 
 
 class ModelUnavailable(ServiceError):
@@ -162,7 +139,18 @@ class TaskService:
             raise
         run = TaskRun(task.id, principal.user_id, self._records.add_step)
         self._running[task.id] = run
-        job = _Job(self, run, llm, sandbox, key, request, config, files, baseline, decide)
+        job = TaskJob(
+            run,
+            request,
+            config,
+            TaskWorkspace(sandbox, files, baseline),
+            llm=llm,
+            records=self._records,
+            decide=decide,
+            max_file_bytes=self.settings.agent.max_artifact_bytes,
+            detach=lambda: self._running.pop(task.id, None),
+            release=lambda: self._sessions.end(key),
+        )
         run.start(lambda _: job.run())
         return run
 
@@ -259,9 +247,6 @@ class TaskService:
         for run in runs:
             await run.wait()
 
-    def _finished(self, task_id: str) -> None:
-        self._running.pop(task_id, None)
-
     def _check_template(self, name: str) -> None:
         if self._templates is None or name == DEFAULT_TEMPLATE:
             return
@@ -296,133 +281,3 @@ class TaskService:
             entry = await sandbox.files.write(path, item.data)
             files.append(DataFile(path, entry.size, media_type_for(path)))
         return files
-
-
-class _NoArtifacts:
-    """A task's agent saves nothing as it goes: its files are collected when it ends."""
-
-    async def save(self, name: str, data: bytes, media_type: str) -> ArtifactRef:
-        raise ArtifactNotSaved("a task's files are collected when it ends")
-
-    async def saved_names(self) -> list[str]:
-        return []
-
-    async def saved_usage(self) -> ArtifactUsage:
-        return ArtifactUsage(0, 0)
-
-
-class _Job:
-    """One task's run: the agent, its steps published and logged, then the result stored,
-    the sandbox ended and the model client closed, however it ended."""
-
-    def __init__(
-        self,
-        service: TaskService,
-        run: TaskRun,
-        llm: LLM,
-        sandbox: Sandbox,
-        key: SessionKey,
-        request: TaskRequest,
-        config: AgentConfig,
-        files: list[DataFile],
-        baseline: Baseline,
-        decide: CommandApprover | None,
-    ) -> None:
-        self.service, self.run_, self.llm, self.sandbox, self.key = service, run, llm, sandbox, key
-        self.request, self.config, self.files, self.baseline = request, config, files, baseline
-        self.decide = decide
-        self.records = service._records
-        self.tokens: list[str] = []
-
-    async def run(self) -> None:
-        run = self.run_
-        status, summary, error, usage = TaskStatus.FAILED, "", None, {}
-        try:
-            inputs = [file.path for file in self.files]
-            await self._emit(TaskStartEvent(run.task_id, self.sandbox.sandbox_id, inputs))
-            approve = self._approve if self.request.permission == Permission.CONFIRM else None
-            agent = Agent(
-                self.llm,
-                self.sandbox,
-                _NoArtifacts(),
-                self.config,
-                tools=coding_tools(approve),
-                prompt=task_system_prompt,
-            )
-            final = await agent.run([], self.request.prompt, self.files, self._emit)
-            await self._flush_text()
-            status, summary, usage = _STATUS_OF_FINAL[final.status], final.content, final.usage
-            if status == TaskStatus.TIMED_OUT:
-                error = f"the task ran out of its {self.config.turn_timeout:g} s"
-            elif status == TaskStatus.MAX_STEPS:
-                error = f"the task used its {self.config.max_iterations} steps"
-        except asyncio.CancelledError:
-            status, error = TaskStatus.CANCELLED, run.cancel_reason or "cancelled"
-        except Exception as exc:
-            logger.exception("task %s failed", run.task_id)
-            error = f"internal error: {type(exc).__name__}"
-        run.concluding = True
-        try:
-            await self._conclude(status, summary, error, usage)
-        except Exception:
-            # The database or the blob store failed under us: say so where it can be read.
-            logger.exception("task %s: its result could not be stored", run.task_id)
-            with contextlib.suppress(Exception):
-                await self.records.finish(
-                    run.task_id, TaskStatus.FAILED, summary, "its result could not be stored"
-                )
-        finally:
-            await self.service._sessions.end(self.key)
-            await self.llm.aclose()
-            await run.finish()
-            self.service._finished(run.task_id)
-
-    async def _conclude(
-        self, status: TaskStatus, summary: str, error: str | None, usage: dict[str, int]
-    ) -> None:
-        run = self.run_
-        try:
-            changes = await collect_changes(
-                self.sandbox,
-                self.baseline,
-                max_file_bytes=self.service.settings.agent.max_artifact_bytes,
-            )
-        except SandboxError as exc:
-            changes = ChangeSet([], f"the sandbox's files could not be read: {exc}")
-        stored = await self.records.store_files(run.task_id, changes)
-        if changes.truncated:
-            error = "; ".join(part for part in (error, changes.truncated) if part)
-        await self.records.finish(run.task_id, status, summary, error, usage)
-        files = [
-            {
-                "path": record.path,
-                "change": record.change,
-                "size": record.size,
-                "sha256": record.sha256,
-                "media_type": record.media_type,
-                "diff": record.diff,
-                "downloadable": record.storage_key is not None,
-            }
-            for record in stored
-        ]
-        await self._emit(TaskEndEvent(run.task_id, status, summary, error, files, usage))
-
-    async def _approve(self, command: str) -> Approval:
-        await self._flush_text()
-        return await self.run_.ask(command, self.decide)
-
-    async def _emit(self, event: TaskEvent) -> None:
-        if isinstance(event, TokenEvent):
-            self.tokens.append(event.text)
-            await self.run_.publish(event)
-            return
-        await self._flush_text()
-        await self._record(event)
-
-    async def _flush_text(self) -> None:
-        text, self.tokens = "".join(self.tokens), []
-        if text.strip():
-            await self._record(MessageEvent(text))
-
-    async def _record(self, event: TaskEvent) -> None:
-        await self.run_.publish(event)
