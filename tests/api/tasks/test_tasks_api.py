@@ -4,6 +4,7 @@ mode; bad input is refused with a clear error; another user gets 404."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 
@@ -124,11 +125,8 @@ async def test_a_command_waits_for_the_owners_answer_in_confirm_mode(
     )
     task_id = response.json()["id"]
 
-    run = services.tasks._running[task_id]
-    index = 0
-    while (event := await run.next_event(index)).type != "confirm":
-        index += 1
-    path = f"/api/tasks/{task_id}/confirmations/{event.confirmation_id}"
+    confirmation = await _waiting_confirmation(client, task_id, alice)
+    path = f"/api/tasks/{task_id}/confirmations/{confirmation['confirmation_id']}"
     assert (await client.post(path, json={"allow": False}, headers=bob)).status_code == 404
     refused = await client.post(path, json={"allow": False, "reason": "no"}, headers=alice)
     assert refused.status_code == 204
@@ -140,6 +138,16 @@ async def test_a_command_waits_for_the_owners_answer_in_confirm_mode(
     assert not result["success"]
     assert "CommandRefused" in result["observation"]
     assert (await client.get(f"/api/tasks/{task_id}", headers=alice)).json()["files"] == []
+
+
+async def _waiting_confirmation(client: httpx.AsyncClient, task_id: str, headers: dict) -> dict:
+    """The `confirm` step of the task's log, once it is there (stored before it is sent)."""
+    while True:
+        steps = (await client.get(f"/api/tasks/{task_id}", headers=headers)).json()["steps"]
+        asked = [step["data"] for step in steps if step["kind"] == "confirm"]
+        if asked:
+            return asked[0]
+        await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize(
