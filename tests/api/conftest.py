@@ -16,6 +16,7 @@ import pytest_asyncio
 
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import Services
+from sandbox_analyst.store import Task, TaskFile, TaskStep, as_stream
 from tests.conftest import LiveServer, fresh_database
 
 CSV_BYTES = b"city,sales\nOslo,10\nLima,12\n"
@@ -38,12 +39,14 @@ async def build_world(services: Services, client: httpx.AsyncClient, prefix: str
     """alice owns a private assistant, a public assistant, a conversation and a file in it.
     `prefix` names the users apart, for a second world in the same database."""
     keys: dict[str, str | None] = {"anonymous": None}
+    user_ids: dict[str, str] = {}
     for actor, name, admin in (
         ("owner", "alice", False),
         ("other", "bob", False),
         ("admin", "root", True),
     ):
         user = await services.users.create_user(prefix + name, admin=admin)
+        user_ids[actor] = user.id
         keys[actor] = (await services.users.create_key(user.id)).secret
     revoked = await services.users.create_key(prefix + "alice")
     await services.users.revoke_key(revoked.record.id)
@@ -68,7 +71,44 @@ async def build_world(services: Services, client: httpx.AsyncClient, prefix: str
     )
     assert response.status_code == 201, response.text
     ids["file"] = response.json()["id"]
+    ids["task"] = await finished_task(services, user_ids["owner"])
+    ids["task_file"], ids["confirmation"] = TASK_FILE, "no-such-confirmation"
     return World(keys=keys, ids=ids)
+
+
+TASK_FILE = "result.txt"
+
+
+async def finished_task(services: Services, owner_id: str) -> str:
+    """A task of `owner_id` that ended with one result file (stored as a run stores it: no
+    model is configured in this world)."""
+    blob = await services.blobs.put(as_stream(b"42\n"))
+    async with services.db.session() as session:
+        task = Task(
+            owner_id=owner_id,
+            prompt="Compute the answer",
+            template="default",
+            permission="allow",
+            max_steps=5,
+            timeout_s=60.0,
+            status="complete",
+            summary="Wrote result.txt.",
+        )
+        session.add(task)
+        await session.flush()
+        session.add(TaskStep(task_id=task.id, seq=0, kind="task_end", data={"status": "complete"}))
+        session.add(
+            TaskFile(
+                task_id=task.id,
+                path=TASK_FILE,
+                change="created",
+                size=blob.size,
+                sha256=blob.sha256,
+                media_type="text/plain",
+                storage_key=blob.key,
+            )
+        )
+        return task.id
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -45,6 +45,9 @@ _ROUTE_PARAMS = {
     "{public_assistant}": "{assistant_id}",
     "{conversation}": "{conversation_id}",
     "{file}": "{file_id}",
+    "{task}": "{task_id}",
+    "{task_file}": "{path}",
+    "{confirmation}": "{confirmation_id}",
 }
 _NO_AUTH = (401, 401)
 
@@ -121,6 +124,22 @@ TABLE: list[Row] = [
         json={"conversation_id": "{conversation}"},
     ),
     Row("DELETE", "/api/files/{file}", (204, 404, 204, *_NO_AUTH)),
+    # Tasks: only ever their owner's (and an admin's). No model is configured here, so a new
+    # task is refused (503 model_unavailable) after the access checks.
+    Row("POST", "/api/tasks", (503, 503, 503, *_NO_AUTH), json={"prompt": "hello"}),
+    Row("GET", "/api/tasks", (200, 200, 200, *_NO_AUTH)),
+    Row("GET", "/api/tasks/{task}", (200, 404, 200, *_NO_AUTH)),
+    Row("GET", "/api/tasks/{task}/events", (200, 404, 200, *_NO_AUTH)),
+    Row("GET", "/api/tasks/{task}/files/{task_file}", (200, 404, 200, *_NO_AUTH)),
+    Row("GET", "/api/tasks/{task}/result.zip", (200, 404, 200, *_NO_AUTH)),
+    Row("POST", "/api/tasks/{task}/cancel", (200, 404, 200, *_NO_AUTH)),
+    # Only a running task has commands waiting: for the owner too this one is not found.
+    Row(
+        "POST",
+        "/api/tasks/{task}/confirmations/{confirmation}",
+        (404, 404, 404, *_NO_AUTH),
+        json={"allow": True},
+    ),
     # The OpenAI-compatible API: an assistant is a model for whoever may use it.
     Row("GET", "/v1/models", (200, 200, 200, *_NO_AUTH)),
     Row("GET", "/v1/models/{assistant}", (200, 404, 200, *_NO_AUTH)),

@@ -7,7 +7,8 @@ in a sandbox and saving what it produces.
 
 The tools come from a `ToolRegistry` (`builtin_tools()` by default; `Agent(..., tools=...)`).
 Team mode (`agent/team/`): `Team(llm, sandbox, artifacts, config, default_team()).run(...)`,
-the same contract, with several roles handing off to each other.
+the same contract, with several roles handing off to each other. A task's coding agent is
+`Agent(..., tools=coding_tools(approve), prompt=task_system_prompt)`.
 """
 
 from sandbox_analyst.agent.artifact_limits import ArtifactUsage
@@ -29,7 +30,8 @@ from sandbox_analyst.agent.events import (
     ToolResultEvent,
 )
 from sandbox_analyst.agent.figures import FigureNamer, last_figure_number
-from sandbox_analyst.agent.loop import Agent
+from sandbox_analyst.agent.loop import Agent, SystemPrompt
+from sandbox_analyst.agent.task_prompt import task_system_prompt
 from sandbox_analyst.agent.team import (
     HANDOFF_PREFIX,
     StopReason,
@@ -39,12 +41,18 @@ from sandbox_analyst.agent.team import (
     default_team,
 )
 from sandbox_analyst.agent.tools import (
+    BASH,
+    EDIT_FILE,
     EXECUTE_CODE,
     GENERATE_CHART,
+    GLOB,
+    GREP,
     LIST_FILES,
     PREVIEW_FILE,
     READ_FILE,
     WRITE_FILE,
+    Approval,
+    CommandApprover,
     InvalidArguments,
     Tool,
     ToolContext,
@@ -53,11 +61,16 @@ from sandbox_analyst.agent.tools import (
     ToolRegistry,
     analyst_tools,
     builtin_tools,
+    coding_tools,
 )
 
 __all__ = [
+    "BASH",
+    "EDIT_FILE",
     "EXECUTE_CODE",
     "GENERATE_CHART",
+    "GLOB",
+    "GREP",
     "HANDOFF_PREFIX",
     "LIST_FILES",
     "PREVIEW_FILE",
@@ -66,11 +79,13 @@ __all__ = [
     "Agent",
     "AgentConfig",
     "AgentEvent",
+    "Approval",
     "ArtifactEvent",
     "ArtifactNotSaved",
     "ArtifactRef",
     "ArtifactSink",
     "ArtifactUsage",
+    "CommandApprover",
     "DataFile",
     "ErrorCode",
     "ErrorEvent",
@@ -83,6 +98,7 @@ __all__ = [
     "StderrEvent",
     "StdoutEvent",
     "StopReason",
+    "SystemPrompt",
     "Team",
     "TeamSpec",
     "TeamSpecError",
@@ -96,6 +112,8 @@ __all__ = [
     "ToolResultEvent",
     "analyst_tools",
     "builtin_tools",
+    "coding_tools",
     "default_team",
     "last_figure_number",
+    "task_system_prompt",
 ]

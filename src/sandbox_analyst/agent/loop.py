@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from sandbox_analyst.agent.artifacts import ArtifactSink
 from sandbox_analyst.agent.config import AgentConfig, DataFile
@@ -18,6 +19,9 @@ from sandbox_analyst.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 
+SystemPrompt = Callable[[AgentConfig, list[DataFile], ToolRegistry], str]
+"""Writes the system prompt of an agent that is not the analyst (a task's coding agent)."""
+
 
 class Agent:
     def __init__(
@@ -28,13 +32,16 @@ class Agent:
         config: AgentConfig,
         *,
         tools: ToolRegistry | None = None,
+        prompt: SystemPrompt | None = None,
     ) -> None:
-        """`tools`: what the model may call (default: `builtin_tools()`)."""
+        """`tools`: what the model may call (default: `builtin_tools()`); `prompt`: the
+        system prompt's writer (default: the analyst's, with previews of the data files)."""
         self.llm = llm
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
         self.tools = tools if tools is not None else builtin_tools()
+        self.prompt = prompt
 
     async def run(
         self,
@@ -121,6 +128,8 @@ class Agent:
         return turn.final(text, "timeout")
 
     async def _system_prompt(self, history: list[ChatMessage], files: list[DataFile]) -> str:
+        if self.prompt is not None:
+            return self.prompt(self.config, files, self.tools)
         previews, previewed_before = await prompt_previews(
             self.sandbox, self.config, history, files
         )

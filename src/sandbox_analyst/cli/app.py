@@ -28,6 +28,7 @@ COMMAND_MODULES = {
     "keys": "keys",
     "packages": "packages",
     "serve": "serve",
+    "task": "task_cmd",
     "templates": "templates",
     "users": "users",
 }

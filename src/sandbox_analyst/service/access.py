@@ -2,7 +2,7 @@
 
 - Owners may do everything to their own objects.
 - Others may read (and chat with) public assistants but never modify them; private
-  assistants, other people's conversations, messages, files and artifacts do not exist for
+  assistants, other people's conversations, messages, files, artifacts and tasks do not exist for
   them: the answer is NotFound, never Forbidden, so existence does not leak.
 - Admins may do everything.
 - Publishing an assistant makes the assistant visible, never its owner's conversations.
@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, or_
 
 from sandbox_analyst.service.errors import Forbidden, NotFound
 from sandbox_analyst.service.principal import Principal
-from sandbox_analyst.store import Assistant, Conversation, FileRecord
+from sandbox_analyst.store import Assistant, Conversation, FileRecord, Task
 
 
 def _owns(principal: Principal, obj: Any) -> bool:
@@ -54,12 +54,20 @@ def ensure_owns_file(principal: Principal, record: FileRecord | None) -> FileRec
     return record
 
 
+def ensure_owns_task(principal: Principal, task: Task | None) -> Task:
+    if task is None or not _owns(principal, task):
+        raise NotFound("task not found")
+    return task
+
+
 def visible_assistants(principal: Principal) -> ColumnElement[bool]:
     """Filter for the assistants `principal` may list: their own and public ones (admins
     list the same, so lists stay personal; they may still open any assistant by id)."""
     return or_(Assistant.owner_id == principal.user_id, Assistant.visibility == "public")
 
 
-def owned_by(principal: Principal, model: type[Conversation] | type[FileRecord]) -> Any:
-    """Filter for the conversations/files `principal` lists: always only their own."""
+def owned_by(
+    principal: Principal, model: type[Conversation] | type[FileRecord] | type[Task]
+) -> Any:
+    """Filter for the conversations/files/tasks `principal` lists: always only their own."""
     return model.owner_id == principal.user_id

@@ -28,6 +28,7 @@ from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
+from sandbox_analyst.service.tasks import TaskService
 from sandbox_analyst.service.users import UserService
 from sandbox_analyst.store import BlobStore, Database, create_blob_store
 
@@ -49,6 +50,7 @@ class Services:
     e2b: E2BSandboxService
     templates: TemplateCatalog
     packages: PackageService
+    tasks: TaskService
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
 
@@ -122,16 +124,28 @@ class Services:
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret, templates),
             templates=templates,
             packages=packages,
+            tasks=TaskService(
+                settings,
+                db,
+                blobs,
+                sessions=sessions,
+                assistants=assistants,
+                templates=templates,
+                replicas=runners,
+            ),
             owns_blobs=owns_blobs,
         )
 
     async def start(self) -> None:
         """Migrate the database to the newest schema and connect; register this process as
-        one that runs turns, marking those whose process has ended as interrupted."""
+        one that runs turns, marking those (and the tasks) whose process has ended as
+        interrupted."""
         await self.db.open()
         await self.runners.start()
+        await self.tasks.sweep()
 
     async def stop(self) -> None:
+        await self.tasks.shutdown()
         await self.chat.shutdown()
         await self.e2b.shutdown()
         try:

@@ -1,9 +1,18 @@
 """The tools the model may call: a registry of name -> spec + handler, the built-in tools, and
 the `Toolbox` that runs one turn's calls. A new tool is a `Tool` registered in a registry; a
-team role gets `registry.subset([...names])`."""
+team role gets `registry.subset([...names])`; a task's coding agent gets `coding_tools()`."""
 
 from sandbox_analyst.agent.tools.builtin import analyst_tools, builtin_tools
 from sandbox_analyst.agent.tools.charts import CHART_TYPES, GENERATE_CHART
+from sandbox_analyst.agent.tools.coding import (
+    BASH,
+    EDIT_FILE,
+    GLOB,
+    GREP,
+    Approval,
+    CommandApprover,
+    coding_tools,
+)
 from sandbox_analyst.agent.tools.context import (
     CallOutput,
     InvalidArguments,
@@ -19,14 +28,20 @@ from sandbox_analyst.agent.tools.toolbox import Toolbox
 from sandbox_analyst.agent.tools.workdir_files import READ_FILE, WRITE_FILE
 
 __all__ = [
+    "BASH",
     "CHART_TYPES",
+    "EDIT_FILE",
     "EXECUTE_CODE",
     "GENERATE_CHART",
+    "GLOB",
+    "GREP",
     "LIST_FILES",
     "PREVIEW_FILE",
     "READ_FILE",
     "WRITE_FILE",
+    "Approval",
     "CallOutput",
+    "CommandApprover",
     "InvalidArguments",
     "Tool",
     "ToolContext",
@@ -37,6 +52,7 @@ __all__ = [
     "TurnState",
     "analyst_tools",
     "builtin_tools",
+    "coding_tools",
     "install_package_tool",
     "normalise_code",
     "with_installs",

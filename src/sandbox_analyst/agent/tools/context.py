@@ -3,6 +3,7 @@ it sends while it runs, and what it hands back (`ToolOutcome`)."""
 
 from __future__ import annotations
 
+import posixpath
 import time
 from dataclasses import dataclass, field
 
@@ -75,6 +76,26 @@ class ToolContext:
         if not isinstance(value, str):
             raise InvalidArguments(f'"{name}" must be a string')
         return value
+
+    def path_argument(self, name: str = "path", default: str | None = None) -> str:
+        """A path argument inside the workdir, normalised (`a/./b` -> `a/b`);
+        `InvalidArguments` for an absolute path or one that climbs out with `..`. The sandbox
+        refuses such paths too (links included): this says so to the model in plain words,
+        before anything runs."""
+        path = self.text_argument(name, default)
+        if "\x00" in path:
+            raise InvalidArguments(f'"{name}" must not contain NUL characters')
+        if path.startswith("/"):
+            raise InvalidArguments(
+                f"{path!r} is an absolute path; paths are relative to the working directory "
+                "(e.g. 'src/app.py'), and nothing outside it can be reached"
+            )
+        normal = posixpath.normpath(path or ".")
+        if normal == ".." or normal.startswith("../"):
+            raise InvalidArguments(
+                f"{path!r} leaves the working directory; use a path inside it (e.g. 'src/app.py')"
+            )
+        return normal
 
     async def stdout(self, text: str) -> None:
         self.output.stdout.append(text)

@@ -1,8 +1,9 @@
 """`read_file` and `write_file`: text files in the session's workdir, and only there (the
 sandbox's file API refuses any path that leaves it, links included).
 
-A file `write_file` makes is saved as an artifact like one the code writes, so the user can
-download it and the model can link it."""
+In a chat, a file `write_file` makes is saved as an artifact like one the code writes, so the
+user can download it and the model can link it (`WRITE_FILE_TOOL`). A task's files are its
+result, collected when it ends, so its `write_file` only writes (`TASK_WRITE_FILE_TOOL`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ WRITE_LIMIT_CHARS = 1024 * 1024
 
 
 async def read_file(context: ToolContext) -> ToolOutcome:
-    path = context.text_argument("path")
+    path = context.path_argument("path")
     sandbox = context.sandbox
     if not await sandbox.files.exists(path):
         return ToolOutcome(
@@ -47,14 +48,19 @@ async def read_file(context: ToolContext) -> ToolOutcome:
     return ToolOutcome(Observation(success=True, stdout=text, notes=notes))
 
 
-async def write_file(context: ToolContext) -> ToolOutcome:
-    path = context.text_argument("path")
+def _content(context: ToolContext) -> str:
     content = context.text_argument("content")
     if len(content) > WRITE_LIMIT_CHARS:
         raise InvalidArguments(
             f'"content" is {len(content):,} characters; write at most {WRITE_LIMIT_CHARS:,} '
             "this way, or produce the file with code"
         )
+    return content
+
+
+async def write_file(context: ToolContext) -> ToolOutcome:
+    path = context.path_argument("path")
+    content = _content(context)
     sandbox, turn = context.sandbox, context.turn
     produced = CallArtifacts(context.artifacts, turn.figures, turn.budget)
     before = turn.snapshot or await WorkdirSnapshot.take(sandbox)
@@ -72,6 +78,15 @@ async def write_file(context: ToolContext) -> ToolOutcome:
         notes=produced.finish(),
     )
     return ToolOutcome(observation)
+
+
+async def write_file_only(context: ToolContext) -> ToolOutcome:
+    """`write_file` without saving the file as an artifact."""
+    path = context.path_argument("path")
+    content = _content(context)
+    context.turn.snapshot = None  # the workdir changed under the last listing
+    entry = await context.sandbox.files.write(path, content.encode())
+    return ToolOutcome(Observation(success=True, stdout=f"wrote {entry.size:,} bytes to {path}"))
 
 
 READ_FILE_TOOL = Tool(
@@ -104,4 +119,15 @@ WRITE_FILE_TOOL = Tool(
     ),
     handler=write_file,
     usage="write_file(path, content): write a text file into the working directory.",
+)
+
+TASK_WRITE_FILE_TOOL = Tool(
+    spec=ToolSpec(
+        WRITE_FILE,
+        "Write a text file into the working directory (replacing it if it exists; missing "
+        "parent directories are made).",
+        WRITE_FILE_TOOL.spec.parameters,
+    ),
+    handler=write_file_only,
+    usage="write_file(path, content): create or replace a text file.",
 )

@@ -6,6 +6,7 @@ from sandbox_analyst.api.routers import (
     conversations,
     files,
     system,
+    tasks,
     templates,
     ui_support,
 )
@@ -16,6 +17,7 @@ ROUTERS = [
     conversations.router,
     chat.router,
     files.router,
+    tasks.router,
     templates.router,
     ui_support.router,
 ]

@@ -3,7 +3,9 @@
 //   #/c/<id>               a conversation
 //   #/assistants/new       create an assistant
 //   #/assistants/<id>      view or edit one
-import { ApiError, api, auth } from "./api.js";
+//   #/tasks                start an agent task, list mine
+//   #/tasks/<id>           follow one, see its result
+import { ApiError, api, auth, request } from "./api.js";
 import { assistantEditor } from "./assistant-editor.js";
 import { ChatView } from "./chat-view.js";
 import { h } from "./dom.js";
@@ -11,6 +13,7 @@ import { icon } from "./icons.js";
 import { closeLightbox } from "./overlays.js";
 import { Sidebar } from "./sidebar.js";
 import { signIn } from "./signin.js";
+import { taskPage, tasksPage } from "./task-view.js";
 
 const root = document.getElementById("app");
 
@@ -90,9 +93,13 @@ class App {
 
   async route() {
     this.toggleSidebar(false);
+    this.taskView?.close();
+    this.taskView = null;
     const hash = location.hash || "#/new";
     let match;
     if ((match = /^#\/c\/([^/]+)$/.exec(hash))) await this.showConversation(decodeURIComponent(match[1]));
+    else if (hash === "#/tasks") this.showPage(tasksPage(this));
+    else if ((match = /^#\/tasks\/([^/]+)$/.exec(hash))) await this.showTask(decodeURIComponent(match[1]));
     else if (hash === "#/assistants/new") this.showPage(assistantEditor(null, this));
     else if ((match = /^#\/assistants\/([^/]+)$/.exec(hash))) await this.showAssistant(decodeURIComponent(match[1]));
     else this.showNew();
@@ -122,6 +129,16 @@ class App {
       this.showPage(assistantEditor(await api.assistant(id), this));
     } catch (error) {
       if (error instanceof ApiError && [403, 404, 422].includes(error.status)) this.showNotFound("This assistant does not exist, or it is not shared with you.");
+      else this.showProblem(error);
+    }
+  }
+
+  async showTask(id) {
+    try {
+      this.taskView = taskPage(await request("GET", `/api/tasks/${encodeURIComponent(id)}`), this);
+      this.showPage(this.taskView.element);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) this.showNotFound("This task does not exist, or it is not yours.");
       else this.showProblem(error);
     }
   }

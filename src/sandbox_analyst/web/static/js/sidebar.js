@@ -19,6 +19,7 @@ export class Sidebar {
       { class: "sidebar", "aria-label": "Conversations and assistants" },
       h("div", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "◆"), "Sandbox Analyst"),
       h("button", { type: "button", class: "button primary wide", dataset: { testid: "new-analysis" }, onclick: () => shell.navigate("#/new") }, icon("plus"), "New analysis"),
+      h("button", { type: "button", class: "button wide", dataset: { testid: "open-tasks" }, onclick: () => shell.navigate("#/tasks") }, "Tasks"),
       h("div", { class: "nav-section" }, h("h2", {}, "Conversations"), this.conversationList),
       h(
         "div",
