@@ -14,13 +14,22 @@ import json
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
 from sandbox_analyst.sandbox.egress import EgressRecord
+from sandbox_analyst.sandbox.errors import IsolationError
 from sandbox_analyst.sandbox.local import LocalSandbox, SandboxPool
-from sandbox_analyst.sandbox.local.isolation import LayerName
+from sandbox_analyst.sandbox.local import pool as pool_module
+from sandbox_analyst.sandbox.local.isolation import (
+    IsolationReport,
+    IsolationSettings,
+    Layer,
+    LayerName,
+    LayerStatus,
+)
 from sandbox_analyst.testing import FakeLLMServer, Turn
 from tests.fixtures.egress import EgressRecorder
 from tests.fixtures.sandboxes import sandbox_settings
@@ -242,3 +251,28 @@ async def test_an_agent_sdk_in_the_sandbox_talks_to_its_model_through_the_proxy(
     assert json.dumps(posts[1].json).count("tool_result") == 1
     mine = await records_of(sandbox, records, 2)
     assert all(r.allowed and r.path == "/v1/messages" for r in mine)
+
+
+async def test_without_a_network_namespace_an_egress_pool_refuses_to_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker allowed inet sockets outside its own namespace would have the host's whole
+    network: the pool says why it cannot start instead (the layer is reported missing here
+    the way a host without user namespaces reports it)."""
+    real_detect = pool_module.detect
+
+    def without_network(settings: IsolationSettings) -> IsolationReport:
+        report = real_detect(settings)
+        missing = Layer(LayerName.NETWORK, LayerStatus.UNAVAILABLE, "user namespaces are off")
+        return IsolationReport(
+            tuple(missing if layer.name == LayerName.NETWORK else layer for layer in report.layers)
+        )
+
+    monkeypatch.setattr(pool_module, "detect", without_network)
+    settings = sandbox_settings(pool_size=0, preload=[], egress={"allow": ["127.0.0.1:9"]})
+    with pytest.raises(IsolationError) as raised:
+        async with SandboxPool(settings, tmp_path / "sandboxes"):
+            pass
+    assert "sandbox.egress.allow is set" in str(raised.value)
+    assert "network namespace layer" in str(raised.value)
+    assert "user namespaces are off" in str(raised.value)

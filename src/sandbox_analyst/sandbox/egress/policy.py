@@ -174,8 +174,14 @@ class EgressPolicy:
 
     def check_request(self, host: str, port: int, path: str | None) -> Decision:
         """The name part of the check: is `host:port` (and `path`) listed everywhere?"""
-        if not self.enabled:
+        if not self.layers:
             return Decision(False, f"egress is off ({POLICY_SETTING} is empty)")
+        if not self.enabled:
+            return Decision(
+                False,
+                f"egress is off for this sandbox: {POLICY_SETTING} is narrowed to nothing "
+                "(by its template or session)",
+            )
         host = normalized_host(host)
         for layer in self.layers:
             if not any(entry.matches(host, port, path) for entry in layer):

@@ -30,6 +30,7 @@ from sandbox_analyst.sandbox.local.files import LocalFiles
 from sandbox_analyst.sandbox.local.isolation import (
     IsolationReport,
     IsolationSettings,
+    LayerName,
     detect,
     harden_current_process,
 )
@@ -184,6 +185,13 @@ class SandboxPool:
                 layer.name,
                 layer.detail,
                 f" (to get it: {layer.remedy})" if layer.remedy else "",
+            )
+        if self.egress and not report.is_active(LayerName.NETWORK):
+            raise IsolationError(
+                "sandbox.egress.allow is set, but controlled egress needs the network "
+                f"namespace layer, which is not in force here "
+                f"({report.layer(LayerName.NETWORK).detail}); run `analyst doctor`, or empty "
+                "the allow-list"
             )
         required = self.settings.min_isolation
         if _LEVELS.index(report.level) < _LEVELS.index(required):
