@@ -25,6 +25,7 @@ from sandbox_analyst.sandbox.egress.session import EgressRecord, EgressSession
 HEAD_LIMIT = 64 * 1024
 HEAD_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
+DRAIN_TIMEOUT = 1.0
 _CHUNK = 64 * 1024
 # Hop-by-hop headers (RFC 9110 7.6.1) and the proxy's own: never forwarded.
 _HOP_HEADERS = {
@@ -93,6 +94,7 @@ async def serve_connection(
     except _Refused as refused:
         record = replace(record, allowed=False, reason=refused.reason)
         await _answer(writer, refused.status, refused.reason)
+        await _drain(reader)
         if not refused.record:
             return
     except (OSError, asyncio.IncompleteReadError) as exc:
@@ -335,6 +337,16 @@ async def _pipe_both(
     return counts[0], counts[1], (cut[0] if cut else None)
 
 
+async def _drain(reader: asyncio.StreamReader) -> None:
+    """Read (and drop) what the client still sends, briefly: closing a socket with unread
+    data resets the connection, and the client would never see the refusal."""
+    with contextlib.suppress(OSError, TimeoutError):
+        async with asyncio.timeout(DRAIN_TIMEOUT):
+            left = HEAD_LIMIT
+            while left > 0 and (data := await reader.read(left)):
+                left -= len(data)
+
+
 async def _answer(writer: asyncio.StreamWriter, status: int, reason: str) -> None:
     """An HTTP refusal: the reason in the status line (what clients print) and the body."""
     phrase = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in reason)
@@ -348,3 +360,5 @@ async def _answer(writer: asyncio.StreamWriter, status: int, reason: str) -> Non
     with contextlib.suppress(OSError, RuntimeError):
         writer.write(head.encode("latin-1") + body)
         await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()  # the client reads the answer, then sees the end
