@@ -300,3 +300,27 @@ async def test_closing_the_session_cuts_its_open_tunnels(make_proxy, upstream) -
     assert record.allowed
     assert record.method == "CONNECT"
     writer.close()
+
+
+async def test_a_flood_beyond_the_open_connections_limit_is_dropped_and_not_logged_one_by_one(
+    make_proxy, upstream
+) -> None:
+    proxy = await make_proxy(
+        f"127.0.0.1:{upstream.port}", limits=EgressLimits(concurrent_connections=2)
+    )
+    tunnels = []
+    for _ in range(2):
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+        writer.write(f"CONNECT 127.0.0.1:{upstream.port} HTTP/1.1\r\n\r\n".encode())
+        await reader.readuntil(b"\r\n\r\n")
+        tunnels.append(writer)
+    for _ in range(20):
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # closed at once, no answer
+        writer.close()
+    (first, *_) = await proxy.recorder.wait_for(1)
+    assert not first.allowed
+    assert "sandbox.egress.max_concurrent_connections" in first.reason
+    assert len(proxy.recorder.records) < 20
+    for writer in tunnels:
+        writer.close()

@@ -42,11 +42,14 @@ _HOP_HEADERS = {
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, reason: str, *, record: bool = True) -> None:
+    def __init__(
+        self, status: int, reason: str, *, record: bool = True, limit: bool = False
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.record = record
+        self.limit = limit  # refused by the session's limits: recorded sparingly
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,16 @@ async def serve_connection(
     started, clock = time.time(), time.monotonic()
     record = EgressRecord(session.session_id, "-", "-", 0, None, False, "", started_at=started)
     upstream: asyncio.StreamWriter | None = None
+    recorded = True
+    dropped = session.over_capacity()
+    if dropped is not None:
+        writer.close()
+        session.record_limited(replace(record, reason=dropped))
+        return
     try:
         refusal = session.admit()
         if refusal is not None:
-            raise _Refused(429, refusal)
+            raise _Refused(429, refusal, limit=True)
         request = await _read_request(reader)
         record = replace(
             record, method=request.method, host=request.host, port=request.port, path=request.path
@@ -95,15 +104,17 @@ async def serve_connection(
         record = replace(record, allowed=False, reason=refused.reason)
         await _answer(writer, refused.status, refused.reason)
         await _drain(reader)
-        if not refused.record:
-            return
+        if refused.limit:
+            session.record_limited(replace(record, duration_s=round(time.monotonic() - clock, 3)))
+        recorded = refused.record and not refused.limit
     except (OSError, asyncio.IncompleteReadError) as exc:
         record = replace(record, reason=f"{record.reason or 'failed'}: connection broke ({exc})")
     finally:
         for stream in (upstream, writer):
             if stream is not None:
                 stream.close()
-        session.record(replace(record, duration_s=round(time.monotonic() - clock, 3)))
+        if recorded:
+            session.record(replace(record, duration_s=round(time.monotonic() - clock, 3)))
 
 
 async def _read_request(reader: asyncio.StreamReader) -> _Request:
@@ -281,7 +292,7 @@ async def _forward_body(
 
 async def _send(session: EgressSession, stream: asyncio.StreamWriter, data: bytes) -> None:
     if not session.spend(len(data)):
-        raise _Refused(429, _budget_spent(session))
+        raise _Refused(429, _budget_spent(session), limit=True)
     stream.write(data)
     await stream.drain()
 

@@ -8,7 +8,7 @@ import collections
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sandbox_analyst.sandbox.egress.policy import EgressPolicy
 
@@ -82,11 +82,23 @@ class EgressSession:
         self.bytes_used = 0
         self._recent: collections.deque[float] = collections.deque()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last_limited = -1.0
+        self._unrecorded = 0
         self.closed = False
 
     def narrow(self, policy: EgressPolicy) -> None:
         """Apply a stricter policy (e.g. the assistant's) from now on."""
         self.policy = policy
+
+    def over_capacity(self) -> str | None:
+        """Why a new connection must be dropped at once (no answer, no wait): more are open
+        than the session may hold. A flood must not cost the server more than a close."""
+        if len(self._tasks) > self.limits.concurrent_connections:
+            return (
+                f"more than {self.limits.concurrent_connections} connections open at once "
+                "(sandbox.egress.max_concurrent_connections)"
+            )
+        return None
 
     def admit(self) -> str | None:
         """Count a new connection; the reason it must be refused, if it must."""
@@ -103,11 +115,6 @@ class EgressSession:
                 f"more than {self.limits.connections_per_minute} connections in a minute "
                 "(sandbox.egress.max_connections_per_minute)"
             )
-        if len(self._tasks) > self.limits.concurrent_connections:
-            return (
-                f"more than {self.limits.concurrent_connections} connections open at once "
-                "(sandbox.egress.max_concurrent_connections)"
-            )
         self._recent.append(now)
         return None
 
@@ -115,6 +122,20 @@ class EgressSession:
         """Add `count` bytes to the session's use; False once the budget is spent."""
         self.bytes_used += count
         return self.bytes_used <= self.limits.bytes_per_session
+
+    def record_limited(self, record: EgressRecord) -> None:
+        """Record a connection refused by the limits: at most one a second, the next one
+        saying how many were not recorded in between (a flood must not flood the log)."""
+        now = time.monotonic()
+        if now - self._last_limited < 1.0:
+            self._unrecorded += 1
+            return
+        self._last_limited = now
+        if self._unrecorded:
+            more = f"; {self._unrecorded} more refused by the limits were not recorded one by one"
+            record = replace(record, reason=record.reason + more)
+            self._unrecorded = 0
+        self.record(record)
 
     def record(self, record: EgressRecord) -> None:
         try:
