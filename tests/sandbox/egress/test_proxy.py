@@ -324,3 +324,56 @@ async def test_a_flood_beyond_the_open_connections_limit_is_dropped_and_not_logg
     assert len(proxy.recorder.records) < 20
     for writer in tunnels:
         writer.close()
+
+
+@pytest.mark.parametrize(
+    ("head", "says"),
+    [
+        (
+            "POST {url} HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 40\r\n\r\n",
+            "repeated Content-Length or Transfer-Encoding",
+        ),
+        (
+            "POST {url} HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+            "only chunked transfer coding, without Content-Length",
+        ),
+        ("GET {url} HTTP/1.1\r\nX-A: a\nContent-Length: 9\r\n\r\n", "control characters"),
+        ("GET {url} HTTP/1.1\r\nX-A: a\rb\r\n\r\n", "control characters"),
+        ("CONNECT b\u00fccher.example.com:443 HTTP/1.1\r\n\r\n", "use punycode"),
+    ],
+)
+async def test_ambiguous_requests_are_refused_not_forwarded(
+    make_proxy, upstream, head: str, says: str
+) -> None:
+    """What the proxy and the host could frame differently would let a second request, to a
+    path or host never checked, ride inside the first."""
+    proxy = await make_proxy(f"127.0.0.1:{upstream.port}", "*.example.com:443")
+    url = f"http://127.0.0.1:{upstream.port}/public"
+    answer = await proxy.raw(head.format(url=url).encode("latin-1"))
+    assert answer.startswith(b"HTTP/1.1 400 Egress refused: ")
+    assert says in answer.decode("latin-1")
+    assert upstream.received == []
+
+
+@pytest.mark.parametrize("size", ["0x3", "+3", "3 ", "1_0"])
+async def test_chunk_sizes_are_read_strictly(make_proxy, upstream, size: str) -> None:
+    proxy = await make_proxy(f"127.0.0.1:{upstream.port}")
+    request = (
+        f"POST http://127.0.0.1:{upstream.port}/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+        f"\r\n{size}\r\nabc\r\n0\r\n\r\n"
+    )
+    answer = await proxy.raw(request.encode())
+    # The head went upstream before the body was read; the bad size is never passed on.
+    assert b"400 Egress refused: bad chunk size" in answer
+    assert all(size.encode() not in received for received in upstream.received)
+
+
+async def test_a_chunk_must_end_where_its_size_says(make_proxy, upstream) -> None:
+    proxy = await make_proxy(f"127.0.0.1:{upstream.port}")
+    request = (
+        f"POST http://127.0.0.1:{upstream.port}/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+        "\r\n3\r\nabcdef\r\n0\r\n\r\n"
+    )
+    answer = await proxy.raw(request.encode())
+    assert b"400 Egress refused: a chunk not ended by CRLF" in answer
+    assert all(b"abcdef" not in received for received in upstream.received)

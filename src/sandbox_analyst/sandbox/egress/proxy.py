@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import re
 import socket
 import time
 from dataclasses import dataclass, replace
@@ -27,6 +28,10 @@ HEAD_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 10.0
 DRAIN_TIMEOUT = 1.0
 _CHUNK = 64 * 1024
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # tab is allowed in header values
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_HOST = re.compile(r"[A-Za-z0-9._:-]+")  # names, IPv4, and IPv6 (brackets already removed)
+_FRAMING = {"content-length", "transfer-encoding"}
 # Hop-by-hop headers (RFC 9110 7.6.1) and the proxy's own: never forwarded.
 _HOP_HEADERS = {
     "connection",
@@ -127,6 +132,10 @@ async def _read_request(reader: asyncio.StreamReader) -> _Request:
     except asyncio.IncompleteReadError as exc:
         raise _Refused(400, "connection closed before a request", record=False) from exc
     lines = head.decode("latin-1").split("\r\n")
+    # A bare CR or LF, or another control character, is a line end to some servers and not
+    # to us: a header or request hidden from the check. Refused, never forwarded.
+    if any(_CONTROL.search(line) for line in lines):
+        raise _Refused(400, "control characters in the request head")
     parts = lines[0].split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise _Refused(400, "not an HTTP/1.x proxy request")
@@ -156,6 +165,11 @@ def _build_forwarded(
     method: str, host: str, port: int, origin: str, version: str, headers: list[tuple[str, str]]
 ) -> _Request:
     named = {name.lower(): value for name, value in headers}
+    framing = [name.lower() for name, _ in headers if name.lower() in _FRAMING]
+    if len(framing) != len(set(framing)):
+        # Two lengths: the server might frame the body otherwise than we do, and read a
+        # second request (to an unchecked path) from what we forwarded as this one's body.
+        raise _Refused(400, "repeated Content-Length or Transfer-Encoding")
     listed_by_connection = {
         token.strip().lower() for token in named.get("connection", "").split(",") if token
     }
@@ -196,11 +210,13 @@ def _authority(text: str, *, default_port: int | None) -> tuple[str, int]:
     if not port_text:
         if default_port is None:
             raise _Refused(400, "CONNECT needs host:port")
-        return host.lower(), default_port
+        port_text = str(default_port)
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise _Refused(400, f"bad port {port_text!r}")
     if not host:
         raise _Refused(400, "no host")
+    if not host.isascii() or not _HOST.fullmatch(host):
+        raise _Refused(400, f"{host!r} is not a host name or address (IDN names: use punycode)")
     return host.lower(), int(port_text)
 
 
@@ -275,18 +291,22 @@ async def _forward_body(
     elif request.body == "chunked":
         while True:
             line = await reader.readuntil(b"\r\n")
-            size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError as exc:
-                raise _Refused(400, "bad chunk size") from exc
+            size_text = line[:-2].split(b";", 1)[0]
+            # Strictly hex digits: int() would also take "0x10", "1_0" or " 10", which the
+            # server may read as another size (and so another request).
+            if not _CHUNK_SIZE.fullmatch(size_text):
+                raise _Refused(400, "bad chunk size")
+            size = int(size_text, 16)
             await _send(session, upstream, line)
             if size == 0:
                 while (trailer := await reader.readuntil(b"\r\n")) != b"\r\n":
                     await _send(session, upstream, trailer)
                 await _send(session, upstream, b"\r\n")
                 break
-            await copy(size + 2)
+            await copy(size)
+            if await reader.readexactly(2) != b"\r\n":
+                raise _Refused(400, "a chunk not ended by CRLF")
+            await _send(session, upstream, b"\r\n")
     return sent
 
 

@@ -80,7 +80,7 @@ class SandboxPool:
         self.import_paths = import_paths
         self.read_paths = read_paths
         self.environment = dict(environment or {})
-        self.egress_policy = egress or policy_from_settings(settings.egress)
+        self.egress_policy = egress if egress is not None else policy_from_settings(settings.egress)
         self.egress_sink = egress_sink
         self.isolation_report: IsolationReport | None = None
         self.owner: tuple[int, int] | None = None
