@@ -88,3 +88,20 @@ def test_unusable_s3_settings_are_refused(monkeypatch, tmp_path, env, message):
         monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=message):
         load_settings()
+
+
+def test_egress_is_off_by_default_and_the_services_ports_are_always_denied(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ANALYST_SERVER__PORT", "8100")
+    monkeypatch.setenv("ANALYST_SERVER__E2B_PORT", "49999")
+    settings = load_settings()
+    assert settings.sandbox.egress.allow == []
+    assert settings.sandbox.egress.service_ports == [8100, 49999]
+
+
+def test_the_egress_allow_list_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ANALYST_SANDBOX__EGRESS__ALLOW", '["127.0.0.1:8123", "*.example.com:443"]')
+    settings = load_settings()
+    assert settings.sandbox.egress.allow == ["127.0.0.1:8123", "*.example.com:443"]
+    assert settings.sandbox.egress.service_ports == [8000]

@@ -30,6 +30,29 @@ def default_data_dir() -> Path:
     return Path(xdg) / "sandbox-analyst"
 
 
+class EgressSettings(BaseModel):
+    """Controlled egress: what sandboxes may reach, through the egress proxy (local backend).
+    Templates and assistants may narrow it, never widen it. See docs/egress.md."""
+
+    allow: list[str] = Field(
+        default_factory=list,
+        description="host:port entries sandboxes may reach (exact names, *.domain, IP "
+        "addresses, [IPv6]:port; host:port/path/prefix limits plain HTTP to those paths). "
+        "Empty (the default): no network at all. Non-public addresses only when listed by "
+        "address; cloud metadata and the service's own ports never.",
+    )
+    max_connections_per_minute: int = Field(120, ge=1, description="Per session.")
+    max_concurrent_connections: int = Field(32, ge=1, description="Per session.")
+    max_bytes_per_session: int = Field(
+        1024 * _MIB, ge=1, description="Bytes sent plus received through the proxy, per session."
+    )
+    service_ports: list[int] = Field(
+        default_factory=list,
+        description="Ports of this machine never reachable (the service's own: server.port "
+        "and server.e2b_port are added to these).",
+    )
+
+
 class GatewaySettings(BaseModel):
     """The `gateway` backend: kernels on a Jupyter Kernel Gateway or Enterprise Gateway."""
 
@@ -233,6 +256,7 @@ class SandboxSettings(BaseModel):
     max_session_packages_mb: int = Field(
         1024, ge=1, description="What approved installs may add to one session, in MiB."
     )
+    egress: EgressSettings = Field(default_factory=EgressSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     e2b: E2BBackendSettings = Field(default_factory=E2BBackendSettings)
 
@@ -499,6 +523,13 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _egress_never_reaches_the_service(self) -> Settings:
+        own = [self.server.port, self.server.e2b_port]
+        ports = self.sandbox.egress.service_ports
+        ports.extend(port for port in own if port and port not in ports)
+        return self
 
     @property
     def effective_database_url(self) -> str:

@@ -59,3 +59,25 @@ def test_refused_credentials_are_one_clear_line(
         "(SignatureDoesNotMatch"
     ) in said
     assert "set storage.s3.access_key_id and storage.s3.secret_access_key" in said
+
+
+def test_the_egress_policy_in_force_is_shown(
+    environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "egress: none (sandbox.egress.allow is empty: sandboxes have no network)" in (
+        doctor_says()
+    )
+    monkeypatch.setenv("ANALYST_SANDBOX__EGRESS__ALLOW", '["127.0.0.1:8123", "*.example.com:443"]')
+    said = doctor_says()
+    assert "egress allow-list (sandbox.egress.allow): 127.0.0.1:8123, *.example.com:443" in said
+    assert "the service's own ports (8000)" in said
+    assert "not enforced by the gateway backend" in said
+
+
+def test_an_invalid_egress_entry_fails_the_doctor_naming_it(
+    environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANALYST_SANDBOX__EGRESS__ALLOW", '["example.com"]')
+    said = doctor_says()
+    assert "egress policy (sandbox.egress.allow) invalid:" in said
+    assert "egress entry 'example.com': a port is required (host:port)" in said

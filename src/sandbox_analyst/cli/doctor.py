@@ -16,6 +16,7 @@ from sandbox_analyst.cli.app import app, console, settings
 from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import ProviderHealth, SandboxError, SandboxProvider, create_provider
+from sandbox_analyst.sandbox.egress import EgressPolicyError, policy_from_settings
 from sandbox_analyst.store import (
     BlobStoreUnavailable,
     StorageFullError,
@@ -37,6 +38,8 @@ def doctor() -> None:
         f"{config.sandbox.backend}"
     )
     blobs_work = asyncio.run(_check_blob_storage(config))
+    if not _egress_policy(config):
+        raise typer.Exit(ExitCode.FAILED)
     try:
         provider = create_provider(
             config.sandbox.model_copy(update={"pool_size": 1}),
@@ -123,6 +126,41 @@ async def _check(config: Settings, provider: SandboxProvider) -> str | None:
         f"{round_trip * 1000:.2f} ms (python {execution.text}, server {sys.version_info[:2]})"
     )
     return before.isolation_level or "unknown"
+
+
+def _egress_policy(config: Settings) -> bool:
+    """What sandboxes may reach (sandbox.egress); False when the policy cannot be read."""
+    egress = config.sandbox.egress
+    try:
+        policy = policy_from_settings(egress)
+    except EgressPolicyError as exc:
+        console.print(
+            f"[red]egress policy (sandbox.egress.allow) invalid:[/red] {escape(str(exc))}"
+        )
+        return False
+    if not policy.enabled:
+        console.print("egress: none (sandbox.egress.allow is empty: sandboxes have no network)")
+        return True
+    console.print(f"egress allow-list (sandbox.egress.allow): {escape(policy.describe()[0])}")
+    console.print(
+        "  always denied: cloud metadata addresses, non-public addresses not listed by "
+        f"address, the service's own ports ({', '.join(map(str, egress.service_ports))})"
+    )
+    console.print(
+        f"  per session: {egress.max_connections_per_minute} connections a minute, "
+        f"{egress.max_concurrent_connections} at once, {egress.max_bytes_per_session} bytes; "
+        "templates and assistants may only narrow it"
+    )
+    if config.sandbox.backend != "local":
+        console.print(
+            f"  [yellow]not enforced by the {config.sandbox.backend} backend: its sandboxes' "
+            "network is that service's own[/]"
+        )
+    elif not config.sandbox.isolation:
+        console.print(
+            "  [yellow]not enforced: isolation is off, sandboxes have the host's network[/]"
+        )
+    return True
 
 
 def _isolation_table(config: Settings, health: ProviderHealth) -> None:

@@ -31,6 +31,10 @@ class SessionSpec:
     template: str | None = None  # None: the default template
     env_vars: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
+    egress: tuple[str, ...] | None = None
+    """An allow-list (`host:port` entries) that narrows the template's egress for this
+    session, e.g. the assistant's: a connection must pass both. None: the template's as it
+    is; empty: no network. Backends that do not run the egress proxy ignore it."""
 
 
 @dataclass(frozen=True)

@@ -191,3 +191,18 @@ def test_an_unreadable_file_is_reported_with_its_path(tmp_path: Path) -> None:
     with pytest.raises(TemplateSpecError, match="cannot read") as caught:
         load_spec(path)
     assert caught.value.path == str(path)
+
+
+def test_a_bad_template_entry_names_the_file_and_field(tmp_path: Path) -> None:
+    path = write_template(tmp_path, "bad.yaml", "egress:\n  allow: ['example.com']\n")
+    with pytest.raises(TemplateSpecError) as raised:
+        load_spec(path)
+    assert "egress" in str(raised.value)
+    assert "a port is required" in str(raised.value)
+
+
+def test_a_template_without_egress_keeps_its_build_hash(tmp_path: Path) -> None:
+    path = write_template(tmp_path, "plain.yaml", "packages: []\n")
+    assert "egress" not in load_spec(path).canonical()
+    listed = write_template(tmp_path, "listed.yaml", "egress:\n  allow: ['a.example.com:443']\n")
+    assert load_spec(listed).canonical()["egress"] == {"allow": ["a.example.com:443"]}

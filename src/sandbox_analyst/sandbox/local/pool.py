@@ -16,14 +16,25 @@ from pathlib import Path
 from typing import Any
 
 from sandbox_analyst.config import SandboxSettings
+from sandbox_analyst.sandbox.egress import (
+    EgressPolicy,
+    EgressSession,
+    EgressSink,
+    limits_from_settings,
+    log_record,
+    policy_from_settings,
+)
 from sandbox_analyst.sandbox.errors import IsolationError, SandboxClosedError, SandboxStartError
+from sandbox_analyst.sandbox.local.egress_channel import EgressChannel
 from sandbox_analyst.sandbox.local.files import LocalFiles
 from sandbox_analyst.sandbox.local.isolation import (
     IsolationReport,
     IsolationSettings,
+    LayerName,
     detect,
     harden_current_process,
 )
+from sandbox_analyst.sandbox.local.isolation.settings import EGRESS_PORT
 from sandbox_analyst.sandbox.local.isolation.wire import isolation_to_wire
 from sandbox_analyst.sandbox.local.sandbox import LocalSandbox, discard_workdir
 from sandbox_analyst.sandbox.local.spawner import Spawner, WorkerProcess, ZygoteConfig
@@ -50,13 +61,18 @@ class SandboxPool:
         read_paths: tuple[str, ...] = (),
         environment: Mapping[str, str] | None = None,
         template: str = "default",
+        egress: EgressPolicy | None = None,
+        egress_sink: EgressSink = log_record,
     ) -> None:
         """`root` holds the session workdirs; `hidden_paths` (e.g. the data directory with
         the database) must be unreadable from inside the sandboxes, as must `root` itself.
 
         A template's overlay goes in `import_paths` (on the zygote's and every worker's import
         path, readable inside), its data in `read_paths` (readable, never writable) and its
-        variables in `environment` (set in every worker); `template` names it."""
+        variables in `environment` (set in every worker); `template` names it.
+
+        `egress` is what its sessions may reach (default: `sandbox.egress`'s policy; a
+        template's is narrower); every connection, allowed or not, goes to `egress_sink`."""
         self.settings = settings
         self.template = template
         self.root = root
@@ -64,6 +80,8 @@ class SandboxPool:
         self.import_paths = import_paths
         self.read_paths = read_paths
         self.environment = dict(environment or {})
+        self.egress_policy = egress if egress is not None else policy_from_settings(settings.egress)
+        self.egress_sink = egress_sink
         self.isolation_report: IsolationReport | None = None
         self.owner: tuple[int, int] | None = None
         self._spawner: Spawner | None = None
@@ -109,6 +127,12 @@ class SandboxPool:
         return self._idle_since
 
     @property
+    def egress(self) -> bool:
+        """Whether sessions may reach the policy's hosts (never without isolation: a worker
+        that is not confined has the host's network, and no proxy would be in its way)."""
+        return self.egress_policy.enabled and self.settings.isolation
+
+    @property
     def running(self) -> bool:
         return self._spawner is not None and not self._closed
 
@@ -147,6 +171,7 @@ class SandboxPool:
             max_processes=self.settings.max_processes,
             hidden_paths=self.hidden_paths,
             read_paths=self.read_paths,
+            egress=self.egress,
         )
 
     def _detect_isolation(self) -> dict[str, Any]:
@@ -160,6 +185,13 @@ class SandboxPool:
                 layer.name,
                 layer.detail,
                 f" (to get it: {layer.remedy})" if layer.remedy else "",
+            )
+        if self.egress and not report.is_active(LayerName.NETWORK):
+            raise IsolationError(
+                "sandbox.egress.allow is set, but controlled egress needs the network "
+                f"namespace layer, which is not in force here "
+                f"({report.layer(LayerName.NETWORK).detail}); run `analyst doctor`, or empty "
+                "the allow-list"
             )
         required = self.settings.min_isolation
         if _LEVELS.index(report.level) < _LEVELS.index(required):
@@ -199,9 +231,17 @@ class SandboxPool:
 
     def _wrap(self, sandbox_id: str, worker: WorkerProcess) -> LocalSandbox:
         workdir = worker.workdir
+        egress = None
+        if self.egress:
+            limits = limits_from_settings(self.settings.egress)
+            egress = EgressSession(sandbox_id, self.egress_policy, limits, self.egress_sink)
+            _serve_egress(worker, egress)
 
         async def respawn() -> WorkerProcess:
-            return await self._spawn(workdir)
+            replacement = await self._spawn(workdir)
+            if egress is not None:
+                _serve_egress(replacement, egress)  # same session: same budget and records
+            return replacement
 
         quota = self.settings.disk_quota_mb * 1024 * 1024
         sandbox = LocalSandbox(
@@ -213,12 +253,15 @@ class SandboxPool:
             on_close=self._session_closed,
             template=self.template,
             template_layers=tuple(Path(path) for path in self.import_paths),
+            egress=egress,
         )
         self._sandboxes.add(sandbox)
         self._idle_since = None
         return sandbox
 
     def _session_closed(self, sandbox: LocalSandbox) -> None:
+        if sandbox.egress is not None:
+            sandbox.egress.close()
         self._sandboxes.discard(sandbox)
         if not self._sandboxes:
             self._idle_since = time.monotonic()
@@ -331,6 +374,13 @@ class SandboxPool:
             "PAGER": "cat",
             "TERM": "dumb",
         }
+        if self.egress:
+            # What urllib, requests, httpx, pip and curl read; NO_PROXY empty on purpose:
+            # even 127.0.0.1 is the host's here (the proxy decides), never the sandbox's own.
+            proxy = f"http://127.0.0.1:{EGRESS_PORT}"
+            for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+                worker_environment[name] = proxy
+            worker_environment["NO_PROXY"] = worker_environment["no_proxy"] = ""
         if self.import_paths:
             # For the Python processes user code starts (the worker has them on sys.path).
             worker_environment["PYTHONPATH"] = os.pathsep.join(self.import_paths)
@@ -343,4 +393,11 @@ class SandboxPool:
             worker_environment=worker_environment,
             zygote_environment=zygote_environment,
             isolation=isolation,
+            egress=self.egress,
         )
+
+
+def _serve_egress(worker: WorkerProcess, session: EgressSession) -> None:
+    if worker.egress is None:
+        raise SandboxStartError("the sandbox worker came without its egress channel")
+    EgressChannel(worker.egress, session).start()

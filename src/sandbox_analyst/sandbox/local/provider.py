@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from sandbox_analyst.config import SandboxSettings
 from sandbox_analyst.sandbox.base import checked_env_vars
+from sandbox_analyst.sandbox.egress import EgressPolicy, EgressSink, log_record
 from sandbox_analyst.sandbox.errors import SandboxNotFoundError
 from sandbox_analyst.sandbox.local.isolation import detect
 from sandbox_analyst.sandbox.local.pool import SandboxPool
@@ -56,12 +57,17 @@ class LocalProvider(SandboxProvider):
         *,
         hidden_paths: Sequence[str] = (),
         templates: TemplateCatalog | None = None,
+        egress_sink: EgressSink = log_record,
     ) -> None:
         """`root` holds the session workdirs; `hidden_paths` (e.g. the data directory with the
         database) must be unreadable from inside the sandboxes, as must `root` itself.
-        `templates` is where templates other than the default come from (none without it)."""
+        `templates` is where templates other than the default come from (none without it).
+        Every egress connection of every session, allowed or refused, goes to `egress_sink`
+        (default: the `sandbox_analyst.egress` log)."""
         self.settings = settings
-        self.pools = TemplatePools(settings, root, hidden_paths=hidden_paths, catalog=templates)
+        self.pools = TemplatePools(
+            settings, root, hidden_paths=hidden_paths, catalog=templates, egress_sink=egress_sink
+        )
         self.pool: SandboxPool = self.pools.default
         self._sessions: dict[str, _Session] = {}
         self._starting: asyncio.Task[None] | None = None
@@ -97,8 +103,13 @@ class LocalProvider(SandboxProvider):
         spec = spec or SessionSpec()
         template = spec.template or DEFAULT_TEMPLATE
         env_vars = checked_env_vars(spec.env_vars)
+        # A bad entry is refused before a session is taken (EgressPolicyError, a usage error).
+        narrowing = EgressPolicy().narrowed(spec.egress, "session egress")
         await self.start()
         sandbox = await self.pools.acquire(template)
+        if sandbox.egress is not None and narrowing.layers:
+            policy = sandbox.egress.policy
+            sandbox.egress.narrow(EgressPolicy((*policy.layers, *narrowing.layers), policy.deny))
         if env_vars:
             try:
                 await sandbox.set_env_vars(env_vars)

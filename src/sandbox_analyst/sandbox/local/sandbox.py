@@ -27,6 +27,7 @@ from sandbox_analyst.sandbox.base import (
     checked_env_vars,
     checked_language,
 )
+from sandbox_analyst.sandbox.egress import EgressSession
 from sandbox_analyst.sandbox.errors import SandboxClosedError
 from sandbox_analyst.sandbox.local.disk_watch import DiskWatch
 from sandbox_analyst.sandbox.local.files import LocalFiles
@@ -75,8 +76,11 @@ class LocalSandbox(Sandbox):
         owns_files: bool = True,
         template: str = "default",
         template_layers: tuple[Path, ...] = (),
+        egress: EgressSession | None = None,
     ) -> None:
         self.sandbox_id = sandbox_id
+        self.egress = egress
+        """The session's controlled egress (its policy, limits, records); None: no network."""
         self.template = template
         self._template_layers = template_layers
         self._overlay_active = False

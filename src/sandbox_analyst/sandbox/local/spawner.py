@@ -46,6 +46,8 @@ class ZygoteConfig:
     worker_environment: dict[str, str]
     zygote_environment: dict[str, str]
     isolation: dict[str, Any] | None = None
+    egress: bool = False
+    """Give every worker an egress channel (controlled egress, see `sandbox.egress`)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class WorkerProcess:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     exit: asyncio.Future[WorkerExit]
+    egress: socket.socket | None = None
+    """Our end of the worker's egress channel: its relay sends the connections it accepts."""
     started: float = field(default_factory=time.monotonic)
     frames: asyncio.Queue[tuple[dict[str, Any], int] | Lost] = field(default_factory=asyncio.Queue)
     queued_bytes: int = 0
@@ -174,6 +178,10 @@ class WorkerProcess:
 
     async def close(self) -> None:
         self.kill()
+        if self.egress is not None:
+            with contextlib.suppress(ValueError, OSError, RuntimeError):
+                asyncio.get_running_loop().remove_reader(self.egress.fileno())
+            self.egress.close()
         self.writer.close()
         with contextlib.suppress(OSError):
             await self.writer.wait_closed()
@@ -192,7 +200,7 @@ class Spawner:
         self.hello: dict[str, Any] = {}
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
-        self._pending: dict[str, asyncio.Future[tuple[int, int]]] = {}
+        self._pending: dict[str, asyncio.Future[tuple[int, list[int]]]] = {}
         self._exits: dict[int, asyncio.Future[WorkerExit]] = {}
         self._hello: asyncio.Future[dict[str, Any]] | None = None
         self._preloaded: asyncio.Future[None] | None = None
@@ -279,11 +287,28 @@ class Spawner:
         message = {"op": "spawn", "worker_id": worker_id, "workdir": str(workdir)}
         self._control.send(json.dumps(message).encode())
         try:
-            pid, fd = await asyncio.wait_for(spawned, _READY_TIMEOUT)
+            pid, fds = await asyncio.wait_for(spawned, _READY_TIMEOUT)
         finally:
             self._pending.pop(worker_id, None)
         exit_future = self._exits.setdefault(pid, self._loop.create_future())
-        sock = socket.socket(fileno=fd)
+        sock = socket.socket(fileno=fds[0])
+        egress = socket.socket(fileno=fds[1]) if len(fds) > 1 else None
+        try:
+            return await self._ready_worker(worker_id, pid, sock, egress, workdir, exit_future)
+        except BaseException:
+            if egress is not None:
+                egress.close()
+            raise
+
+    async def _ready_worker(
+        self,
+        worker_id: str,
+        pid: int,
+        sock: socket.socket,
+        egress: socket.socket | None,
+        workdir: Path,
+        exit_future: asyncio.Future[WorkerExit],
+    ) -> WorkerProcess:
         reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
         try:
             ready = await asyncio.wait_for(_ready_frame(reader, worker_id), _READY_TIMEOUT)
@@ -307,6 +332,7 @@ class Spawner:
             reader=reader,
             writer=writer,
             exit=exit_future,
+            egress=egress,
         )
         worker.start_reading()
         return worker
@@ -342,7 +368,7 @@ class Spawner:
                 for fd in fds:
                     os.close(fd)
                 return
-            future.set_result((int(message["pid"]), fds[0]))
+            future.set_result((int(message["pid"]), fds))
         elif kind == "spawn_failed":
             future = self._pending.get(message["worker_id"])
             if future is not None and not future.done():
@@ -410,6 +436,7 @@ def _config_message(config: ZygoteConfig) -> dict[str, Any]:
         "figure_dpi": config.figure_dpi,
         "worker_environment": config.worker_environment,
         "isolation": config.isolation,
+        "egress": config.egress,
     }
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox_analyst.config import SandboxSettings
+from sandbox_analyst.sandbox.egress import EgressSink, log_record, policy_from_settings
 from sandbox_analyst.sandbox.local.pool import SandboxPool
 from sandbox_analyst.sandbox.local.sandbox import LocalSandbox
 from sandbox_analyst.sandbox.templates import (
@@ -55,14 +56,18 @@ class TemplatePools:
         *,
         hidden_paths: Sequence[str] = (),
         catalog: TemplateCatalog | None = None,
+        egress_sink: EgressSink = log_record,
     ) -> None:
         """`catalog` is where templates other than the default come from; without one, only
-        the default exists."""
+        the default exists. Every pool's egress connections are recorded to `egress_sink`."""
         self.settings = settings
+        self.egress_sink = egress_sink
         self.root = root
         self.hidden_paths = tuple(hidden_paths)
         self.catalog = catalog
-        self.default = SandboxPool(settings, root, hidden_paths=self.hidden_paths)
+        self.default = SandboxPool(
+            settings, root, hidden_paths=self.hidden_paths, egress_sink=egress_sink
+        )
         self._current: dict[str, TemplatePool] = {}  # template -> pool of its newest build
         self._retired: list[TemplatePool] = []  # older builds, kept while sessions live
         self._lock = asyncio.Lock()
@@ -105,6 +110,10 @@ class TemplatePools:
                 return entry
         runtime = await asyncio.to_thread(catalog.runtime, template)  # leases, or raises
         assert runtime.build is not None
+        spec_egress = runtime.spec.egress
+        egress = policy_from_settings(self.settings.egress).narrowed(
+            spec_egress.allow if spec_egress is not None else None, f"template {template}"
+        )
         pool = SandboxPool(
             runtime.sandbox_settings(self.settings),
             self.root,
@@ -113,6 +122,8 @@ class TemplatePools:
             read_paths=runtime.read_paths,
             environment=runtime.environment,
             template=template,
+            egress=egress,
+            egress_sink=self.egress_sink,
         )
         started = asyncio.get_running_loop().create_task(pool.start())
         new = TemplatePool(template, runtime.build.info.build_id, pool, runtime, started)

@@ -8,7 +8,8 @@ SOCK_SEQPACKET control socket:
                        {"op": "spawn", "worker_id", "sandbox_id", "workdir"}
     zygote -> server:  {"type": "hello", "threads": n, "owner": [uid, gid] | null}
                        {"type": "preloaded", "preloaded": [...], "failed": {...}, "threads": n}
-                       {"type": "spawned", "worker_id", "pid"}  + the worker's socket (SCM_RIGHTS)
+                       {"type": "spawned", "worker_id", "pid"}  + the worker's socket (SCM_RIGHTS),
+                           and with controlled egress the server's end of its egress channel
                        {"type": "spawn_failed", "worker_id", "error"}
                        {"type": "exited", "pid", "signal", "code", "oom_killed"}
 
@@ -180,6 +181,12 @@ class Zygote:
     def spawn(self, request: dict[str, Any]) -> None:
         worker_id = request["worker_id"]
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # The egress relay hands the connections it accepts to the server over this one.
+        egress = (
+            socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            if self.config.get("egress")
+            else None
+        )
         report_r, report_w = os.pipe() if self.pidfd is not None else (None, None)
         if self.to_preload:
             self.build_shell()
@@ -190,22 +197,33 @@ class Zygote:
             for fd in (report_r, report_w):
                 if fd is not None:
                     os.close(fd)
-            ours.close()
-            theirs.close()
+            for end in (ours, theirs, *(egress or ())):
+                end.close()
             self._send({"type": "spawn_failed", "worker_id": worker_id, "error": str(exc)})
             return
         if pid == 0:
-            self._become_worker(theirs, request, report_w)  # never returns
+            egress_end = egress[1] if egress is not None else None
+            self._become_worker(theirs, request, report_w, egress_end)  # never returns
         theirs.close()
         if report_w is not None:
             os.close(report_w)
         self.workers[pid] = (worker_id, report_r)
         payload = json.dumps({"type": "spawned", "worker_id": worker_id, "pid": pid}).encode()
-        socket.send_fds(self.control, [payload], [ours.fileno()])
+        fds = [ours.fileno()]
+        if egress is not None:
+            egress[1].close()
+            fds.append(egress[0].fileno())
+        socket.send_fds(self.control, [payload], fds)
         ours.close()
+        if egress is not None:
+            egress[0].close()
 
     def _become_worker(
-        self, sock: socket.socket, request: dict[str, Any], exit_report: int | None
+        self,
+        sock: socket.socket,
+        request: dict[str, Any],
+        exit_report: int | None,
+        egress: socket.socket | None,
     ) -> None:
         code = 1
         try:
@@ -213,13 +231,15 @@ class Zygote:
             os.setsid()  # own process group: a kill reaches the code's subprocesses too
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            _close_fds_except(sock.fileno(), exit_report)
+            egress_fd = egress.fileno() if egress is not None else None
+            _close_fds_except(sock.fileno(), exit_report, egress_fd)
             config = WorkerConfig(
                 workdir=request["workdir"],
                 sandbox_id=request["worker_id"],
                 output_limit=self.config["output_limit"],
                 figure_dpi=self.config["figure_dpi"],
                 environment=self.config["worker_environment"],
+                egress_channel=egress_fd,
             )
             run_worker(sock, config, self.isolation, exit_report)
             code = 0

@@ -36,6 +36,7 @@ from pydantic import (
     field_validator,
 )
 
+from sandbox_analyst.sandbox.egress.policy import AllowEntry
 from sandbox_analyst.sandbox.templates.errors import TemplateSpecError
 
 DEFAULT_TEMPLATE = "default"
@@ -83,6 +84,21 @@ class TemplateLimits(_Strict):
     disk_mb: int | None = Field(None, ge=1, description="Workdir size, in MiB.")
 
 
+class TemplateEgress(_Strict):
+    allow: list[str] = Field(
+        default_factory=list,
+        description="host:port entries, as in sandbox.egress.allow; a connection must be "
+        "allowed by both lists. Empty: this template's sandboxes get no network.",
+    )
+
+    @field_validator("allow")
+    @classmethod
+    def _entries(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            AllowEntry.parse(entry)  # EgressPolicyError is a ValueError: a clear field error
+        return entries
+
+
 def _requirement(value: str) -> str:
     try:
         requirement = Requirement(value)
@@ -125,6 +141,9 @@ class TemplateSpec(_Strict):
     env: dict[EnvironmentName, str] = Field(default_factory=dict)
     preload: list[ModuleName] = Field(default_factory=list)
     limits: TemplateLimits = Field(default_factory=TemplateLimits)
+    egress: TemplateEgress | None = Field(
+        None, description="Narrows sandbox.egress.allow for this template (never widens it)."
+    )
     _path: Path | None = PrivateAttr(None)
 
     @field_validator("packages")
@@ -154,8 +173,13 @@ class TemplateSpec(_Strict):
         }
 
     def canonical(self) -> dict[str, Any]:
-        """What identifies the spec's content (for the build hash): every field, in order."""
-        return self.model_dump(mode="json")
+        """What identifies the spec's content (for the build hash): every field, in order.
+        An unset egress section is left out, so builds made before it existed stay current;
+        a set one is in, so sessions always run a build made with the file's policy."""
+        content = self.model_dump(mode="json")
+        if content.get("egress") is None:
+            content.pop("egress", None)
+        return content
 
 
 def default_spec(preload: Sequence[str]) -> TemplateSpec:

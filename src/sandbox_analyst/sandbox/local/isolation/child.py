@@ -22,6 +22,7 @@ from sandbox_analyst.sandbox.local.isolation.allowed_paths import (
 from sandbox_analyst.sandbox.local.isolation.cgroups import CgroupTree
 from sandbox_analyst.sandbox.local.isolation.filesystem import MountPlan
 from sandbox_analyst.sandbox.local.isolation.landlock import Ruleset, abi_version
+from sandbox_analyst.sandbox.local.isolation.loopback import listen_on_loopback
 from sandbox_analyst.sandbox.local.isolation.privileges import (
     drop_to,
     forbid_new_privileges,
@@ -36,7 +37,7 @@ from sandbox_analyst.sandbox.local.isolation.seccomp import (
     compile_filter,
     native_arch,
 )
-from sandbox_analyst.sandbox.local.isolation.settings import IsolationSettings
+from sandbox_analyst.sandbox.local.isolation.settings import EGRESS_PORT, IsolationSettings
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class Confined:
     """Where the workdir is visible inside."""
     host_pid: int
     """The worker's pid as the host sees it (with a pid namespace, not its own getpid())."""
+    egress_listener: int | None = None
+    """With controlled egress: the relay's listening socket on 127.0.0.1:EGRESS_PORT inside."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,13 @@ class ChildIsolation:
         extra = tuple(p for p in extra if not any(is_within(h, p) for h in hidden))
         interpreter = (*python_paths(hidden), *extra)
         network = active(LayerName.NETWORK)
+        if settings.egress and not network:
+            # Without its own network namespace a worker allowed inet sockets would have the
+            # host's whole network: refuse rather than run open.
+            raise IsolationError(
+                "controlled egress (sandbox.egress.allow) needs the network namespace layer, "
+                "which is not in force here; run `analyst doctor` to see why"
+            )
         mounts = None
         if active(LayerName.FILESYSTEM):
             mounts = MountPlan.build(
@@ -101,6 +111,7 @@ class ChildIsolation:
                 device_paths=existing(DEVICES),
                 deny_tcp=not settings.allow_network,
                 scope=active(LayerName.LANDLOCK_SCOPE),
+                connect_port=EGRESS_PORT if settings.egress else None,
             )
         ipc = active(LayerName.IPC)
         seccomp = None
@@ -108,7 +119,12 @@ class ChildIsolation:
         if active(LayerName.SECCOMP) and arch is not None:
             # Without a private IPC namespace, SysV IPC and POSIX queues would be shared with
             # every session and the host: then they are refused instead.
-            program = compile_filter(arch, allow_network=settings.allow_network, deny_ipc=not ipc)
+            program = compile_filter(
+                arch,
+                allow_network=settings.allow_network,
+                deny_ipc=not ipc,
+                loopback_stream=settings.egress,
+            )
             seccomp = SeccompFilter(program)
         cgroups = None
         if active(LayerName.CGROUPS):
@@ -200,6 +216,10 @@ class ChildIsolation:
                 visible = self.mounts.apply(workdir)
                 if self.pid:
                     pid_namespace.mount_fresh_proc()
+        listener = None
+        if self.settings.egress and self.network:
+            with _step("egress relay socket"):
+                listener = listen_on_loopback(EGRESS_PORT)
         with _step("rlimits"):
             user_namespace = self.namespaces and not self.as_root
             apply_rlimits(settings, limit_processes=user_namespace)
@@ -231,9 +251,12 @@ class ChildIsolation:
             set_dumpable(False)
             restore_parent_death_signal(death_signal)
         if host_proc is None:
-            return Confined(visible, os.getpid())
+            return Confined(visible, os.getpid(), listener)
         with _step("pid namespace"):
-            return Confined(visible, pid_namespace.fork_worker(host_proc, exit_report))
+            # The init closes every descriptor but its report pipe: the listener is the
+            # worker's alone.
+            host_pid = pid_namespace.fork_worker(host_proc, exit_report)
+            return Confined(visible, host_pid, listener)
 
     def oom_kills(self, session_id: str) -> int:
         """How many of the session's processes the kernel killed for memory (0 without

@@ -74,12 +74,15 @@ def _network(settings: IsolationSettings, root: bool) -> Layer:
         if code != errno.ENETUNREACH:
             raise ProbeFailed(f"connect to 127.0.0.1 gave {errno.errorcode.get(code, code)}")
 
-    return _layer(
-        name,
-        probe,
-        "own network namespace: no interface up, no route anywhere (not even the host's 127.0.0.1)",
-        _USERNS_REMEDY,
+    detail = (
+        "own network namespace: no interface up, no route anywhere (not even the host's 127.0.0.1)"
     )
+    if settings.egress:
+        detail = (
+            "own network namespace: no route anywhere; loopback up for the egress relay alone "
+            "(sandbox.egress.allow, through the server's proxy)"
+        )
+    return _layer(name, probe, detail, _USERNS_REMEDY)
 
 
 def _filesystem(settings: IsolationSettings, root: bool) -> Layer:
@@ -225,7 +228,9 @@ def _seccomp(settings: IsolationSettings) -> Layer:
     remedy = "x86_64 or aarch64 with seccomp filters (CONFIG_SECCOMP_FILTER)"
     if arch is None:
         return Layer(name, Status.UNAVAILABLE, "no syscall table for this architecture", remedy)
-    program = SeccompFilter(compile_filter(arch, allow_network=settings.allow_network))
+    program = SeccompFilter(
+        compile_filter(arch, allow_network=settings.allow_network, loopback_stream=settings.egress)
+    )
 
     def probe() -> None:
         forbid_new_privileges()
@@ -237,6 +242,8 @@ def _seccomp(settings: IsolationSettings) -> Layer:
         raise ProbeFailed("unshare() still allowed")
 
     sockets = "inet, " if not settings.allow_network else ""
+    if settings.egress and not settings.allow_network:
+        sockets = "inet (but TCP streams, for the egress relay), inet6, "
     detail = (
         f"EPERM for {sockets}netlink, packet, vsock sockets, ptrace, mount, namespaces, bpf, "
         "io_uring, keyrings, modules"

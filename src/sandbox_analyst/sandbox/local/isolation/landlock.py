@@ -20,6 +20,7 @@ from sandbox_analyst.sandbox.local.isolation import libc
 
 _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
+_RULE_NET_PORT = 2
 
 EXECUTE = 1 << 0
 WRITE_FILE = 1 << 1
@@ -54,6 +55,11 @@ class _RulesetAttr(ctypes.Structure):
         ("handled_access_net", ctypes.c_uint64),
         ("scoped", ctypes.c_uint64),
     )
+
+
+class _NetPortAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = (("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64))
 
 
 class _PathBeneathAttr(ctypes.Structure):
@@ -93,6 +99,8 @@ class Ruleset:
     """Read and write, e.g. /dev/null."""
     deny_tcp: bool
     scope: bool
+    connect_port: int | None = None
+    """With `deny_tcp`: the one TCP port connect(2) may still reach (the egress relay's)."""
 
     def restrict_self(self, opened: dict[str, int] | None = None) -> None:
         """Enforce the rules on this process and its future children, for good.
@@ -121,6 +129,16 @@ class Ruleset:
             ):
                 for path in paths:
                     self._allow(ruleset_fd, path, access & handled, opened or {})
+            if net and self.connect_port is not None:
+                rule = _NetPortAttr(NET_CONNECT_TCP, self.connect_port)
+                libc.syscall(
+                    libc.NR_LANDLOCK_ADD_RULE,
+                    ctypes.c_int(ruleset_fd),
+                    ctypes.c_int(_RULE_NET_PORT),
+                    ctypes.byref(rule),
+                    ctypes.c_uint32(0),
+                    what=f"landlock_add_rule tcp connect {self.connect_port}",
+                )
             libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
             libc.syscall(
                 libc.NR_LANDLOCK_RESTRICT_SELF,

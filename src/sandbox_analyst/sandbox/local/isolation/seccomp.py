@@ -62,6 +62,8 @@ _JEQ = 0x15
 _JGE = 0x35
 _JSET = 0x45
 _RET = 0x06
+_AND = 0x54  # BPF_ALU | BPF_AND | BPF_K
+SOCK_STREAM, SOCK_TYPE_MASK = 1, 0xF  # the type argument also carries NONBLOCK/CLOEXEC bits
 
 
 class _Assembler:
@@ -79,6 +81,9 @@ class _Assembler:
 
     def jump(self, op: int, k: int, true: int | str = 0, false: int | str = 0) -> None:
         self._code.append((op, true, false, k))
+
+    def mask(self, k: int) -> None:
+        self._code.append((_AND, 0, 0, k))
 
     def ret(self, value: int) -> None:
         self._code.append((_RET, 0, 0, value))
@@ -103,8 +108,15 @@ def native_arch() -> Arch | None:
     return ARCHES.get(platform.machine())
 
 
-def compile_filter(arch: Arch, *, allow_network: bool, deny_ipc: bool = False) -> bytes:
-    """The filter program as raw `struct sock_filter` records, ready for `install`."""
+def compile_filter(
+    arch: Arch, *, allow_network: bool, deny_ipc: bool = False, loopback_stream: bool = False
+) -> bytes:
+    """The filter program as raw `struct sock_filter` records, ready for `install`.
+
+    `loopback_stream` (controlled egress) also allows AF_INET *stream* sockets: in the
+    worker's own network namespace they reach its loopback alone, where only the egress relay
+    listens (Landlock, where it has network rules, limits connect to that port). Every other
+    family and type (IPv6, UDP, raw, netlink, packet) stays refused."""
     asm = _Assembler()
     asm.load(_ARCH)
     # A foreign-ABI syscall (i386 `int 0x80` on x86_64) has other numbers: refuse them all.
@@ -133,6 +145,8 @@ def compile_filter(arch: Arch, *, allow_network: bool, deny_ipc: bool = False) -
     families = (AF_UNIX, AF_INET, AF_INET6) if allow_network else (AF_UNIX,)
     for family in families:
         asm.jump(_JEQ, family, true="allow_2")
+    if loopback_stream and not allow_network:
+        asm.jump(_JEQ, AF_INET, true="inet")
     asm.ret(_RET_ERRNO | errno.EPERM)
 
     asm.label("clone")
@@ -149,6 +163,14 @@ def compile_filter(arch: Arch, *, allow_network: bool, deny_ipc: bool = False) -
     asm.ret(_RET_ALLOW)
     asm.label("deny_2")
     asm.ret(_RET_ERRNO | errno.EPERM)
+    if loopback_stream and not allow_network:
+        asm.label("inet")
+        asm.load(_ARG1)
+        asm.mask(SOCK_TYPE_MASK)
+        asm.jump(_JEQ, SOCK_STREAM, true="allow_3")
+        asm.ret(_RET_ERRNO | errno.EPERM)
+        asm.label("allow_3")
+        asm.ret(_RET_ALLOW)
     return asm.assemble()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 NOBODY_UID = 65534
+EGRESS_PORT = 3128
+"""Where the egress relay listens inside each worker's own network namespace."""
 MEMORY_FLOOR_MB = 512  # below this numpy/OpenBLAS cannot even be imported (measured)
 
 
@@ -21,6 +23,11 @@ class IsolationSettings:
     cpu_shares: int | None = None
     """Relative CPU weight per session (cgroup v1 cpu.shares scale, 1024 = default)."""
     allow_network: bool = False
+    egress: bool = False
+    """Controlled egress: loopback up in the worker's network namespace, a relay listening on
+    127.0.0.1:EGRESS_PORT there (its connections handed to the server's egress proxy), and
+    user code allowed TCP stream sockets to that port alone (seccomp: AF_INET stream only;
+    Landlock: connect to that port only). Needs the network namespace layer."""
     hidden_paths: tuple[str, ...] = ()
     """Host directories that must be unreadable inside (the data dir, the config file dir...)."""
     read_paths: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ from sandbox_analyst.sandbox.local.worker import figures
 from sandbox_analyst.sandbox.local.worker.capture import OutputCapture
 from sandbox_analyst.sandbox.local.worker.channel import ServerChannel
 from sandbox_analyst.sandbox.local.worker.command import environment, find_bash, run_command
+from sandbox_analyst.sandbox.local.worker.egress_relay import start_relay
 from sandbox_analyst.sandbox.local.worker.shell import WorkerShell, attach_shell
 
 _TRIM_AFTER = 0.05  # seconds a cell must run before its freed memory is handed back
@@ -36,6 +37,8 @@ class WorkerConfig:
     output_limit: int
     figure_dpi: int
     environment: dict[str, str] = field(default_factory=dict)
+    egress_channel: int | None = None
+    """Descriptor of the worker's end of its egress channel (controlled egress only)."""
 
 
 class Worker:
@@ -166,6 +169,8 @@ def run_worker(
     if isolation is not None:
         confined = isolation.apply(config.workdir, config.sandbox_id, exit_report=exit_report)
         cwd, host_pid = confined.workdir, confined.host_pid
+        if confined.egress_listener is not None and config.egress_channel is not None:
+            start_relay(confined.egress_listener, config.egress_channel)
         if not isolation.private_tmp:
             # The host's /tmp is shared with everyone (and not writable inside): keep
             # temporary files in a hidden directory of the session's own workdir.
