@@ -1,0 +1,220 @@
+"""`LibreChatService`: LibreChat's Code API on our sandboxes (the wire is `api.librechat`).
+
+One execution: the input files (refs to files of the caller's sessions) are written into the
+sandbox's working directory, which the code also sees as `/mnt/data`; the code runs; every
+file it created or changed there comes back as a new file of the execution's session, which
+LibreChat downloads (`/download/<session>/<file>`). As LibreChat's tool tells its model, a
+failed execution returns no files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sandbox_analyst.config import LibreChatSettings
+from sandbox_analyst.sandbox import Execution, SandboxErrorName, SessionManager
+from sandbox_analyst.service.errors import NotFound, ValidationError
+from sandbox_analyst.service.librechat.errors import ProfileMismatch, UnsupportedLanguage
+from sandbox_analyst.service.librechat.files import LibreChatFiles, StoredFile, file_path
+from sandbox_analyst.service.librechat.identity import LibreChatCaller
+from sandbox_analyst.service.librechat.runtimes import PlacedFile, Runtime, Runtimes
+from sandbox_analyst.store import BlobStore, Database
+
+Profile = Literal["default", "stateful"]
+_LANGUAGES = {"py": "python", "python": "python", "python3": "python", "bash": "bash", "sh": "bash"}
+MAX_INPUT_FILES = 100
+MAX_ARGS = 100
+_WALK_LIMIT = 5000  # entries of the working directory looked at for new files
+
+
+@dataclass(frozen=True)
+class InputRef:
+    """A file the caller wants in the working directory: (session, id) of one of theirs, and
+    the name it should have there (default: its stored name)."""
+
+    session_id: str
+    file_id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecRequest:
+    lang: str
+    code: str
+    args: list[str] = field(default_factory=list)
+    files: list[InputRef] = field(default_factory=list)
+    session_id: str | None = None
+    runtime_hint: str | None = None
+    profile: str | None = None  # the client's `X-CodeAPI-Expected-Profile`
+
+
+@dataclass(frozen=True)
+class ExecOutcome:
+    session_id: str
+    stdout: str
+    stderr: str
+    files: list[StoredFile]
+    runtime_id: str | None = None
+    runtime_status: Literal["new", "reused"] | None = None
+
+
+class LibreChatService:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        sessions: SessionManager,
+        settings: LibreChatSettings,
+        *,
+        max_file_bytes: int,
+    ) -> None:
+        self.settings = settings
+        self.files = LibreChatFiles(db, blobs, max_file_bytes=max_file_bytes)
+        keep_s = min(float(settings.stateful_keep_s), sessions.idle_timeout)
+        self.runtimes = Runtimes(sessions, keep_s=keep_s)
+
+    def profile(self, asked: str | None) -> Profile:
+        name = (asked or self.settings.default_profile).strip().lower()
+        if name not in ("default", "stateful"):
+            raise ProfileMismatch(f"unknown execution profile {asked!r}: default or stateful")
+        if name == "stateful" and self.settings.stateful_keep_s == 0:
+            raise ProfileMismatch(
+                "this server keeps no state between calls (librechat.stateful_keep_s is 0)"
+            )
+        return name  # type: ignore[return-value]
+
+    async def execute(self, caller: LibreChatCaller, request: ExecRequest) -> ExecOutcome:
+        language = _LANGUAGES.get(request.lang.strip().lower())
+        if language is None:
+            raise UnsupportedLanguage(
+                f"lang {request.lang!r} is not run here: use py (Python) or bash", field="lang"
+            )
+        profile = self.profile(request.profile)
+        if len(request.files) > MAX_INPUT_FILES or len(request.args) > MAX_ARGS:
+            raise ValidationError(
+                f"at most {MAX_INPUT_FILES} files and {MAX_ARGS} args per execution"
+            )
+        inputs = await self._inputs(caller, request.files)
+        session_id = request.session_id
+        if session_id is not None:
+            await self.files.check_session(caller, session_id)
+        if profile == "stateful" and not (request.runtime_hint or session_id):
+            # Nothing to key the state by yet: the session id this call makes, which
+            # LibreChat sends back with the next call.
+            session_id = await self.files.new_session(caller)
+        async with self._runtime(caller, profile, request.runtime_hint or session_id) as runtime:
+            session_id = session_id or runtime.session_id
+            if session_id is None:
+                session_id = await self.files.new_session(caller)
+            runtime.session_id = session_id
+            await self._place(runtime, inputs)
+            before = await _snapshot(runtime)
+            execution = await self._run(runtime, language, request)
+            outputs: list[StoredFile] = []
+            if execution.error is None:
+                outputs = await self._collect(runtime, session_id, before)
+        return ExecOutcome(
+            session_id=session_id,
+            stdout=_stdout(execution),
+            stderr=_stderr(execution),
+            files=outputs,
+            runtime_id=runtime.runtime_id if profile == "stateful" else None,
+            runtime_status=("reused" if runtime.reused else "new")
+            if profile == "stateful"
+            else None,
+        )
+
+    async def shutdown(self) -> None:
+        await self.runtimes.shutdown()
+
+    def _runtime(
+        self, caller: LibreChatCaller, profile: Profile, name: str | None
+    ) -> contextlib.AbstractAsyncContextManager[Runtime]:
+        if profile == "default" or name is None:
+            return self.runtimes.fresh(caller.owner)
+        return self.runtimes.kept(caller.owner, name)
+
+    async def _inputs(
+        self, caller: LibreChatCaller, refs: list[InputRef]
+    ) -> list[tuple[str, StoredFile]]:
+        placed: list[tuple[str, StoredFile]] = []
+        for ref in refs:
+            try:
+                stored = await self.files.get(caller, ref.session_id, ref.file_id)
+            except NotFound:
+                raise ValidationError(
+                    f"no file {ref.session_id}/{ref.file_id} (of this caller): upload it again",
+                    field="files",
+                ) from None
+            placed.append((file_path(ref.name or stored.name), stored))
+        return placed
+
+    async def _place(self, runtime: Runtime, inputs: list[tuple[str, StoredFile]]) -> None:
+        files = runtime.sandbox.files
+        for path, stored in inputs:
+            known = runtime.placed.get(path)
+            if known is not None and known.file_id == stored.id:
+                continue  # a kept sandbox already holds it (or the code's newer version)
+            if "/" in path:
+                await files.make_dir(path.rsplit("/", 1)[0])
+            entry = await files.write(path, self.files.open(stored))
+            runtime.placed[path] = PlacedFile(stored.id, entry.size, entry.modified.timestamp())
+
+    async def _run(self, runtime: Runtime, language: str, request: ExecRequest) -> Execution:
+        sandbox = runtime.sandbox
+        code = request.code
+        if language == "bash" and request.args:
+            code = f"set -- {shlex.join(request.args)}\n{code}"
+        elif language == "python":
+            # Like `python main.py ARGS`: a script sees its arguments in sys.argv.
+            argv = ["main.py", *request.args]
+            await sandbox.run_code(f"import sys as _s; _s.argv = {argv!r}; del _s")
+        return await sandbox.run_code(code, language=language)  # type: ignore[arg-type]
+
+    async def _collect(
+        self, runtime: Runtime, session_id: str, before: dict[str, tuple[int, float]]
+    ) -> list[StoredFile]:
+        after = await _snapshot(runtime)
+        changed = [path for path, seen in after.items() if before.get(path) != seen]
+        outputs = []
+        for path in sorted(changed)[: self.settings.max_output_files]:
+            size, modified = after[path]
+            if size > self.files.max_file_bytes:
+                continue
+            stored = await self.files.store(
+                session_id, path, runtime.sandbox.files.read(path), origin="output"
+            )
+            runtime.placed[path] = PlacedFile(stored.id, size, modified)
+            outputs.append(stored)
+        return outputs
+
+
+async def _snapshot(runtime: Runtime) -> dict[str, tuple[int, float]]:
+    """Files of the working directory (not hidden ones, nor caches) with size and mtime."""
+    listing = await runtime.sandbox.files.walk(".", max_entries=_WALK_LIMIT)
+    return {
+        entry.path: (entry.size, entry.modified.timestamp())
+        for entry in listing.entries
+        if not entry.is_dir
+        and not any(part.startswith(".") or part == "__pycache__" for part in entry.path.split("/"))
+    }
+
+
+def _stdout(execution: Execution) -> str:
+    text = "".join(execution.logs.stdout)
+    value = execution.text
+    if value:  # the last expression's value, as a REPL prints it
+        text += value if value.endswith("\n") else value + "\n"
+    return text
+
+
+def _stderr(execution: Execution) -> str:
+    text = "".join(execution.logs.stderr)
+    error = execution.error
+    if error is None or error.name == SandboxErrorName.COMMAND_EXIT:
+        return text
+    detail = error.traceback or f"{error.name}: {error.value}"
+    return text + (detail if detail.endswith("\n") else detail + "\n")
