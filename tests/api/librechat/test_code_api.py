@@ -324,3 +324,14 @@ async def test_an_upload_without_a_file_name_or_file_is_refused(
         f"{BASE}/upload", headers=key(keys.alice), data={"entity_id": "a"}, files={"x": ("a", b"")}
     )
     assert empty.status_code == 422
+
+
+async def test_a_link_the_code_plants_is_not_followed_into_a_returned_file(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    code = "ln -s /etc/passwd /mnt/data/passwd.txt; echo real > /mnt/data/real.txt"
+    response = await client.post(
+        f"{BASE}/exec", headers=key(keys.alice), json={"lang": "bash", "code": code}
+    )
+    assert response.status_code == 200, response.text
+    assert [item["name"] for item in response.json()["files"]] == ["real.txt"]

@@ -93,7 +93,11 @@ class Runtimes:
                 kept.placed.clear()
                 kept.runtime_id = new_librechat_id()
             kept.used = True
-            sandbox, created = await self._sessions.acquire(kept.key, hold=True)
+            try:
+                sandbox, created = await self._sessions.acquire(kept.key, hold=True)
+            except BaseException:
+                self._schedule_expiry(owner, name, kept)  # forgotten in time, like any other
+                raise
             runtime = Runtime(
                 sandbox,
                 kept.runtime_id,
@@ -106,8 +110,11 @@ class Runtimes:
             finally:
                 kept.session_id = runtime.session_id
                 self._sessions.release(kept.key)
-                loop = asyncio.get_running_loop()
-                kept.expiry = loop.call_later(self.keep_s, self._expire, owner, name, kept)
+                self._schedule_expiry(owner, name, kept)
+
+    def _schedule_expiry(self, owner: str, name: str, kept: _Kept) -> None:
+        loop = asyncio.get_running_loop()
+        kept.expiry = loop.call_later(self.keep_s, self._expire, owner, name, kept)
 
     def _expire(self, owner: str, name: str, kept: _Kept) -> None:
         if kept.lock.locked() or self._kept.get((owner, name)) is not kept:

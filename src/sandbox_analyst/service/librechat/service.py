@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sandbox_analyst.config import LibreChatSettings
-from sandbox_analyst.sandbox import Execution, SandboxErrorName, SessionManager
+from sandbox_analyst.sandbox import Execution, SandboxError, SandboxErrorName, SessionManager
 from sandbox_analyst.service.errors import NotFound, ValidationError
 from sandbox_analyst.service.librechat.errors import ProfileMismatch, UnsupportedLanguage
 from sandbox_analyst.service.librechat.files import LibreChatFiles, StoredFile, file_path
@@ -76,23 +76,13 @@ class LibreChatService:
         keep_s = min(float(settings.stateful_keep_s), sessions.idle_timeout)
         self.runtimes = Runtimes(sessions, keep_s=keep_s)
 
-    def profile(self, asked: str | None) -> Profile:
-        name = (asked or self.settings.default_profile).strip().lower()
-        if name not in ("default", "stateful"):
-            raise ProfileMismatch(f"unknown execution profile {asked!r}: default or stateful")
-        if name == "stateful" and self.settings.stateful_keep_s == 0:
-            raise ProfileMismatch(
-                "this server keeps no state between calls (librechat.stateful_keep_s is 0)"
-            )
-        return name  # type: ignore[return-value]
-
     async def execute(self, caller: LibreChatCaller, request: ExecRequest) -> ExecOutcome:
         language = _LANGUAGES.get(request.lang.strip().lower())
         if language is None:
             raise UnsupportedLanguage(
                 f"lang {request.lang!r} is not run here: use py (Python) or bash", field="lang"
             )
-        profile = self.profile(request.profile)
+        profile = choose_profile(request.profile, self.settings)
         if len(request.files) > MAX_INPUT_FILES or len(request.args) > MAX_ARGS:
             raise ValidationError(
                 f"at most {MAX_INPUT_FILES} files and {MAX_ARGS} args per execution"
@@ -114,12 +104,13 @@ class LibreChatService:
             before = await _snapshot(runtime)
             execution = await self._run(runtime, language, request)
             outputs: list[StoredFile] = []
+            notes: list[str] = []
             if execution.error is None:
-                outputs = await self._collect(runtime, session_id, before)
+                outputs, notes = await self._collect(runtime, session_id, before)
         return ExecOutcome(
             session_id=session_id,
             stdout=_stdout(execution),
-            stderr=_stderr(execution),
+            stderr=_stderr(execution) + "".join(f"note: {note}\n" for note in notes),
             files=outputs,
             runtime_id=runtime.runtime_id if profile == "stateful" else None,
             runtime_status=("reused" if runtime.reused else "new")
@@ -176,20 +167,45 @@ class LibreChatService:
 
     async def _collect(
         self, runtime: Runtime, session_id: str, before: dict[str, tuple[int, float]]
-    ) -> list[StoredFile]:
+    ) -> tuple[list[StoredFile], list[str]]:
+        """The files the code created or changed, stored; and notes on those left out."""
         after = await _snapshot(runtime)
-        changed = [path for path, seen in after.items() if before.get(path) != seen]
+        changed = sorted(path for path, seen in after.items() if before.get(path) != seen)
+        limit = self.settings.max_output_files
+        notes = []
+        if len(changed) > limit:
+            notes.append(
+                f"{len(changed) - limit} more new files were not returned "
+                f"(at most {limit} per execution)"
+            )
         outputs = []
-        for path in sorted(changed)[: self.settings.max_output_files]:
+        for path in changed[:limit]:
             size, modified = after[path]
             if size > self.files.max_file_bytes:
+                notes.append(f"{path} was not returned: over the file size limit")
                 continue
-            stored = await self.files.store(
-                session_id, path, runtime.sandbox.files.read(path), origin="output"
-            )
+            try:
+                stored = await self.files.store(
+                    session_id, path, runtime.sandbox.files.read(path), origin="output"
+                )
+            except SandboxError as exc:  # a link, a fifo, a file gone meanwhile...
+                notes.append(f"{path} was not returned: {exc}")
+                continue
             runtime.placed[path] = PlacedFile(stored.id, size, modified)
             outputs.append(stored)
-        return outputs
+        return outputs, notes
+
+
+def choose_profile(asked: str | None, settings: LibreChatSettings) -> Profile:
+    """The profile a call runs in: the one the client expects, or the configured default."""
+    name = (asked or settings.default_profile).strip().lower()
+    if name not in ("default", "stateful"):
+        raise ProfileMismatch(f"unknown execution profile {asked!r}: default or stateful")
+    if name == "stateful" and settings.stateful_keep_s == 0:
+        raise ProfileMismatch(
+            "this server keeps no state between calls (librechat.stateful_keep_s is 0)"
+        )
+    return name  # type: ignore[return-value]
 
 
 async def _snapshot(runtime: Runtime) -> dict[str, tuple[int, float]]:
