@@ -335,3 +335,31 @@ async def test_a_link_the_code_plants_is_not_followed_into_a_returned_file(
     )
     assert response.status_code == 200, response.text
     assert [item["name"] for item in response.json()["files"]] == ["real.txt"]
+
+
+async def test_figures_shown_rather_than_saved_come_back_as_image_files(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    shown = (
+        "import matplotlib.pyplot as plt\n"
+        "plt.plot([1, 2, 3]); plt.show()\n"
+        "plt.bar(['a', 'b'], [1, 2]); plt.show()\n"
+    )
+    response = await client.post(
+        f"{BASE}/exec", headers=key(keys.alice), json={"lang": "py", "code": shown}
+    )
+    assert response.status_code == 200, response.text
+    files = response.json()["files"]
+    assert [item["name"] for item in files] == ["figure-1.png", "figure-2.png"]
+    image = await client.get(
+        f"{BASE}/download/{response.json()['session_id']}/{files[1]['id']}",
+        headers=key(keys.alice),
+    )
+    assert image.content.startswith(PNG_MAGIC)
+
+    saved = "import matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.savefig('/mnt/data/line.png')\n"
+    response = await client.post(
+        f"{BASE}/exec", headers=key(keys.alice), json={"lang": "py", "code": saved}
+    )
+    # The figure left open is not returned a second time as figure-1.png.
+    assert [item["name"] for item in response.json()["files"]] == ["line.png"]

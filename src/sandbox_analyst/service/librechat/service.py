@@ -9,6 +9,7 @@ failed execution returns no files.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import shlex
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ Profile = Literal["default", "stateful"]
 _LANGUAGES = {"py": "python", "python": "python", "python3": "python", "bash": "bash", "sh": "bash"}
 MAX_INPUT_FILES = 100
 MAX_ARGS = 100
+_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp")
 _WALK_LIMIT = 5000  # entries of the working directory looked at for new files
 
 
@@ -106,6 +108,7 @@ class LibreChatService:
             outputs: list[StoredFile] = []
             notes: list[str] = []
             if execution.error is None:
+                await _keep_figures(runtime, execution, before)
                 outputs, notes = await self._collect(runtime, session_id, before)
         return ExecOutcome(
             session_id=session_id,
@@ -206,6 +209,40 @@ def choose_profile(asked: str | None, settings: LibreChatSettings) -> Profile:
             "this server keeps no state between calls (librechat.stateful_keep_s is 0)"
         )
     return name  # type: ignore[return-value]
+
+
+async def _keep_figures(
+    runtime: Runtime, execution: Execution, before: dict[str, tuple[int, float]]
+) -> None:
+    """Figures the code showed (`plt.show()`, a plot as the last expression) rather than saved:
+    written into the working directory as `figure-N.png`, so they come back like saved ones
+    (LibreChat shows image files; it has no other channel for a displayed figure). Not when
+    the call saved an image itself: our interpreter also shows every figure still open at the
+    end, so a `savefig` would otherwise come back twice."""
+    images = [
+        (result.png, "png") if result.png else (result.jpeg, "jpg")
+        for result in execution.results
+        if result.png or result.jpeg
+    ]
+    if not images:
+        return
+    after = await _snapshot(runtime)
+    saved = [
+        path
+        for path, seen in after.items()
+        if before.get(path) != seen and path.lower().endswith(_IMAGE_EXTENSIONS)
+    ]
+    if saved:
+        return
+    taken = set(after)
+    number = 0
+    for data, extension in images:
+        name = ""
+        while not name or name in taken:
+            number += 1
+            name = f"figure-{number}.{extension}"
+        taken.add(name)
+        await runtime.sandbox.files.write(name, base64.b64decode(data or ""))
 
 
 async def _snapshot(runtime: Runtime) -> dict[str, tuple[int, float]]:
