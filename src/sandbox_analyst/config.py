@@ -372,6 +372,13 @@ class LibreChatSettings(BaseModel):
     max_output_files: int = Field(
         50, ge=0, description="Files one execution may return; more are left unreturned."
     )
+    file_retention_hours: int = Field(
+        168,
+        ge=0,
+        description="Hours an uploaded or returned file is kept (LibreChat uploads a file "
+        "again once it is 23 hours old, and offers code outputs for 24 hours); 0: until "
+        "deleted.",
+    )
 
 
 class S3Settings(BaseModel):

@@ -4,12 +4,16 @@ tool expects (429 `rate_limited` with `retry_after_seconds`)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import SessionKey, SessionManager
 from sandbox_analyst.sandbox.local import LocalProvider
+from sandbox_analyst.service.librechat import LibreChatCaller
+from sandbox_analyst.store import BlobNotFound, LibreChatFile, LibreChatSession, utcnow
 from tests.api.librechat.conftest import BASE
 from tests.fixtures.apps import running_app
 
@@ -77,3 +81,40 @@ async def test_a_server_without_a_free_sandbox_answers_rate_limited(
         assert response.headers["retry-after"] == str(body["retry_after_seconds"])
     finally:
         await sessions.shutdown(end_provider=False)
+
+
+async def test_files_older_than_the_retention_are_removed_with_their_blobs(
+    settings: Settings, sandbox_sessions: SessionManager
+) -> None:
+    async with running_app(settings, sandbox_sessions) as app, client_of(app) as client:
+        services = app.state.services
+        user = await services.users.create_user("erin")
+        headers = {"X-API-Key": (await services.users.create_key(user.id)).secret}
+        old = (
+            await client.post(f"{BASE}/upload", headers=headers, files={"file": ("old.txt", b"o")})
+        ).json()
+        new = (
+            await client.post(f"{BASE}/upload", headers=headers, files={"file": ("new.txt", b"n")})
+        ).json()
+        old_path = f"{old['session_id']}/{old['files'][0]['fileId']}"
+        stored = await services.librechat.files.get(
+            LibreChatCaller(await services.users.authenticate(headers["X-API-Key"])),
+            old["session_id"],
+            old["files"][0]["fileId"],
+        )
+        async with services.db.session() as db:
+            row = await db.get(LibreChatFile, stored.id)
+            row.created_at = utcnow() - timedelta(hours=200)
+            session = await db.get(LibreChatSession, old["session_id"])
+            session.created_at = utcnow() - timedelta(hours=200)
+
+        assert await services.librechat.sweep() == 1
+
+        gone = await client.get(f"{BASE}/download/{old_path}", headers=headers)
+        assert gone.status_code == 404
+        empty = await client.get(f"{BASE}/files/{old['session_id']}", headers=headers)
+        assert empty.status_code == 404  # the session went with its last file
+        with pytest.raises(BlobNotFound):
+            await anext(services.blobs.open(stored.blob_key))
+        new_path = f"{new['session_id']}/{new['files'][0]['fileId']}"
+        assert (await client.get(f"{BASE}/download/{new_path}", headers=headers)).content == b"n"

@@ -88,6 +88,7 @@ async def execute(
 @body_kind(BodyKind.STREAMED)
 async def upload(request: Request, caller: Caller, services: ServicesDep) -> dict[str, Any]:
     form = FileForm(request, max_files=1)
+    services.librechat.sweep_if_due()
     files = services.librechat.files
     session_id = await files.new_session(caller)
     stored = []
@@ -107,6 +108,7 @@ async def upload_batch(request: Request, caller: Caller, services: ServicesDep) 
     """Several files into one new session; a file that cannot be kept is reported with its
     error, and the others are kept."""
     form = FileForm(request, max_files=MAX_BATCH_FILES)
+    services.librechat.sweep_if_due()
     files = services.librechat.files
     session_id = await files.new_session(caller)
     results: list[dict[str, Any]] = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select
 
 from sandbox_analyst.service.errors import NotFound, PayloadTooLarge, StorageFull, ValidationError
 from sandbox_analyst.service.librechat.identity import (
@@ -186,6 +186,36 @@ class LibreChatFiles:
             if stored is not None:
                 await db.delete(stored)
         await self._blobs.delete(row.blob_key)
+
+    async def sweep(self, older_than: datetime, *, batch: int = 500) -> int:
+        """Delete files made before `older_than`, then the sessions left empty that are as
+        old; returns how many files went."""
+        removed = 0
+        while True:
+            async with self._db.session() as db:
+                rows = list(
+                    await db.scalars(
+                        select(LibreChatFile)
+                        .where(LibreChatFile.created_at < older_than)
+                        .limit(batch)
+                    )
+                )
+                keys = [row.blob_key for row in rows]
+                await db.execute(
+                    delete(LibreChatFile).where(LibreChatFile.id.in_([row.id for row in rows]))
+                )
+            for key in keys:  # after the rows: a blob is never missing under a listed file
+                await self._blobs.delete(key)
+            removed += len(rows)
+            if len(rows) < batch:
+                break
+        async with self._db.session() as db:
+            await db.execute(
+                delete(LibreChatSession)
+                .where(LibreChatSession.created_at < older_than)
+                .where(~exists().where(LibreChatFile.session_id == LibreChatSession.id))
+            )
+        return removed
 
     async def _owned_file(
         self, caller: LibreChatCaller, session_id: str, file_id: str

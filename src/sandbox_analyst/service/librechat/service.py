@@ -9,10 +9,14 @@ failed execution returns no files.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
+import logging
 import shlex
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Literal
 
 from sandbox_analyst.config import LibreChatSettings
@@ -22,10 +26,13 @@ from sandbox_analyst.service.librechat.errors import ProfileMismatch, Unsupporte
 from sandbox_analyst.service.librechat.files import LibreChatFiles, StoredFile, file_path
 from sandbox_analyst.service.librechat.identity import LibreChatCaller
 from sandbox_analyst.service.librechat.runtimes import PlacedFile, Runtime, Runtimes
-from sandbox_analyst.store import BlobStore, Database
+from sandbox_analyst.store import BlobStore, Database, utcnow
+
+logger = logging.getLogger(__name__)
 
 Profile = Literal["default", "stateful"]
 _LANGUAGES = {"py": "python", "python": "python", "python3": "python", "bash": "bash", "sh": "bash"}
+SWEEP_INTERVAL_S = 3600.0
 MAX_INPUT_FILES = 100
 MAX_ARGS = 100
 _IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp")
@@ -77,6 +84,8 @@ class LibreChatService:
         self.files = LibreChatFiles(db, blobs, max_file_bytes=max_file_bytes)
         keep_s = min(float(settings.stateful_keep_s), sessions.idle_timeout)
         self.runtimes = Runtimes(sessions, keep_s=keep_s)
+        self._sweeping: asyncio.Task[int] | None = None
+        self._last_sweep = -SWEEP_INTERVAL_S
 
     async def execute(self, caller: LibreChatCaller, request: ExecRequest) -> ExecOutcome:
         language = _LANGUAGES.get(request.lang.strip().lower())
@@ -90,6 +99,7 @@ class LibreChatService:
                 f"at most {MAX_INPUT_FILES} files and {MAX_ARGS} args per execution"
             )
         inputs = await self._inputs(caller, request.files)
+        self.sweep_if_due()
         session_id = request.session_id
         if session_id is not None:
             await self.files.check_session(caller, session_id)
@@ -121,7 +131,31 @@ class LibreChatService:
             else None,
         )
 
+    async def sweep(self) -> int:
+        """Delete the files older than `librechat.file_retention_hours`; how many went."""
+        hours = self.settings.file_retention_hours
+        if hours == 0:
+            return 0
+        return await self.files.sweep(utcnow() - timedelta(hours=hours))
+
+    def sweep_if_due(self) -> None:
+        """Start a sweep in the background at most once per `SWEEP_INTERVAL_S` (called as
+        new files come in: a server that gets none has nothing new to forget)."""
+        now = time.monotonic()
+        if self._sweeping is not None or now - self._last_sweep < SWEEP_INTERVAL_S:
+            return
+        self._last_sweep = now
+        self._sweeping = asyncio.get_running_loop().create_task(self.sweep())
+        self._sweeping.add_done_callback(self._swept)
+
+    def _swept(self, task: asyncio.Task[int]) -> None:
+        self._sweeping = None
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("removing old LibreChat files failed", exc_info=task.exception())
+
     async def shutdown(self) -> None:
+        if self._sweeping is not None:
+            await asyncio.gather(self._sweeping, return_exceptions=True)
         await self.runtimes.shutdown()
 
     def _runtime(
