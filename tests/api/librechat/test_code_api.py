@@ -363,3 +363,23 @@ async def test_figures_shown_rather_than_saved_come_back_as_image_files(
     )
     # The figure left open is not returned a second time as figure-1.png.
     assert [item["name"] for item in response.json()["files"]] == ["line.png"]
+
+
+async def test_a_kept_sandbox_gets_an_input_again_when_a_failed_call_spoiled_it(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    uploaded = await upload(client, key(keys.alice), "data.csv", b"a\n1\n")
+    ref = {
+        "id": uploaded["files"][0]["fileId"],
+        "name": "data.csv",
+        "storage_session_id": uploaded["session_id"],
+    }
+    headers = {**key(keys.alice), "X-CodeAPI-Expected-Profile": "stateful"}
+    body = {"lang": "py", "runtime_session_hint": "spoiled", "files": [ref]}
+    spoil = "open('/mnt/data/data.csv', 'w').write('broken'); raise RuntimeError('failed')"
+    failed = await client.post(f"{BASE}/exec", headers=headers, json={**body, "code": spoil})
+    assert "RuntimeError" in failed.json()["stderr"]
+    read = "print(open('/mnt/data/data.csv').read(), end='')"
+    again = await client.post(f"{BASE}/exec", headers=headers, json={**body, "code": read})
+    assert again.json()["runtime_status"] == "reused"
+    assert again.json()["stdout"] == "a\n1\n"

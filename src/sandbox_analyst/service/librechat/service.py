@@ -182,10 +182,15 @@ class LibreChatService:
 
     async def _place(self, runtime: Runtime, inputs: list[tuple[str, StoredFile]]) -> None:
         files = runtime.sandbox.files
+        present = await _snapshot(runtime) if runtime.placed else {}
         for path, stored in inputs:
             known = runtime.placed.get(path)
-            if known is not None and known.file_id == stored.id:
-                continue  # a kept sandbox already holds it (or the code's newer version)
+            if (
+                known is not None
+                and known.file_id == stored.id
+                and present.get(path) == (known.size, known.modified)
+            ):
+                continue  # a kept sandbox holds it as it was stored: no need to write it again
             if "/" in path:
                 await files.make_dir(path.rsplit("/", 1)[0])
             entry = await files.write(path, self.files.open(stored))
