@@ -62,7 +62,7 @@ class Runtimes:
         self._sessions = sessions
         self.keep_s = keep_s
         self._kept: dict[tuple[str, str], _Kept] = {}
-        self._ending: set[asyncio.Task[None]] = set()
+        self._ending: set[asyncio.Task[bool]] = set()
 
     @contextlib.asynccontextmanager
     async def fresh(self, owner: str) -> AsyncIterator[Runtime]:
@@ -73,7 +73,14 @@ class Runtimes:
         try:
             yield Runtime(sandbox, runtime_id, reused=False)
         finally:
-            await self._sessions.end(key)
+            # The manager forgets the session at once (it no longer counts); closing it, which
+            # on the local backend waits for the worker to be reaped, need not delay the answer.
+            self._spawn_end(key)
+
+    def _spawn_end(self, key: SessionKey) -> None:
+        task = asyncio.get_running_loop().create_task(self._sessions.end(key))
+        self._ending.add(task)
+        task.add_done_callback(self._ended)
 
     @contextlib.asynccontextmanager
     async def kept(self, owner: str, name: str) -> AsyncIterator[Runtime]:
@@ -120,14 +127,12 @@ class Runtimes:
         if kept.lock.locked() or self._kept.get((owner, name)) is not kept:
             return  # a call came in meanwhile; it schedules the next expiry
         del self._kept[(owner, name)]
-        task = asyncio.get_running_loop().create_task(self._sessions.end(kept.key))
-        self._ending.add(task)
-        task.add_done_callback(self._ended)
+        self._spawn_end(kept.key)
 
     def _ended(self, task: asyncio.Task[bool]) -> None:
-        self._ending.discard(task)  # type: ignore[arg-type]
+        self._ending.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            logger.error("ending a kept LibreChat sandbox failed", exc_info=task.exception())
+            logger.error("ending a LibreChat sandbox failed", exc_info=task.exception())
 
     async def shutdown(self) -> None:
         """End every kept sandbox (the server is stopping)."""
