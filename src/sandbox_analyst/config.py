@@ -378,6 +378,46 @@ class E2BSettings(BaseModel):
     )
 
 
+class LibreChatSettings(BaseModel):
+    """LibreChat's Code Interpreter API under `/librechat/v1` (`LIBRECHAT_CODE_BASEURL`)."""
+
+    default_profile: Literal["default", "stateful"] = Field(
+        "default",
+        description="Execution profile when a request names none (header "
+        "`X-CodeAPI-Expected-Profile`): `default` runs each call in a fresh interpreter on the "
+        "session's files; `stateful` keeps Python variables per session.",
+    )
+    stateful_keep_s: int = Field(
+        1800,
+        ge=0,
+        description="Seconds a `stateful` session's interpreter (its variables) is kept after "
+        "its last call; 0 turns the stateful profile off (such requests are refused as a "
+        "capability mismatch). Never longer than `sandbox.idle_timeout`.",
+    )
+    jwt_public_key: str | None = Field(
+        None,
+        description="PEM public key (or a path to one) that verifies LibreChat's Code API "
+        "JWTs (`Authorization: Bearer`, EdDSA / RS256 / ES256); unset: only `X-API-Key`.",
+    )
+    jwt_user: str | None = Field(
+        None,
+        description="Name of the user of this server that callers with a valid JWT act as "
+        "(their sessions are kept apart by the JWT's `sub`); required with `jwt_public_key`.",
+    )
+    jwt_issuer: str = Field("librechat", description="The `iss` a JWT must carry.")
+    jwt_audience: str = Field("codeapi", description="The `aud` a JWT must carry.")
+    max_output_files: int = Field(
+        50, ge=0, description="Files one execution may return; more are left unreturned."
+    )
+    file_retention_hours: int = Field(
+        168,
+        ge=0,
+        description="Hours an uploaded or returned file is kept (LibreChat uploads a file "
+        "again once it is 23 hours old, and offers code outputs for 24 hours); 0: until "
+        "deleted.",
+    )
+
+
 class S3Settings(BaseModel):
     """S3-compatible object storage for `storage.blobs: s3` (AWS S3, MinIO, Ceph, R2...)."""
 
@@ -517,6 +557,7 @@ class Settings(BaseSettings):
     agent: AgentSettings = Field(default_factory=AgentSettings)
     openai_compat: OpenAICompatSettings = Field(default_factory=OpenAICompatSettings)
     e2b: E2BSettings = Field(default_factory=E2BSettings)
+    librechat: LibreChatSettings = Field(default_factory=LibreChatSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
 
     @field_validator("data_dir")

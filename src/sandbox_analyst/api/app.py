@@ -15,7 +15,7 @@ from importlib.metadata import version
 
 from fastapi import APIRouter, FastAPI
 
-from sandbox_analyst.api import openai_compat
+from sandbox_analyst.api import librechat, openai_compat
 from sandbox_analyst.api.body_limit import BodyLimitMiddleware
 from sandbox_analyst.api.errors import ErrorBody, install_error_handlers
 from sandbox_analyst.api.routers import ROUTERS
@@ -87,5 +87,6 @@ def create_app(
     )
     for router in (*ROUTERS, openai_compat.router, *extra_routers):
         app.include_router(router)
+    app.mount(librechat.MOUNT_PATH, librechat.create_librechat_app(app))
     mount_ui(app)
     return app

@@ -24,6 +24,7 @@ from sandbox_analyst.service.chat.records import StoredSandboxIds
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.librechat import LibreChatService
 from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
@@ -48,6 +49,7 @@ class Services:
     chat: ChatService
     runners: TurnRunners
     e2b: E2BSandboxService
+    librechat: LibreChatService
     templates: TemplateCatalog
     packages: PackageService
     tasks: TaskService
@@ -122,6 +124,13 @@ class Services:
             ),
             runners=runners,
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret, templates),
+            librechat=LibreChatService(
+                db,
+                blobs,
+                sessions,
+                settings.librechat,
+                max_file_bytes=settings.server.max_upload_mb * 1024 * 1024,
+            ),
             templates=templates,
             packages=packages,
             tasks=TaskService(
@@ -148,6 +157,7 @@ class Services:
         await self.tasks.shutdown()
         await self.chat.shutdown()
         await self.e2b.shutdown()
+        await self.librechat.shutdown()
         try:
             await self.runners.stop()
         except Exception:

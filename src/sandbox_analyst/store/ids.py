@@ -24,9 +24,11 @@ _ALPHABET = _FIRST_ALPHABET + "-_"
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def new_id() -> str:
+def new_id(length: int = ID_LENGTH) -> str:
+    """A new random id of `length` characters (a foreign protocol may fix another length:
+    LibreChat's are 21)."""
     first = secrets.choice(_FIRST_ALPHABET)
-    return first + "".join(secrets.choice(_ALPHABET) for _ in range(ID_LENGTH - 1))
+    return first + "".join(secrets.choice(_ALPHABET) for _ in range(length - 1))
 
 
 def looks_like_id(value: str) -> bool:

@@ -293,6 +293,41 @@ class E2BSandbox(Base):
     end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
+class LibreChatSession(Base):
+    """A session of LibreChat's Code API: the files uploaded into it or written by code run
+    in it. It belongs to a user of ours and, for callers authenticated by LibreChat's JWT, to
+    one LibreChat user within (`subject`, the JWT's `sub`; "" for API-key callers)."""
+
+    __tablename__ = "librechat_sessions"
+    __table_args__ = (Index("ix_librechat_sessions_owner", "owner_id", "subject"),)
+
+    id: Mapped[str] = mapped_column(String(21), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    subject: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    created_at: Mapped[datetime] = _created()
+
+
+class LibreChatFile(Base):
+    """A file of a LibreChat session: its bytes are a blob; `name` is its path relative to
+    the sandbox's working directory (what the code sees under /mnt/data)."""
+
+    __tablename__ = "librechat_files"
+
+    id: Mapped[str] = mapped_column(String(21), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("librechat_sessions.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(1024), nullable=False)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    blob_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(255), nullable=False)
+    origin: Mapped[str] = mapped_column(String(16), nullable=False)  # "upload" | "output"
+    created_at: Mapped[datetime] = _created()
+
+
 class PackageRequest(Base):
     """A package someone's code asked for that no allow-list allows: waits for an admin's
     approval (`analyst packages approve`). One row per package and version asked for; approved

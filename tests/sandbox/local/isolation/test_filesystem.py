@@ -43,6 +43,20 @@ def test_plan_covers_homes_and_tmp_and_binds_python_back(tmp_path):
     assert plan.workdir_target == "/home/user"
 
 
+def test_plan_also_binds_the_workdir_at_mnt_data_inside_the_tmpfs_hiding_mnt():
+    plan = MountPlan.build(hidden=(), read_paths=("/usr",), tmpfs_size_mb=64)
+    if os.path.isdir("/mnt") and os.path.realpath("/mnt") == "/mnt":
+        assert "/mnt" in plan.hidden
+        assert plan.workdir_aliases == ("/mnt/data",)
+    else:  # nowhere to make the mountpoint without touching the host
+        assert plan.workdir_aliases == ()
+
+
+def test_no_alias_where_a_path_is_bound_back_under_it():
+    plan = MountPlan.build(hidden=(), read_paths=("/mnt/data/venv",), tmpfs_size_mb=64)
+    assert plan.workdir_aliases == ()
+
+
 def test_workdir_target_avoids_paths_bound_back_under_it():
     plan = MountPlan.build(hidden=(), read_paths=("/home/user/venv",), tmpfs_size_mb=64)
     assert plan.workdir_target != "/home/user"

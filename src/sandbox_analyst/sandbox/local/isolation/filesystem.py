@@ -9,7 +9,9 @@ Starting from a private copy of the host's mounts:
 4. read-only paths that lived under a covered directory (an interpreter under /root/.pyenv, a
    virtualenv under /tmp) are bound back at the same place, read-only;
 5. the session workdir is bound, writable, at a fixed path (`/home/user`): code and replayed
-   cells see the same absolute path in every session, and the host layout stays invisible.
+   cells see the same absolute path in every session, and the host layout stays invisible;
+   the same workdir is also bound at `/mnt/data` (the path LibreChat's and OpenAI's code
+   interpreters tell the model its files are in), inside the empty tmpfs that hides /mnt.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sandbox_analyst.sandbox.local.isolation.allowed_paths import (
 
 _HIDE_OPTIONS = "size=1m,mode=0755"
 _WORKDIR_CANDIDATES = ("/home/user", "/home/sandbox", "/home/analyst-sandbox")
+WORKDIR_ALIASES = ("/mnt/data",)
 
 
 def _depth(path: str) -> int:
@@ -43,6 +46,9 @@ class MountPlan:
     """Read-only paths under a covered directory, bound back where they were."""
     workdir_target: str
     tmpfs_size_mb: int
+    workdir_aliases: tuple[str, ...] = ()
+    """More places the workdir is bound at: those of `WORKDIR_ALIASES` inside a hidden
+    directory (where a mountpoint can be made without touching the host)."""
 
     @classmethod
     def build(cls, *, hidden: tuple[str, ...], read_paths: tuple[str, ...], tmpfs_size_mb: int):
@@ -80,7 +86,14 @@ class MountPlan:
         home_covered = any(is_within("/home", cover) for cover in covers)
         if not home_covered:  # no /home on this host: nowhere to create the mountpoint
             target = ""
-        return cls(kept_hidden, private, rebind, target, tmpfs_size_mb)
+        aliases = tuple(
+            alias
+            for alias in WORKDIR_ALIASES
+            if target
+            and any(is_within(alias, hidden) and alias != hidden for hidden in kept_hidden)
+            and not any(is_within(alias, path) or is_within(path, alias) for path in rebind)
+        )
+        return cls(kept_hidden, private, rebind, target, tmpfs_size_mb, aliases)
 
     def visible_workdir(self, workdir: str) -> str:
         return self.workdir_target or os.path.realpath(workdir)
@@ -102,6 +115,7 @@ class MountPlan:
                 *((_depth(p), 0, "private", p) for p in self.private),
                 *((_depth(p), 1, "rebind", p) for p in sources),
                 (_depth(target), 2, "workdir", target),
+                *((_depth(alias), 2, "workdir", alias) for alias in self.workdir_aliases),
             ]
             for _, _, kind, path in sorted(steps):
                 if kind == "hide":

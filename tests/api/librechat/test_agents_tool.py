@@ -1,0 +1,105 @@
+"""LibreChat's own code tools (`@librechat/agents`' execute_code and bash, pinned in
+js/package-lock.json) against our server on 127.0.0.1: node runs js/scenarios.mjs with
+LIBRECHAT_CODE_BASEURL = <server>/librechat/v1, as LibreChat is configured, and these tests
+check what the tools returned (the text the model reads, and the artifact LibreChat keeps).
+
+`scripts/test` installs the package (`npm ci`); outside CI, a machine without node or without
+it skips these tests, in CI it fails them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.librechat.conftest import BASE, Keys, SigningKey
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+JS_DIR = Path(__file__).parent / "js"
+
+
+def _node() -> str:
+    node = shutil.which("node")
+    reason = None
+    if node is None:
+        reason = "node is not installed"
+    elif not (JS_DIR / "node_modules" / "@librechat" / "agents").is_dir():
+        reason = f"@librechat/agents is not installed: run `npm ci` in {JS_DIR}"
+    if reason is not None:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"the LibreChat tool tests must run in CI, but {reason}", pytrace=False)
+        pytest.skip(reason)
+    assert node is not None
+    return node
+
+
+async def run_scenario(name: str, live_url: str, **env: str) -> dict[str, Any]:
+    process = await asyncio.create_subprocess_exec(
+        _node(),
+        "scenarios.mjs",
+        name,
+        cwd=JS_DIR,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "LIBRECHAT_CODE_BASEURL": live_url + BASE,
+            **env,
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    return json.loads(stdout.decode().strip().splitlines()[-1])
+
+
+SUMMARY = (
+    "Generated files:\nSession files: 2 persisted file(s) are available in /mnt/data, "
+    "including 1 image(s)."
+)
+
+
+async def test_an_analysis_of_an_upload_its_chart_and_later_calls_on_its_files(
+    live_url: str, keys: Keys
+) -> None:
+    seen = await run_scenario("analysis", live_url, LIBRECHAT_CODE_API_KEY=keys.alice)
+    assert seen["firstContent"].startswith("stdout:\ntotal 12\n")
+    assert SUMMARY in seen["firstContent"]
+    assert seen["firstFiles"] == ["chart.png", "summary.csv"]
+    assert seen["sessionIdLength"] == 21
+    assert seen["chart"] == {"status": 200, "type": "image/png", "magic": True}
+    # A later call (bash) sees the upload and both files of the first call.
+    assert seen["bashContent"] == "stdout:\nchart.png\nsales.csv\nsummary.csv"
+    assert seen["secondContent"] == "stdout:\n3.0"
+    assert "NameError" in seen["failedContent"]
+    assert "stderr:" in seen["failedContent"]
+
+
+async def test_the_stateful_profile_keeps_variables_between_calls(
+    live_url: str, keys: Keys
+) -> None:
+    seen = await run_scenario("stateful", live_url, LIBRECHAT_CODE_API_KEY=keys.alice)
+    assert seen["firstStatus"] == "new"
+    assert seen["secondStatus"] == "reused"
+    assert seen["sameRuntime"] is True
+    assert seen["secondContent"] == "stdout:\n3 6"
+    assert "NameError" in seen["statelessContent"]
+
+
+async def test_the_tool_runs_with_librechats_jwt(
+    live_url: str, keys: Keys, signing_key: SigningKey
+) -> None:
+    seen = await run_scenario("analysis", live_url, LIBRECHAT_CODE_JWT=signing_key.token())
+    assert seen["firstFiles"] == ["chart.png", "summary.csv"]
+    assert seen["chart"]["magic"] is True
+
+
+async def test_a_wrong_key_is_reported_as_not_authorized(live_url: str, keys: Keys) -> None:
+    seen = await run_scenario("unauthorized", live_url)
+    assert "Code execution is not authorized" in seen["error"]
