@@ -15,7 +15,7 @@ from importlib.metadata import version
 
 from fastapi import APIRouter, FastAPI
 
-from sandbox_analyst.api import openai_compat
+from sandbox_analyst.api import jupyter, openai_compat
 from sandbox_analyst.api.body_limit import BodyLimitMiddleware
 from sandbox_analyst.api.errors import ErrorBody, install_error_handlers
 from sandbox_analyst.api.routers import ROUTERS
@@ -85,7 +85,7 @@ def create_app(
         json_bytes=settings.server.max_json_kb * 1024,
         inline_files_bytes=settings.openai_compat.max_request_mb * 1024 * 1024,
     )
-    for router in (*ROUTERS, openai_compat.router, *extra_routers):
+    for router in (*ROUTERS, openai_compat.router, jupyter.router, *extra_routers):
         app.include_router(router)
     mount_ui(app)
     return app

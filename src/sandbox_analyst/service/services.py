@@ -24,6 +24,7 @@ from sandbox_analyst.service.chat.records import StoredSandboxIds
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.kernels import KernelService
 from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
@@ -47,6 +48,7 @@ class Services:
     chat: ChatService
     runners: TurnRunners
     e2b: E2BSandboxService
+    kernels: KernelService
     templates: TemplateCatalog
     packages: PackageService
     extras: dict[str, object] = field(default_factory=dict)
@@ -120,6 +122,7 @@ class Services:
             ),
             runners=runners,
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret, templates),
+            kernels=KernelService(sessions),
             templates=templates,
             packages=packages,
             owns_blobs=owns_blobs,
@@ -134,6 +137,7 @@ class Services:
     async def stop(self) -> None:
         await self.chat.shutdown()
         await self.e2b.shutdown()
+        await self.kernels.shutdown()
         try:
             await self.runners.stop()
         except Exception:
