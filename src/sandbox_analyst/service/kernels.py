@@ -11,6 +11,7 @@ kernel's do; while one runs the kernel is `busy`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +22,8 @@ from sandbox_analyst.sandbox import Sandbox, SessionKey, SessionManager
 from sandbox_analyst.service.errors import NotFound
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.store import utcnow
+
+log = logging.getLogger(__name__)
 
 KERNEL_NAME = "python3"
 _PURPOSE_PREFIX = "jupyter:"
@@ -73,6 +76,7 @@ class KernelService:
     def __init__(self, sessions: SessionManager) -> None:
         self._sessions = sessions
         self._kernels: dict[str, Kernel] = {}
+        self._ending: set[asyncio.Task[bool]] = set()
 
     async def start(self, principal: Principal, name: str | None = None) -> Kernel:
         if name not in (None, "", KERNEL_NAME, "python"):
@@ -97,9 +101,19 @@ class KernelService:
         return kernel
 
     async def delete(self, principal: Principal, kernel_id: str) -> None:
+        """The kernel is gone at once; its session ends in the background. Ending a worker
+        waits for its processes to be reaped (seconds on a busy machine), and Open WebUI
+        waits for this answer after every run."""
         kernel = self.get(principal, kernel_id)
         del self._kernels[kernel_id]
-        await self._sessions.end(_key(kernel.owner_id, kernel_id))
+        ending = asyncio.get_running_loop().create_task(
+            self._sessions.end(_key(kernel.owner_id, kernel_id))
+        )
+        self._ending.add(ending)
+        ending.add_done_callback(self._ended)
+        # Let the end begin: its first step takes the session off the manager's books, so
+        # it no longer counts against its owner's caps once this call returns.
+        await asyncio.sleep(0)
 
     async def interrupt(self, principal: Principal, kernel_id: str) -> None:
         await self.get(principal, kernel_id).sandbox.interrupt()
@@ -114,10 +128,16 @@ class KernelService:
         return kernel
 
     async def shutdown(self) -> None:
-        """End every kernel (the server is stopping)."""
+        """End every kernel (the server is stopping), and wait for those being deleted."""
         kernels, self._kernels = self._kernels, {}
         for kernel in kernels.values():
             await self._sessions.end(_key(kernel.owner_id, kernel.id))
+        await asyncio.gather(*self._ending, return_exceptions=True)
+
+    def _ended(self, task: asyncio.Task[bool]) -> None:
+        self._ending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("ending a deleted kernel's session failed", exc_info=task.exception())
 
     def _alive(self, kernel: Kernel) -> bool:
         """Whether the kernel's session still lives (it may have ended as idle, or to make
