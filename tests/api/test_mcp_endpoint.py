@@ -85,3 +85,52 @@ async def test_another_users_session_id_is_unknown(live_url: str, services: Serv
     assert stolen.is_error
     assert "no sandbox session" in text_of(stolen)
     assert text_of(own) == "'mine'"
+
+
+async def test_another_users_key_cannot_use_an_mcp_session(
+    live_url: str, services: Services
+) -> None:
+    """Bob, holding alice's `Mcp-Session-Id` (it travels in headers), still cannot run code in
+    her sandbox."""
+    _, alice = await user_key(services, "alice")
+    _, bob = await user_key(services, "bob")
+    accept = {"Accept": "application/json, text/event-stream"}
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"},
+        },
+    }
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "execute_code", "arguments": {"code": "print('ran')"}},
+    }
+    async with httpx.AsyncClient(base_url=live_url, timeout=60) as http:
+        opened = await http.post(
+            "/mcp", json=initialize, headers={**accept, "Authorization": f"Bearer {alice}"}
+        )
+        session = {
+            "Mcp-Session-Id": opened.headers["mcp-session-id"],
+            "MCP-Protocol-Version": "2025-11-25",
+        }
+        await http.post(
+            "/mcp",
+            json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+            headers={**accept, **session, "Authorization": f"Bearer {alice}"},
+        )
+        as_alice = await http.post(
+            "/mcp", json=call, headers={**accept, **session, "Authorization": f"Bearer {alice}"}
+        )
+        as_bob = await http.post(
+            "/mcp", json=call, headers={**accept, **session, "Authorization": f"Bearer {bob}"}
+        )
+    assert "ran" in as_alice.text
+    assert "ran" not in as_bob.text
+    assert "this MCP session belongs to another user" in as_bob.text
+    assert '"isError":true' in as_bob.text
