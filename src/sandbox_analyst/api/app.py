@@ -15,9 +15,10 @@ from importlib.metadata import version
 
 from fastapi import APIRouter, FastAPI
 
-from sandbox_analyst.api import librechat, openai_compat
+from sandbox_analyst.api import jupyter, librechat, openai_compat
 from sandbox_analyst.api.body_limit import BodyLimitMiddleware
 from sandbox_analyst.api.errors import ErrorBody, install_error_handlers
+from sandbox_analyst.api.mcp_endpoint import mount_mcp
 from sandbox_analyst.api.routers import ROUTERS
 from sandbox_analyst.api.single_user import SingleUserRefused, check_single_user, is_loopback
 from sandbox_analyst.config import Settings
@@ -58,7 +59,8 @@ def create_app(
                 app.state.local_principal = await services.users.ensure_local_admin()
             for hook in on_startup:
                 await hook(services)
-            yield
+            async with mcp.running():
+                yield
         finally:
             for hook in reversed(on_shutdown):
                 await hook(services)
@@ -85,8 +87,9 @@ def create_app(
         json_bytes=settings.server.max_json_kb * 1024,
         inline_files_bytes=settings.openai_compat.max_request_mb * 1024 * 1024,
     )
-    for router in (*ROUTERS, openai_compat.router, *extra_routers):
+    for router in (*ROUTERS, openai_compat.router, jupyter.router, *extra_routers):
         app.include_router(router)
     app.mount(librechat.MOUNT_PATH, librechat.create_librechat_app(app))
+    mcp = mount_mcp(app, services)
     mount_ui(app)
     return app

@@ -26,6 +26,7 @@ COMMAND_MODULES = {
     "doctor": "doctor",
     "exec": "exec_cmd",
     "keys": "keys",
+    "mcp": "mcp_cmd",
     "packages": "packages",
     "serve": "serve",
     "task": "task_cmd",

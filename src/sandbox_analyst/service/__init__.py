@@ -65,6 +65,13 @@ from sandbox_analyst.service.file_links import (
 )
 from sandbox_analyst.service.filenames import content_disposition
 from sandbox_analyst.service.files import FileContent, FileKind, FileService, SignedLink
+from sandbox_analyst.service.kernels import (
+    KERNEL_NAME,
+    Kernel,
+    KernelNotFound,
+    KernelService,
+    NoSuchKernelSpec,
+)
 from sandbox_analyst.service.packages import InstallOutcome, PackageAsk, PackageService
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.services import Services
@@ -101,6 +108,7 @@ from sandbox_analyst.service.users import CreatedKey, UserService
 
 __all__ = [
     "HANDOFF_PREFIX",
+    "KERNEL_NAME",
     "PUBLIC_ERROR_TYPES",
     "Approval",
     "ArtifactEvent",
@@ -127,6 +135,9 @@ __all__ = [
     "Forbidden",
     "HandoffEvent",
     "InstallOutcome",
+    "Kernel",
+    "KernelNotFound",
+    "KernelService",
     "MessageEndEvent",
     "MessageEvent",
     "MessageRole",
@@ -134,6 +145,7 @@ __all__ = [
     "MessageStatus",
     "Mode",
     "ModelUnavailable",
+    "NoSuchKernelSpec",
     "NotFound",
     "OnAnotherReplica",
     "PackageAsk",

@@ -25,6 +25,7 @@ from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.librechat import LibreChatService
+from sandbox_analyst.service.kernels import KernelService
 from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
@@ -50,6 +51,7 @@ class Services:
     runners: TurnRunners
     e2b: E2BSandboxService
     librechat: LibreChatService
+    kernels: KernelService
     templates: TemplateCatalog
     packages: PackageService
     tasks: TaskService
@@ -131,6 +133,7 @@ class Services:
                 settings.librechat,
                 max_file_bytes=settings.server.max_upload_mb * 1024 * 1024,
             ),
+            kernels=KernelService(sessions),
             templates=templates,
             packages=packages,
             tasks=TaskService(
@@ -158,6 +161,7 @@ class Services:
         await self.chat.shutdown()
         await self.e2b.shutdown()
         await self.librechat.shutdown()
+        await self.kernels.shutdown()
         try:
             await self.runners.stop()
         except Exception:
