@@ -24,8 +24,8 @@ from sandbox_analyst.service.chat.records import StoredSandboxIds
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
-from sandbox_analyst.service.librechat import LibreChatService
 from sandbox_analyst.service.kernels import KernelService
+from sandbox_analyst.service.librechat import LibreChatService
 from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
