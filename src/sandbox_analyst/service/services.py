@@ -21,6 +21,7 @@ from sandbox_analyst.sandbox.templates import TemplateCatalog
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat import ChatService
 from sandbox_analyst.service.chat.records import StoredSandboxIds
+from sandbox_analyst.service.connections import ConnectionService
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
@@ -49,6 +50,7 @@ class Services:
     e2b: E2BSandboxService
     templates: TemplateCatalog
     packages: PackageService
+    connections: ConnectionService
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
 
@@ -87,7 +89,8 @@ class Services:
             ids=StoredSandboxIds(db, runner_id=runners.id),
             owns_sessions=owned,
         )
-        assistants = AssistantService(db, templates)
+        connections = ConnectionService(db, settings)
+        assistants = AssistantService(db, templates, connections)
         conversations = ConversationService(db, blobs, conversation_sandboxes)
         files = FileService(
             db,
@@ -117,11 +120,13 @@ class Services:
                 runner_id=runners.id,
                 packages=packages,
                 replicas=runners,
+                connections=connections,
             ),
             runners=runners,
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret, templates),
             templates=templates,
             packages=packages,
+            connections=connections,
             owns_blobs=owns_blobs,
         )
 

@@ -11,6 +11,22 @@ from sandbox_analyst.agent.tools.context import (
     ToolOutcome,
     TurnState,
 )
+from sandbox_analyst.agent.tools.database import (
+    DATABASE_TOOLS,
+    QUERY_DATABASE,
+    database_tools,
+    with_databases,
+)
+from sandbox_analyst.agent.tools.database_access import (
+    Column,
+    ConnectionInfo,
+    DatabaseAccess,
+    DatabaseToolError,
+    ForeignKey,
+    QueryRows,
+    TableDescription,
+    TableName,
+)
 from sandbox_analyst.agent.tools.execute_code import EXECUTE_CODE, normalise_code
 from sandbox_analyst.agent.tools.files import LIST_FILES, PREVIEW_FILE
 from sandbox_analyst.agent.tools.install_package import install_package_tool, with_installs
@@ -20,14 +36,24 @@ from sandbox_analyst.agent.tools.workdir_files import READ_FILE, WRITE_FILE
 
 __all__ = [
     "CHART_TYPES",
+    "DATABASE_TOOLS",
     "EXECUTE_CODE",
     "GENERATE_CHART",
     "LIST_FILES",
     "PREVIEW_FILE",
+    "QUERY_DATABASE",
     "READ_FILE",
     "WRITE_FILE",
     "CallOutput",
+    "Column",
+    "ConnectionInfo",
+    "DatabaseAccess",
+    "DatabaseToolError",
+    "ForeignKey",
     "InvalidArguments",
+    "QueryRows",
+    "TableDescription",
+    "TableName",
     "Tool",
     "ToolContext",
     "ToolHandler",
@@ -37,7 +63,9 @@ __all__ = [
     "TurnState",
     "analyst_tools",
     "builtin_tools",
+    "database_tools",
     "install_package_tool",
     "normalise_code",
+    "with_databases",
     "with_installs",
 ]

@@ -3,6 +3,7 @@
 from sandbox_analyst.api.routers import (
     assistants,
     chat,
+    connections,
     conversations,
     files,
     system,
@@ -17,6 +18,7 @@ ROUTERS = [
     chat.router,
     files.router,
     templates.router,
+    connections.router,
     ui_support.router,
 ]
 

@@ -1,0 +1,98 @@
+"""What a connection's URL names: a PostgreSQL server (through psycopg) or a SQLite file;
+checked when it is added, with what is shown of it (the password masked). Any driver named
+for PostgreSQL is replaced by psycopg, the one this server runs its read-only sessions with.
+
+Not supported, each with a clear error: MySQL/MariaDB (no driver is installed, and the
+read-only session setup is PostgreSQL's and SQLite's), DuckDB (its SQLAlchemy dialect,
+`duckdb-engine`, is not installed), in-memory databases, and a file inside the server's data
+directory (its own database and keys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from sandbox_analyst.service.errors import ValidationError
+
+EXAMPLES = "e.g. postgresql://user:password@host:5432/db or sqlite:////path/to/file.db"
+_POSTGRES = {"postgresql", "postgres", "psql", "pgsql"}
+_UNSUPPORTED = {
+    "mysql": "MySQL/MariaDB connections are not supported yet: no MySQL driver is installed "
+    "and their read-only session setup is not built",
+    "mariadb": "MySQL/MariaDB connections are not supported yet: no MySQL driver is "
+    "installed and their read-only session setup is not built",
+    "duckdb": "DuckDB connections are not supported yet (its SQLAlchemy dialect, "
+    "duckdb-engine, is not installed); query DuckDB files in the sandbox with execute_code",
+}
+
+
+class ConnectionUrlError(ValidationError):
+    """The URL cannot be used. Its message never repeats the URL (it may hold a password)."""
+
+    code = "invalid_connection_url"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="url")
+
+
+@dataclass(frozen=True)
+class Target:
+    dialect: str  # postgresql, sqlite
+    url: URL
+
+    @property
+    def masked(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    @property
+    def password(self) -> str | None:
+        return self.url.password if self.url.password else None
+
+    @property
+    def file(self) -> Path | None:
+        return Path(self.url.database) if self.dialect == "sqlite" and self.url.database else None
+
+
+def parse_target(text: str, *, server_dirs: tuple[Path, ...] = ()) -> Target:
+    """The target `text` names; `ConnectionUrlError` when it cannot be used. `server_dirs`:
+    directories whose files no connection may open (the data directory)."""
+    try:
+        url = make_url(text.strip())
+    except (ArgumentError, ValueError):
+        raise ConnectionUrlError(f"not a database URL ({EXAMPLES})") from None
+    backend = url.get_backend_name()
+    if backend in _POSTGRES:
+        if not url.database and not url.host:
+            raise ConnectionUrlError(f"a PostgreSQL URL names a host and a database ({EXAMPLES})")
+        return Target("postgresql", url.set(drivername="postgresql+psycopg"))
+    if backend == "sqlite":
+        return Target("sqlite", _sqlite_url(url, server_dirs))
+    if backend in _UNSUPPORTED:
+        raise ConnectionUrlError(_UNSUPPORTED[backend])
+    raise ConnectionUrlError(
+        f"{backend!r} databases are not supported: PostgreSQL and SQLite are ({EXAMPLES})"
+    )
+
+
+def _sqlite_url(url: URL, server_dirs: tuple[Path, ...]) -> URL:
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        raise ConnectionUrlError(
+            "a SQLite connection names a database file by its path "
+            "(sqlite:////absolute/path/file.db); an in-memory database has nothing to read"
+        )
+    path = Path(url.database).expanduser().resolve()
+    if not path.is_file():
+        raise ConnectionUrlError(f"no SQLite database file at {path}")
+    for directory in server_dirs:
+        if path.is_relative_to(directory.resolve()):
+            raise ConnectionUrlError(
+                "that file is in the server's data directory (its own database and keys), "
+                "which connections may not open"
+            )
+    with path.open("rb") as handle:
+        if handle.read(16) != b"SQLite format 3\x00" and path.stat().st_size > 0:
+            raise ConnectionUrlError(f"{path} is not a SQLite database file")
+    return URL.create("sqlite", database=str(path))
