@@ -279,7 +279,6 @@ class ConnectionSettings(BaseModel):
         30.0, gt=0, le=3600, description="Seconds a query (and its fetch) may take."
     )
     connect_timeout: float = Field(10.0, gt=0, le=300, description="Seconds to connect.")
-    preview_rows: int = Field(10, ge=0, le=100, description="Rows shown to the model.")
 
 
 class ServerSettings(BaseModel):

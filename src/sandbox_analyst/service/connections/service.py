@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -76,7 +77,7 @@ class ConnectionService:
             timeout_s=options.statement_timeout,
             connect_timeout_s=options.connect_timeout,
         )
-        self._server_dirs = (settings.data_dir,)
+        self._protected = (settings.data_dir, *_own_database_file(settings))
 
     # -- registering ------------------------------------------------------------------------
 
@@ -91,7 +92,7 @@ class ConnectionService:
         if spec.shared:
             access.ensure_can_share_connection(principal)
         url = spec.url.get_secret_value()
-        target = await asyncio.to_thread(parse_target, url, server_dirs=self._server_dirs)
+        target = await asyncio.to_thread(parse_target, url, protected=self._protected)
         if target.file is not None:
             access.ensure_can_open_database_files(principal)
         record = DatabaseConnection(
@@ -221,6 +222,13 @@ class ConnectionService:
                 "AuditLogUnavailable",
                 "the query could not be recorded in the audit log, so its result is withheld",
             ) from exc
+
+
+def _own_database_file(settings: Settings) -> list[Path]:
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return [Path(url.database)]
+    return []
 
 
 class TurnDatabases:

@@ -4,8 +4,8 @@ for PostgreSQL is replaced by psycopg, the one this server runs its read-only se
 
 Not supported, each with a clear error: MySQL/MariaDB (no driver is installed, and the
 read-only session setup is PostgreSQL's and SQLite's), DuckDB (its SQLAlchemy dialect,
-`duckdb-engine`, is not installed), in-memory databases, and a file inside the server's data
-directory (its own database and keys)."""
+`duckdb-engine`, is not installed), in-memory databases, and the server's own database or a file
+inside its data directory (its keys)."""
 
 from __future__ import annotations
 
@@ -56,9 +56,10 @@ class Target:
         return Path(self.url.database) if self.dialect == "sqlite" and self.url.database else None
 
 
-def parse_target(text: str, *, server_dirs: tuple[Path, ...] = ()) -> Target:
-    """The target `text` names; `ConnectionUrlError` when it cannot be used. `server_dirs`:
-    directories whose files no connection may open (the data directory)."""
+def parse_target(text: str, *, protected: tuple[Path, ...] = ()) -> Target:
+    """The target `text` names; `ConnectionUrlError` when it cannot be used. `protected`:
+    files and directories no connection may open (the data directory, the server's own
+    database)."""
     try:
         url = make_url(text.strip())
     except (ArgumentError, ValueError):
@@ -69,7 +70,7 @@ def parse_target(text: str, *, server_dirs: tuple[Path, ...] = ()) -> Target:
             raise ConnectionUrlError(f"a PostgreSQL URL names a host and a database ({EXAMPLES})")
         return Target("postgresql", url.set(drivername="postgresql+psycopg"))
     if backend == "sqlite":
-        return Target("sqlite", _sqlite_url(url, server_dirs))
+        return Target("sqlite", _sqlite_url(url, protected))
     if backend in _UNSUPPORTED:
         raise ConnectionUrlError(_UNSUPPORTED[backend])
     raise ConnectionUrlError(
@@ -77,7 +78,7 @@ def parse_target(text: str, *, server_dirs: tuple[Path, ...] = ()) -> Target:
     )
 
 
-def _sqlite_url(url: URL, server_dirs: tuple[Path, ...]) -> URL:
+def _sqlite_url(url: URL, protected: tuple[Path, ...]) -> URL:
     if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
         raise ConnectionUrlError(
             "a SQLite connection names a database file by its path "
@@ -86,12 +87,11 @@ def _sqlite_url(url: URL, server_dirs: tuple[Path, ...]) -> URL:
     path = Path(url.database).expanduser().resolve()
     if not path.is_file():
         raise ConnectionUrlError(f"no SQLite database file at {path}")
-    for directory in server_dirs:
-        if path.is_relative_to(directory.resolve()):
-            raise ConnectionUrlError(
-                "that file is in the server's data directory (its own database and keys), "
-                "which connections may not open"
-            )
+    if any(path.is_relative_to(place.resolve()) for place in protected):
+        raise ConnectionUrlError(
+            "that file is the server's own database, or in its data directory (its "
+            "database and keys), which connections may not open"
+        )
     with path.open("rb") as handle:
         if handle.read(16) != b"SQLite format 3\x00" and path.stat().st_size > 0:
             raise ConnectionUrlError(f"{path} is not a SQLite database file")
