@@ -22,7 +22,7 @@ from sandbox_analyst.service import (
     ValidationError,
 )
 from sandbox_analyst.service.connections import KEY_FILE_NAME
-from tests.service.connections.conftest import PG_PASSWORD
+from tests.fixtures.databases import PG_PASSWORD
 
 
 def spec(name: str, url: str, **fields: object) -> ConnectionCreate:
