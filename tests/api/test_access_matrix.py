@@ -44,6 +44,7 @@ _ROUTE_PARAMS = {
     "{public_assistant}": "{assistant_id}",
     "{conversation}": "{conversation_id}",
     "{file}": "{file_id}",
+    "{connection}": "{ref}",
 }
 _NO_AUTH = (401, 401)
 
@@ -120,6 +121,18 @@ TABLE: list[Row] = [
         json={"conversation_id": "{conversation}"},
     ),
     Row("DELETE", "/api/files/{file}", (204, 404, 204, *_NO_AUTH)),
+    # Database connections: a private one does not exist for others.
+    Row(
+        "POST",
+        "/api/connections",
+        (201, 201, 201, *_NO_AUTH),
+        json={"name": "other", "url": "postgresql://u:pw@127.0.0.1:1/db"},
+    ),
+    Row("GET", "/api/connections", (200, 200, 200, *_NO_AUTH)),
+    Row("GET", "/api/connections/{connection}", (200, 404, 200, *_NO_AUTH)),
+    Row("POST", "/api/connections/{connection}/test", (200, 404, 200, *_NO_AUTH)),
+    Row("GET", "/api/connections/{connection}/queries", (200, 404, 200, *_NO_AUTH)),
+    Row("DELETE", "/api/connections/{connection}", (204, 404, 204, *_NO_AUTH)),
     # The OpenAI-compatible API: an assistant is a model for whoever may use it.
     Row("GET", "/v1/models", (200, 200, 200, *_NO_AUTH)),
     Row(
