@@ -167,9 +167,12 @@ class ReadOnlyDatabase:
                 ]
             except NoSuchTableError:
                 raise DatabaseToolError("NoSuchTable", f"no table {qualified!r}") from None
-            count = connection.scalar(
-                select(func.count()).select_from(table(name, schema=schema_or_none))
-            )
+            try:
+                count = connection.scalar(
+                    select(func.count()).select_from(table(name, schema=schema_or_none))
+                )
+            except DBAPIError:  # too slow for the timeout, or refused: described without it
+                count = None
             return TableDescription(TableName(name, schema_or_none, kind), columns, foreign, count)
 
     def ping(self) -> str:
@@ -195,6 +198,8 @@ class ReadOnlyDatabase:
                     raw.set_authorizer(_sqlite_authorizer)
                     cancel = raw.interrupt
                 else:
+                    connection.rollback()  # what SQLAlchemy began: the next one is READ ONLY
+                    raw.read_only = True
                     cancel = getattr(raw, "cancel_safe", raw.cancel)
                 watchdog = _Watchdog(cancel, self.limits.timeout_s)
                 try:
