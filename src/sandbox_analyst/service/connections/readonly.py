@@ -1,6 +1,7 @@
 """Read-only sessions on a connection's database: one query, a table listing or a table's
-description, each on a fresh connection that is closed afterwards (so nothing a statement
-sets outlives it). Blocking (the drivers are synchronous): the service runs these in a thread.
+description, each on a fresh connection that is closed afterwards (no pool: nothing a
+statement sets outlives it). Blocking (the drivers are synchronous): the service runs these
+in a thread.
 
 Read-only is enforced by the database, not by looking at the SQL:
 - PostgreSQL: the session starts with `default_transaction_read_only=on` and a
@@ -25,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
-from sqlalchemy import Connection, create_engine, func, inspect, select, table
+from sqlalchemy import Connection, Engine, create_engine, func, inspect, select, table
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
 from sqlalchemy.pool import NullPool
 
@@ -105,9 +106,14 @@ def _sqlite_authorizer(action: int, arg1: str | None, arg2: str | None, *_: obje
 
 
 class ReadOnlyDatabase:
+    """One connection's database. Keep it for the connection's life: its engine (which holds
+    no connection: each call opens its own) learns the server's dialect details once."""
+
     def __init__(self, target: Target, limits: Limits) -> None:
         self.target = target
         self.limits = limits
+        self._made: Engine | None = None
+        self._making = threading.Lock()
 
     # -- the operations ---------------------------------------------------------------------
 
@@ -210,10 +216,14 @@ class ReadOnlyDatabase:
             raise
         except (DBAPIError, psycopg.Error, sqlite3.Error) as exc:
             raise self._translated(exc, watchdog is not None and watchdog.fired) from None
-        finally:
-            engine.dispose()
 
-    def _engine(self):
+    def _engine(self) -> Engine:
+        with self._making:
+            if self._made is None:
+                self._made = self._new_engine()
+            return self._made
+
+    def _new_engine(self) -> Engine:
         if self.target.dialect == "sqlite":
             path = quote(str(self.target.file))
 

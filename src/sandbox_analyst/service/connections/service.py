@@ -78,6 +78,7 @@ class ConnectionService:
             connect_timeout_s=options.connect_timeout,
         )
         self._protected = (settings.data_dir, *_own_database_file(settings))
+        self._databases: dict[tuple[str, str], ReadOnlyDatabase] = {}
 
     # -- registering ------------------------------------------------------------------------
 
@@ -147,6 +148,7 @@ class ConnectionService:
                 principal, await session.get(DatabaseConnection, record.id)
             )
             await session.delete(found)
+        self._databases.pop((record.id, record.url_encrypted), None)
         logger.info("connection %s removed (%s)", record.name, record.id)
         return record
 
@@ -205,11 +207,16 @@ class ConnectionService:
         return TurnDatabases(self, owner_id, conversation_id, by_name)
 
     def database_of(self, record: DatabaseConnection) -> ReadOnlyDatabase:
-        try:
-            url = self._cipher.decrypt(record.url_encrypted)
-        except UndecryptableConnection as exc:
-            raise DatabaseToolError("ConnectionUnavailable", str(exc)) from None
-        return ReadOnlyDatabase(Target(record.dialect, make_url(url)), self._limits)
+        """The connection's database, kept while its stored URL stays the same."""
+        key = (record.id, record.url_encrypted)
+        if key not in self._databases:
+            try:
+                url = self._cipher.decrypt(record.url_encrypted)
+            except UndecryptableConnection as exc:
+                raise DatabaseToolError("ConnectionUnavailable", str(exc)) from None
+            target = Target(record.dialect, make_url(url))
+            self._databases[key] = ReadOnlyDatabase(target, self._limits)
+        return self._databases[key]
 
     async def audit(self, entry: DatabaseQuery) -> None:
         """Append to the audit log; a call that cannot be recorded is not answered."""
