@@ -45,6 +45,13 @@ def test_a_join_answers_with_columns_and_rows(shop_url: str) -> None:
     assert (answer.total, answer.truncated) == (2, False)
 
 
+def test_no_rows_still_have_their_columns(shop_url: str) -> None:
+    answer = database(shop_url).query("SELECT id, name AS who FROM customers WHERE id < 0")
+
+    assert [column.name for column in answer.columns] == ["id", "who"]
+    assert (answer.rows, answer.total, answer.truncated) == ([], 0, False)
+
+
 def test_rows_past_the_limit_are_counted_not_returned(shop_url: str) -> None:
     answer = database(shop_url, rows=100).query("SELECT n FROM numbers ORDER BY n")
 

@@ -304,8 +304,13 @@ class ReadOnlyDatabase:
                         break
         finally:
             stream.close()
-        description = cursor.description or []
-        columns = [Column(item.name, _postgres_type(raw, item.type_code)) for item in description]
+        if cursor.description is not None:
+            columns = [
+                Column(item.name, _postgres_type(raw, item.type_code))
+                for item in cursor.description
+            ]
+        else:  # no rows: psycopg's stream saw no result to describe
+            columns = _postgres_columns(raw, sql)
         return self._answer(columns, rows, extra)
 
     def _sqlite_rows(self, raw: sqlite3.Connection, sql: str) -> QueryRows:
@@ -326,6 +331,20 @@ class ReadOnlyDatabase:
         return QueryRows(columns, rows, total, extra > 0, self.limits.rows)
 
 
+def _postgres_columns(raw: psycopg.Connection, sql: str) -> list[Column]:
+    """The columns `sql` answers with, from the server's description of the statement
+    prepared, not run again (the unnamed statement, in the same read-only transaction)."""
+    pgconn = raw.pgconn
+    prepared = pgconn.prepare(b"", sql.encode(raw.info.encoding))
+    if prepared.status != psycopg.pq.ExecStatus.COMMAND_OK:
+        return []
+    described = pgconn.describe_prepared(b"")
+    return [
+        Column(described.fname(index).decode(), _postgres_type(raw, described.ftype(index)))
+        for index in range(described.nfields)
+    ]
+
+
 def _postgres_type(raw: psycopg.Connection, oid: int) -> str:
     info = raw.adapters.types.get(oid)
     return info.name if info is not None else f"oid {oid}"
@@ -339,4 +358,4 @@ def _sqlite_type(rows: list[tuple[Any, ...]], index: int) -> str:
             return {int: "INTEGER", float: "REAL", str: "TEXT", bytes: "BLOB"}.get(
                 type(value), type(value).__name__
             )
-    return "NULL"
+    return "unknown"  # no value to tell by (no rows, or only NULLs)
