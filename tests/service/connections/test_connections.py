@@ -106,6 +106,9 @@ async def test_sharing_and_database_files_are_for_admins(
     with pytest.raises(Forbidden) as caught:
         await services.connections.create(alice, spec("shop", postgres_url, shared=True))
     assert caught.value.field == "shared"
+    # Refused before the file is looked at: a user learns nothing of the server's files.
+    with pytest.raises(Forbidden):
+        await services.connections.create(alice, spec("probe", "sqlite:////nowhere/x.db"))
     assert await services.connections.list(alice) == []
 
 
@@ -118,6 +121,8 @@ async def test_sharing_and_database_files_are_for_admins(
         ("oracle://u:p@db/shop", "'oracle' databases are not supported"),
         ("sqlite://", "in-memory database has nothing to read"),
         ("sqlite:////nowhere/shop.db", "no SQLite database file at /nowhere/shop.db"),
+        ("sqlite:////tmp/a\x00b.db", "not a usable file path"),
+        ("sqlite:////etc/hostname", "is not a SQLite database file"),
     ],
 )
 async def test_a_url_that_cannot_be_used_is_refused_without_repeating_it(

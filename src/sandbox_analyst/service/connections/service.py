@@ -29,7 +29,7 @@ from sandbox_analyst.config import Settings
 from sandbox_analyst.service import access
 from sandbox_analyst.service.connections.cipher import ConnectionCipher, UndecryptableConnection
 from sandbox_analyst.service.connections.readonly import Limits, ReadOnlyDatabase
-from sandbox_analyst.service.connections.targets import Target, parse_target
+from sandbox_analyst.service.connections.targets import Target, dialect_of, parse_target
 from sandbox_analyst.service.errors import Conflict, NotFound, ValidationError
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.text import Description
@@ -51,8 +51,9 @@ class ConnectionCreate(BaseModel):
 
     name: ConnectionName
     url: SecretStr = Field(
+        max_length=4096,
         description="SQLAlchemy URL, e.g. postgresql://user:password@host/db or "
-        "sqlite:////path/to/file.db; stored encrypted, never shown again."
+        "sqlite:////path/to/file.db; stored encrypted, never shown again.",
     )
     description: Description = Field("", description="What it holds, for the model.")
     shared: bool = Field(False, description="Usable by everyone (admins only).")
@@ -93,9 +94,10 @@ class ConnectionService:
         if spec.shared:
             access.ensure_can_share_connection(principal)
         url = spec.url.get_secret_value()
-        target = await asyncio.to_thread(parse_target, url, protected=self._protected)
-        if target.file is not None:
+        # Who may add it first: a non-admin learns nothing of the server's files.
+        if dialect_of(url) == "sqlite":
             access.ensure_can_open_database_files(principal)
+        target = await asyncio.to_thread(parse_target, url, protected=self._protected)
         record = DatabaseConnection(
             owner_id=owner_id or principal.user_id,
             name=spec.name,

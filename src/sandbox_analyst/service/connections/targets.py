@@ -56,26 +56,39 @@ class Target:
         return Path(self.url.database) if self.dialect == "sqlite" and self.url.database else None
 
 
-def parse_target(text: str, *, protected: tuple[Path, ...] = ()) -> Target:
-    """The target `text` names; `ConnectionUrlError` when it cannot be used. `protected`:
-    files and directories no connection may open (the data directory, the server's own
-    database)."""
+def _parsed(text: str) -> tuple[str, URL]:
     try:
         url = make_url(text.strip())
     except (ArgumentError, ValueError):
         raise ConnectionUrlError(f"not a database URL ({EXAMPLES})") from None
     backend = url.get_backend_name()
     if backend in _POSTGRES:
-        if not url.database and not url.host:
-            raise ConnectionUrlError(f"a PostgreSQL URL names a host and a database ({EXAMPLES})")
-        return Target("postgresql", url.set(drivername="postgresql+psycopg"))
+        return "postgresql", url
     if backend == "sqlite":
-        return Target("sqlite", _sqlite_url(url, protected))
+        return "sqlite", url
     if backend in _UNSUPPORTED:
         raise ConnectionUrlError(_UNSUPPORTED[backend])
     raise ConnectionUrlError(
         f"{backend!r} databases are not supported: PostgreSQL and SQLite are ({EXAMPLES})"
     )
+
+
+def dialect_of(text: str) -> str:
+    """Which supported database `text` names, looking at nothing else (no file, no server):
+    what decides who may add it. `ConnectionUrlError` for anything else."""
+    return _parsed(text)[0]
+
+
+def parse_target(text: str, *, protected: tuple[Path, ...] = ()) -> Target:
+    """The target `text` names; `ConnectionUrlError` when it cannot be used. `protected`:
+    files and directories no connection may open (the data directory, the server's own
+    database)."""
+    dialect, url = _parsed(text)
+    if dialect == "postgresql":
+        if not url.database and not url.host:
+            raise ConnectionUrlError(f"a PostgreSQL URL names a host and a database ({EXAMPLES})")
+        return Target("postgresql", url.set(drivername="postgresql+psycopg"))
+    return Target("sqlite", _sqlite_url(url, protected))
 
 
 def _sqlite_url(url: URL, protected: tuple[Path, ...]) -> URL:
@@ -84,15 +97,23 @@ def _sqlite_url(url: URL, protected: tuple[Path, ...]) -> URL:
             "a SQLite connection names a database file by its path "
             "(sqlite:////absolute/path/file.db); an in-memory database has nothing to read"
         )
-    path = Path(url.database).expanduser().resolve()
-    if not path.is_file():
+    try:
+        path = Path(url.database).expanduser().resolve()
+        found = path.is_file()
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a loop of links...
+        raise ConnectionUrlError("that is not a usable file path") from None
+    if not found:
         raise ConnectionUrlError(f"no SQLite database file at {path}")
     if any(path.is_relative_to(place.resolve()) for place in protected):
         raise ConnectionUrlError(
             "that file is the server's own database, or in its data directory (its "
             "database and keys), which connections may not open"
         )
-    with path.open("rb") as handle:
-        if handle.read(16) != b"SQLite format 3\x00" and path.stat().st_size > 0:
-            raise ConnectionUrlError(f"{path} is not a SQLite database file")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(16)
+    except OSError as exc:
+        raise ConnectionUrlError(f"cannot read {path}: {exc.strerror}") from None
+    if header and header != b"SQLite format 3\x00":
+        raise ConnectionUrlError(f"{path} is not a SQLite database file")
     return URL.create("sqlite", database=str(path))
