@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, func, inspect, select, table
-from sqlalchemy.exc import DBAPIError, NoSuchTableError
+from sqlalchemy.exc import DBAPIError, NoSuchTableError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from sandbox_analyst.agent.tools import (
@@ -215,7 +215,15 @@ class ReadOnlyDatabase:
         except DatabaseToolError:
             raise
         except (DBAPIError, psycopg.Error, sqlite3.Error) as exc:
-            raise self._translated(exc, watchdog is not None and watchdog.fired) from None
+            if watchdog is None:  # it failed while connecting
+                message = self._scrubbed(str(getattr(exc, "orig", None) or exc).strip())
+                raise DatabaseToolError(
+                    "ConnectionFailed", f"could not connect: {message}"
+                ) from None
+            raise self._translated(exc, watchdog.fired) from None
+        except SQLAlchemyError as exc:  # e.g. an option in the URL the driver rejects
+            message = self._scrubbed(str(exc).split("\n")[0])
+            raise DatabaseToolError("ConnectionFailed", f"could not connect: {message}") from None
 
     def _engine(self) -> Engine:
         with self._making:
@@ -277,8 +285,6 @@ class ReadOnlyDatabase:
             return DatabaseToolError(
                 "QueryError", "the statement returned no rows: query_database runs queries"
             )
-        if isinstance(original, psycopg.OperationalError) and original.sqlstate is None:
-            return DatabaseToolError("ConnectionFailed", f"could not connect: {message}")
         return DatabaseToolError("QueryError", message)
 
     def _scrubbed(self, message: str) -> str:
