@@ -35,6 +35,7 @@ pytest_plugins = [
     "tests.fixtures.apps",
     "tests.fixtures.embedded",
     "tests.fixtures.object_storage",
+    "tests.fixtures.databases",
 ]
 
 # Tests talk only to 127.0.0.1: real provider credentials or endpoints from the developer's

@@ -285,6 +285,26 @@ class AgentSettings(BaseModel):
     )
 
 
+class ConnectionSettings(BaseModel):
+    """Database connections the agent queries (`analyst connections`, docs/connections.md)."""
+
+    key: SecretStr | None = Field(
+        None,
+        description="Fernet key that encrypts the connections' URLs at rest; default: one "
+        "generated into <data_dir>/connections.key (mode 0600). Losing it loses the URLs.",
+    )
+    row_limit: int = Field(
+        1000, ge=1, le=1_000_000, description="Rows a query returns at most (the rest counted)."
+    )
+    count_limit: int = Field(
+        1_000_000, ge=1, description="Rows past the limit that are counted for the total."
+    )
+    statement_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds a query (and its fetch) may take."
+    )
+    connect_timeout: float = Field(10.0, gt=0, le=300, description="Seconds to connect.")
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -559,6 +579,7 @@ class Settings(BaseSettings):
     e2b: E2BSettings = Field(default_factory=E2BSettings)
     librechat: LibreChatSettings = Field(default_factory=LibreChatSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    connections: ConnectionSettings = Field(default_factory=ConnectionSettings)
 
     @field_validator("data_dir")
     @classmethod

@@ -36,7 +36,8 @@ class World:
 
 
 async def build_world(services: Services, client: httpx.AsyncClient, prefix: str = "") -> World:
-    """alice owns a private assistant, a public assistant, a conversation and a file in it.
+    """alice owns a private assistant, a public assistant, a conversation and a file in it,
+    and a database connection.
     `prefix` names the users apart, for a second world in the same database."""
     keys: dict[str, str | None] = {"anonymous": None}
     user_ids: dict[str, str] = {}
@@ -73,6 +74,14 @@ async def build_world(services: Services, client: httpx.AsyncClient, prefix: str
     ids["file"] = response.json()["id"]
     ids["task"] = await finished_task(services, user_ids["owner"])
     ids["task_file"], ids["confirmation"] = TASK_FILE, "no-such-confirmation"
+    # A database connection (nothing listens there: it is never reached by these tests).
+    response = await client.post(
+        "/api/connections",
+        json={"name": "warehouse", "url": "postgresql://reader:pw@127.0.0.1:1/warehouse"},
+        headers=owner,
+    )
+    assert response.status_code == 201, response.text
+    ids["connection"] = response.json()["id"]
     return World(keys=keys, ids=ids)
 
 

@@ -48,6 +48,7 @@ _ROUTE_PARAMS = {
     "{task}": "{task_id}",
     "{task_file}": "{path}",
     "{confirmation}": "{confirmation_id}",
+    "{connection}": "{ref}",
 }
 _NO_AUTH = (401, 401)
 
@@ -140,6 +141,18 @@ TABLE: list[Row] = [
         (404, 404, 404, *_NO_AUTH),
         json={"allow": True},
     ),
+    # Database connections: a private one does not exist for others.
+    Row(
+        "POST",
+        "/api/connections",
+        (201, 201, 201, *_NO_AUTH),
+        json={"name": "other", "url": "postgresql://u:pw@127.0.0.1:1/db"},
+    ),
+    Row("GET", "/api/connections", (200, 200, 200, *_NO_AUTH)),
+    Row("GET", "/api/connections/{connection}", (200, 404, 200, *_NO_AUTH)),
+    Row("POST", "/api/connections/{connection}/test", (200, 404, 200, *_NO_AUTH)),
+    Row("GET", "/api/connections/{connection}/queries", (200, 404, 200, *_NO_AUTH)),
+    Row("DELETE", "/api/connections/{connection}", (204, 404, 204, *_NO_AUTH)),
     # The OpenAI-compatible API: an assistant is a model for whoever may use it.
     Row("GET", "/v1/models", (200, 200, 200, *_NO_AUTH)),
     Row("GET", "/v1/models/{assistant}", (200, 404, 200, *_NO_AUTH)),

@@ -46,6 +46,11 @@ class AssistantOut(_Out):
     template: str | None
     allow_installs: bool
     allowed_packages: list[str]
+    connections: list[str] | None = Field(
+        None,
+        description="Ids of the database connections it may query; null: every connection "
+        "of the conversation's owner (their own and the shared ones).",
+    )
     created_at: datetime
     updated_at: datetime
 

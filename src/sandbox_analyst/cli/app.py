@@ -22,6 +22,7 @@ from sandbox_analyst.config import ConfigError, Settings, load_settings
 COMMAND_MODULES = {
     "chat": "chat",
     "config": "config_cmd",
+    "connections": "connections",
     "demo": "demo",
     "doctor": "doctor",
     "exec": "exec_cmd",

@@ -33,6 +33,12 @@ from sandbox_analyst.service.chat import (
     ToolResultEvent,
     TurnOutcome,
 )
+from sandbox_analyst.service.connections import (
+    ConnectionCheck,
+    ConnectionCreate,
+    ConnectionService,
+    ConnectionUrlError,
+)
 from sandbox_analyst.service.conversations import (
     ConversationDetail,
     ConversationService,
@@ -123,6 +129,10 @@ __all__ = [
     "ConfirmAnswerEvent",
     "ConfirmEvent",
     "Conflict",
+    "ConnectionCheck",
+    "ConnectionCreate",
+    "ConnectionService",
+    "ConnectionUrlError",
     "ConversationDetail",
     "ConversationService",
     "CreatedKey",

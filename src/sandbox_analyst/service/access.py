@@ -6,6 +6,9 @@
   them: the answer is NotFound, never Forbidden, so existence does not leak.
 - Admins may do everything.
 - Publishing an assistant makes the assistant visible, never its owner's conversations.
+- Database connections: their owner uses them; a shared one (only an admin may share) is
+  usable by everyone, changed only by its owner or an admin. A turn may use the connections
+  its *conversation's owner* may use, whoever owns the assistant.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlalchemy import ColumnElement, or_
 
 from sandbox_analyst.service.errors import Forbidden, NotFound
 from sandbox_analyst.service.principal import Principal
-from sandbox_analyst.store import Assistant, Conversation, FileRecord, Task
+from sandbox_analyst.store import Assistant, Conversation, DatabaseConnection, FileRecord, Task
 
 
 def _owns(principal: Principal, obj: Any) -> bool:
@@ -71,3 +74,41 @@ def owned_by(
 ) -> Any:
     """Filter for the conversations/files/tasks `principal` lists: always only their own."""
     return model.owner_id == principal.user_id
+
+
+def usable_connections(user_id: str) -> ColumnElement[bool]:
+    """Filter for the connections a user may use: their own and the shared ones."""
+    return or_(DatabaseConnection.owner_id == user_id, DatabaseConnection.shared.is_(True))
+
+
+def ensure_can_use_connection(
+    principal: Principal, connection: DatabaseConnection | None
+) -> DatabaseConnection:
+    if connection is None or not (_owns(principal, connection) or connection.shared):
+        raise NotFound("connection not found")
+    return connection
+
+
+def ensure_can_modify_connection(
+    principal: Principal, connection: DatabaseConnection | None
+) -> DatabaseConnection:
+    connection = ensure_can_use_connection(principal, connection)
+    if not _owns(principal, connection):
+        raise Forbidden("only the owner of a shared connection (or an admin) may change it")
+    return connection
+
+
+def ensure_can_share_connection(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("only an admin may share a connection with everyone", field="shared")
+
+
+def ensure_can_open_database_files(principal: Principal) -> None:
+    """A file database (SQLite) is a file on the server: only an admin may name one, or
+    anyone could read any file the server can."""
+    if not principal.is_admin:
+        raise Forbidden(
+            "only an admin may add a connection to a database file on the server (SQLite); "
+            "ask one to add it as a shared connection",
+            field="url",
+        )

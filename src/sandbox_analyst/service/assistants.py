@@ -70,6 +70,13 @@ class AssistantFields(BaseModel):
         description="Packages it may install without an admin's approval (e.g. faker, "
         "'regex>=2024', *).",
     )
+    connections: list[Identifier] | None = Field(
+        None,
+        max_length=100,
+        description="Ids of the database connections it may query (list_tables, "
+        "describe_table, query_database); [] none; null: every connection of the "
+        "conversation's owner.",
+    )
 
 
 class AssistantCreate(AssistantFields):
@@ -97,6 +104,7 @@ class AssistantUpdate(BaseModel):
     template: TemplateName | None = None
     allow_installs: bool | None = None
     allowed_packages: list[PackageEntry] | None = Field(None, max_length=200)
+    connections: list[Identifier] | None = Field(None, max_length=100)
 
 
 # Fields that cannot be empty: `null` in an update leaves them as they are.
@@ -119,12 +127,25 @@ class TemplateNames(Protocol):
     def names(self) -> list[str]: ...
 
 
+class UsableConnections(Protocol):
+    """Checks that a person may use these database connections (the connection service)."""
+
+    async def check_usable(self, principal: Principal, ids: list[str]) -> None: ...
+
+
 class AssistantService:
-    def __init__(self, db: Database, templates: TemplateNames | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        templates: TemplateNames | None = None,
+        connections: UsableConnections | None = None,
+    ) -> None:
         """`templates`: checked when an assistant names one (without it, any name is taken
-        and an unknown one fails when a session is made)."""
+        and an unknown one fails when a session is made); `connections`: checks the
+        connections an assistant names are its owner's to use."""
         self._db = db
         self._templates = templates
+        self._connections = connections
 
     def _check_template(self, name: str | None) -> None:
         if name is None or self._templates is None:
@@ -138,8 +159,13 @@ class AssistantService:
                 field="template",
             )
 
+    async def _check_connections(self, principal: Principal, ids: list[str] | None) -> None:
+        if ids and self._connections is not None:
+            await self._connections.check_usable(principal, ids)
+
     async def create(self, principal: Principal, spec: AssistantCreate) -> Assistant:
         self._check_template(spec.template)
+        await self._check_connections(principal, spec.connections)
         assistant = Assistant(owner_id=principal.user_id, **spec.model_dump())
         async with _unique_name(spec.name), self._db.session() as session:
             session.add(assistant)
@@ -180,6 +206,7 @@ class AssistantService:
         values = changes.model_dump(include=changes.model_fields_set)
         values = {k: v for k, v in values.items() if v is not None or k not in _REQUIRED}
         self._check_template(values.get("template"))
+        await self._check_connections(principal, values.get("connections"))
         async with _unique_name(values.get("name", "")), self._db.session() as session:
             assistant = access.ensure_can_modify_assistant(
                 principal, await self._load(session, assistant_id)

@@ -21,6 +21,7 @@ from sandbox_analyst.sandbox.templates import TemplateCatalog
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat import ChatService
 from sandbox_analyst.service.chat.records import StoredSandboxIds
+from sandbox_analyst.service.connections import ConnectionService
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
@@ -55,6 +56,7 @@ class Services:
     templates: TemplateCatalog
     packages: PackageService
     tasks: TaskService
+    connections: ConnectionService
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
 
@@ -93,7 +95,8 @@ class Services:
             ids=StoredSandboxIds(db, runner_id=runners.id),
             owns_sessions=owned,
         )
-        assistants = AssistantService(db, templates)
+        connections = ConnectionService(db, settings)
+        assistants = AssistantService(db, templates, connections)
         conversations = ConversationService(db, blobs, conversation_sandboxes)
         files = FileService(
             db,
@@ -123,6 +126,7 @@ class Services:
                 runner_id=runners.id,
                 packages=packages,
                 replicas=runners,
+                connections=connections,
             ),
             runners=runners,
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret, templates),
@@ -145,6 +149,7 @@ class Services:
                 templates=templates,
                 replicas=runners,
             ),
+            connections=connections,
             owns_blobs=owns_blobs,
         )
 

@@ -125,6 +125,9 @@ class Assistant(Base):
     # without an admin's approval (besides the server's own list).
     allow_installs: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     allowed_packages: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    # The database connections (ids) its turns may query; NULL: every connection the
+    # conversation's owner may use (their own and the shared ones).
+    connections: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
@@ -433,4 +436,49 @@ class TaskFile(Base):
     media_type: Mapped[str] = mapped_column(String(128), nullable=False)
     storage_key: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)
     diff: Mapped[str | None] = mapped_column(Text, nullable=True)  # of a changed text input
+
+
+class DatabaseConnection(Base):
+    """A database the agent may query (read-only), registered by its owner or shared by an
+    admin with everyone. The URL, credentials included, is stored only encrypted
+    (`url_encrypted`, Fernet); `url_masked` is what is ever shown of it."""
+
+    __tablename__ = "database_connections"
+    __table_args__ = (UniqueConstraint("owner_id", "name", name="uq_database_connections_name"),)
+
+    id: Mapped[str] = _id_column()
+    owner_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    dialect: Mapped[str] = mapped_column(String(32), nullable=False)
+    url_encrypted: Mapped[str] = mapped_column(Text, nullable=False)
+    url_masked: Mapped[str] = mapped_column(Text, nullable=False)
+    shared: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class DatabaseQuery(Base):
+    """The audit log of the agent's database access: every query, table listing and table
+    description, who asked and what became of it. Append-only, without foreign keys (the
+    trail outlives connections and conversations)."""
+
+    __tablename__ = "database_queries"
+
+    id: Mapped[str] = _id_column()
+    owner_id: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    connection_id: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    connection_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    conversation_id: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    operation: Mapped[str] = mapped_column(String(16), nullable=False)  # query, tables, describe
+    statement: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)  # ok, error, timeout...
+    rows: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    truncated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = _created()

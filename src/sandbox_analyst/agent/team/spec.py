@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox_analyst.agent.tools import (
+    DATABASE_TOOLS,
     EXECUTE_CODE,
     GENERATE_CHART,
     LIST_FILES,
@@ -34,6 +35,7 @@ ROLE_TOOLS = (
     WRITE_FILE,
     GENERATE_CHART,
     PREVIEW_FILE,
+    *DATABASE_TOOLS,  # offered when the assistant may query a database connection
 )
 _ROLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")  # a handoff tool's name must be valid
 MAX_ROLES = 8
@@ -200,6 +202,7 @@ def default_team() -> TeamSpec:
                     READ_FILE,
                     WRITE_FILE,
                     GENERATE_CHART,
+                    *DATABASE_TOOLS,
                 ),
                 handoffs=(PLANNER,),
             ),

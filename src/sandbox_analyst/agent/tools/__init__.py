@@ -20,6 +20,22 @@ from sandbox_analyst.agent.tools.context import (
     ToolOutcome,
     TurnState,
 )
+from sandbox_analyst.agent.tools.database import (
+    DATABASE_TOOLS,
+    QUERY_DATABASE,
+    database_tools,
+    with_databases,
+)
+from sandbox_analyst.agent.tools.database_access import (
+    Column,
+    ConnectionInfo,
+    DatabaseAccess,
+    DatabaseToolError,
+    ForeignKey,
+    QueryRows,
+    TableDescription,
+    TableName,
+)
 from sandbox_analyst.agent.tools.execute_code import EXECUTE_CODE, normalise_code
 from sandbox_analyst.agent.tools.files import LIST_FILES, PREVIEW_FILE
 from sandbox_analyst.agent.tools.install_package import install_package_tool, with_installs
@@ -30,6 +46,7 @@ from sandbox_analyst.agent.tools.workdir_files import READ_FILE, WRITE_FILE
 __all__ = [
     "BASH",
     "CHART_TYPES",
+    "DATABASE_TOOLS",
     "EDIT_FILE",
     "EXECUTE_CODE",
     "GENERATE_CHART",
@@ -37,12 +54,21 @@ __all__ = [
     "GREP",
     "LIST_FILES",
     "PREVIEW_FILE",
+    "QUERY_DATABASE",
     "READ_FILE",
     "WRITE_FILE",
     "Approval",
     "CallOutput",
+    "Column",
     "CommandApprover",
+    "ConnectionInfo",
+    "DatabaseAccess",
+    "DatabaseToolError",
+    "ForeignKey",
     "InvalidArguments",
+    "QueryRows",
+    "TableDescription",
+    "TableName",
     "Tool",
     "ToolContext",
     "ToolHandler",
@@ -53,7 +79,9 @@ __all__ = [
     "analyst_tools",
     "builtin_tools",
     "coding_tools",
+    "database_tools",
     "install_package_tool",
     "normalise_code",
+    "with_databases",
     "with_installs",
 ]

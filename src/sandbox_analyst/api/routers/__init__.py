@@ -3,6 +3,7 @@
 from sandbox_analyst.api.routers import (
     assistants,
     chat,
+    connections,
     conversations,
     files,
     system,
@@ -19,6 +20,7 @@ ROUTERS = [
     files.router,
     tasks.router,
     templates.router,
+    connections.router,
     ui_support.router,
 ]
 

@@ -24,7 +24,13 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from sandbox_analyst.agent import AgentConfig
-from sandbox_analyst.agent.tools import ToolRegistry, analyst_tools, builtin_tools, with_installs
+from sandbox_analyst.agent.tools import (
+    ToolRegistry,
+    analyst_tools,
+    builtin_tools,
+    with_databases,
+    with_installs,
+)
 from sandbox_analyst.config import ConfigError, Settings
 from sandbox_analyst.llm import LLM, LLMError, create_llm, resolve_endpoint
 from sandbox_analyst.sandbox import Sandbox
@@ -36,6 +42,7 @@ from sandbox_analyst.service.chat.recorder import TurnRecorder
 from sandbox_analyst.service.chat.records import StoredConversation
 from sandbox_analyst.service.chat.runner import TurnRequest, TurnRunner
 from sandbox_analyst.service.chat.turn import ChatTurn, TurnOutcome
+from sandbox_analyst.service.connections import ConnectionService
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.errors import NotFound, OnAnotherReplica, ValidationError
 from sandbox_analyst.service.files import FileService
@@ -71,10 +78,13 @@ class ChatService:
         runner_id: str | None = None,
         packages: PackageService | None = None,
         replicas: TurnRunners | None = None,
+        connections: ConnectionService | None = None,
     ) -> None:
         """`runner_id`: this process in `server_processes`, recorded on each turn it runs;
         `packages`: approved installs (without it, no assistant gets install_package);
-        `replicas`: tells whether another live replica holds a conversation's sandbox."""
+        `replicas`: tells whether another live replica holds a conversation's sandbox;
+        `connections`: the databases its turns may query (without it, none)."""
+        self._connections = connections
         self.settings = settings
         self._runner_id = runner_id
         self._packages = packages
@@ -123,6 +133,7 @@ class ChatService:
                 sandbox = await self.sandboxes.acquire(
                     conversation.owner_id, conversation.id, template=assistant.template
                 )
+            tools = await self._tools(assistant, conversation.owner_id, conversation.id, sandbox)
             # The claim every replica respects (the check above only spares a sandbox).
             user_message, message = await self._claims.claim(
                 conversation.id, content, runner_id=self._runner_id
@@ -141,7 +152,7 @@ class ChatService:
             history=history,
             config=self._agent_config(assistant),
             team=team_of(assistant),
-            tools=self._tools(assistant, conversation.owner_id, conversation.id, sandbox),
+            tools=tools,
         )
         not_saved: list[str] = []  # artifacts the storage could not take, for the user
         runner = TurnRunner(
@@ -275,19 +286,27 @@ class ChatService:
             model = assistant.model or "(default model)"
             return None, f"{provider} model '{model}': {exc}"
 
-    def _tools(
+    async def _tools(
         self, assistant: Assistant, owner_id: str, conversation_id: str, sandbox: Sandbox | None
     ) -> ToolRegistry | None:
         """The mode's tools (None: its defaults), plus install_package when the assistant
-        allows installs."""
-        if self._packages is None or sandbox is None:
-            return None
-        ask = PackageAsk(owner_id, conversation_id, assistant)
-        requester = package_requester(self._packages, ask, sandbox)
-        if requester is None:
+        allows installs, and the database tools when it may query any connection."""
+        if sandbox is None:
             return None
         tools = analyst_tools() if assistant.mode == "team" else builtin_tools()
-        return with_installs(tools, requester)
+        changed = False
+        if self._packages is not None:
+            ask = PackageAsk(owner_id, conversation_id, assistant)
+            requester = package_requester(self._packages, ask, sandbox)
+            if requester is not None:
+                tools, changed = with_installs(tools, requester), True
+        if self._connections is not None:
+            databases = await self._connections.for_turn(
+                owner_id, conversation_id, assistant.connections
+            )
+            if databases.connections():
+                tools, changed = with_databases(tools, databases), True
+        return tools if changed else None
 
     def _agent_config(self, assistant: Assistant) -> AgentConfig:
         agent = self.settings.agent

@@ -89,6 +89,7 @@ export const api = {
   updateAssistant: (id, fields) => request("PATCH", `/api/assistants/${encodeURIComponent(id)}`, { json: fields }),
   deleteAssistant: (id) => request("DELETE", `/api/assistants/${encodeURIComponent(id)}`),
   templates: () => request("GET", "/api/templates"),
+  connections: () => request("GET", "/api/connections"),
 
   conversations: () => request("GET", "/api/conversations?limit=500"),
   conversation: (id) => request("GET", `/api/conversations/${encodeURIComponent(id)}`),

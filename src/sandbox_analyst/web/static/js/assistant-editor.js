@@ -90,6 +90,34 @@ export function assistantEditor(assistant, shell) {
   const allowInstalls = h("input", { id: "assistant-allow_installs", name: "allow_installs", type: "checkbox", disabled: !editable, checked: Boolean(value("allow_installs", false)) });
   const allowedPackages = input("allowed_packages", { placeholder: "faker, regex>=2024", value: (value("allowed_packages", []) || []).join(", ") });
 
+  // Database connections it may query: all of the user's (null), or only the ones ticked.
+  const chosen = value("connections", null);
+  const allConnections = h("input", { id: "assistant-connections", name: "connections_all", type: "checkbox", disabled: !editable, checked: chosen === null, dataset: { testid: "assistant-connections-all" } });
+  const connectionList = h("div", { class: "connection-list", dataset: { testid: "assistant-connections" } });
+  const showConnections = () => {
+    for (const box of connectionList.querySelectorAll("input")) box.disabled = !editable || allConnections.checked;
+  };
+  allConnections.addEventListener("change", showConnections);
+  api
+    .connections()
+    .then((connections) => {
+      const ticked = new Set(chosen || []);
+      connectionList.replaceChildren(
+        ...(connections.length
+          ? connections.map((item) =>
+              h(
+                "label",
+                { class: "checkbox" },
+                h("input", { type: "checkbox", name: "connections", value: item.id, checked: ticked.has(item.id) }),
+                h("span", {}, ` ${item.name} (${item.dialect}${item.shared ? ", shared" : ""})`),
+              ),
+            )
+          : [h("p", { class: "muted small" }, "No connections yet (analyst connections add NAME URL).")]),
+      );
+      showConnections();
+    })
+    .catch(() => {});
+
   const formError = fieldError("form");
   const saved = h("span", { class: "saved muted", "aria-live": "polite" });
   const save = h("button", { type: "submit", class: "button primary", dataset: { testid: "assistant-save" }, hidden: !editable }, assistant ? "Save" : "Create assistant");
@@ -123,6 +151,12 @@ export function assistantEditor(assistant, shell) {
       { class: "field-row" },
       field("allow_installs", "Approved installs", h("div", { class: "checkbox" }, allowInstalls, h("span", {}, " may ask the server to install packages"))),
       field("allowed_packages", "Packages it may install", allowedPackages, "Others wait for an admin's approval (analyst packages pending)."),
+    ),
+    field(
+      "connections",
+      "Databases it may query",
+      h("div", {}, h("div", { class: "checkbox" }, allConnections, h("span", {}, " every connection of the person chatting")), connectionList),
+      "Read-only, with list_tables, describe_table and query_database.",
     ),
     field("visibility", "Who can use it", visibility),
     field("mode", "Mode", mode),
@@ -176,6 +210,7 @@ export function assistantEditor(assistant, shell) {
         .map((entry) => entry.trim())
         .filter(Boolean),
     };
+    fields.connections = data.get("connections_all") === "on" ? null : data.getAll("connections").map(String);
     if (team && fields.mode === "team") fields.team = team.collect();
     let valid = true;
     for (const [name, spec] of Object.entries(NUMBER_FIELDS)) {

@@ -1,0 +1,67 @@
+"""The key that encrypts connection URLs at rest (Fernet: AES-128-CBC with an HMAC, from the
+`cryptography` package). The key comes from `connections.key` in the settings, or is
+generated once into `<data_dir>/connections.key` (mode 0600, outside every sandbox: the data
+directory is hidden from sessions). Without the key the stored URLs cannot be read back."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from sandbox_analyst.config import ConfigError
+
+KEY_FILE_NAME = "connections.key"
+
+
+class UndecryptableConnection(Exception):
+    """A stored URL that this key cannot decrypt (the key changed since it was stored)."""
+
+
+def load_or_create_key(data_dir: Path) -> bytes:
+    """The generated key, created on first use; written aside and hard-linked into place so
+    that two processes starting at once agree on one key."""
+    path = data_dir / KEY_FILE_NAME
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        aside = data_dir / f".{KEY_FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(Fernet.generate_key())
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+    return path.read_bytes().strip()
+
+
+class ConnectionCipher:
+    def __init__(self, key: bytes) -> None:
+        try:
+            self._fernet = Fernet(key)
+        except ValueError as exc:
+            raise ConfigError(
+                "connections.key must be a Fernet key: 32 url-safe base64-encoded bytes "
+                '(python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())")'
+            ) from exc
+
+    @classmethod
+    def from_settings(cls, key: str | None, data_dir: Path) -> ConnectionCipher:
+        return cls(key.encode() if key else load_or_create_key(data_dir))
+
+    def encrypt(self, text: str) -> str:
+        return self._fernet.encrypt(text.encode()).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode()
+        except InvalidToken as exc:
+            raise UndecryptableConnection(
+                "this connection's URL was encrypted with another key (connections.key "
+                "changed?): remove the connection and add it again"
+            ) from exc
