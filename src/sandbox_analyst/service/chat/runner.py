@@ -41,6 +41,7 @@ from sandbox_analyst.service.conversations import MessageStatus
 from sandbox_analyst.service.errors import StorageFull
 from sandbox_analyst.service.sandboxes import ConversationRecords, ConversationSandboxes
 from sandbox_analyst.store import StorageFullError
+from sandbox_analyst.telemetry import TurnFinished, emit
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,12 @@ class TurnRequest:
     @property
     def first_speaker(self) -> str | None:
         return self.team.entry.name if self.team is not None else None
+
+
+def _model_calls(final: FinalEvent | None) -> int:
+    """One assistant message per model call."""
+    messages = final.messages if final is not None else []
+    return sum(1 for message in messages if message.role == "assistant")
 
 
 class TurnRunner:
@@ -165,6 +172,15 @@ class TurnRunner:
         except Exception:
             logger.exception("could not store the end of chat turn %s", request.message_id)
         finally:
+            emit(
+                TurnFinished(
+                    mode="team" if request.team is not None else "agent",
+                    outcome=status,
+                    stop_reason=stop_reason,
+                    seconds=duration,
+                    iterations=_model_calls(final),
+                )
+            )
             if self.sandbox is not None:
                 self.sandboxes.finish(request.conversation_id, self.sandbox)
             self.on_finished()
