@@ -18,7 +18,8 @@ from fastapi import APIRouter, FastAPI
 from sandbox_analyst.api import metrics, openai_compat
 from sandbox_analyst.api.body_limit import BodyLimitMiddleware
 from sandbox_analyst.api.errors import ErrorBody, install_error_handlers
-from sandbox_analyst.api.metrics import HTTPMetricsMiddleware, live_state
+from sandbox_analyst.api.metrics import live_state
+from sandbox_analyst.api.request_telemetry import RequestTelemetryMiddleware
 from sandbox_analyst.api.routers import ROUTERS
 from sandbox_analyst.api.single_user import SingleUserRefused, check_single_user, is_loopback
 from sandbox_analyst.config import Settings
@@ -90,7 +91,7 @@ def create_app(
         inline_files_bytes=settings.openai_compat.max_request_mb * 1024 * 1024,
     )
     # Outermost: it sees every request's final status, a 413 from the body limit included.
-    app.add_middleware(HTTPMetricsMiddleware)
+    app.add_middleware(RequestTelemetryMiddleware)
     for router in (*ROUTERS, metrics.router, openai_compat.router, *extra_routers):
         app.include_router(router)
     mount_ui(app)

@@ -1,23 +1,19 @@
-"""`GET /metrics` (Prometheus) and the HTTP request measurements behind it.
+"""`GET /metrics` (Prometheus). Requests are measured by `request_telemetry`.
 
 Who may scrape: an admin's API key by default; anyone with `metrics.public`; a client whose
-address is in `metrics.allow_networks` without a key. `HTTPMetricsMiddleware` times every
-request and labels it with its route's template (`/api/conversations/{conversation_id}`), never
-the raw path, so ids do not become label values; paths no route matched are "unmatched".
+address is in `metrics.allow_networks` without a key.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import time
 
 from fastapi import APIRouter, Request, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox_analyst.api.auth import OptionalPrincipal
 from sandbox_analyst.config import MetricsSettings
 from sandbox_analyst.service import Forbidden, NotFound, Services, Unauthorized
-from sandbox_analyst.telemetry import HTTPRequestFinished, emit, prometheus
+from sandbox_analyst.telemetry import prometheus
 
 router = APIRouter(tags=["operations"])
 
@@ -67,31 +63,3 @@ def _from_allowed_network(request: Request, settings: MetricsSettings) -> bool:
     except ValueError:
         return False
     return any(address in network for network in settings.allow_networks)
-
-
-class HTTPMetricsMiddleware:
-    """Reports an `HTTPRequestFinished` for each HTTP request, once its response has ended
-    (a stream: when it closed)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.monotonic()
-        status = 500  # what the client gets if the app fails before it answers
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = scope.get("route")
-            template = "unmatched" if route is None else getattr(route, "path", "") or "/"
-            emit(HTTPRequestFinished(scope["method"], template, status, time.monotonic() - started))

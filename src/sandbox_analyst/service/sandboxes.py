@@ -279,10 +279,9 @@ class ConversationSandboxes:
                 execution = await known.sandbox.run_code(code, timeout=self.code_timeout)
             if execution.error is not None:
                 failed += 1
+                # The error's name only: its message may quote the user's data.
                 logger.warning(
-                    "a replayed cell failed while rebuilding a sandbox: %s: %s",
-                    execution.error.name,
-                    execution.error.value,
+                    "a replayed cell failed while rebuilding a sandbox: %s", execution.error.name
                 )
         return Restoration(reason, files, len(cells) - failed, failed)
 

@@ -120,6 +120,10 @@ class TurnRunner:
         assert task is not None  # the turn's own task (ChatTurn.start)
         steps = StepWriter(recorder, channel, task)
         started = time.monotonic()
+        logger.info(
+            "chat turn started",
+            extra={"mode": "team" if request.team is not None else "agent"},
+        )
         final: FinalEvent | None = None
         status: MessageStatus = "failed"
         agent_status = "failed"
@@ -172,6 +176,19 @@ class TurnRunner:
         except Exception:
             logger.exception("could not store the end of chat turn %s", request.message_id)
         finally:
+            logger.info(
+                "chat turn ended: %s (%s) in %.2f s",
+                status,
+                stop_reason,
+                duration,
+                extra={
+                    "status": status,
+                    "stop_reason": stop_reason,
+                    "duration_s": round(duration, 3),
+                    "input_tokens": usage.get("input_tokens", 0),
+                    "output_tokens": usage.get("output_tokens", 0),
+                },
+            )
             emit(
                 TurnFinished(
                     mode="team" if request.team is not None else "agent",
