@@ -25,6 +25,7 @@ COMMAND_MODULES = {
     "demo": "demo",
     "doctor": "doctor",
     "exec": "exec_cmd",
+    "export": "export",
     "keys": "keys",
     "packages": "packages",
     "serve": "serve",

@@ -65,6 +65,7 @@ from sandbox_analyst.service.file_links import (
 )
 from sandbox_analyst.service.filenames import content_disposition
 from sandbox_analyst.service.files import FileContent, FileKind, FileService, SignedLink
+from sandbox_analyst.service.notebooks import ExportedFile, NotebookService
 from sandbox_analyst.service.packages import InstallOutcome, PackageAsk, PackageService
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.services import Services
@@ -95,6 +96,7 @@ __all__ = [
     "CreatedKey",
     "ErrorCode",
     "ErrorEvent",
+    "ExportedFile",
     "FileContent",
     "FileKind",
     "FileLinkMatch",
@@ -108,6 +110,7 @@ __all__ = [
     "MessageStatus",
     "Mode",
     "NotFound",
+    "NotebookService",
     "OnAnotherReplica",
     "PackageAsk",
     "PackageService",

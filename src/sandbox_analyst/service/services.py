@@ -24,6 +24,7 @@ from sandbox_analyst.service.chat.records import StoredSandboxIds
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.notebooks import NotebookService
 from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
@@ -49,6 +50,7 @@ class Services:
     e2b: E2BSandboxService
     templates: TemplateCatalog
     packages: PackageService
+    notebooks: NotebookService
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
 
@@ -122,6 +124,7 @@ class Services:
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret, templates),
             templates=templates,
             packages=packages,
+            notebooks=NotebookService(db, blobs, conversations, templates),
             owns_blobs=owns_blobs,
         )
 
