@@ -30,6 +30,7 @@ COMMAND_MODULES = {
     "packages": "packages",
     "serve": "serve",
     "templates": "templates",
+    "usage": "usage",
     "users": "users",
 }
 

@@ -77,6 +77,7 @@ from sandbox_analyst.service.team_config import (
     default_team_config,
 )
 from sandbox_analyst.service.text import Title
+from sandbox_analyst.service.usage import UsageService, UserUsage
 from sandbox_analyst.service.users import CreatedKey, UserService
 
 __all__ = [
@@ -136,7 +137,9 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "UrlSigner",
+    "UsageService",
     "UserService",
+    "UserUsage",
     "ValidationError",
     "Visibility",
     "content_disposition",

@@ -29,6 +29,7 @@ from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
+from sandbox_analyst.service.usage import UsageService
 from sandbox_analyst.service.users import UserService
 from sandbox_analyst.store import BlobStore, Database, create_blob_store
 
@@ -51,6 +52,7 @@ class Services:
     templates: TemplateCatalog
     packages: PackageService
     notebooks: NotebookService
+    usage: UsageService
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
 
@@ -125,6 +127,7 @@ class Services:
             templates=templates,
             packages=packages,
             notebooks=NotebookService(db, blobs, conversations, templates),
+            usage=UsageService(db),
             owns_blobs=owns_blobs,
         )
 

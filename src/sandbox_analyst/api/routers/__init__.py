@@ -1,6 +1,7 @@
 """The REST API's routers, one per resource."""
 
 from sandbox_analyst.api.routers import (
+    admin,
     assistants,
     chat,
     conversations,
@@ -20,6 +21,7 @@ ROUTERS = [
     files.router,
     templates.router,
     ui_support.router,
+    admin.router,
 ]
 
 __all__ = ["ROUTERS"]
