@@ -56,7 +56,10 @@ class MeteredLLM:
             outcome = "failed"
             raise
         finally:
-            await events.aclose()  # type: ignore[attr-defined]
+            # An async generator has aclose; a plain async iterator need not.
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
             emit(
                 LLMCallFinished(
                     self.provider,
