@@ -12,7 +12,14 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -346,6 +353,30 @@ class ServerSettings(BaseModel):
     )
 
 
+class MetricsSettings(BaseModel):
+    """`GET /metrics` (Prometheus text format)."""
+
+    enabled: bool = Field(True, description="Serve /metrics; false: 404.")
+    public: bool = Field(
+        False, description="Anyone may scrape /metrics; false: an admin API key is needed."
+    )
+    allow_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Client networks (e.g. 10.0.0.0/8) that may scrape /metrics without a key; "
+        "the address is the connection's peer (a proxy in front must be trusted).",
+    )
+
+
+class LoggingSettings(BaseModel):
+    """What the server's log lines look like."""
+
+    format: Literal["text", "json"] = Field(
+        "text",
+        description="text: one readable line per record; json: one JSON object per line "
+        "(time, level, logger, message, request_id, turn_id...), for a log collector.",
+    )
+
+
 class OpenAICompatSettings(BaseModel):
     """The OpenAI-compatible `/v1` API that chat front ends (LibreChat, Open WebUI) call."""
 
@@ -571,6 +602,8 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; default: SQLite in the data directory."
     )
     log_level: str = "INFO"
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)

@@ -58,6 +58,9 @@ TABLE: list[Row] = [
     Row("GET", "/api/ui/settings", (200, 200, 200, 200, 200)),
     # The templates an assistant may name: any signed-in user (the assistant editor lists them).
     Row("GET", "/api/templates", (200, 200, 200, *_NO_AUTH)),
+    # Operations: the metrics are an admin's (tests/api/test_metrics.py: other settings).
+    Row("GET", "/metrics", (403, 403, 200, *_NO_AUTH)),
+    Row("GET", "/api/admin/usage", (403, 403, 200, *_NO_AUTH)),
     # Assistants: private ones do not exist for others; public ones are read-only for them.
     Row("POST", "/api/assistants", (201, 201, 201, *_NO_AUTH), json={"name": "new one"}),
     Row("GET", "/api/assistants", (200, 200, 200, *_NO_AUTH)),
@@ -104,6 +107,8 @@ TABLE: list[Row] = [
         json={"content": "hello"},
     ),
     Row("POST", "/api/conversations/{conversation}/cancel", (200, 404, 200, *_NO_AUTH)),
+    Row("GET", "/api/conversations/{conversation}/export.ipynb", (200, 404, 200, *_NO_AUTH)),
+    Row("GET", "/api/conversations/{conversation}/export.py", (200, 404, 200, *_NO_AUTH)),
     Row("DELETE", "/api/conversations/{conversation}", (204, 404, 204, *_NO_AUTH)),
     # Files and artifacts: only ever their owner's (and an admin's).
     Row("POST", "/api/files", (201, 201, 201, *_NO_AUTH), upload=True),

@@ -48,13 +48,27 @@ def test_single_user_mode_is_refused_off_loopback(
 
 
 @pytest.fixture
-def served(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+def logging_setups() -> list[tuple[str, str]]:
+    """The log setups `analyst serve` asked for (format, level), recorded by `served`."""
+    return []
+
+
+@pytest.fixture
+def served(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, logging_setups: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
     """Runs of `uvicorn.run` made by `analyst serve`, recorded instead of serving."""
     monkeypatch.setenv("ANALYST_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("ANALYST_DATABASE_URL", settings.effective_database_url)
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(
         serve_module.uvicorn, "run", lambda app, **kwargs: calls.append({"app": app, **kwargs})
+    )
+    # The log setup is recorded too, not applied to the test process's loggers.
+    monkeypatch.setattr(
+        serve_module,
+        "configure_logging",
+        lambda log_format, level: logging_setups.append((log_format, level)),
     )
     return calls
 
@@ -68,6 +82,20 @@ def test_serving_starts_with_the_given_address(served: list[dict[str, Any]]) -> 
     result = CliRunner().invoke(app, ["serve", "--port", "8123"])
     assert result.exit_code == 0, result.output
     assert (served[0]["host"], served[0]["port"]) == ("127.0.0.1", 8123)
+
+
+def test_serving_logs_in_the_configured_format_through_one_handler(
+    served: list[dict[str, Any]],
+    logging_setups: list[tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANALYST_LOGGING__FORMAT", "json")
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert logging_setups == [("json", "INFO")]
+    # uvicorn leaves the logging set up alone, and logs no access lines of its own (the app
+    # logs requests by route template, without their query strings).
+    assert (served[0]["log_config"], served[0]["access_log"]) == (None, False)
 
 
 async def test_single_user_serving_needs_no_hint(served: list[dict[str, Any]]) -> None:

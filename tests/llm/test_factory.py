@@ -65,9 +65,9 @@ llm:
     claude = create_llm(settings, "claude")
     other_model = create_llm(settings, "claude", "claude-other")
     try:
-        assert isinstance(default, OpenAIChatLLM)
+        assert isinstance(default.inner, OpenAIChatLLM)
         assert (default.provider, default.model) == ("ollama", "qwen3")
-        assert isinstance(claude, AnthropicMessagesLLM)
+        assert isinstance(claude.inner, AnthropicMessagesLLM)
         assert (claude.provider, claude.model) == ("claude", "claude-test")
         assert other_model.model == "claude-other"
         fake.add_turns(Turn(text="hi"), Turn(text="hello"))

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from sandbox_analyst.sandbox import Sandbox
+from sandbox_analyst.telemetry.context import executions_for
 
 DATA_EXTENSIONS = (".csv", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet", ".json", ".jsonl")
 _MAX_COLUMNS_LISTED = 60
@@ -124,7 +125,8 @@ async def preview_files(
     """One preview per path, computed in one sandbox execution."""
     request = {"paths": paths, "rows": rows, "full": full}
     code = f"exec({_SANDBOX_SOURCE!r}, {{'REQUEST': {request!r}}})"
-    execution = await sandbox.run_code(code, timeout=timeout)
+    with executions_for("preview"):
+        execution = await sandbox.run_code(code, timeout=timeout)
     if execution.error is not None:
         raise PreviewError(f"{execution.error.name}: {execution.error.value}")
     try:

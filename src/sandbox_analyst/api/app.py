@@ -15,16 +15,19 @@ from importlib.metadata import version
 
 from fastapi import APIRouter, FastAPI
 
-from sandbox_analyst.api import jupyter, librechat, openai_compat
+from sandbox_analyst.api import jupyter, librechat, metrics, openai_compat
 from sandbox_analyst.api.body_limit import BodyLimitMiddleware
 from sandbox_analyst.api.errors import ErrorBody, install_error_handlers
 from sandbox_analyst.api.mcp_endpoint import mount_mcp
+from sandbox_analyst.api.metrics import live_state
+from sandbox_analyst.api.request_telemetry import RequestTelemetryMiddleware
 from sandbox_analyst.api.routers import ROUTERS
 from sandbox_analyst.api.single_user import SingleUserRefused, check_single_user, is_loopback
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import SessionManager
 from sandbox_analyst.service import Services
 from sandbox_analyst.store import BlobStore
+from sandbox_analyst.telemetry import prometheus
 from sandbox_analyst.web import mount_ui
 
 Hook = Callable[[Services], Awaitable[None]]
@@ -81,13 +84,17 @@ def create_app(
     app.state.services = services
     app.state.settings = settings
     app.state.local_principal = None
+    prometheus.install()
+    app.state.metrics_registry = prometheus.app_registry(live_state(services))
     install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware,
         json_bytes=settings.server.max_json_kb * 1024,
         inline_files_bytes=settings.openai_compat.max_request_mb * 1024 * 1024,
     )
-    for router in (*ROUTERS, openai_compat.router, jupyter.router, *extra_routers):
+    # Outermost: it sees every request's final status, a 413 from the body limit included.
+    app.add_middleware(RequestTelemetryMiddleware)
+    for router in (*ROUTERS, metrics.router, openai_compat.router, jupyter.router, *extra_routers):
         app.include_router(router)
     app.mount(librechat.MOUNT_PATH, librechat.create_librechat_app(app))
     mcp = mount_mcp(app, services)

@@ -26,12 +26,14 @@ COMMAND_MODULES = {
     "demo": "demo",
     "doctor": "doctor",
     "exec": "exec_cmd",
+    "export": "export",
     "keys": "keys",
     "mcp": "mcp_cmd",
     "packages": "packages",
     "serve": "serve",
     "task": "task_cmd",
     "templates": "templates",
+    "usage": "usage",
     "users": "users",
 }
 

@@ -24,6 +24,7 @@ from sandbox_analyst.cli.app import app, err_console, settings
 from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import BackendUnavailableError, backend_factory
+from sandbox_analyst.telemetry.logs import configure_logging
 
 if TYPE_CHECKING:
     from sandbox_analyst.service import Services
@@ -76,10 +77,19 @@ def serve(
     # h11 with a deadline on request headers: slow clients cannot hold connections.
     protocol = header_deadline_protocol(server.header_timeout_s)
     log_level = effective.log_level.lower()
+    # One handler for every logger, uvicorn's included (log_config=None: uvicorn leaves it);
+    # requests are logged by the app, by route template (uvicorn's line has the query string).
+    configure_logging(effective.logging.format, effective.log_level)
+    quiet = {"log_config": None, "access_log": False}
     if server.e2b_port is None:
         starting = StartingApp(lambda: _build(effective, None))
         uvicorn.run(
-            starting, host=server.host, port=server.port, log_level=log_level, http=protocol
+            starting,
+            host=server.host,
+            port=server.port,
+            log_level=log_level,
+            http=protocol,
+            **quiet,
         )
         return
     # One server listening on both ports; each connection goes to the app of its port.
@@ -92,7 +102,7 @@ def serve(
         soft_wrap=True,
     )
     starting = StartingApp(lambda: _build(effective, e2b_port))
-    config = uvicorn.Config(starting, log_level=log_level, http=protocol)
+    config = uvicorn.Config(starting, log_level=log_level, http=protocol, **quiet)
     uvicorn.Server(config).run(sockets=sockets)
 
 

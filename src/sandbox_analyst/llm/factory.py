@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sandbox_analyst.config import LLM_KINDS, ConfigError, LLMSettings, ProviderSettings, Settings
 from sandbox_analyst.llm.base import LLM
 from sandbox_analyst.llm.errors import LLMAuthError
+from sandbox_analyst.llm.metered import MeteredLLM
 from sandbox_analyst.llm.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -44,8 +45,14 @@ def create_llm(settings: Settings, provider: str | None = None, model: str | Non
         client = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=endpoint.base_url, timeout=endpoint.timeout, max_retries=0
         )
-        return AnthropicMessagesLLM(
-            client, provider=name, model=chosen, stream_tools=endpoint.stream_tools, retry=retry
+        return MeteredLLM(
+            AnthropicMessagesLLM(
+                client,
+                provider=name,
+                model=chosen,
+                stream_tools=endpoint.stream_tools,
+                retry=retry,
+            )
         )
     import openai
 
@@ -58,13 +65,15 @@ def create_llm(settings: Settings, provider: str | None = None, model: str | Non
             api_key=api_key, base_url=endpoint.base_url, timeout=endpoint.timeout, max_retries=0
         )
     openai_itself = endpoint.kind == "azure" or endpoint.base_url is None
-    return OpenAIChatLLM(
-        client,
-        provider=name,
-        model=chosen,
-        stream_tools=endpoint.stream_tools,
-        retry=retry,
-        max_tokens_param="max_completion_tokens" if openai_itself else "max_tokens",
+    return MeteredLLM(
+        OpenAIChatLLM(
+            client,
+            provider=name,
+            model=chosen,
+            stream_tools=endpoint.stream_tools,
+            retry=retry,
+            max_tokens_param="max_completion_tokens" if openai_itself else "max_tokens",
+        )
     )
 
 

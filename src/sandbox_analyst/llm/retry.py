@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sandbox_analyst.llm.errors import LLMError
 from sandbox_analyst.llm.events import LLMEvent
+from sandbox_analyst.telemetry import LLMRetried, emit
 
 # A server asking for longer than this is treated as "not now": we wait this long at most.
 MAX_RETRY_AFTER = 60.0
@@ -89,5 +90,6 @@ async def stream_with_retries(
                 yield event
         finally:
             await events.aclose()
+        emit(LLMRetried(failure.provider, failure.model, type(failure).__name__))
         await asyncio.sleep(policy.delay(retries, failure.retry_after))
         retries += 1

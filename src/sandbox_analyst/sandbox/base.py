@@ -6,9 +6,10 @@ import abc
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, ClassVar, Literal
 
 from sandbox_analyst.sandbox.errors import FileAccessError, SandboxError, SandboxUsageError
+from sandbox_analyst.sandbox.metering import metered
 from sandbox_analyst.sandbox.models import (
     CommandResult,
     EntryInfo,
@@ -117,6 +118,8 @@ class Sandbox(abc.ABC):
     never ends a busy session and reaps by `last_used`.
     """
 
+    backend: ClassVar[str] = "unknown"
+    """The backend's name (`sandbox.backend`), as metrics label its executions."""
     sandbox_id: str
     files: SandboxFiles
     busy: bool = False
@@ -201,6 +204,13 @@ class Sandbox(abc.ABC):
     @property
     @abc.abstractmethod
     def closed(self) -> bool: ...
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Each backend's own `run_code`, measured (`metering`), whoever calls it.
+        run_code = cls.__dict__.get("run_code")
+        if run_code is not None and not getattr(run_code, "__metered__", False):
+            cls.run_code = metered(run_code, cls.backend)  # type: ignore[method-assign]
 
     async def __aenter__(self) -> Sandbox:
         return self

@@ -108,6 +108,11 @@ class SandboxProvider(abc.ABC):
     @abc.abstractmethod
     async def health(self) -> ProviderHealth: ...
 
+    def ready_workers(self) -> dict[str, int]:
+        """Sessions started ahead of time and waiting, per template (for metrics; quick, no
+        I/O). Empty for a backend that keeps none."""
+        return {}
+
     @abc.abstractmethod
     async def shutdown(self) -> None:
         """End every session this process started and release the backend."""

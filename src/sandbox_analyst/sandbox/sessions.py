@@ -35,6 +35,7 @@ from sandbox_analyst.sandbox.errors import (
     TooManyUserSessionsError,
 )
 from sandbox_analyst.sandbox.provider import SandboxProvider, SessionSpec
+from sandbox_analyst.telemetry import SessionEnded, SessionLost, SessionStarted, emit
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ class SessionManager:
         """The key's live session, if it has one."""
         entry = self._sessions.get(key)
         if entry is not None and entry.sandbox.closed:
-            self._forget(key)
+            self._forget_lost(key)
             return None
         return entry.sandbox if entry is not None else None
 
@@ -148,7 +149,7 @@ class SessionManager:
             self._touch(entry, hold)
             return entry.sandbox, False
         if entry is not None:
-            self._forget(key)
+            self._forget_lost(key)
         task = self._creating.get(key)
         created = task is None
         if task is None:
@@ -190,9 +191,13 @@ class SessionManager:
 
     async def end(self, key: SessionKey) -> bool:
         """End the key's session for good; False if it had none."""
+        return await self._end(key, "ended")
+
+    async def _end(self, key: SessionKey, reason: str) -> bool:
         entry = self._forget(key)
         if entry is None:
             return False
+        emit(SessionEnded(entry.sandbox.backend, reason))
         await entry.sandbox.close()
         return True
 
@@ -211,7 +216,7 @@ class SessionManager:
         ]
         for key in idle:
             log.info("ending idle sandbox session %s", key)
-            await self.end(key)
+            await self._end(key, "idle")
         return len(idle)
 
     async def shutdown(self, *, end_provider: bool = True) -> None:
@@ -224,7 +229,7 @@ class SessionManager:
             self._reaper = None
         await asyncio.gather(*self._creating.values(), return_exceptions=True)
         for key in list(self._sessions):
-            await self.end(key)
+            await self._end(key, "shutdown")
         if end_provider:
             await self.provider.shutdown()
 
@@ -265,6 +270,7 @@ class SessionManager:
                 log.info("ending the idle sandbox session %s to make room", key)
                 entry = self._forget(key)
                 if entry is not None:
+                    emit(SessionEnded(entry.sandbox.backend, "reclaimed"))
                     victims.append(entry)
         return victims
 
@@ -298,6 +304,7 @@ class SessionManager:
             holds = self._pending_holds.pop(key, 0)
             self._sessions[key] = _Entry(sandbox, touched=now, holds=holds, held_since=now)
             self._keys_by_id[sandbox.sandbox_id] = key
+            emit(SessionStarted(sandbox.backend, "created" if created else "connected"))
             return sandbox, created
         finally:
             self._creating.pop(key, None)
@@ -321,6 +328,14 @@ class SessionManager:
             if not entry.holds:
                 entry.held_since = entry.touched
             entry.holds += 1
+
+    def _forget_lost(self, key: SessionKey) -> None:
+        """The key's session closed without this manager ending it: its worker or kernel
+        died, or its backend dropped it."""
+        entry = self._forget(key)
+        if entry is not None:
+            log.info("sandbox session %s of %s was lost", entry.sandbox.sandbox_id, key)
+            emit(SessionLost(entry.sandbox.backend))
 
     def _forget(self, key: SessionKey) -> _Entry | None:
         entry = self._sessions.pop(key, None)

@@ -78,6 +78,7 @@ from sandbox_analyst.service.kernels import (
     KernelService,
     NoSuchKernelSpec,
 )
+from sandbox_analyst.service.notebooks import ExportedFile, NotebookService
 from sandbox_analyst.service.packages import InstallOutcome, PackageAsk, PackageService
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.services import Services
@@ -110,6 +111,7 @@ from sandbox_analyst.service.team_config import (
 )
 from sandbox_analyst.service.text import Title
 from sandbox_analyst.service.turn_claims import TurnAlreadyRunning
+from sandbox_analyst.service.usage import UsageService, UserUsage
 from sandbox_analyst.service.users import CreatedKey, UserService
 
 __all__ = [
@@ -138,6 +140,7 @@ __all__ = [
     "CreatedKey",
     "ErrorCode",
     "ErrorEvent",
+    "ExportedFile",
     "FileContent",
     "FileKind",
     "FileLinkMatch",
@@ -157,6 +160,7 @@ __all__ = [
     "ModelUnavailable",
     "NoSuchKernelSpec",
     "NotFound",
+    "NotebookService",
     "OnAnotherReplica",
     "PackageAsk",
     "PackageService",
@@ -194,7 +198,9 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "UrlSigner",
+    "UsageService",
     "UserService",
+    "UserUsage",
     "ValidationError",
     "Visibility",
     "content_disposition",

@@ -42,6 +42,7 @@ from sandbox_analyst.store import (
     as_stream,
     looks_like_id,
 )
+from sandbox_analyst.telemetry import FileStored, emit
 
 FileKind = Literal["upload", "artifact"]
 DEFAULT_LINK_TTL_S = 24 * 3600
@@ -305,6 +306,7 @@ class FileService:
             if isinstance(exc, StorageFullError):
                 raise StorageFull(_NOT_STORED + f"{record.name} was not kept") from None
             raise
+        emit(FileStored(record.kind, record.size))
         return record
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from sandbox_analyst.sandbox import Sandbox, SessionKey, SessionManager, SessionSpec
+from sandbox_analyst.telemetry import SessionRestored, emit
+from sandbox_analyst.telemetry.context import executions_for
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +208,12 @@ class ConversationSandboxes:
             for upload in uploads
         ]
         known.generation = sandbox.generation
+        if restoration is not None:
+            emit(
+                SessionRestored(
+                    restoration.reason, restoration.cells_replayed, restoration.cells_failed
+                )
+            )
         return PreparedSandbox(sandbox, files, restoration)
 
     def finish(self, conversation_id: str, sandbox: Sandbox) -> None:
@@ -267,13 +275,13 @@ class ConversationSandboxes:
             cells = await records.successful_cells()
         failed = 0
         for code in cells:
-            execution = await known.sandbox.run_code(code, timeout=self.code_timeout)
+            with executions_for("replay"):
+                execution = await known.sandbox.run_code(code, timeout=self.code_timeout)
             if execution.error is not None:
                 failed += 1
+                # The error's name only: its message may quote the user's data.
                 logger.warning(
-                    "a replayed cell failed while rebuilding a sandbox: %s: %s",
-                    execution.error.name,
-                    execution.error.value,
+                    "a replayed cell failed while rebuilding a sandbox: %s", execution.error.name
                 )
         return Restoration(reason, files, len(cells) - failed, failed)
 
@@ -305,7 +313,8 @@ async def _while_probing(
     sandbox: Sandbox, work: Awaitable[list[StoredFile]], timeout: float
 ) -> list[StoredFile]:
     """`work`'s result, with the probe run meanwhile: their round trips overlap."""
-    probe = asyncio.ensure_future(sandbox.run_code(_PROBE, timeout=timeout))
+    with executions_for("probe"):  # the task takes the context as it is now
+        probe = asyncio.ensure_future(sandbox.run_code(_PROBE, timeout=timeout))
     try:
         result = await work
     except BaseException:

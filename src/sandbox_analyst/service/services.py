@@ -27,11 +27,13 @@ from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.kernels import KernelService
 from sandbox_analyst.service.librechat import LibreChatService
+from sandbox_analyst.service.notebooks import NotebookService
 from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
 from sandbox_analyst.service.tasks import TaskService
+from sandbox_analyst.service.usage import UsageService
 from sandbox_analyst.service.users import UserService
 from sandbox_analyst.store import BlobStore, Database, create_blob_store
 
@@ -57,6 +59,8 @@ class Services:
     packages: PackageService
     tasks: TaskService
     connections: ConnectionService
+    notebooks: NotebookService
+    usage: UsageService
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
 
@@ -150,6 +154,8 @@ class Services:
                 replicas=runners,
             ),
             connections=connections,
+            notebooks=NotebookService(db, blobs, conversations, templates),
+            usage=UsageService(db),
             owns_blobs=owns_blobs,
         )
 

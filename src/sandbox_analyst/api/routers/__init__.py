@@ -1,10 +1,12 @@
 """The REST API's routers, one per resource."""
 
 from sandbox_analyst.api.routers import (
+    admin,
     assistants,
     chat,
     connections,
     conversations,
+    exports,
     files,
     system,
     tasks,
@@ -16,12 +18,14 @@ ROUTERS = [
     system.router,
     assistants.router,
     conversations.router,
+    exports.router,
     chat.router,
     files.router,
     tasks.router,
     templates.router,
     connections.router,
     ui_support.router,
+    admin.router,
 ]
 
 __all__ = ["ROUTERS"]

@@ -63,6 +63,8 @@ ANSWER_SLACK = 15.0
 
 
 class E2BSandbox(Sandbox):
+    backend = "e2b"
+
     def __init__(
         self,
         sdk: AsyncSandbox,

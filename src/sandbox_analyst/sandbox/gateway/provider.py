@@ -241,6 +241,10 @@ class GatewayProvider(SandboxProvider):
             for sandbox in live
         ]
 
+    def ready_workers(self) -> dict[str, int]:
+        # Pre-started kernels are of the default kernelspec: the default template's.
+        return {"default": len(self._ready)}
+
     async def health(self) -> ProviderHealth:
         facts: dict[str, Any] = {
             "url": self.gateway.url,

@@ -87,6 +87,8 @@ class _SessionLost(Exception):
 
 
 class GatewaySandbox(Sandbox):
+    backend = "gateway"
+
     def __init__(
         self,
         kernel: RemoteKernel,

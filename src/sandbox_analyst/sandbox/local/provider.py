@@ -139,6 +139,12 @@ class LocalProvider(SandboxProvider):
         self._forget_closed()
         return [session.record for session in self._sessions.values()]
 
+    def ready_workers(self) -> dict[str, int]:
+        ready = {DEFAULT_TEMPLATE: self.pool.ready_count}
+        for entry in self.pools.live():
+            ready[entry.template] = ready.get(entry.template, 0) + entry.pool.ready_count
+        return ready
+
     async def health(self) -> ProviderHealth:
         pool = self.pool
         report = pool.isolation_report

@@ -64,6 +64,8 @@ class _Interrupted(Exception):
 
 
 class LocalSandbox(Sandbox):
+    backend = "local"
+
     def __init__(
         self,
         sandbox_id: str,

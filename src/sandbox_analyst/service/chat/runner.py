@@ -41,6 +41,7 @@ from sandbox_analyst.service.conversations import MessageStatus
 from sandbox_analyst.service.errors import StorageFull
 from sandbox_analyst.service.sandboxes import ConversationRecords, ConversationSandboxes
 from sandbox_analyst.store import StorageFullError
+from sandbox_analyst.telemetry import TurnFinished, emit
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,12 @@ class TurnRequest:
     @property
     def first_speaker(self) -> str | None:
         return self.team.entry.name if self.team is not None else None
+
+
+def _model_calls(final: FinalEvent | None) -> int:
+    """One assistant message per model call."""
+    messages = final.messages if final is not None else []
+    return sum(1 for message in messages if message.role == "assistant")
 
 
 class TurnRunner:
@@ -113,6 +120,10 @@ class TurnRunner:
         assert task is not None  # the turn's own task (ChatTurn.start)
         steps = StepWriter(recorder, channel, task)
         started = time.monotonic()
+        logger.info(
+            "chat turn started",
+            extra={"mode": "team" if request.team is not None else "agent"},
+        )
         final: FinalEvent | None = None
         status: MessageStatus = "failed"
         agent_status = "failed"
@@ -165,6 +176,28 @@ class TurnRunner:
         except Exception:
             logger.exception("could not store the end of chat turn %s", request.message_id)
         finally:
+            logger.info(
+                "chat turn ended: %s (%s) in %.2f s",
+                status,
+                stop_reason,
+                duration,
+                extra={
+                    "status": status,
+                    "stop_reason": stop_reason,
+                    "duration_s": round(duration, 3),
+                    "input_tokens": usage.get("input_tokens", 0),
+                    "output_tokens": usage.get("output_tokens", 0),
+                },
+            )
+            emit(
+                TurnFinished(
+                    mode="team" if request.team is not None else "agent",
+                    outcome=status,
+                    stop_reason=stop_reason,
+                    seconds=duration,
+                    iterations=_model_calls(final),
+                )
+            )
             if self.sandbox is not None:
                 self.sandboxes.finish(request.conversation_id, self.sandbox)
             self.on_finished()

@@ -223,6 +223,11 @@ class ChatService:
         artifacts = [by_id[i] for i in message.artifact_ids if i in by_id]
         return TurnOutcome(message, artifacts)
 
+    @property
+    def running_turns(self) -> int:
+        """Turns this process is running (or starting) now."""
+        return len(self._running)
+
     async def shutdown(self) -> None:
         """Cancel running turns and wait until they are stored; close the model clients."""
         turns = [turn for turn in self._running.values() if turn is not None]

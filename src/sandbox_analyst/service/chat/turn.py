@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sandbox_analyst.service.chat.events import ChatEvent
 from sandbox_analyst.store import FileRecord, Message
+from sandbox_analyst.telemetry import context
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,9 @@ class ChatTurn:
         return turn
 
     async def _run(self, body: TurnBody) -> None:
+        # In the turn's own task (its own context): every line it logs names the turn.
+        context.turn_id.set(self.message_id)
+        context.conversation_id.set(self.conversation_id)
         try:
             await body(self._channel)
         except Exception:

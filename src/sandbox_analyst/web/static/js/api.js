@@ -104,7 +104,28 @@ export const api = {
     request("GET", `/api/files?limit=500&conversation_id=${encodeURIComponent(conversationId)}`),
   filePreview: (id) => request("GET", `/api/files/${encodeURIComponent(id)}/preview?rows=10`),
   fileLink: (id) => request("POST", `/api/files/${encodeURIComponent(id)}/link`),
+  exportConversation: (id, format) => download(`/api/conversations/${encodeURIComponent(id)}/export.${format}`),
 };
+
+/** GET a file with the key: {blob, filename} (the name from Content-Disposition). */
+export async function download(path) {
+  let response;
+  try {
+    response = await fetch(path, { headers: auth.headers() });
+  } catch {
+    throw new ApiError(0, "network_error", "The server cannot be reached. Is `analyst serve` running?");
+  }
+  if (!response.ok) {
+    const error = errorFrom(response.status, await parseBody(response));
+    if (response.status === 401) auth.onUnauthorized(error);
+    throw error;
+  }
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  const plain = /filename="([^"]+)"/i.exec(disposition);
+  const filename = encoded ? decodeURIComponent(encoded[1]) : plain ? plain[1] : "download";
+  return { blob: await response.blob(), filename };
+}
 
 /** POST a chat message asking for server-sent events; resolves to the streaming Response. */
 export async function postMessage(conversationId, content, signal) {

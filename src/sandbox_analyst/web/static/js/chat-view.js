@@ -38,7 +38,13 @@ export class ChatView {
     this.assistantPicker = h("select", { class: "assistant-picker", "aria-label": "Assistant", name: "assistant" });
     this.title = h("h1", { class: "chat-title" });
     this.pickerLabel = h("label", { class: "muted small picker-label" }, "Assistant", this.assistantPicker);
-    this.header = h("div", { class: "chat-header" }, this.title, this.pickerLabel);
+    this.exportButton = h(
+      "button",
+      { type: "button", class: "button export", hidden: true, title: "Download this analysis as a Jupyter notebook", dataset: { testid: "export-notebook" }, onclick: () => this.exportNotebook() },
+      icon("download"),
+      "Notebook",
+    );
+    this.header = h("div", { class: "chat-header" }, this.title, this.pickerLabel, this.exportButton);
     this.element = h(
       "section",
       { class: "chat" },
@@ -115,6 +121,7 @@ export class ChatView {
     if (!assistants.length) this.assistantPicker.append(h("option", { value: "" }, DEFAULT_ASSISTANT.name));
     if (assistantId) this.assistantPicker.value = assistantId;
     this.pickerLabel.hidden = false;
+    this.exportButton.hidden = true;
     this.tray.files = [];
     this.tray.chips.replaceChildren();
     this.tray.preview.replaceChildren();
@@ -133,6 +140,7 @@ export class ChatView {
     }
     this.conversation = detail;
     this.pickerLabel.hidden = true;
+    this.exportButton.hidden = false;
     this.title.textContent = detail.title || "Untitled analysis";
     const byId = new Map(files.map((file) => [file.id, file]));
     this.tray.files = files.filter((file) => file.kind === "upload");
@@ -165,6 +173,26 @@ export class ChatView {
     return true;
   }
 
+  /** Download the conversation as a notebook: fetched with the key (a plain link cannot send
+   * it), then saved from a blob: URL under the name the server gave it. */
+  async exportNotebook() {
+    if (!this.conversation) return;
+    this.exportButton.disabled = true;
+    try {
+      const { blob, filename } = await api.exportConversation(this.conversation.id, "ipynb");
+      const url = URL.createObjectURL(blob);
+      const anchor = h("a", { href: url, download: filename, hidden: true });
+      document.body.append(anchor);
+      anchor.click();
+      anchor.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (error) {
+      this.exportButton.title = `Export failed: ${error.message}`;
+    } finally {
+      this.exportButton.disabled = false;
+    }
+  }
+
   async follow(id) {
     if (this.conversation?.id !== id || this.running || !this.element.isConnected) return;
     try {
@@ -185,6 +213,7 @@ export class ChatView {
     this.conversation = await api.createConversation(assistantId, titleFrom(text));
     this.title.textContent = this.conversation.title || "Untitled analysis";
     this.pickerLabel.hidden = true;
+    this.exportButton.hidden = false;
     if (this.messages.querySelector(".empty-state")) this.messages.replaceChildren();
     this.shell.replaceRoute(`#/c/${this.conversation.id}`);
     this.shell.refreshSidebar();

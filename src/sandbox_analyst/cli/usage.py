@@ -1,0 +1,68 @@
+"""`analyst usage [--user NAME] [--since DATE] [--json]`: per user, turns, tokens, code runs
+and stored bytes, from the server's database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sandbox_analyst.cli.app import app, console, err_console, fail, settings
+from sandbox_analyst.cli.exit_codes import ExitCode
+from sandbox_analyst.service import Principal, ServiceError, Services, UserUsage
+
+_OPERATOR = Principal(user_id="cli", name="cli", is_admin=True)
+
+
+@app.command("usage")
+def usage(
+    user: Annotated[str | None, typer.Option("--user", help="Only this user.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Count from this date or time (ISO 8601, UTC if no zone)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON document.")] = False,
+) -> None:
+    """How much each user used: turns, tokens, code runs, stored bytes."""
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            err_console.print(f"[red]error:[/red] --since {since!r} is not an ISO date or time")
+            raise typer.Exit(ExitCode.USAGE) from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+
+    async def run() -> list[UserUsage]:
+        async with Services.running(settings()) as services:
+            return await services.usage.report(_OPERATOR, since=start, user=user)
+
+    try:
+        rows = asyncio.run(run())
+    except ServiceError as exc:
+        raise fail(exc) from exc
+    if as_json:
+        console.print_json(json.dumps([asdict(row) for row in rows]))
+        return
+    table = Table(
+        "user", "turns", "failed", "tokens in", "tokens out", "runs", "run s", "files", "stored"
+    )
+    for row in rows:
+        table.add_row(
+            row.name,
+            str(row.turns),
+            str(row.turns_by_status.get("failed", 0)),
+            f"{row.input_tokens:,}",
+            f"{row.output_tokens:,}",
+            str(row.executions),
+            f"{row.execution_seconds:.1f}",
+            str(row.files),
+            f"{row.storage_bytes:,} B",
+        )
+    console.print(table)
