@@ -436,6 +436,7 @@ class TaskFile(Base):
     media_type: Mapped[str] = mapped_column(String(128), nullable=False)
     storage_key: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)
     diff: Mapped[str | None] = mapped_column(Text, nullable=True)  # of a changed text input
+    created_at: Mapped[datetime] = _created()
 
 
 class DatabaseConnection(Base):
