@@ -7,15 +7,12 @@ them skips these tests, in CI it fails them."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import node_scenarios as scenarios
 from tests.api.e2b.conftest import E2BUser
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -23,37 +20,11 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 JS_DIR = Path(__file__).parent / "js"
 
 
-def _node() -> str:
-    node = shutil.which("node")
-    reason = None
-    if node is None:
-        reason = "node is not installed"
-    elif not (JS_DIR / "node_modules" / "@e2b" / "code-interpreter").is_dir():
-        reason = f"the JS SDK is not installed: run `npm ci` in {JS_DIR}"
-    if reason is not None:
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"the JS SDK tests must run in CI, but {reason}", pytrace=False)
-        pytest.skip(reason)
-    assert node is not None
-    return node
-
-
 async def run_scenario(name: str, user: E2BUser, other: E2BUser | None = None) -> dict[str, Any]:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), **user.env}
+    env = dict(user.env)
     if other is not None:
         env["OTHER_E2B_API_KEY"] = other.api_key
-    process = await asyncio.create_subprocess_exec(
-        _node(),
-        "scenarios.mjs",
-        name,
-        cwd=JS_DIR,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()
-    return json.loads(stdout.decode().strip().splitlines()[-1])
+    return await scenarios.run_scenario(JS_DIR, "@e2b/code-interpreter", name, env)
 
 
 async def test_lifecycle(alice: E2BUser) -> None:

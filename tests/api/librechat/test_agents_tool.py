@@ -8,15 +8,12 @@ it skips these tests, in CI it fails them."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import node_scenarios as scenarios
 from tests.api.librechat.conftest import BASE, Keys, SigningKey
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -24,39 +21,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 JS_DIR = Path(__file__).parent / "js"
 
 
-def _node() -> str:
-    node = shutil.which("node")
-    reason = None
-    if node is None:
-        reason = "node is not installed"
-    elif not (JS_DIR / "node_modules" / "@librechat" / "agents").is_dir():
-        reason = f"@librechat/agents is not installed: run `npm ci` in {JS_DIR}"
-    if reason is not None:
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"the LibreChat tool tests must run in CI, but {reason}", pytrace=False)
-        pytest.skip(reason)
-    assert node is not None
-    return node
-
-
 async def run_scenario(name: str, live_url: str, **env: str) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
-        _node(),
-        "scenarios.mjs",
-        name,
-        cwd=JS_DIR,
-        env={
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "LIBRECHAT_CODE_BASEURL": live_url + BASE,
-            **env,
-        },
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    return await scenarios.run_scenario(
+        JS_DIR, "@librechat/agents", name, {"LIBRECHAT_CODE_BASEURL": live_url + BASE, **env}
     )
-    stdout, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()
-    return json.loads(stdout.decode().strip().splitlines()[-1])
 
 
 SUMMARY = (
