@@ -34,6 +34,41 @@ class MultipartError(ValidationError):
         super().__init__(message, field=field)
 
 
+class PartHeaders:
+    """The headers of the part being read, collected from python-multipart's header callbacks
+    (every streaming form reader here uses one)."""
+
+    def __init__(self) -> None:
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._field = b""
+        self._value = b""
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers.append((self._field.lower(), self._value))
+        self._field = self._value = b""
+
+    def take_disposition(self) -> Message:
+        """The part's Content-Disposition (read with `get_param`, `get_filename`); the next
+        part's headers are collected afresh."""
+        disposition = dict(self._headers).get(b"content-disposition", b"")
+        self._headers = []
+        message = Message()
+        message["content-disposition"] = disposition.decode("latin-1")
+        return message
+
+
+def part_name(disposition: Message) -> str:
+    """The part's form field name (RFC 2231 encoded names decoded), "" if it has none."""
+    raw = disposition.get_param("name", header="content-disposition")
+    return collapse_rfc2231_value(raw) if raw is not None else ""
+
+
 class UploadStream:
     """Iterate to receive the bytes of the `file` part; `filename` is known after the first
     chunk (or once iteration finishes, for an empty file). The text fields named in `fields`
@@ -51,31 +86,15 @@ class UploadStream:
         self._unknown: list[str] = []
         self._field_name: str | None = None  # the text field being read
         self._field_bytes = b""
-        self._headers: list[tuple[bytes, bytes]] = []
-        self._field = b""
-        self._value = b""
+        self._part_headers = PartHeaders()
         self._in_file = False
         self._seen_file = False
         self._finished = False
         self._pending: list[bytes] = []
 
-    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._field += data[start:end]
-
-    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._value += data[start:end]
-
-    def _on_header_end(self) -> None:
-        self._headers.append((self._field.lower(), self._value))
-        self._field = self._value = b""
-
     def _on_headers_finished(self) -> None:
-        disposition = dict(self._headers).get(b"content-disposition", b"")
-        self._headers = []
-        message = Message()
-        message["content-disposition"] = disposition.decode("latin-1")
-        raw_name = message.get_param("name", header="content-disposition")
-        name = collapse_rfc2231_value(raw_name) if raw_name is not None else ""
+        message = self._part_headers.take_disposition()
+        name = part_name(message)
         self._in_file = name == FILE_FIELD
         if name == FILE_FIELD and self._seen_file:
             raise MultipartError("more than one part named `file`: upload one file per request")
@@ -136,9 +155,9 @@ class UploadStream:
             parser = MultipartParser(
                 self._boundary,
                 {
-                    "on_header_field": self._on_header_field,
-                    "on_header_value": self._on_header_value,
-                    "on_header_end": self._on_header_end,
+                    "on_header_field": self._part_headers.on_header_field,
+                    "on_header_value": self._part_headers.on_header_value,
+                    "on_header_end": self._part_headers.on_header_end,
                     "on_headers_finished": self._on_headers_finished,
                     "on_part_data": self._on_part_data,
                     "on_part_end": self._on_part_end,

@@ -7,12 +7,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from email.message import Message
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from sandbox_analyst.api.multipart import PartHeaders
 from sandbox_analyst.service import ValidationError
 
 _END = object()
@@ -49,17 +49,16 @@ async def file_parts(request: Request) -> AsyncIterator[FilePart]:
 class _Reader:
     def __init__(self, request: Request, boundary: bytes) -> None:
         self._request = request
-        self._headers: list[tuple[bytes, bytes]] = []
-        self._field = self._value = b""
+        self._part_headers = PartHeaders()
         self._events: list[object] = []  # ("start", filename) | bytes | _END per part
         self._current_is_file = False
         self._finished = False
         self._parser = MultipartParser(
             boundary,
             {
-                "on_header_field": self._on_header_field,
-                "on_header_value": self._on_header_value,
-                "on_header_end": self._on_header_end,
+                "on_header_field": self._part_headers.on_header_field,
+                "on_header_value": self._part_headers.on_header_value,
+                "on_header_end": self._part_headers.on_header_end,
                 "on_headers_finished": self._on_headers_finished,
                 "on_part_data": self._on_part_data,
                 "on_part_end": self._on_part_end,
@@ -67,21 +66,8 @@ class _Reader:
             },
         )
 
-    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._field += data[start:end]
-
-    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._value += data[start:end]
-
-    def _on_header_end(self) -> None:
-        self._headers.append((self._field.lower(), self._value))
-        self._field = self._value = b""
-
     def _on_headers_finished(self) -> None:
-        disposition = dict(self._headers).get(b"content-disposition", b"")
-        self._headers = []
-        message = Message()
-        message["content-disposition"] = disposition.decode("latin-1")
+        message = self._part_headers.take_disposition()
         self._current_is_file = message.get_param("name", header="content-disposition") == "file"
         if self._current_is_file:
             filename = message.get_filename()

@@ -11,13 +11,12 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
-from email.message import Message
-from email.utils import collapse_rfc2231_value
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from sandbox_analyst.api.multipart import PartHeaders, part_name
 from sandbox_analyst.service import ValidationError
 
 FILE_FIELD = "file"
@@ -45,18 +44,16 @@ class FileForm:
         self._stream = request.stream()
         self._events: deque[_Event] = deque()
         self._finished = False
-        self._headers: list[tuple[bytes, bytes]] = []
-        self._header_field = b""
-        self._header_value = b""
+        self._part_headers = PartHeaders()
         self._part: str | None = None  # "file", a field name, or "" for a part we skip
         self._field_bytes = b""
         self._files = 0
         self._parser = MultipartParser(
             options[b"boundary"],
             {
-                "on_header_field": self._on_header_field,
-                "on_header_value": self._on_header_value,
-                "on_header_end": self._on_header_end,
+                "on_header_field": self._part_headers.on_header_field,
+                "on_header_value": self._part_headers.on_header_value,
+                "on_header_end": self._part_headers.on_header_end,
                 "on_headers_finished": self._on_headers_finished,
                 "on_part_data": self._on_part_data,
                 "on_part_end": self._on_part_end,
@@ -97,24 +94,9 @@ class FileForm:
 
     # --- parser callbacks ------------------------------------------------------------------
 
-    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._header_field += data[start:end]
-
-    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._header_value += data[start:end]
-
-    def _on_header_end(self) -> None:
-        self._headers.append((self._header_field.lower(), self._header_value))
-        self._header_field = self._header_value = b""
-
     def _on_headers_finished(self) -> None:
-        message = Message()
-        message["content-disposition"] = (
-            dict(self._headers).get(b"content-disposition", b"").decode("latin-1")
-        )
-        self._headers = []
-        raw = message.get_param("name", header="content-disposition")
-        name = collapse_rfc2231_value(raw) if raw is not None else ""
+        message = self._part_headers.take_disposition()
+        name = part_name(message)
         if name == FILE_FIELD:
             self._files += 1
             if self._files > self.max_files:
