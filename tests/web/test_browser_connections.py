@@ -10,15 +10,15 @@ from tests.web.conftest import WebApp, open_app, reload, screenshot, sign_in
 
 
 def test_the_editor_saves_which_connections_an_assistant_may_query(page: Page, web: WebApp) -> None:
-    dana = web.add_user("dana")
+    gina = web.add_user("gina")
     ids = {}
     for name in ("crm", "warehouse"):  # nothing listens there: never reached by this test
         url = f"postgresql://reader:pw@127.0.0.1:1/{name}"
-        response = web.api(dana, "POST", "/api/connections", json={"name": name, "url": url})
+        response = web.api(gina, "POST", "/api/connections", json={"name": name, "url": url})
         assert response.status_code == 201, response.text
         ids[name] = response.json()["id"]
-    sign_in(page, dana)
-    open_app(page, f"/#/assistants/{dana.assistant_id}")
+    sign_in(page, gina)
+    open_app(page, f"/#/assistants/{gina.assistant_id}")
     every = page.get_by_test_id("assistant-connections-all")
     boxes = page.get_by_test_id("assistant-connections").locator('input[type="checkbox"]')
     expect(boxes).to_have_count(2)
@@ -32,7 +32,7 @@ def test_the_editor_saves_which_connections_an_assistant_may_query(page: Page, w
     page.get_by_test_id("assistant-save").click()
 
     expect(page.get_by_text("Saved")).to_be_visible()
-    saved = web.api(dana, "GET", f"/api/assistants/{dana.assistant_id}").json()
+    saved = web.api(gina, "GET", f"/api/assistants/{gina.assistant_id}").json()
     assert saved["connections"] == [ids["warehouse"]]
     screenshot(page, "assistant-connections")
     reload(page)
@@ -44,5 +44,5 @@ def test_the_editor_saves_which_connections_an_assistant_may_query(page: Page, w
     page.get_by_test_id("assistant-save").click()
     expect(page.get_by_text("Saved")).to_be_visible()
     assert (
-        web.api(dana, "GET", f"/api/assistants/{dana.assistant_id}").json()["connections"] is None
+        web.api(gina, "GET", f"/api/assistants/{gina.assistant_id}").json()["connections"] is None
     )
