@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.api.e2b.conftest import E2BUser
-from tests.api.e2b.test_js_sdk import JS_DIR, _node
+from tests.api.e2b.test_js_sdk import JS_DIR
+from tests.node_scenarios import node_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -42,7 +43,7 @@ async def run_example(name: str, user: E2BUser, workdir: Path) -> str:
     else:
         script = workdir / f"{name}.mjs"
         (workdir / "node_modules").symlink_to(JS_DIR / "node_modules")
-        command = [_node(), str(script)]
+        command = [node_for(JS_DIR, "@e2b/code-interpreter"), str(script)]
     script.write_text(code)
     process = await asyncio.create_subprocess_exec(
         *command,
