@@ -92,6 +92,7 @@ class App {
   }
 
   async route() {
+    this.routes = (this.routes ?? 0) + 1;
     this.toggleSidebar(false);
     this.taskView?.close();
     this.taskView = null;
@@ -202,7 +203,9 @@ async function boot() {
     signIn(root, { message: "Your API key is no longer accepted. Sign in again." }).then(() => location.reload());
   };
   await app.refreshSidebar();
-  await app.route();
+  // The sidebar is usable while it loads: if the user has already gone somewhere (clicked
+  // New assistant, say), routing now would replace what they have started typing.
+  if (!app.routes) await app.route();
   markReady();
 }
 
