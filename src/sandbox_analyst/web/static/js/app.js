@@ -57,7 +57,15 @@ class App {
     return /^#\/c\/(.+)$/.exec(location.hash)?.[1] ?? null;
   }
   refreshSidebar() {
-    return this.sidebar.refresh().catch(() => {});
+    this.sidebarLoad = this.sidebar.refresh().then(
+      () => this.chat.assistantsChanged(),
+      () => {},
+    );
+    return this.sidebarLoad;
+  }
+  /** Settles when the sidebar's latest load of the assistants has (even if it failed). */
+  assistantsLoaded() {
+    return this.sidebarLoad ?? Promise.resolve();
   }
   startWith(assistantId) {
     this.pendingAssistant = assistantId;

@@ -15,7 +15,7 @@ const DEFAULT_ASSISTANT = {
 };
 
 export class ChatView {
-  /** `shell`: {settings, assistants, refreshSidebar(), replaceRoute(hash), showNotFound()} */
+  /** `shell`: {settings, assistants(), assistantsLoaded(), refreshSidebar(), replaceRoute(hash), showNotFound()} */
   constructor(shell) {
     this.shell = shell;
     this.conversation = null;
@@ -35,7 +35,8 @@ export class ChatView {
     this.sendButton = h("button", { type: "button", class: "button primary send", dataset: { testid: "send" }, onclick: () => this.sendFromComposer() }, "Send", icon("send"));
     this.stopButton = h("button", { type: "button", class: "button stop", hidden: true, disabled: true, dataset: { testid: "stop" }, onclick: () => this.stop() }, icon("stop"), "Stop");
     this.tray = new FileTray({ settings: shell.settings, ensureConversation: () => this.ensureConversation() });
-    this.assistantPicker = h("select", { class: "assistant-picker", "aria-label": "Assistant", name: "assistant" });
+    this.assistantPicker = h("select", { class: "assistant-picker", "aria-label": "Assistant", name: "assistant", onchange: () => (this.chosenAssistant = this.assistantPicker.value) });
+    this.chosenAssistant = null;
     this.title = h("h1", { class: "chat-title" });
     this.pickerLabel = h("label", { class: "muted small picker-label" }, "Assistant", this.assistantPicker);
     this.exportButton = h(
@@ -112,6 +113,18 @@ export class ChatView {
         h("p", { class: "muted" }, "Add a CSV, Excel, Parquet or JSON file and ask a question. The analyst writes and runs Python, and shows you the code, tables and charts."),
       ),
     );
+    this.chosenAssistant = assistantId;
+    this.fillPicker();
+    this.pickerLabel.hidden = false;
+    this.exportButton.hidden = true;
+    this.tray.files = [];
+    this.tray.chips.replaceChildren();
+    this.tray.preview.replaceChildren();
+    this.composer.focus();
+  }
+
+  /** The picker offers the assistants the sidebar has loaded, keeping the one chosen. */
+  fillPicker() {
     const assistants = this.shell.assistants();
     this.assistantPicker.replaceChildren(
       ...assistants.map((assistant) =>
@@ -119,13 +132,15 @@ export class ChatView {
       ),
     );
     if (!assistants.length) this.assistantPicker.append(h("option", { value: "" }, DEFAULT_ASSISTANT.name));
-    if (assistantId) this.assistantPicker.value = assistantId;
-    this.pickerLabel.hidden = false;
-    this.exportButton.hidden = true;
-    this.tray.files = [];
-    this.tray.chips.replaceChildren();
-    this.tray.preview.replaceChildren();
-    this.composer.focus();
+    if (this.chosenAssistant && assistants.some((assistant) => assistant.id === this.chosenAssistant)) {
+      this.assistantPicker.value = this.chosenAssistant;
+    }
+  }
+
+  /** The sidebar's assistants changed: a new analysis on screen offers them (a new analysis
+   * opened before the first load had none to offer). */
+  assistantsChanged() {
+    if (!this.conversation) this.fillPicker();
   }
 
   /** Show stored conversation `id`; false when it is not there (or not ours). */
@@ -204,6 +219,9 @@ export class ChatView {
 
   async ensureConversation() {
     if (this.conversation) return this.conversation.id;
+    // Until the user's assistants have loaded the picker has none of them: creating the
+    // default assistant now would give a user who has some a new one instead.
+    await this.shell.assistantsLoaded();
     let assistantId = this.assistantPicker.value;
     if (!assistantId) {
       const created = await api.createAssistant(DEFAULT_ASSISTANT);
