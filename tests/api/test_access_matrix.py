@@ -61,6 +61,7 @@ TABLE: list[Row] = [
     # Operations: the metrics are an admin's (tests/api/test_metrics.py: other settings).
     Row("GET", "/metrics", (403, 403, 200, *_NO_AUTH)),
     Row("GET", "/api/admin/usage", (403, 403, 200, *_NO_AUTH)),
+    Row("GET", "/api/admin/egress", (403, 403, 200, *_NO_AUTH)),
     # Assistants: private ones do not exist for others; public ones are read-only for them.
     Row("POST", "/api/assistants", (201, 201, 201, *_NO_AUTH), json={"name": "new one"}),
     Row("GET", "/api/assistants", (200, 200, 200, *_NO_AUTH)),

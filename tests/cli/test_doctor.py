@@ -62,15 +62,23 @@ def test_refused_credentials_are_one_clear_line(
 
 
 def test_the_egress_policy_in_force_is_shown(
-    environment: None, monkeypatch: pytest.MonkeyPatch
+    environment: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     assert "egress: none (sandbox.egress.allow is empty: sandboxes have no network)" in (
         doctor_says()
     )
     monkeypatch.setenv("ANALYST_SANDBOX__EGRESS__ALLOW", '["127.0.0.1:8123", "*.example.com:443"]')
+    templates = tmp_path / "data" / "templates"
+    templates.mkdir(parents=True)
+    (templates / "web.yaml").write_text("egress:\n  allow: ['127.0.0.1:8123']\n")
+    (templates / "sealed.yaml").write_text("egress:\n  allow: []\n")
+    (templates / "plain.yaml").write_text("description: no egress section\n")
     said = doctor_says()
     assert "egress allow-list (sandbox.egress.allow): 127.0.0.1:8123, *.example.com:443" in said
     assert "the service's own ports (8000)" in said
+    assert "template web narrows it to: 127.0.0.1:8123" in said
+    assert "template sealed narrows it to: none (no network)" in said
+    assert "template plain" not in said
     assert "not enforced by the gateway backend" in said
 
 

@@ -51,6 +51,11 @@ class AssistantOut(_Out):
         description="Ids of the database connections it may query; null: every connection "
         "of the conversation's owner (their own and the shared ones).",
     )
+    egress: list[str] | None = Field(
+        None,
+        description="An admin's allow-list narrowing its sandboxes' network access below the "
+        "template's; [] none; null: the template's as it is.",
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -25,6 +25,7 @@ COMMAND_MODULES = {
     "connections": "connections",
     "demo": "demo",
     "doctor": "doctor",
+    "egress": "egress_cmd",
     "exec": "exec_cmd",
     "export": "export",
     "keys": "keys",

@@ -17,6 +17,7 @@ from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import ProviderHealth, SandboxError, SandboxProvider, create_provider
 from sandbox_analyst.sandbox.egress import EgressPolicyError, policy_from_settings
+from sandbox_analyst.sandbox.templates import DEFAULT_TEMPLATE, TemplateCatalog, TemplateError
 from sandbox_analyst.store import (
     BlobStoreUnavailable,
     StorageFullError,
@@ -151,6 +152,7 @@ def _egress_policy(config: Settings) -> bool:
         f"{egress.max_concurrent_connections} at once, {egress.max_bytes_per_session} bytes; "
         "templates and assistants may only narrow it"
     )
+    _template_egress(config)
     if config.sandbox.backend != "local":
         console.print(
             f"  [yellow]not enforced by the {config.sandbox.backend} backend: its sandboxes' "
@@ -161,6 +163,22 @@ def _egress_policy(config: Settings) -> bool:
             "  [yellow]not enforced: isolation is off, sandboxes have the host's network[/]"
         )
     return True
+
+
+def _template_egress(config: Settings) -> None:
+    """The templates that narrow the allow-list, and to what (assistants' narrowing is in
+    the database: GET /api/assistants shows each one's `egress`)."""
+    catalog = TemplateCatalog.from_settings(config)
+    for name in catalog.names():
+        if name == DEFAULT_TEMPLATE:
+            continue
+        try:
+            spec = catalog.spec(name)
+        except TemplateError:
+            continue  # `analyst templates list` says what is wrong with it
+        if spec.egress is not None:
+            entries = ", ".join(spec.egress.allow) or "none (no network)"
+            console.print(f"  template {escape(name)} narrows it to: {escape(entries)}")
 
 
 def _isolation_table(config: Settings, health: ProviderHealth) -> None:

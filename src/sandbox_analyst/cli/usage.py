@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from sandbox_analyst.cli.app import app, console, err_console, fail, settings
-from sandbox_analyst.cli.exit_codes import ExitCode
+from sandbox_analyst.cli.app import app, console, fail, settings
+from sandbox_analyst.cli.since_option import SINCE_HELP, parse_since
 from sandbox_analyst.service import Principal, ServiceError, Services, UserUsage
 
 _OPERATOR = Principal(user_id="cli", name="cli", is_admin=True)
@@ -22,22 +21,11 @@ _OPERATOR = Principal(user_id="cli", name="cli", is_admin=True)
 @app.command("usage")
 def usage(
     user: Annotated[str | None, typer.Option("--user", help="Only this user.")] = None,
-    since: Annotated[
-        str | None,
-        typer.Option("--since", help="Count from this date or time (ISO 8601, UTC if no zone)."),
-    ] = None,
+    since: Annotated[str | None, typer.Option("--since", help=SINCE_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON document.")] = False,
 ) -> None:
     """How much each user used: turns, tokens, code runs, stored bytes."""
-    start = None
-    if since is not None:
-        try:
-            start = datetime.fromisoformat(since)
-        except ValueError:
-            err_console.print(f"[red]error:[/red] --since {since!r} is not an ISO date or time")
-            raise typer.Exit(ExitCode.USAGE) from None
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=UTC)
+    start = parse_since(since)
 
     async def run() -> list[UserUsage]:
         async with Services.running(settings()) as services:

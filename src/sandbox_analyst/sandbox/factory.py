@@ -4,7 +4,8 @@ backend's dependencies, e.g. the E2B SDK, are needed only by those who use it).
 A backend is one line in `BACKENDS`: its name and `module:callable` (`callable` may be a
 classmethod, `Class.method`), called as
 `callable(settings, root, hidden_paths=...)` to build its `SandboxProvider`; a backend that
-runs templates built on this machine also takes `templates=` (a `TemplateCatalog`).
+runs templates built on this machine also takes `templates=` (a `TemplateCatalog`), and one
+that runs the egress proxy `egress_sink=` (where its connections are recorded).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sandbox_analyst.sandbox.errors import BackendUnavailableError
 from sandbox_analyst.sandbox.provider import SandboxProvider
 
 if TYPE_CHECKING:
+    from sandbox_analyst.sandbox.egress import EgressSink
     from sandbox_analyst.sandbox.templates import TemplateCatalog
 
 BACKENDS: dict[str, str] = {
@@ -35,17 +37,22 @@ def create_provider(
     *,
     hidden_paths: Sequence[str] = (),
     templates: TemplateCatalog | None = None,
+    egress_sink: EgressSink | None = None,
 ) -> SandboxProvider:
     """The configured backend's provider, not started yet. `root` is a directory the backend
     may keep its local state in (the local backend's session workdirs); `hidden_paths` must
-    stay unreadable from inside sessions that run on this machine.
+    stay unreadable from inside sessions that run on this machine; `egress_sink` receives a
+    record of every egress connection, for backends that run the egress proxy.
 
     Raises `BackendUnavailableError` naming the backend when it is unknown or not installed.
     """
     factory = backend_factory(settings.backend)
+    accepts = inspect.signature(factory).parameters
     extra: dict[str, object] = {}
-    if templates is not None and "templates" in inspect.signature(factory).parameters:
+    if templates is not None and "templates" in accepts:
         extra["templates"] = templates
+    if egress_sink is not None and "egress_sink" in accepts:
+        extra["egress_sink"] = egress_sink
     provider: SandboxProvider = factory(settings, root, hidden_paths=tuple(hidden_paths), **extra)
     return provider
 

@@ -46,6 +46,7 @@ from sandbox_analyst.service.conversations import (
     MessageStatus,
     SandboxCloser,
 )
+from sandbox_analyst.service.egress_audit import EgressAudit, EgressQuery
 from sandbox_analyst.service.errors import (
     PUBLIC_ERROR_TYPES,
     Conflict,
@@ -138,6 +139,8 @@ __all__ = [
     "ConversationDetail",
     "ConversationService",
     "CreatedKey",
+    "EgressAudit",
+    "EgressQuery",
     "ErrorCode",
     "ErrorEvent",
     "ExportedFile",

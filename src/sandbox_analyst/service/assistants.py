@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sandbox_analyst.sandbox.egress import AllowEntry
 from sandbox_analyst.service import access
-from sandbox_analyst.service.errors import Conflict, ValidationError
+from sandbox_analyst.service.errors import Conflict, Forbidden, ValidationError
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.team_config import Mode, TeamConfig
 from sandbox_analyst.service.text import Description, Identifier, Instructions, Name
@@ -39,6 +40,11 @@ def _package_entry(value: str) -> str:
 
 
 PackageEntry = Annotated[str, Field(max_length=200), AfterValidator(_package_entry)]
+# EgressPolicyError is a ValueError: a bad entry is a clear field error. Kept as parsed, so
+# that the editor shows what the proxy checks.
+EgressEntry = Annotated[
+    str, Field(max_length=300), AfterValidator(lambda text: str(AllowEntry.parse(text)))
+]
 
 
 class AssistantFields(BaseModel):
@@ -77,6 +83,13 @@ class AssistantFields(BaseModel):
         "describe_table, query_database); [] none; null: every connection of the "
         "conversation's owner.",
     )
+    egress: list[EgressEntry] | None = Field(
+        None,
+        max_length=100,
+        description="Set by admins: host:port entries that narrow its sandboxes' network "
+        "access below the template's (sandbox.egress.allow); a connection must pass both. "
+        "[] no network; null: the template's as it is.",
+    )
 
 
 class AssistantCreate(AssistantFields):
@@ -105,6 +118,7 @@ class AssistantUpdate(BaseModel):
     allow_installs: bool | None = None
     allowed_packages: list[PackageEntry] | None = Field(None, max_length=200)
     connections: list[Identifier] | None = Field(None, max_length=100)
+    egress: list[EgressEntry] | None = Field(None, max_length=100)
 
 
 # Fields that cannot be empty: `null` in an update leaves them as they are.
@@ -164,6 +178,8 @@ class AssistantService:
             await self._connections.check_usable(principal, ids)
 
     async def create(self, principal: Principal, spec: AssistantCreate) -> Assistant:
+        if spec.egress is not None:
+            _check_may_set_egress(principal)
         self._check_template(spec.template)
         await self._check_connections(principal, spec.connections)
         assistant = Assistant(owner_id=principal.user_id, **spec.model_dump())
@@ -205,6 +221,8 @@ class AssistantService:
     ) -> Assistant:
         values = changes.model_dump(include=changes.model_fields_set)
         values = {k: v for k, v in values.items() if v is not None or k not in _REQUIRED}
+        if "egress" in values:
+            _check_may_set_egress(principal)
         self._check_template(values.get("template"))
         await self._check_connections(principal, values.get("connections"))
         async with _unique_name(values.get("name", "")), self._db.session() as session:
@@ -237,6 +255,12 @@ class AssistantService:
     @staticmethod
     async def _load(session: AsyncSession, assistant_id: str) -> Assistant | None:
         return await session.get(Assistant, assistant_id) if looks_like_id(assistant_id) else None
+
+
+def _check_may_set_egress(principal: Principal) -> None:
+    # An owner could otherwise undo the narrowing an admin gave their assistant.
+    if not principal.is_admin:
+        raise Forbidden("only an admin may set an assistant's network access", field="egress")
 
 
 @asynccontextmanager

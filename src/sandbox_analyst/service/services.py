@@ -24,6 +24,7 @@ from sandbox_analyst.service.chat.records import StoredSandboxIds
 from sandbox_analyst.service.connections import ConnectionService
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
+from sandbox_analyst.service.egress_audit import EgressAudit
 from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.kernels import KernelService
 from sandbox_analyst.service.librechat import LibreChatService
@@ -61,6 +62,7 @@ class Services:
     connections: ConnectionService
     notebooks: NotebookService
     usage: UsageService
+    egress: EgressAudit
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
 
@@ -79,12 +81,14 @@ class Services:
         signer = UrlSigner(secret)
         owned = sessions is None
         templates = TemplateCatalog.from_settings(settings)
+        egress = EgressAudit(db)
         if sessions is None:
             provider = create_provider(
                 settings.sandbox,
                 settings.data_dir / "sandboxes",
                 hidden_paths=(str(settings.data_dir),),
                 templates=templates,
+                egress_sink=egress.record,
             )
             sessions = SessionManager.from_settings(provider, settings.sandbox)
         runners = TurnRunners(
@@ -156,6 +160,7 @@ class Services:
             connections=connections,
             notebooks=NotebookService(db, blobs, conversations, templates),
             usage=UsageService(db),
+            egress=egress,
             owns_blobs=owns_blobs,
         )
 
@@ -179,6 +184,7 @@ class Services:
             # Its row stays; other processes see it gone (pid, or heartbeat) as after a crash.
             logger.exception("could not remove this server process's entry")
         await self.sandboxes.shutdown()
+        await self.egress.flush()  # the sessions' last connections recorded themselves
         self.packages.close()
         await self.db.close()
         if self.owns_blobs:

@@ -128,6 +128,9 @@ class Assistant(Base):
     # The database connections (ids) its turns may query; NULL: every connection the
     # conversation's owner may use (their own and the shared ones).
     connections: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # An admin's allow-list (`host:port` entries) that narrows its sessions' egress below the
+    # template's; NULL: the template's as it is; []: no network.
+    egress: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
@@ -369,6 +372,31 @@ class PackageInstall(Base):
     detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
     wheels: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
     created_at: Mapped[datetime] = _created()
+
+
+class EgressConnection(Base):
+    """The audit log of sandbox egress: every connection a session made through the egress
+    proxy, or was refused, with its bytes. Append-only, without foreign keys (the trail
+    outlives conversations and users)."""
+
+    __tablename__ = "egress_connections"
+    __table_args__ = (Index("ix_egress_connections_owner_started", "owner_id", "started_at"),)
+
+    id: Mapped[str] = _id_column()
+    sandbox_id: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    owner_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    purpose: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    method: Mapped[str] = mapped_column(String(16), nullable=False)
+    host: Mapped[str] = mapped_column(String(255), nullable=False)
+    port: Mapped[int] = mapped_column(Integer, nullable=False)
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    allowed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    bytes_sent: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    bytes_received: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    duration_s: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
 
 
 class Task(Base):

@@ -3,8 +3,6 @@ connection must pass every list), never widen it."""
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -21,33 +19,18 @@ from sandbox_analyst.sandbox.templates import (
     TemplateCatalog,
     UvRunner,
 )
+from tests.fixtures.egress import hello_servers
 from tests.fixtures.sandboxes import sandbox_settings
 from tests.sandbox.templates.conftest import ProbeIndex, write_template
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-class _Hello(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", "5")
-        self.end_headers()
-        self.wfile.write(b"hello")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
-def hosts() -> Iterator[tuple[int, int, int]]:
+def hosts() -> Iterator[tuple[int, ...]]:
     """Three HTTP servers on 127.0.0.1: the server lists the first two."""
-    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello) for _ in range(3)]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield tuple(server.server_address[1] for server in servers)  # type: ignore[misc]
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with hello_servers(3) as ports:
+        yield ports
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +38,7 @@ def catalog(
     tmp_path_factory: pytest.TempPathFactory,
     probe_index: ProbeIndex,
     uv_cache: Path,
-    hosts: tuple[int, int, int],
+    hosts: tuple[int, ...],
 ) -> TemplateCatalog:
     data_dir = tmp_path_factory.mktemp("template-egress")
     store = BuildStore(data_dir / "templates")
@@ -74,7 +57,7 @@ def catalog(
 async def provider(
     tmp_path_factory: pytest.TempPathFactory,
     catalog: TemplateCatalog,
-    hosts: tuple[int, int, int],
+    hosts: tuple[int, ...],
 ) -> AsyncIterator[LocalProvider]:
     first, second, _ = hosts
     settings = sandbox_settings(
@@ -99,7 +82,7 @@ async def reaches(sandbox: LocalSandbox, port: int) -> str:
 
 
 async def test_a_template_narrows_the_servers_list_and_cannot_widen_it(
-    provider: LocalProvider, hosts: tuple[int, int, int]
+    provider: LocalProvider, hosts: tuple[int, ...]
 ) -> None:
     first, second, third = hosts
     plain = await provider.create()
@@ -117,7 +100,7 @@ async def test_a_template_narrows_the_servers_list_and_cannot_widen_it(
 
 
 async def test_a_template_with_an_empty_list_gets_no_network(
-    provider: LocalProvider, hosts: tuple[int, int, int]
+    provider: LocalProvider, hosts: tuple[int, ...]
 ) -> None:
     sealed = await provider.create(SessionSpec(template="sealed"))
     try:
@@ -130,7 +113,7 @@ async def test_a_template_with_an_empty_list_gets_no_network(
 
 
 async def test_a_session_narrows_its_templates_list(
-    provider: LocalProvider, hosts: tuple[int, int, int]
+    provider: LocalProvider, hosts: tuple[int, ...]
 ) -> None:
     first, second, _ = hosts
     only_second = await provider.create(SessionSpec(egress=(f"127.0.0.1:{second}",)))

@@ -6,6 +6,7 @@ from sandbox_analyst.api.routers import (
     chat,
     connections,
     conversations,
+    egress,
     exports,
     files,
     system,
@@ -26,6 +27,7 @@ ROUTERS = [
     connections.router,
     ui_support.router,
     admin.router,
+    egress.router,
 ]
 
 __all__ = ["ROUTERS"]

@@ -25,6 +25,11 @@ class TemplateOut(BaseModel):
     description: str
     usable: bool = Field(description="Sessions of it can start now.")
     error: str | None = Field(None, description="Why the template file is invalid.")
+    egress: list[str] | None = Field(
+        None,
+        description="The host:port entries it narrows the server's egress allow-list to; "
+        "[] no network; null: the server's list as it is.",
+    )
 
 
 @router.get("/templates", response_model=list[TemplateOut])
@@ -38,6 +43,7 @@ async def list_templates(principal: CurrentPrincipal, services: ServicesDep) -> 
             description=status.description,
             usable=status.state in _USABLE,
             error=status.error,
+            egress=None if status.egress is None else list(status.egress),
         )
         for status in statuses
         if status.state != "removed"

@@ -7,8 +7,8 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 from sandbox_analyst.sandbox.egress.policy import EgressPolicy
 
@@ -42,6 +42,8 @@ class EgressRecord:
     started_at: float = 0.0
     """time.time()"""
     duration_s: float = 0.0
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """The session's labels (its owner and purpose), as the caller gave them."""
 
 
 EgressSink = Callable[[EgressRecord], None]
@@ -85,10 +87,16 @@ class EgressSession:
         self._last_limited = -1.0
         self._unrecorded = 0
         self.closed = False
+        self.labels: Mapping[str, str] = {}
 
     def narrow(self, policy: EgressPolicy) -> None:
         """Apply a stricter policy (e.g. the assistant's) from now on."""
         self.policy = policy
+
+    def label(self, labels: Mapping[str, str]) -> None:
+        """Whose session this is, for the records (a pooled worker gets its session's labels
+        only when it is handed out)."""
+        self.labels = dict(labels)
 
     def over_capacity(self) -> str | None:
         """Why a new connection must be dropped at once (no answer, no wait): more are open
@@ -139,7 +147,7 @@ class EgressSession:
 
     def record(self, record: EgressRecord) -> None:
         try:
-            self.sink(record)
+            self.sink(replace(record, labels=self.labels))
         except Exception:  # a broken audit sink must not break the session's connections
             log.exception("could not record an egress connection")
 

@@ -107,9 +107,13 @@ class LocalProvider(SandboxProvider):
         narrowing = EgressPolicy().narrowed(spec.egress, "session egress")
         await self.start()
         sandbox = await self.pools.acquire(template)
-        if sandbox.egress is not None and narrowing.layers:
-            policy = sandbox.egress.policy
-            sandbox.egress.narrow(EgressPolicy((*policy.layers, *narrowing.layers), policy.deny))
+        if sandbox.egress is not None:
+            sandbox.egress.label(spec.labels)
+            if narrowing.layers:
+                policy = sandbox.egress.policy
+                sandbox.egress.narrow(
+                    EgressPolicy((*policy.layers, *narrowing.layers), policy.deny)
+                )
         if env_vars:
             try:
                 await sandbox.set_env_vars(env_vars)

@@ -58,6 +58,8 @@ class TemplateStatus:
     error: str | None = None
     size_bytes: int | None = None
     package_count: int | None = None
+    egress: tuple[str, ...] | None = None
+    """The allow-list its spec narrows sandbox.egress.allow to; None: the server's as it is."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,8 @@ class TemplateCatalog:
             state = "built"
         else:
             state = "outdated"
-        return TemplateStatus(name, state, spec.description, spec.path, **facts)
+        egress = tuple(spec.egress.allow) if spec.egress is not None else None
+        return TemplateStatus(name, state, spec.description, spec.path, egress=egress, **facts)
 
     def statuses(self) -> list[TemplateStatus]:
         names = [*self.names(), *(n for n in self.store.built_names() if n not in self.names())]

@@ -131,7 +131,10 @@ class ChatService:
             llm, llm_error = self._llm(assistant)
             if llm is not None:
                 sandbox = await self.sandboxes.acquire(
-                    conversation.owner_id, conversation.id, template=assistant.template
+                    conversation.owner_id,
+                    conversation.id,
+                    template=assistant.template,
+                    egress=assistant.egress,
                 )
             tools = await self._tools(assistant, conversation.owner_id, conversation.id, sandbox)
             # The claim every replica respects (the check above only spares a sandbox).

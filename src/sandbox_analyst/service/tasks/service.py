@@ -120,10 +120,13 @@ class TaskService:
             runner_id=self._replicas.id if self._replicas else None,
         )
         key = SessionKey(principal.user_id, f"task:{task.id}")
+        # The assistant's narrowing of the template's egress, if it has one.
+        egress = assistant.egress if assistant is not None else None
         try:
             spec = SessionSpec(
                 template=None if template == DEFAULT_TEMPLATE else template,
                 labels={"task": task.id},
+                egress=None if egress is None else tuple(egress),
             )
             sandbox, _ = await self._sessions.acquire(key, spec, hold=True)
             try:
