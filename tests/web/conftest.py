@@ -104,12 +104,12 @@ class WebApp:
             method, f"{self.base_url}{path}", headers=user.headers, timeout=120, **kwargs
         )
 
-    def add_user(self, name: str) -> WebUser:
+    def add_user(self, name: str, *, admin: bool = False) -> WebUser:
         """A new user with an API key and one private assistant of their own."""
 
         async def create() -> str:
             async with Services.running(self.settings) as services:
-                created = await services.users.create_user(name)
+                created = await services.users.create_user(name, admin=admin)
                 return (await services.users.create_key(created.id)).secret
 
         # In a thread of its own: Playwright's sync API keeps an event loop running in this one.

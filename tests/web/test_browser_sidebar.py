@@ -124,3 +124,36 @@ def test_the_assistant_editor_offers_the_built_templates_and_approved_installs(
     [tabulator] = [a for a in listed if a["name"] == "Tabulator"]
     assert (tabulator["template"], tabulator["allow_installs"]) == ("plain", True)
     assert tabulator["allowed_packages"] == ["faker", "regex>=2024"]
+
+
+def test_an_admin_narrows_an_assistants_network_access_which_its_owner_sees(
+    browsing: Browsing, web: WebApp
+) -> None:
+    ida = web.add_user("ida", admin=True)
+    gus = web.add_user("gus")
+    page = browsing.new_page()
+    sign_in(page, ida, f"/#/assistants/{gus.assistant_id}")
+    form = page.get_by_test_id("assistant-form")
+    as_template = page.get_by_test_id("assistant-egress-as-template")
+    expect(as_template).to_be_checked()
+    expect(page.get_by_test_id("template-egress")).to_contain_text("the server's list")
+    as_template.uncheck()
+    page.get_by_test_id("assistant-egress").fill("127.0.0.1:8123\n\ndata.example.com:443")
+    page.get_by_test_id("assistant-save").click()
+    expect(form.locator(".saved")).to_have_text("Saved")
+    stored = web.api(gus, "GET", f"/api/assistants/{gus.assistant_id}").json()
+    assert stored["egress"] == ["127.0.0.1:8123", "data.example.com:443"]
+
+    owners_page = browsing.new_page()
+    sign_in(owners_page, gus, f"/#/assistants/{gus.assistant_id}")
+    expect(owners_page.get_by_test_id("assistant-egress-as-template")).to_be_disabled()
+    entries = owners_page.get_by_test_id("assistant-egress")
+    expect(entries).to_be_disabled()
+    expect(entries).to_have_value("127.0.0.1:8123\ndata.example.com:443")
+    owners_form = owners_page.get_by_test_id("assistant-form")
+    owners_form.locator('[name="description"]').fill("Reads the partner's feed.")
+    owners_page.get_by_test_id("assistant-save").click()  # saved without touching egress
+    expect(owners_form.locator(".saved")).to_have_text("Saved")
+    stored = web.api(gus, "GET", f"/api/assistants/{gus.assistant_id}").json()
+    assert stored["description"] == "Reads the partner's feed."
+    assert stored["egress"] == ["127.0.0.1:8123", "data.example.com:443"]

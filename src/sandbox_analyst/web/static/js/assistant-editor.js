@@ -72,6 +72,15 @@ export function assistantEditor(assistant, shell) {
     current ? h("option", { value: current }, current) : null,
   );
   template.value = current;
+  // What the chosen template lets its sandboxes reach, once the templates have loaded.
+  let templateEgress = new Map();
+  const templateEgressNote = h("span", { dataset: { testid: "template-egress" } });
+  const showTemplateEgress = () => {
+    const allowed = templateEgress.get(template.value || "default");
+    templateEgressNote.textContent = allowed === undefined || allowed === null ? " as its template allows (the server's list)" : ` as its template allows (${allowed.length ? allowed.join(", ") : "no network"})`;
+  };
+  template.addEventListener("change", showTemplateEgress);
+  showTemplateEgress();
   api
     .templates()
     .then((templates) => {
@@ -84,8 +93,20 @@ export function assistantEditor(assistant, shell) {
       if (current && !templates.some((item) => item.name === current)) options.push(h("option", { value: current }, `${current} (missing)`));
       template.replaceChildren(...options);
       template.value = current;
+      templateEgress = new Map(templates.map((item) => [item.name, item.egress]));
+      showTemplateEgress();
     })
     .catch(() => {}); // the select keeps the current value; saving reports any problem
+
+  // Network access: an admin's allow-list narrowing what its template allows (null: as the
+  // template allows). Only admins may change it; others see it.
+  const mayNarrow = editable && shell.me.role === "admin";
+  const egress = value("egress", null);
+  const egressAsTemplate = h("input", { id: "assistant-egress", name: "egress_as_template", type: "checkbox", disabled: !mayNarrow, checked: egress === null, dataset: { testid: "assistant-egress-as-template" } });
+  const egressEntries = h("textarea", { name: "egress", rows: 3, disabled: !mayNarrow || egress === null, placeholder: "one host:port per line, e.g. data.example.com:443; empty: no network", dataset: { testid: "assistant-egress" } }, (egress || []).join("\n"));
+  egressAsTemplate.addEventListener("change", () => {
+    egressEntries.disabled = !mayNarrow || egressAsTemplate.checked;
+  });
 
   const allowInstalls = h("input", { id: "assistant-allow_installs", name: "allow_installs", type: "checkbox", disabled: !editable, checked: Boolean(value("allow_installs", false)) });
   const allowedPackages = input("allowed_packages", { placeholder: "faker, regex>=2024", value: (value("allowed_packages", []) || []).join(", ") });
@@ -158,6 +179,12 @@ export function assistantEditor(assistant, shell) {
       h("div", {}, h("div", { class: "checkbox" }, allConnections, h("span", {}, " every connection of the person chatting")), connectionList),
       "Read-only, with list_tables, describe_table and query_database.",
     ),
+    field(
+      "egress",
+      "Network access",
+      h("div", {}, h("div", { class: "checkbox" }, egressAsTemplate, templateEgressNote), egressEntries),
+      "Set by admins. A connection must pass this list, the template's and the server's (sandbox.egress.allow).",
+    ),
     field("visibility", "Who can use it", visibility),
     field("mode", "Mode", mode),
     teamHint,
@@ -211,6 +238,15 @@ export function assistantEditor(assistant, shell) {
         .filter(Boolean),
     };
     fields.connections = data.get("connections_all") === "on" ? null : data.getAll("connections").map(String);
+    // Sent only by admins: anyone else's save would be refused for touching it.
+    if (mayNarrow) {
+      fields.egress = egressAsTemplate.checked
+        ? null
+        : String(egressEntries.value)
+            .split("\n")
+            .map((entry) => entry.trim())
+            .filter(Boolean);
+    }
     if (team && fields.mode === "team") fields.team = team.collect();
     let valid = true;
     for (const [name, spec] of Object.entries(NUMBER_FIELDS)) {
