@@ -40,8 +40,11 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestTelemetryMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, route_prefix: str = "") -> None:
+        """`route_prefix` tells apart the routes of another app on the same metrics (the
+        E2B-compatible API's `/health` is not the main app's)."""
         self.app = app
+        self.route_prefix = route_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,7 +72,7 @@ class RequestTelemetryMiddleware:
             await self.app(scope, receive, sending)
         finally:
             seconds = time.monotonic() - started
-            method, route = scope["method"], route_template(scope)
+            method, route = scope["method"], self.route_prefix + route_template(scope)
             emit(HTTPRequestFinished(method, route, status, seconds))
             access_log.info(
                 "%s %s %d %.1f ms",

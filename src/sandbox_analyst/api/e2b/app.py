@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox_analyst.api.e2b import control, envd_files, envd_filesystem, envd_process, interpreter
 from sandbox_analyst.api.e2b.errors import install_e2b_error_handlers
+from sandbox_analyst.api.request_telemetry import RequestTelemetryMiddleware
 
 
 def create_e2b_app(main: FastAPI) -> FastAPI:
@@ -26,6 +27,9 @@ def create_e2b_app(main: FastAPI) -> FastAPI:
     )
     app.state = main.state  # the same Services, Settings and local principal
     install_e2b_error_handlers(app)
+    # Request ids on its log lines and responses, and its requests in the metrics, as the
+    # main app's (by route template, as `e2b:/sandboxes/{sandbox_id}`).
+    app.add_middleware(RequestTelemetryMiddleware, route_prefix="e2b:")
     for module in (control, interpreter, envd_files, envd_filesystem, envd_process):
         app.include_router(module.router)
     return app
