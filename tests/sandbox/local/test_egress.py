@@ -31,7 +31,7 @@ from sandbox_analyst.sandbox.local.isolation import (
     LayerStatus,
 )
 from sandbox_analyst.testing import FakeLLMServer, Turn
-from tests.fixtures.egress import EgressRecorder
+from tests.fixtures.egress import AGENT_SCRIPT, EgressRecorder
 from tests.fixtures.sandboxes import sandbox_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -210,33 +210,12 @@ async def test_the_proxy_variables_are_set_and_only_the_relay_answers(
     assert execution.text == repr(("http://127.0.0.1:3128",) * 2 + ("", "http://127.0.0.1:3128"))
 
 
-AGENT = """\
-import json, pathlib, anthropic
-
-client = anthropic.Anthropic()  # ANTHROPIC_BASE_URL and the key come from the environment
-messages = [{"role": "user", "content": "summarise the data"}]
-while True:
-    reply = client.messages.create(model="claude-test", max_tokens=512, messages=messages)
-    calls = [block for block in reply.content if block.type == "tool_use"]
-    if not calls:
-        print("FINAL:", "".join(block.text for block in reply.content if block.type == "text"))
-        break
-    messages.append({"role": "assistant", "content": [c.model_dump() for c in calls]})
-    results = []
-    for call in calls:
-        path = pathlib.Path(call.input["path"])
-        path.write_text(call.input["content"])
-        results.append({"type": "tool_result", "tool_use_id": call.id, "content": "written"})
-    messages.append({"role": "user", "content": results})
-"""
-
-
 async def test_an_agent_sdk_in_the_sandbox_talks_to_its_model_through_the_proxy(
     sandbox: LocalSandbox, fake_model: FakeLLMServer, records: EgressRecorder
 ) -> None:
     arguments = {"path": "summary.md", "content": "# Sales\nLyon 3, Oslo 4\n"}
     fake_model.add_turns(Turn(tool_calls=[("write_file", arguments)]), Turn(text="Done."))
-    await sandbox.files.write("agent.py", AGENT.encode())
+    await sandbox.files.write("agent.py", AGENT_SCRIPT.encode())
     result = await sandbox.run_command(
         "python agent.py",
         env_vars={"ANTHROPIC_BASE_URL": fake_model.url, "ANTHROPIC_API_KEY": "in-sandbox-key"},
