@@ -56,8 +56,26 @@ class AssistantOut(_Out):
         description="An admin's allow-list narrowing its sandboxes' network access below the "
         "template's; [] none; null: the template's as it is.",
     )
+    env_vars: dict[str, str] = Field(
+        default_factory=dict, description="Environment variables its sandboxes get."
+    )
+    secret_env_vars: list[str] = Field(
+        default_factory=list,
+        description="The names of its secret environment variables (never their values): "
+        "only its owner's own conversations get them.",
+    )
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("env_vars", mode="before")
+    @classmethod
+    def _no_env(cls, env_vars: dict[str, str] | None) -> dict[str, str]:
+        return env_vars or {}
+
+    @field_validator("secret_env_vars", mode="before")
+    @classmethod
+    def _names_only(cls, secrets: dict[str, str] | list[str] | None) -> list[str]:
+        return sorted(secrets or ())
 
     @field_validator("team", mode="before")
     @classmethod

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandbox_analyst.sandbox.egress import AllowEntry
 from sandbox_analyst.service import access
-from sandbox_analyst.service.errors import Conflict, Forbidden, ValidationError
+from sandbox_analyst.service.errors import Conflict, Forbidden, ServiceError, ValidationError
 from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.service.secret_cipher import SecretCipher, UndecryptableSecret
 from sandbox_analyst.service.team_config import Mode, TeamConfig
 from sandbox_analyst.service.text import Description, Identifier, Instructions, Name
 from sandbox_analyst.store import Assistant, Database, looks_like_id
@@ -45,6 +46,16 @@ PackageEntry = Annotated[str, Field(max_length=200), AfterValidator(_package_ent
 EgressEntry = Annotated[
     str, Field(max_length=300), AfterValidator(lambda text: str(AllowEntry.parse(text)))
 ]
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+
+
+def _env_value(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("an environment variable's value cannot hold a NUL character")
+    return value
+
+
+EnvValue = Annotated[str, Field(max_length=16_384), AfterValidator(_env_value)]
 
 
 class AssistantFields(BaseModel):
@@ -90,10 +101,23 @@ class AssistantFields(BaseModel):
         "access below the template's (sandbox.egress.allow); a connection must pass both. "
         "[] no network; null: the template's as it is.",
     )
+    env_vars: dict[EnvName, EnvValue] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="Environment variables its sandboxes get (e.g. a service's base URL); "
+        "anyone who can see the assistant sees them.",
+    )
 
 
 class AssistantCreate(AssistantFields):
     name: Name
+    secret_env_vars: dict[EnvName, EnvValue] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="Write-only environment variables for its sandboxes (e.g. an API key "
+        "for a host its egress allows): encrypted at rest, never shown back (only their "
+        "names), and given only to its owner's own conversations.",
+    )
 
 
 class AssistantUpdate(BaseModel):
@@ -119,6 +143,12 @@ class AssistantUpdate(BaseModel):
     allowed_packages: list[PackageEntry] | None = Field(None, max_length=200)
     connections: list[Identifier] | None = Field(None, max_length=100)
     egress: list[EgressEntry] | None = Field(None, max_length=100)
+    env_vars: dict[EnvName, EnvValue] | None = Field(None, max_length=64)
+    secret_env_vars: dict[EnvName, EnvValue | None] | None = Field(
+        None,
+        max_length=64,
+        description="Merged into the stored ones: a value sets that variable, null removes it.",
+    )
 
 
 # Fields that cannot be empty: `null` in an update leaves them as they are.
@@ -153,13 +183,17 @@ class AssistantService:
         db: Database,
         templates: TemplateNames | None = None,
         connections: UsableConnections | None = None,
+        *,
+        cipher: SecretCipher,
     ) -> None:
         """`templates`: checked when an assistant names one (without it, any name is taken
         and an unknown one fails when a session is made); `connections`: checks the
-        connections an assistant names are its owner's to use."""
+        connections an assistant names are its owner's to use; `cipher` encrypts its secret
+        environment variables."""
         self._db = db
         self._templates = templates
         self._connections = connections
+        self._cipher = cipher
 
     def _check_template(self, name: str | None) -> None:
         if name is None or self._templates is None:
@@ -182,7 +216,11 @@ class AssistantService:
             _check_may_set_egress(principal)
         self._check_template(spec.template)
         await self._check_connections(principal, spec.connections)
-        assistant = Assistant(owner_id=principal.user_id, **spec.model_dump())
+        values = spec.model_dump()
+        secrets = values.pop("secret_env_vars")
+        _check_env_names(spec.env_vars, secrets)
+        values["secret_env_vars"] = {name: self._cipher.encrypt(v) for name, v in secrets.items()}
+        assistant = Assistant(owner_id=principal.user_id, **values)
         async with _unique_name(spec.name), self._db.session() as session:
             session.add(assistant)
         return assistant
@@ -229,9 +267,48 @@ class AssistantService:
             assistant = access.ensure_can_modify_assistant(
                 principal, await self._load(session, assistant_id)
             )
+            if "secret_env_vars" in values:
+                values["secret_env_vars"] = self._merged_secrets(
+                    assistant.secret_env_vars or {}, values["secret_env_vars"] or {}
+                )
+            _check_env_names(
+                values.get("env_vars", assistant.env_vars) or {},
+                values.get("secret_env_vars", assistant.secret_env_vars) or {},
+            )
             for key, value in values.items():
                 setattr(assistant, key, value)
         return assistant
+
+    def _merged_secrets(
+        self, stored: dict[str, str], changes: dict[str, str | None]
+    ) -> dict[str, str]:
+        merged = dict(stored)  # a new dict: the JSON column sees the change
+        for name, value in changes.items():
+            if value is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = self._cipher.encrypt(value)
+        return merged
+
+    def session_env(self, assistant: Assistant, conversation_owner_id: str) -> dict[str, str]:
+        """The environment variables a session of `assistant` gets in a conversation of
+        `conversation_owner_id`: the plain ones, and the secret ones only when the
+        conversation is the assistant's owner's (whoever uses a public assistant could
+        otherwise print its owner's keys). `AssistantSecretUnreadable` when a secret cannot
+        be decrypted."""
+        env = dict(assistant.env_vars or {})
+        if conversation_owner_id != assistant.owner_id:
+            return env
+        for name, token in (assistant.secret_env_vars or {}).items():
+            try:
+                env[name] = self._cipher.decrypt(token)
+            except UndecryptableSecret as exc:
+                raise AssistantSecretUnreadable(
+                    f"the assistant's secret environment variable {name} cannot be decrypted: "
+                    f"{exc}; set it again (PATCH secret_env_vars)",
+                    field="secret_env_vars",
+                ) from None
+        return env
 
     async def set_visibility(
         self, principal: Principal, assistant_id: str, visibility: Visibility
@@ -255,6 +332,21 @@ class AssistantService:
     @staticmethod
     async def _load(session: AsyncSession, assistant_id: str) -> Assistant | None:
         return await session.get(Assistant, assistant_id) if looks_like_id(assistant_id) else None
+
+
+class AssistantSecretUnreadable(ServiceError):
+    code = "assistant_secret_unreadable"
+    http_status = 409
+
+
+def _check_env_names(plain: dict[str, str], secret: dict[str, object]) -> None:
+    both = sorted(set(plain) & set(secret))
+    if both:
+        raise ValidationError(
+            f"{', '.join(both)}: a variable is either plain (env_vars) or secret "
+            "(secret_env_vars), not both",
+            field="secret_env_vars",
+        )
 
 
 def _check_may_set_egress(principal: Principal) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import posixpath
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -159,11 +159,13 @@ class ConversationSandboxes:
         *,
         template: str | None = None,
         egress: Sequence[str] | None = None,
+        env_vars: Mapping[str, str] | None = None,
     ) -> Sandbox:
         """The conversation's sandbox: the live one, the stored one if it still lives, or a
         new one of `template` (None: the default) whose egress `egress` narrows (the
-        assistant's allow-list; None: the template's); held until `finish`. A live session
-        keeps the template and egress it was made with. Raises `TooManySessionsError` (or
+        assistant's allow-list; None: the template's), with `env_vars` in its environment;
+        held until `finish`. A live session keeps the template, egress and environment it
+        was made with. Raises `TooManySessionsError` (or
         its per-user kind) when no session can be had, `TemplateNotFoundError` /
         `TemplateNotBuiltError` when the template cannot be started."""
         key = SessionKey(owner_id, conversation_id)
@@ -172,7 +174,11 @@ class ConversationSandboxes:
             known_id = await self._ids.load(conversation_id)
         sandbox, created = await self.sessions.acquire(
             key,
-            SessionSpec(template=template, egress=None if egress is None else tuple(egress)),
+            SessionSpec(
+                template=template,
+                env_vars=dict(env_vars or {}),
+                egress=None if egress is None else tuple(egress),
+            ),
             known_id=known_id,
             hold=True,
         )

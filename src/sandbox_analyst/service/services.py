@@ -32,6 +32,7 @@ from sandbox_analyst.service.notebooks import NotebookService
 from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
+from sandbox_analyst.service.secret_cipher import SecretCipher
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
 from sandbox_analyst.service.tasks import TaskService
 from sandbox_analyst.service.usage import UsageService
@@ -103,8 +104,9 @@ class Services:
             ids=StoredSandboxIds(db, runner_id=runners.id),
             owns_sessions=owned,
         )
-        connections = ConnectionService(db, settings)
-        assistants = AssistantService(db, templates, connections)
+        cipher = SecretCipher.from_settings(settings)
+        connections = ConnectionService(db, settings, cipher)
+        assistants = AssistantService(db, templates, connections, cipher=cipher)
         conversations = ConversationService(db, blobs, conversation_sandboxes)
         files = FileService(
             db,

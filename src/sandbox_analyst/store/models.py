@@ -131,6 +131,10 @@ class Assistant(Base):
     # An admin's allow-list (`host:port` entries) that narrows its sessions' egress below the
     # template's; NULL: the template's as it is; []: no network.
     egress: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # Environment variables its sessions get: plain ones as they are; secret ones encrypted
+    # (name -> Fernet token), never shown back, and only in its owner's own conversations.
+    env_vars: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    secret_env_vars: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False

@@ -21,7 +21,7 @@ from sandbox_analyst.service import (
     Services,
     ValidationError,
 )
-from sandbox_analyst.service.connections import KEY_FILE_NAME
+from sandbox_analyst.service.secret_cipher import KEY_FILE_NAME, SecretCipher
 from tests.fixtures.databases import PG_PASSWORD
 
 
@@ -67,7 +67,8 @@ async def test_a_configured_key_is_used_and_another_key_cannot_read_the_urls(
     async with Services.running(first) as services:
         await services.connections.create(root, spec("shop", sqlite_url, shared=True))
         assert not (first.data_dir / KEY_FILE_NAME).exists()
-        other = ConnectionService(services.db, settings)  # the generated key: not the same
+        # The generated key: not the same.
+        other = ConnectionService(services.db, settings, SecretCipher.from_settings(settings))
         record = await services.connections.get(alice, "shop")
         with pytest.raises(DatabaseToolError) as caught:
             other.database_of(record)

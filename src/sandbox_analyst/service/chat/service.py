@@ -135,6 +135,7 @@ class ChatService:
                     conversation.id,
                     template=assistant.template,
                     egress=assistant.egress,
+                    env_vars=self._assistants.session_env(assistant, conversation.owner_id),
                 )
             tools = await self._tools(assistant, conversation.owner_id, conversation.id, sandbox)
             # The claim every replica respects (the check above only spares a sandbox).

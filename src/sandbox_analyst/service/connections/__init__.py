@@ -1,8 +1,7 @@
 """Database connections the agent queries read-only: their registry with encrypted URLs
-(`service.py`), what a URL may name (`targets.py`), the key (`cipher.py`) and the read-only
-sessions that run the queries (`readonly.py`)."""
+(`service.py`; the key is `service/secret_cipher.py`'s), what a URL may name (`targets.py`)
+and the read-only sessions that run the queries (`readonly.py`)."""
 
-from sandbox_analyst.service.connections.cipher import KEY_FILE_NAME, ConnectionCipher
 from sandbox_analyst.service.connections.readonly import Limits, ReadOnlyDatabase
 from sandbox_analyst.service.connections.service import (
     ConnectionCheck,
@@ -14,9 +13,7 @@ from sandbox_analyst.service.connections.service import (
 from sandbox_analyst.service.connections.targets import ConnectionUrlError, Target, parse_target
 
 __all__ = [
-    "KEY_FILE_NAME",
     "ConnectionCheck",
-    "ConnectionCipher",
     "ConnectionCreate",
     "ConnectionName",
     "ConnectionService",

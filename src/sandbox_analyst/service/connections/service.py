@@ -1,5 +1,5 @@
 """`ConnectionService`: databases the agent may query, registered by their owner or shared by
-an admin. The URL is checked, encrypted (`ConnectionCipher`) and stored; only its masked form
+an admin. The URL is checked, encrypted (`SecretCipher`) and stored; only its masked form
 is ever shown again. `for_turn` gives a chat turn the connections it may use, through which
 every query, listing and description is run read-only (`ReadOnlyDatabase`, in a thread) and
 recorded in the audit log (`DatabaseQuery`)."""
@@ -27,11 +27,11 @@ from sandbox_analyst.agent.tools import (
 )
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import access
-from sandbox_analyst.service.connections.cipher import ConnectionCipher, UndecryptableConnection
 from sandbox_analyst.service.connections.readonly import Limits, ReadOnlyDatabase
 from sandbox_analyst.service.connections.targets import Target, dialect_of, parse_target
 from sandbox_analyst.service.errors import Conflict, NotFound, ValidationError
 from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.service.secret_cipher import SecretCipher, UndecryptableSecret
 from sandbox_analyst.service.text import Description
 from sandbox_analyst.store import Database, DatabaseConnection, DatabaseQuery, looks_like_id
 
@@ -67,11 +67,10 @@ class ConnectionCheck:
 
 
 class ConnectionService:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, cipher: SecretCipher) -> None:
         self._db = db
+        self._cipher = cipher
         options = settings.connections
-        key = options.key.get_secret_value() if options.key is not None else None
-        self._cipher = ConnectionCipher.from_settings(key, settings.data_dir)
         self._limits = Limits(
             rows=options.row_limit,
             count=options.count_limit,
@@ -214,8 +213,11 @@ class ConnectionService:
         if key not in self._databases:
             try:
                 url = self._cipher.decrypt(record.url_encrypted)
-            except UndecryptableConnection as exc:
-                raise DatabaseToolError("ConnectionUnavailable", str(exc)) from None
+            except UndecryptableSecret as exc:
+                message = f"this connection's URL cannot be decrypted: {exc}; remove the "
+                raise DatabaseToolError(
+                    "ConnectionUnavailable", message + "connection and add it again"
+                ) from None
             target = Target(record.dialect, make_url(url))
             self._databases[key] = ReadOnlyDatabase(target, self._limits)
         return self._databases[key]

@@ -13,6 +13,7 @@ A task belongs to its owner: anyone else gets `NotFound` for it (admins see ever
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -120,14 +121,17 @@ class TaskService:
             runner_id=self._replicas.id if self._replicas else None,
         )
         key = SessionKey(principal.user_id, f"task:{task.id}")
-        # The assistant's narrowing of the template's egress, if it has one.
-        egress = assistant.egress if assistant is not None else None
         try:
             spec = SessionSpec(
                 template=None if template == DEFAULT_TEMPLATE else template,
                 labels={"task": task.id},
-                egress=None if egress is None else tuple(egress),
             )
+            if assistant is not None:  # its environment and its narrowing of the egress
+                spec = dataclasses.replace(
+                    spec,
+                    env_vars=self._assistants.session_env(assistant, principal.user_id),
+                    egress=None if assistant.egress is None else tuple(assistant.egress),
+                )
             sandbox, _ = await self._sessions.acquire(key, spec, hold=True)
             try:
                 files = await self._place_inputs(sandbox, request)

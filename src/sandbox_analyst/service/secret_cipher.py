@@ -1,7 +1,8 @@
-"""The key that encrypts connection URLs at rest (Fernet: AES-128-CBC with an HMAC, from the
-`cryptography` package). The key comes from `connections.key` in the settings, or is
-generated once into `<data_dir>/connections.key` (mode 0600, outside every sandbox: the data
-directory is hidden from sessions). Without the key the stored URLs cannot be read back."""
+"""The key that encrypts secrets at rest: database connections' URLs, assistants' secret
+environment variables (Fernet: AES-128-CBC with an HMAC, from the `cryptography` package). The
+key comes from `connections.key` in the settings, or is generated once into
+`<data_dir>/connections.key` (mode 0600, outside every sandbox: the data directory is hidden
+from sessions). Without the key the stored secrets cannot be read back."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from sandbox_analyst.config import ConfigError
+from sandbox_analyst.config import ConfigError, Settings
 
 KEY_FILE_NAME = "connections.key"
 
 
-class UndecryptableConnection(Exception):
-    """A stored URL that this key cannot decrypt (the key changed since it was stored)."""
+class UndecryptableSecret(Exception):
+    """A stored secret that this key cannot decrypt (the key changed since it was stored)."""
 
 
 def load_or_create_key(data_dir: Path) -> bytes:
@@ -39,7 +40,7 @@ def load_or_create_key(data_dir: Path) -> bytes:
     return path.read_bytes().strip()
 
 
-class ConnectionCipher:
+class SecretCipher:
     def __init__(self, key: bytes) -> None:
         try:
             self._fernet = Fernet(key)
@@ -51,8 +52,11 @@ class ConnectionCipher:
             ) from exc
 
     @classmethod
-    def from_settings(cls, key: str | None, data_dir: Path) -> ConnectionCipher:
-        return cls(key.encode() if key else load_or_create_key(data_dir))
+    def from_settings(cls, settings: Settings) -> SecretCipher:
+        key = settings.connections.key
+        if key is not None:
+            return cls(key.get_secret_value().encode())
+        return cls(load_or_create_key(settings.data_dir))
 
     def encrypt(self, text: str) -> str:
         return self._fernet.encrypt(text.encode()).decode("ascii")
@@ -61,7 +65,6 @@ class ConnectionCipher:
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode()
         except InvalidToken as exc:
-            raise UndecryptableConnection(
-                "this connection's URL was encrypted with another key (connections.key "
-                "changed?): remove the connection and add it again"
+            raise UndecryptableSecret(
+                "it was encrypted with another key (connections.key changed?)"
             ) from exc

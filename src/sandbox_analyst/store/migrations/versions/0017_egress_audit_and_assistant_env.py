@@ -1,4 +1,5 @@
 """egress_connections: the audit log of sandbox egress; an assistant's own egress allow-list
+and the environment variables (plain and secret) its sessions get
 
 Revision ID: 0017
 Revises: 0014
@@ -18,7 +19,8 @@ depends_on = None
 
 def upgrade() -> None:
     # A nullable column: no table rebuild (see 0002 on why not on SQLite).
-    op.add_column("assistants", sa.Column("egress", sa.JSON(), nullable=True))
+    for column in ("egress", "env_vars", "secret_env_vars"):
+        op.add_column("assistants", sa.Column(column, sa.JSON(), nullable=True))
     op.create_table(
         "egress_connections",
         sa.Column("id", sa.String(length=64), primary_key=True),
@@ -48,4 +50,5 @@ def downgrade() -> None:
     op.drop_index("ix_egress_connections_sandbox_id", table_name="egress_connections")
     op.drop_table("egress_connections")
     with op.batch_alter_table("assistants") as batch:
-        batch.drop_column("egress")
+        for column in ("egress", "env_vars", "secret_env_vars"):
+            batch.drop_column(column)
