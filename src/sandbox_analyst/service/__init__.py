@@ -71,6 +71,7 @@ from sandbox_analyst.service.file_links import (
 )
 from sandbox_analyst.service.filenames import content_disposition
 from sandbox_analyst.service.files import FileContent, FileKind, FileService, SignedLink
+from sandbox_analyst.service.forks import ForkResult, ForkService, ReplayReport
 from sandbox_analyst.service.kernels import (
     KERNEL_NAME,
     Kernel,
@@ -146,6 +147,8 @@ __all__ = [
     "FileLinkMatch",
     "FileService",
     "Forbidden",
+    "ForkResult",
+    "ForkService",
     "HandoffEvent",
     "InstallOutcome",
     "Kernel",
@@ -168,6 +171,7 @@ __all__ = [
     "Permission",
     "Principal",
     "PublicError",
+    "ReplayReport",
     "ResultEvent",
     "RoleConfig",
     "SandboxCloser",

@@ -25,6 +25,7 @@ from sandbox_analyst.service.connections import ConnectionService
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.forks import ForkService
 from sandbox_analyst.service.kernels import KernelService
 from sandbox_analyst.service.librechat import LibreChatService
 from sandbox_analyst.service.notebooks import NotebookService
@@ -60,6 +61,7 @@ class Services:
     tasks: TaskService
     connections: ConnectionService
     notebooks: NotebookService
+    forks: ForkService
     usage: UsageService
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
@@ -155,6 +157,7 @@ class Services:
             ),
             connections=connections,
             notebooks=NotebookService(db, blobs, conversations, templates),
+            forks=ForkService(db, blobs, conversation_sandboxes),
             usage=UsageService(db),
             owns_blobs=owns_blobs,
         )
