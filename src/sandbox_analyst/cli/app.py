@@ -27,6 +27,7 @@ COMMAND_MODULES = {
     "doctor": "doctor",
     "exec": "exec_cmd",
     "export": "export",
+    "fork": "fork",
     "keys": "keys",
     "mcp": "mcp_cmd",
     "packages": "packages",
