@@ -79,6 +79,22 @@ from sandbox_analyst.service.kernels import (
     KernelService,
     NoSuchKernelSpec,
 )
+from sandbox_analyst.service.notebook_rerun import (
+    DEFAULT_PIXEL_TOLERANCE,
+    CellOutcome,
+    CellOutputs,
+    InputCheck,
+    RerunReport,
+    actual_outputs,
+    check_inputs,
+    compare,
+    expected_outputs,
+    image_difference,
+    normalised,
+    rerun_cells,
+    template_of,
+    upload_inputs,
+)
 from sandbox_analyst.service.notebooks import ExportedFile, NotebookService
 from sandbox_analyst.service.packages import InstallOutcome, PackageAsk, PackageService
 from sandbox_analyst.service.principal import Principal
@@ -116,6 +132,7 @@ from sandbox_analyst.service.usage import UsageService, UserUsage
 from sandbox_analyst.service.users import CreatedKey, UserService
 
 __all__ = [
+    "DEFAULT_PIXEL_TOLERANCE",
     "HANDOFF_PREFIX",
     "KERNEL_NAME",
     "PUBLIC_ERROR_TYPES",
@@ -125,6 +142,8 @@ __all__ = [
     "AssistantCreate",
     "AssistantService",
     "AssistantUpdate",
+    "CellOutcome",
+    "CellOutputs",
     "ChatEvent",
     "ChatService",
     "ChatTurn",
@@ -150,6 +169,7 @@ __all__ = [
     "ForkResult",
     "ForkService",
     "HandoffEvent",
+    "InputCheck",
     "InstallOutcome",
     "Kernel",
     "KernelNotFound",
@@ -172,6 +192,7 @@ __all__ = [
     "Principal",
     "PublicError",
     "ReplayReport",
+    "RerunReport",
     "ResultEvent",
     "RoleConfig",
     "SandboxCloser",
@@ -207,13 +228,22 @@ __all__ = [
     "UserUsage",
     "ValidationError",
     "Visibility",
+    "actual_outputs",
+    "check_inputs",
+    "compare",
     "content_disposition",
     "content_path",
     "content_url",
     "default_team_config",
     "event_payload",
+    "expected_outputs",
     "file_id_of",
     "file_links_in",
+    "image_difference",
+    "normalised",
     "public_error",
+    "rerun_cells",
     "signed_content_url",
+    "template_of",
+    "upload_inputs",
 ]
