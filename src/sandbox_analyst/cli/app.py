@@ -31,6 +31,7 @@ COMMAND_MODULES = {
     "keys": "keys",
     "mcp": "mcp_cmd",
     "packages": "packages",
+    "rerun": "rerun",
     "serve": "serve",
     "task": "task_cmd",
     "templates": "templates",
