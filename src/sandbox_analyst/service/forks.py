@@ -277,9 +277,13 @@ def _copy_run(
 
 
 def _relinked_result(entry: dict[str, Any], file_ids: dict[str, str]) -> dict[str, Any]:
-    if not entry.get("artifact_ids"):
-        return entry
-    return {**entry, "artifact_ids": [file_ids.get(i, i) for i in entry["artifact_ids"]]}
+    """A tool result whose artifacts, and the links the model saw, are the copies."""
+    copied = dict(entry)
+    if entry.get("artifact_ids"):
+        copied["artifact_ids"] = [file_ids.get(i, i) for i in entry["artifact_ids"]]
+    if isinstance(entry.get("observation"), str):
+        copied["observation"] = _relinked(entry["observation"], file_ids)
+    return copied
 
 
 def _relinked(text: str, file_ids: dict[str, str]) -> str:

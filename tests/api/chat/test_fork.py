@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from sandbox_analyst.service import Conflict, Principal, Services
+from sandbox_analyst.service.chat.history import history_from_messages
 from sandbox_analyst.store import Conversation
 from sandbox_analyst.testing import FakeLLMServer, Turn
 from tests.api.chat.conftest import Chatter, make_chatter
@@ -166,6 +167,9 @@ async def test_the_service_forks_into_the_callers_conversation_with_a_live_sandb
     assert by_root.conversation.owner_id == root.user_id
     assert for_alice.conversation.owner_id != root.user_id
     assert by_root.replay.status == for_alice.replay.status == "replayed"
+    original = await services.conversations.get(root, alice.conversation_id)
+    copy = await services.conversations.get(root, by_root.conversation.id)
+    assert history_from_messages(copy.messages) == history_from_messages(original.messages)
     sandbox = services.sandboxes.get(by_root.conversation.id)
     assert sandbox is not None  # made at fork time, ready for the first turn
     execution = await sandbox.run_code("print(x); x = 0")
