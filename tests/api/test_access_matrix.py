@@ -110,6 +110,8 @@ TABLE: list[Row] = [
     Row("POST", "/api/conversations/{conversation}/cancel", (200, 404, 200, *_NO_AUTH)),
     Row("GET", "/api/conversations/{conversation}/export.ipynb", (200, 404, 200, *_NO_AUTH)),
     Row("GET", "/api/conversations/{conversation}/export.py", (200, 404, 200, *_NO_AUTH)),
+    # A fork is the caller's own conversation; an admin may fork anyone's.
+    Row("POST", "/api/conversations/{conversation}/fork", (201, 404, 201, *_NO_AUTH)),
     Row("DELETE", "/api/conversations/{conversation}", (204, 404, 204, *_NO_AUTH)),
     # Files and artifacts: only ever their owner's (and an admin's).
     Row("POST", "/api/files", (201, 201, 201, *_NO_AUTH), upload=True),

@@ -136,6 +136,44 @@ class ConversationDetailOut(ConversationOut):
     messages: list[MessageOut]
 
 
+class ConversationFork(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = Field(None, description='Default: "<original title> (fork)".')
+
+
+class ReplayFailureOut(_Out):
+    cell: int = Field(description="Its place among the replayed cells, from 1.")
+    code: str
+    name: str = Field(description="The error's name, e.g. NameError.")
+    value: str
+
+
+class ReplayOut(_Out):
+    status: str = Field(
+        description='"replayed": the successful cells ran again in a fresh sandbox, in order '
+        '(see `failures`); "nothing": no code had succeeded, the files are copied into its '
+        'sandbox on the first turn; "deferred": '
+        "no sandbox could be had now (`error` says why), it is rebuilt on the first turn."
+    )
+    cells_replayed: int
+    cells_failed: int
+    files: int = Field(description="Files written into the fork's sandbox.")
+    failures: list[ReplayFailureOut]
+    error: str | None
+
+
+class ForkOut(BaseModel):
+    source_id: str = Field(description="The conversation forked.")
+    messages: int = Field(description="Messages copied.")
+    files: int = Field(description="Files (uploads and artifacts) copied.")
+    replay: ReplayOut
+
+
+class ForkedConversationOut(ConversationOut):
+    fork: ForkOut
+
+
 class FileOut(_Out):
     id: str
     owner_id: str

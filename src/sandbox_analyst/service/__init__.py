@@ -72,12 +72,29 @@ from sandbox_analyst.service.file_links import (
 )
 from sandbox_analyst.service.filenames import content_disposition
 from sandbox_analyst.service.files import FileContent, FileKind, FileService, SignedLink
+from sandbox_analyst.service.forks import ForkResult, ForkService, ReplayReport
 from sandbox_analyst.service.kernels import (
     KERNEL_NAME,
     Kernel,
     KernelNotFound,
     KernelService,
     NoSuchKernelSpec,
+)
+from sandbox_analyst.service.notebook_rerun import (
+    DEFAULT_PIXEL_TOLERANCE,
+    CellOutcome,
+    CellOutputs,
+    InputCheck,
+    RerunReport,
+    actual_outputs,
+    check_inputs,
+    compare,
+    expected_outputs,
+    image_difference,
+    normalised,
+    rerun_cells,
+    template_of,
+    upload_inputs,
 )
 from sandbox_analyst.service.notebooks import ExportedFile, NotebookService
 from sandbox_analyst.service.packages import InstallOutcome, PackageAsk, PackageService
@@ -116,6 +133,7 @@ from sandbox_analyst.service.usage import UsageService, UserUsage
 from sandbox_analyst.service.users import CreatedKey, UserService
 
 __all__ = [
+    "DEFAULT_PIXEL_TOLERANCE",
     "HANDOFF_PREFIX",
     "KERNEL_NAME",
     "PUBLIC_ERROR_TYPES",
@@ -125,6 +143,8 @@ __all__ = [
     "AssistantCreate",
     "AssistantService",
     "AssistantUpdate",
+    "CellOutcome",
+    "CellOutputs",
     "ChatEvent",
     "ChatService",
     "ChatTurn",
@@ -149,7 +169,10 @@ __all__ = [
     "FileLinkMatch",
     "FileService",
     "Forbidden",
+    "ForkResult",
+    "ForkService",
     "HandoffEvent",
+    "InputCheck",
     "InstallOutcome",
     "Kernel",
     "KernelNotFound",
@@ -171,6 +194,8 @@ __all__ = [
     "Permission",
     "Principal",
     "PublicError",
+    "ReplayReport",
+    "RerunReport",
     "ResultEvent",
     "RoleConfig",
     "SandboxCloser",
@@ -206,13 +231,22 @@ __all__ = [
     "UserUsage",
     "ValidationError",
     "Visibility",
+    "actual_outputs",
+    "check_inputs",
+    "compare",
     "content_disposition",
     "content_path",
     "content_url",
     "default_team_config",
     "event_payload",
+    "expected_outputs",
     "file_id_of",
     "file_links_in",
+    "image_difference",
+    "normalised",
     "public_error",
+    "rerun_cells",
     "signed_content_url",
+    "template_of",
+    "upload_inputs",
 ]

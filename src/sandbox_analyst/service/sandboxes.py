@@ -82,6 +82,17 @@ class PlacedFile:
 
 
 @dataclass(frozen=True)
+class ReplayFailure:
+    """A cell that failed when replayed: its place among the replayed cells (1-based), its
+    code and its error."""
+
+    cell: int
+    code: str
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Restoration:
     """How a lost sandbox was rebuilt."""
 
@@ -89,6 +100,7 @@ class Restoration:
     files: int
     cells_replayed: int
     cells_failed: int
+    failures: tuple[ReplayFailure, ...] = ()
 
 
 @dataclass
@@ -288,17 +300,17 @@ class ConversationSandboxes:
         """Run the conversation's successful cells again, in order, outputs discarded."""
         if cells is None:
             cells = await records.successful_cells()
-        failed = 0
-        for code in cells:
+        failures: list[ReplayFailure] = []
+        for position, code in enumerate(cells, start=1):
             with executions_for("replay"):
                 execution = await known.sandbox.run_code(code, timeout=self.code_timeout)
             if execution.error is not None:
-                failed += 1
+                error = execution.error
+                failures.append(ReplayFailure(position, code, error.name, error.value))
                 # The error's name only: its message may quote the user's data.
-                logger.warning(
-                    "a replayed cell failed while rebuilding a sandbox: %s", execution.error.name
-                )
-        return Restoration(reason, files, len(cells) - failed, failed)
+                logger.warning("a replayed cell failed while rebuilding a sandbox: %s", error.name)
+        failed = len(failures)
+        return Restoration(reason, files, len(cells) - failed, failed, tuple(failures))
 
     async def _place_uploads(self, known: _Known, uploads: list[StoredFile]) -> int:
         """Write uploads not yet in the workdir under free, sanitised names."""

@@ -26,6 +26,7 @@ from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.e2b import E2BSandboxService, ManagedSessions
 from sandbox_analyst.service.egress_audit import EgressAudit
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.forks import ForkService
 from sandbox_analyst.service.kernels import KernelService
 from sandbox_analyst.service.librechat import LibreChatService
 from sandbox_analyst.service.notebooks import NotebookService
@@ -62,6 +63,7 @@ class Services:
     tasks: TaskService
     connections: ConnectionService
     notebooks: NotebookService
+    forks: ForkService
     usage: UsageService
     egress: EgressAudit
     extras: dict[str, object] = field(default_factory=dict)
@@ -161,6 +163,7 @@ class Services:
             ),
             connections=connections,
             notebooks=NotebookService(db, blobs, conversations, templates),
+            forks=ForkService(db, blobs, conversation_sandboxes),
             usage=UsageService(db),
             egress=egress,
             owns_blobs=owns_blobs,

@@ -1,5 +1,6 @@
 """`/api/conversations`: create (with an assistant; or find the one under another front end's
-key), list mine, get with messages, rename, delete (with its files and its sandbox)."""
+key), list mine, get with messages, rename, delete (with its files and its sandbox), fork
+(messages and files copied, the sandbox rebuilt by replaying the successful cells)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from sandbox_analyst.api.auth import CurrentPrincipal, ServicesDep
 from sandbox_analyst.api.schemas import (
     ConversationCreate,
     ConversationDetailOut,
+    ConversationFork,
     ConversationOut,
     ConversationRename,
+    ForkedConversationOut,
+    ForkOut,
     MessageOut,
+    ReplayOut,
 )
 from sandbox_analyst.service import Conflict
 
@@ -89,3 +94,27 @@ async def delete_conversation(
 ) -> Response:
     await services.conversations.delete(principal, conversation_id)
     return Response(status_code=204)
+
+
+@router.post("/{conversation_id}/fork", status_code=201, response_model=ForkedConversationOut)
+async def fork_conversation(
+    conversation_id: str,
+    principal: CurrentPrincipal,
+    services: ServicesDep,
+    body: ConversationFork | None = None,
+) -> ForkedConversationOut:
+    """A new conversation of yours with this one's messages and files, and a fresh sandbox
+    in the same state: its successful cells replayed in order (`fork.replay` says how that
+    went). From then on the two diverge independently."""
+    forked = await services.forks.fork(
+        principal, conversation_id, title=body.title if body is not None else None
+    )
+    return ForkedConversationOut(
+        **ConversationOut.model_validate(forked.conversation).model_dump(),
+        fork=ForkOut(
+            source_id=forked.source_id,
+            messages=forked.messages,
+            files=forked.files,
+            replay=ReplayOut.model_validate(forked.replay),
+        ),
+    )

@@ -99,6 +99,8 @@ export const api = {
     request("PATCH", `/api/conversations/${encodeURIComponent(id)}`, { json: { title } }),
   deleteConversation: (id) => request("DELETE", `/api/conversations/${encodeURIComponent(id)}`),
   cancelTurn: (id) => request("POST", `/api/conversations/${encodeURIComponent(id)}/cancel`),
+  forkConversation: (id, title) =>
+    request("POST", `/api/conversations/${encodeURIComponent(id)}/fork`, { json: title ? { title } : {} }),
 
   files: (conversationId) =>
     request("GET", `/api/files?limit=500&conversation_id=${encodeURIComponent(conversationId)}`),

@@ -45,7 +45,15 @@ export class ChatView {
       icon("download"),
       "Notebook",
     );
-    this.header = h("div", { class: "chat-header" }, this.title, this.pickerLabel, this.exportButton);
+    this.forkButton = h(
+      "button",
+      { type: "button", class: "button fork", hidden: true, title: "Fork this analysis: a copy with its files and variables, to try another road", dataset: { testid: "fork-conversation" }, onclick: () => this.fork() },
+      icon("fork"),
+      "Fork",
+    );
+    // What the last fork made reported (its replayed cells), shown when the fork opens.
+    this.forkNotices = new Map(); // conversation id -> the fork's report
+    this.header = h("div", { class: "chat-header" }, this.title, this.pickerLabel, this.exportButton, this.forkButton);
     this.element = h(
       "section",
       { class: "chat" },
@@ -117,6 +125,7 @@ export class ChatView {
     this.fillPicker();
     this.pickerLabel.hidden = false;
     this.exportButton.hidden = true;
+    this.forkButton.hidden = true;
     this.tray.files = [];
     this.tray.chips.replaceChildren();
     this.tray.preview.replaceChildren();
@@ -156,6 +165,7 @@ export class ChatView {
     this.conversation = detail;
     this.pickerLabel.hidden = true;
     this.exportButton.hidden = false;
+    this.forkButton.hidden = false;
     this.title.textContent = detail.title || "Untitled analysis";
     const byId = new Map(files.map((file) => [file.id, file]));
     this.tray.files = files.filter((file) => file.kind === "upload");
@@ -175,6 +185,8 @@ export class ChatView {
         rendered.push(storedAssistantMessage(message, byId, () => this.send(question)).element);
       }
     }
+    const forked = this.forkNotices.get(id);
+    if (forked) rendered.push(forkNotice(forked));
     const nearEnd = !this.messages.children.length || this.isNearEnd();
     this.messages.replaceChildren(...rendered);
     if (nearEnd) this.scrollToEnd();
@@ -208,6 +220,25 @@ export class ChatView {
     }
   }
 
+  /** Fork the conversation on screen (its files copied, its successful cells replayed in a
+   * fresh sandbox) and open the fork, saying how the replay went. */
+  async fork() {
+    if (!this.conversation || this.running) return;
+    this.forkButton.disabled = true;
+    this.forkButton.title = "Forking: replaying the cells in a fresh sandbox…";
+    try {
+      const forked = await api.forkConversation(this.conversation.id);
+      this.forkNotices.set(forked.id, forked.fork);
+      this.shell.refreshSidebar();
+      this.shell.navigate(`#/c/${forked.id}`);
+      this.forkButton.title = "Fork this analysis: a copy with its files and variables, to try another road";
+    } catch (error) {
+      this.forkButton.title = `Fork failed: ${error.message}`;
+    } finally {
+      this.forkButton.disabled = false;
+    }
+  }
+
   async follow(id) {
     if (this.conversation?.id !== id || this.running || !this.element.isConnected) return;
     try {
@@ -232,6 +263,7 @@ export class ChatView {
     this.title.textContent = this.conversation.title || "Untitled analysis";
     this.pickerLabel.hidden = true;
     this.exportButton.hidden = false;
+    this.forkButton.hidden = false;
     if (this.messages.querySelector(".empty-state")) this.messages.replaceChildren();
     this.shell.replaceRoute(`#/c/${this.conversation.id}`);
     this.shell.refreshSidebar();
@@ -357,6 +389,7 @@ export class ChatView {
 
   setRunning(running) {
     this.sendButton.disabled = running;
+    this.forkButton.disabled = running;
     this.showStop(running);
     this.element.classList.toggle("running", running);
   }
@@ -386,6 +419,24 @@ function showsRole(event, data, view) {
   if (event === "token") return Boolean(String(data.text).trim());
   if (event === "tool_call") return !view.isHandoff(data.tool, data.agent);
   return event === "error";
+}
+
+/** What a fork reported, as a notice at the end of the fork's messages. */
+function forkNotice(fork) {
+  const { replay } = fork;
+  const cells = replay.cells_replayed + replay.cells_failed;
+  let summary;
+  if (replay.status === "deferred") summary = `Forked. Its cells will be replayed on the first message (${replay.error || "no sandbox now"}).`;
+  else if (replay.status === "nothing") summary = "Forked. No code had run yet: nothing to replay.";
+  else summary = `Forked: ${cells} cell${cells === 1 ? "" : "s"} replayed in a fresh sandbox, ${replay.cells_failed} failed.`;
+  return h(
+    "div",
+    { class: "fork-notice", dataset: { testid: "fork-notice" } },
+    h("p", { class: "turn-notice" }, summary),
+    ...replay.failures.map((failure) =>
+      h("p", { class: "turn-notice fork-failure", dataset: { testid: "fork-failure" } }, `Cell ${failure.cell} failed when replayed: ${failure.name}: ${failure.value}`),
+    ),
+  );
 }
 
 function titleFrom(text) {

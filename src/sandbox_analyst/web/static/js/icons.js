@@ -11,6 +11,7 @@ const PATHS = {
   close: "M6 6l12 12M18 6L6 18",
   table: "M4 5h16v14H4zM4 10h16M4 15h16M10 5v14",
   send: "M5 12h14M13 6l6 6-6 6",
+  fork: "M6 3v12M18 9a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM6 21a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM18 9a9 9 0 0 1-9 9",
 };
 
 /** An <svg> icon named `name` (see PATHS), sized by CSS (1em by default). */
