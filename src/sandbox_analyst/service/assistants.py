@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sandbox_analyst.sandbox import SessionSpec
 from sandbox_analyst.sandbox.egress import AllowEntry
 from sandbox_analyst.service import access
 from sandbox_analyst.service.errors import Conflict, Forbidden, ServiceError, ValidationError
@@ -290,12 +291,22 @@ class AssistantService:
                 merged[name] = self._cipher.encrypt(value)
         return merged
 
-    def session_env(self, assistant: Assistant, conversation_owner_id: str) -> dict[str, str]:
-        """The environment variables a session of `assistant` gets in a conversation of
-        `conversation_owner_id`: the plain ones, and the secret ones only when the
-        conversation is the assistant's owner's (whoever uses a public assistant could
-        otherwise print its owner's keys). `AssistantSecretUnreadable` when a secret cannot
-        be decrypted."""
+    def session_spec(self, assistant: Assistant | None, conversation_owner_id: str) -> SessionSpec:
+        """What a session of `assistant` (None: no assistant, the defaults) is made of in a
+        conversation of `conversation_owner_id`: its template, its narrowing of the egress
+        and its environment. `AssistantSecretUnreadable` when a secret cannot be decrypted."""
+        if assistant is None:
+            return SessionSpec()
+        return SessionSpec(
+            template=assistant.template,
+            env_vars=self._session_env(assistant, conversation_owner_id),
+            egress=None if assistant.egress is None else tuple(assistant.egress),
+        )
+
+    def _session_env(self, assistant: Assistant, conversation_owner_id: str) -> dict[str, str]:
+        """The plain variables, and the secret ones only when the conversation is the
+        assistant's owner's (whoever uses a public assistant could otherwise print its
+        owner's keys)."""
         env = dict(assistant.env_vars or {})
         if conversation_owner_id != assistant.owner_id:
             return env

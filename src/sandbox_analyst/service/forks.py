@@ -25,8 +25,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from sandbox_analyst.sandbox import SandboxError
+from sandbox_analyst.sandbox import SandboxError, SessionSpec
 from sandbox_analyst.service import access
+from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat.records import StoredConversation
 from sandbox_analyst.service.errors import Conflict
 from sandbox_analyst.service.file_links import content_path, file_links_in
@@ -77,10 +78,17 @@ class ForkResult:
 
 
 class ForkService:
-    def __init__(self, db: Database, blobs: BlobStore, sandboxes: ConversationSandboxes) -> None:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        sandboxes: ConversationSandboxes,
+        assistants: AssistantService,
+    ) -> None:
         self._db = db
         self._blobs = blobs
         self._sandboxes = sandboxes
+        self._assistants = assistants
 
     async def fork(
         self,
@@ -163,8 +171,10 @@ class ForkService:
                 await self._blobs.delete(copy.storage_key)
             raise
         if any(run.status == "ok" for run in runs):
-            template = assistant.template if assistant is not None else None
-            replay = await self._replay(owner_id, fork.id, template)
+            # The session its turns would get: the assistant's template, egress, environment.
+            replay = await self._replay(
+                owner_id, fork.id, self._assistants.session_spec(assistant, owner_id)
+            )
         else:  # no state to rebuild: the first turn copies the files in, as in any conversation
             replay = ReplayReport("nothing")
         return ForkResult(fork, original.id, len(messages), len(copies), replay, file_ids)
@@ -197,10 +207,10 @@ class ForkService:
             raise
         return copies, file_ids
 
-    async def _replay(self, owner_id: str, fork_id: str, template: str | None) -> ReplayReport:
+    async def _replay(self, owner_id: str, fork_id: str, spec: SessionSpec) -> ReplayReport:
         """A sandbox for the fork now, rebuilt from the copies: files, then cells."""
         try:
-            sandbox = await self._sandboxes.acquire(owner_id, fork_id, template=template)
+            sandbox = await self._sandboxes.acquire(owner_id, fork_id, spec)
         except SandboxError as exc:
             logger.warning("no sandbox for a fork now (rebuilt on its first turn): %s", exc)
             return ReplayReport("deferred", error=str(exc))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import posixpath
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -165,34 +165,20 @@ class ConversationSandboxes:
         return known.sandbox
 
     async def acquire(
-        self,
-        owner_id: str,
-        conversation_id: str,
-        *,
-        template: str | None = None,
-        egress: Sequence[str] | None = None,
-        env_vars: Mapping[str, str] | None = None,
+        self, owner_id: str, conversation_id: str, spec: SessionSpec | None = None
     ) -> Sandbox:
         """The conversation's sandbox: the live one, the stored one if it still lives, or a
-        new one of `template` (None: the default) whose egress `egress` narrows (the
-        assistant's allow-list; None: the template's), with `env_vars` in its environment;
-        held until `finish`. A live session keeps the template, egress and environment it
-        was made with. Raises `TooManySessionsError` (or
-        its per-user kind) when no session can be had, `TemplateNotFoundError` /
-        `TemplateNotBuiltError` when the template cannot be started."""
+        new one made of `spec` (its assistant's template, egress and environment; None: the
+        defaults); held until `finish`. A live session keeps what it was made with. Raises
+        `TooManySessionsError` (or its per-user kind) when no session can be had,
+        `TemplateNotFoundError` / `TemplateNotBuiltError` when the template cannot be
+        started."""
         key = SessionKey(owner_id, conversation_id)
         known_id = None
         if self.sessions.get(key) is None and self._ids is not None:
             known_id = await self._ids.load(conversation_id)
         sandbox, created = await self.sessions.acquire(
-            key,
-            SessionSpec(
-                template=template,
-                env_vars=dict(env_vars or {}),
-                egress=None if egress is None else tuple(egress),
-            ),
-            known_id=known_id,
-            hold=True,
+            key, spec or SessionSpec(), known_id=known_id, hold=True
         )
         self._keys[conversation_id] = key
         self._held[conversation_id] = key

@@ -163,7 +163,7 @@ class Services:
             ),
             connections=connections,
             notebooks=NotebookService(db, blobs, conversations, templates),
-            forks=ForkService(db, blobs, conversation_sandboxes),
+            forks=ForkService(db, blobs, conversation_sandboxes, assistants),
             usage=UsageService(db),
             egress=egress,
             owns_blobs=owns_blobs,

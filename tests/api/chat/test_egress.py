@@ -156,3 +156,24 @@ async def test_only_an_admin_sets_an_assistants_egress_and_bad_entries_name_the_
         "/api/admin/egress", params={"user": "nobody"}, headers=egress_app.admin
     )
     assert unknown.status_code == 404, unknown.text
+
+
+async def test_a_fork_of_a_narrowed_conversation_keeps_the_narrowing(
+    egress_app: EgressApp, fake: FakeLLMServer, hosts: tuple[int, ...]
+) -> None:
+    first, second = hosts
+    uma = await make_chatter(egress_app.services, egress_app.client, "uma")
+    narrowed = await egress_app.client.patch(
+        f"/api/assistants/{uma.assistant_id}",
+        json={"egress": [f"127.0.0.1:{first}"]},
+        headers=egress_app.admin,
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    assert await run(uma, fake, fetch(first)) == "b'hello'\n"
+
+    forked = await egress_app.client.post(
+        f"/api/conversations/{uma.conversation_id}/fork", json={}, headers=uma.headers
+    )
+    assert forked.status_code == 201, forked.text
+    fork = Chatter(egress_app.client, uma.headers, uma.assistant_id, forked.json()["id"])
+    assert (await run(fork, fake, fetch(second))).startswith("refused:")

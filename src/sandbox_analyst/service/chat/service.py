@@ -130,13 +130,8 @@ class ChatService:
                 await self._files.attach(principal, file_id, conversation.id)
             llm, llm_error = self._llm(assistant)
             if llm is not None:
-                sandbox = await self.sandboxes.acquire(
-                    conversation.owner_id,
-                    conversation.id,
-                    template=assistant.template,
-                    egress=assistant.egress,
-                    env_vars=self._assistants.session_env(assistant, conversation.owner_id),
-                )
+                spec = self._assistants.session_spec(assistant, conversation.owner_id)
+                sandbox = await self.sandboxes.acquire(conversation.owner_id, conversation.id, spec)
             tools = await self._tools(assistant, conversation.owner_id, conversation.id, sandbox)
             # The claim every replica respects (the check above only spares a sandbox).
             user_message, message = await self._claims.claim(

@@ -28,7 +28,7 @@ from sandbox_analyst.agent import (
 from sandbox_analyst.agent.artifacts import media_type_for
 from sandbox_analyst.config import ConfigError, Settings
 from sandbox_analyst.llm import LLM, LLMError, create_llm
-from sandbox_analyst.sandbox import Sandbox, SessionKey, SessionManager, SessionSpec
+from sandbox_analyst.sandbox import Sandbox, SessionKey, SessionManager
 from sandbox_analyst.sandbox.templates import DEFAULT_TEMPLATE, TemplateCatalog
 from sandbox_analyst.service import access
 from sandbox_analyst.service.assistants import AssistantService
@@ -122,16 +122,12 @@ class TaskService:
         )
         key = SessionKey(principal.user_id, f"task:{task.id}")
         try:
-            spec = SessionSpec(
+            # The assistant's environment and narrowing of the egress; the task's template.
+            spec = dataclasses.replace(
+                self._assistants.session_spec(assistant, principal.user_id),
                 template=None if template == DEFAULT_TEMPLATE else template,
                 labels={"task": task.id},
             )
-            if assistant is not None:  # its environment and its narrowing of the egress
-                spec = dataclasses.replace(
-                    spec,
-                    env_vars=self._assistants.session_env(assistant, principal.user_id),
-                    egress=None if assistant.egress is None else tuple(assistant.egress),
-                )
             sandbox, _ = await self._sessions.acquire(key, spec, hold=True)
             try:
                 files = await self._place_inputs(sandbox, request)
