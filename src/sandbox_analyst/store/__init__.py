@@ -35,6 +35,7 @@ from sandbox_analyst.store.models import (
     TaskFile,
     TaskStep,
     User,
+    UserQuota,
     utcnow,
 )
 from sandbox_analyst.store.urls import UnsupportedDatabase, async_url, sync_url
@@ -69,6 +70,7 @@ __all__ = [
     "TaskStep",
     "UnsupportedDatabase",
     "User",
+    "UserQuota",
     "as_stream",
     "async_url",
     "create_blob_store",
