@@ -131,6 +131,7 @@ class SessionManager:
         *,
         known_id: str | None = None,
         hold: bool = False,
+        owner_limit: int | None = None,
     ) -> tuple[Sandbox, bool]:
         """The key's session and whether this call created it.
 
@@ -153,7 +154,7 @@ class SessionManager:
         task = self._creating.get(key)
         created = task is None
         if task is None:
-            victims = self._make_room(key.owner)
+            victims = self._make_room(key.owner, owner_limit)
             task = asyncio.get_running_loop().create_task(
                 self._open(key, spec or SessionSpec(), known_id, victims)
             )
@@ -248,14 +249,16 @@ class SessionManager:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop)
 
-    def _make_room(self, owner: str) -> list[_Entry]:
-        """Take the sessions that must end before `owner` gets a new one off the books (at
-        once, so that concurrent callers count right), or raise when none may end."""
+    def _make_room(self, owner: str, limit: int | None = None) -> list[_Entry]:
+        """Take the sessions that must end before `owner` (who may hold `limit`, default
+        `max_sessions_per_user`) gets a new one off the books (at once, so that concurrent
+        callers count right), or raise when none may end."""
         own_victim = None
-        if self.count(owner) >= self.max_sessions_per_user:
+        limit = self.max_sessions_per_user if limit is None else min(limit, self.max_sessions)
+        if self.count(owner) >= limit:
             own_victim = self._least_recently_used(owner=owner, idle_for=0.0)
             if own_victim is None:
-                raise TooManyUserSessionsError(self.max_sessions_per_user)
+                raise TooManyUserSessionsError(limit)
         total = len(self._sessions) + len(self._creating) - (own_victim is not None)
         other_victim = None
         if total >= self.max_sessions:

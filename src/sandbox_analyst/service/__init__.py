@@ -54,6 +54,7 @@ from sandbox_analyst.service.errors import (
     OnAnotherReplica,
     PayloadTooLarge,
     PublicError,
+    QuotaExceeded,
     ServiceError,
     StorageFull,
     Unauthorized,
@@ -81,6 +82,7 @@ from sandbox_analyst.service.kernels import (
 from sandbox_analyst.service.notebooks import ExportedFile, NotebookService
 from sandbox_analyst.service.packages import InstallOutcome, PackageAsk, PackageService
 from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.service.quotas import QUOTA_NAMES, Quota, QuotaService, UserQuotas
 from sandbox_analyst.service.services import Services
 from sandbox_analyst.service.signing import UrlSigner
 from sandbox_analyst.service.tasks import (
@@ -118,6 +120,7 @@ __all__ = [
     "HANDOFF_PREFIX",
     "KERNEL_NAME",
     "PUBLIC_ERROR_TYPES",
+    "QUOTA_NAMES",
     "Approval",
     "ArtifactEvent",
     "ArtifactRef",
@@ -168,6 +171,9 @@ __all__ = [
     "Permission",
     "Principal",
     "PublicError",
+    "Quota",
+    "QuotaExceeded",
+    "QuotaService",
     "ResultEvent",
     "RoleConfig",
     "SandboxCloser",
@@ -199,6 +205,7 @@ __all__ = [
     "UnsupportedMediaType",
     "UrlSigner",
     "UsageService",
+    "UserQuotas",
     "UserService",
     "UserUsage",
     "ValidationError",

@@ -194,7 +194,5 @@ def public_error(exc: BaseException) -> PublicError | None:
     if not isinstance(code, str) or not isinstance(status, int):
         return None
     if isinstance(exc, ServiceError):
-        return PublicError(
-            code, status, exc.message, exc.field, dict(exc.details), exc.retry_at
-        )
+        return PublicError(code, status, exc.message, exc.field, dict(exc.details), exc.retry_at)
     return PublicError(code, status, str(exc))

@@ -29,6 +29,7 @@ from sandbox_analyst.service.kernels import KernelService
 from sandbox_analyst.service.librechat import LibreChatService
 from sandbox_analyst.service.notebooks import NotebookService
 from sandbox_analyst.service.packages import PackageService
+from sandbox_analyst.service.quotas import QuotaService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
@@ -61,6 +62,7 @@ class Services:
     connections: ConnectionService
     notebooks: NotebookService
     usage: UsageService
+    quotas: QuotaService
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
 
@@ -100,6 +102,7 @@ class Services:
             owns_sessions=owned,
         )
         connections = ConnectionService(db, settings)
+        quotas = QuotaService(db, settings, live_sessions=sessions.count)
         assistants = AssistantService(db, templates, connections)
         conversations = ConversationService(db, blobs, conversation_sandboxes)
         files = FileService(
@@ -108,6 +111,7 @@ class Services:
             signer,
             max_upload_bytes=settings.server.max_upload_mb * 1024 * 1024,
             public_url=settings.server.public_url,
+            quotas=quotas,
         )
         packages = PackageService(db, settings)
         return cls(
@@ -131,6 +135,7 @@ class Services:
                 packages=packages,
                 replicas=runners,
                 connections=connections,
+                quotas=quotas,
             ),
             runners=runners,
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret, templates),
@@ -156,6 +161,7 @@ class Services:
             connections=connections,
             notebooks=NotebookService(db, blobs, conversations, templates),
             usage=UsageService(db),
+            quotas=quotas,
             owns_blobs=owns_blobs,
         )
 

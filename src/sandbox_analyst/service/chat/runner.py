@@ -18,6 +18,7 @@ from sandbox_analyst.agent import (
     Agent,
     AgentConfig,
     AgentEvent,
+    Allowance,
     ArtifactSink,
     DataFile,
     ErrorCode,
@@ -54,6 +55,8 @@ _MESSAGE_STATUS: dict[str, MessageStatus] = {
     "token_budget": "complete",
     "handoff_loop": "complete",
     "repeated_failure": "complete",
+    # The user's quota ran out mid-turn: what it did and said is kept, but it is no answer.
+    "quota_exceeded": "failed",
     "timeout": "failed",
     "failed": "failed",
 }
@@ -72,6 +75,7 @@ class TurnRequest:
     config: AgentConfig
     team: TeamSpec | None = None  # team mode: the roles that answer; None: one agent
     tools: ToolRegistry | None = None  # None: the mode's own tools
+    allowance: Allowance | None = None  # whether the turn may go on (the user's quotas)
 
     @property
     def first_speaker(self) -> str | None:
@@ -249,10 +253,16 @@ class TurnRunner:
                 request.config,
                 request.team,
                 tools=request.tools,
+                allowance=request.allowance,
             )
         else:
             answering = Agent(
-                self.llm, self.sandbox, self.artifacts, request.config, tools=request.tools
+                self.llm,
+                self.sandbox,
+                self.artifacts,
+                request.config,
+                tools=request.tools,
+                allowance=request.allowance,
             )
 
         async def step(event: AgentEvent) -> None:
