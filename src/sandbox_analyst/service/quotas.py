@@ -24,7 +24,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import select
 
 from sandbox_analyst.config import Settings
-from sandbox_analyst.service.errors import Forbidden, QuotaExceeded, ValidationError
+from sandbox_analyst.service.errors import Forbidden, NotFound, QuotaExceeded, ValidationError
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.usage import code_runs, stored_files, turn_usage
 from sandbox_analyst.store import Database, User, UserQuota
@@ -153,7 +153,7 @@ class QuotaService:
         async with self._db.session() as session:
             user = await session.get(User, user_id)
             if user is None:
-                raise ValidationError(f"no user {user_id!r}")
+                raise NotFound(f"no user {user_id!r}")
             return await self._quotas(session, user)
 
     async def show(self, principal: Principal, name: str) -> UserQuotas:
@@ -191,7 +191,7 @@ class QuotaService:
                 session.add(UserQuota(user_id=user.id, limits=own))
             else:
                 row.limits = own
-            await session.commit()
+            await session.flush()
             return await self._quotas(session, user)
 
     async def limits(self, user_id: str) -> dict[str, float | None]:
@@ -244,7 +244,7 @@ class QuotaService:
         if user is None or (not principal.is_admin and user.id != principal.user_id):
             if not principal.is_admin:
                 raise Forbidden("only an admin may see another user's quotas")
-            raise ValidationError(f"no user named {name!r}", field="name")
+            raise NotFound(f"no user named {name!r}")
         return user
 
     async def _quotas(self, session: AsyncSession, user: User) -> UserQuotas:

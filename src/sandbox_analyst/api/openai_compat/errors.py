@@ -78,6 +78,7 @@ def as_openai_error(exc: Exception) -> OpenAIError:
         # OpenAI answers every invalid request with 400; it has no 422.
         status = 400 if error.http_status == 422 else error.http_status
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+        headers.update(error.retry_after())
         if status == 409:
             # OpenAI's SDKs retry 409 on their own; the running turn may take minutes.
             headers["x-should-retry"] = "false"
