@@ -27,6 +27,7 @@ from sandbox_analyst.agent import (
     Team,
     TeamSpec,
     ToolRegistry,
+    Usage,
 )
 from sandbox_analyst.llm import LLM, ChatMessage
 from sandbox_analyst.sandbox import Sandbox
@@ -245,6 +246,7 @@ class TurnRunner:
                 )
             )
         files = [DataFile(f.path, f.size, f.media_type) for f in prepared.files]
+        allowance = self._allowance(steps)
         if request.team is not None:
             answering: Agent | Team = Team(
                 self.llm,
@@ -253,7 +255,7 @@ class TurnRunner:
                 request.config,
                 request.team,
                 tools=request.tools,
-                allowance=request.allowance,
+                allowance=allowance,
             )
         else:
             answering = Agent(
@@ -262,7 +264,7 @@ class TurnRunner:
                 self.artifacts,
                 request.config,
                 tools=request.tools,
-                allowance=request.allowance,
+                allowance=allowance,
             )
 
         async def step(event: AgentEvent) -> None:
@@ -273,6 +275,19 @@ class TurnRunner:
                 await steps(error)
 
         return await answering.run(request.history, request.content, files, step)
+
+    def _allowance(self, steps: StepWriter) -> Allowance | None:
+        """The request's allowance, asked once the steps so far are stored (the code run
+        just made is in the execution log it reads)."""
+        asked = self.request.allowance
+        if asked is None:
+            return None
+
+        async def allowance(usage: Usage) -> str | None:
+            await steps.flush()
+            return await asked(usage)
+
+        return allowance
 
     def _internal_error(self, exc: BaseException, channel: TurnChannel) -> None:
         logger.error("chat turn %s failed", self.request.message_id, exc_info=exc)
