@@ -1,32 +1,21 @@
 """`analyst users quota NAME ...`: an admin sets a user's own quotas (a number, a size,
 "unlimited", "default", `--clear`) and, with no option, sees them with today's use and when
-each resets; a turn refused by a quota exits non-zero with the message."""
+each resets (a turn refused by a quota exits non-zero: tests/cli/test_chat.py)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from sandbox_analyst.cli import app
 from sandbox_analyst.cli.exit_codes import ExitCode
-from sandbox_analyst.config import Settings
-from sandbox_analyst.testing import FakeLLMServer, Turn
 
 
 @pytest.fixture
-def run(settings: Settings, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("ANALYST_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("ANALYST_DATABASE_URL", settings.effective_database_url)
-    runner = CliRunner()
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, list(args))
-
-    assert invoke("users", "create", "alice").exit_code == 0
-    return invoke
+def run(analyst):  # type: ignore[no-untyped-def]
+    """`analyst` (tests/cli/conftest.py), with a user alice."""
+    assert analyst("users", "create", "alice").exit_code == 0
+    return analyst
 
 
 def quotas_of(run, name: str = "alice") -> dict[str, dict]:  # type: ignore[no-untyped-def]
@@ -111,29 +100,3 @@ def test_an_unknown_user_is_named(run) -> None:  # type: ignore[no-untyped-def]
     refused = run("users", "quota", "nobody", "--turns-per-day", "1")
     assert refused.exit_code == ExitCode.FAILED
     assert "nobody" in refused.output
-
-
-def test_a_turn_refused_by_a_quota_exits_non_zero_with_the_message(
-    tmp_path: Path, database_url: str, fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name, value in {
-        "ANALYST_DATA_DIR": str(tmp_path / "data"),
-        "ANALYST_DATABASE_URL": database_url,
-        "ANALYST_LLM__BASE_URL": fake.openai_base_url,
-        "ANALYST_LLM__API_KEY": "test-key",
-        "ANALYST_LLM__MODEL": "test-model",
-        "ANALYST_SANDBOX__POOL_SIZE": "1",
-        "ANALYST_SANDBOX__PRELOAD": "[]",
-        "ANALYST_QUOTAS__TURNS_PER_DAY": "0",  # the default for every user: none at all
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("ANALYST_SERVER_URL", raising=False)
-    monkeypatch.delenv("ANALYST_API_KEY", raising=False)
-    monkeypatch.chdir(tmp_path)
-    fake.add_turns(Turn(text="never asked"))
-
-    result = CliRunner().invoke(app, ["chat", "Hello?"])
-
-    assert result.exit_code == ExitCode.UNAVAILABLE, result.output
-    assert "quota exceeded: turns_per_day" in result.output
-    assert fake.model_requests == []

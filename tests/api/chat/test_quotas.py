@@ -275,3 +275,24 @@ async def test_users_see_their_own_quotas_and_only_admins_set_them(
 
     cleared = await set_quota(client, headers, "alice")
     assert not any(quota["own"] for quota in cleared.values())
+
+
+async def test_the_openai_compatible_api_answers_a_quota_as_a_429_not_to_retry(
+    fake: FakeLLMServer, alice: Chatter, client: httpx.AsyncClient, services: Services
+) -> None:
+    headers = await admin(services)
+    await set_quota(client, headers, "alice", turns_per_day=0)
+
+    refused = await client.post(
+        "/v1/chat/completions",
+        json={"model": alice.assistant_id, "messages": [{"role": "user", "content": "Hi"}]},
+        headers=alice.headers,
+    )
+
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert (error["code"], error["type"]) == ("quota_exceeded", "rate_limit_error")
+    assert "turns_per_day" in error["message"]
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.headers["x-should-retry"] == "false"
+    assert fake.model_requests == []
