@@ -153,29 +153,19 @@ class ConversationSandboxes:
         return known.sandbox
 
     async def acquire(
-        self,
-        owner_id: str,
-        conversation_id: str,
-        *,
-        template: str | None = None,
-        owner_limit: int | None = None,
+        self, owner_id: str, conversation_id: str, *, template: str | None = None
     ) -> Sandbox:
         """The conversation's sandbox: the live one, the stored one if it still lives, or a
         new one of `template` (None: the default); held until `finish`. A live session keeps
         the template it was made with. Raises `TooManySessionsError` (or its per-user kind)
         when no session can be had, `TemplateNotFoundError` / `TemplateNotBuiltError` when
-        the template cannot be started. `owner_limit`: the owner's own limit of live
-        sessions (None: the server's default per user)."""
+        the template cannot be started."""
         key = SessionKey(owner_id, conversation_id)
         known_id = None
         if self.sessions.get(key) is None and self._ids is not None:
             known_id = await self._ids.load(conversation_id)
         sandbox, created = await self.sessions.acquire(
-            key,
-            SessionSpec(template=template),
-            known_id=known_id,
-            hold=True,
-            owner_limit=owner_limit,
+            key, SessionSpec(template=template), known_id=known_id, hold=True
         )
         self._keys[conversation_id] = key
         self._held[conversation_id] = key

@@ -103,6 +103,9 @@ class Services:
         )
         connections = ConnectionService(db, settings)
         quotas = QuotaService(db, settings, live_sessions=sessions.count)
+        # Every front end's sessions (chat, E2B API, kernels, LibreChat, tasks) count against
+        # the owner's own limit, where they have one.
+        sessions.owner_limit = quotas.session_limit
         assistants = AssistantService(db, templates, connections)
         conversations = ConversationService(db, blobs, conversation_sandboxes)
         files = FileService(
@@ -185,6 +188,9 @@ class Services:
             # Its row stays; other processes see it gone (pid, or heartbeat) as after a crash.
             logger.exception("could not remove this server process's entry")
         await self.sandboxes.shutdown()
+        sessions = self.sandboxes.sessions
+        if sessions.owner_limit == self.quotas.session_limit:  # a shared manager outlives us
+            sessions.owner_limit = None
         self.packages.close()
         await self.db.close()
         if self.owns_blobs:

@@ -131,10 +131,8 @@ class ChatService:
         streaming = any(message.status == "streaming" for message in detail.messages)
         if conversation.id in self._running or streaming:  # here, or on another replica
             raise TurnAlreadyRunning(conversation.id)
-        session_limit = None
         if self._quotas is not None:
             await self._quotas.check_turn(conversation.owner_id)
-            session_limit = await self._quotas.session_limit(conversation.owner_id)
             if conversation.id in self._running:  # started while the quotas were read
                 raise TurnAlreadyRunning(conversation.id)
         history = history_from_messages(detail.messages)
@@ -147,7 +145,7 @@ class ChatService:
                 await self._files.attach(principal, file_id, conversation.id)
             llm, llm_error = self._llm(assistant)
             if llm is not None:
-                sandbox = await self._acquire(conversation, assistant, session_limit)
+                sandbox = await self._acquire(conversation, assistant)
             tools = await self._tools(assistant, conversation.owner_id, conversation.id, sandbox)
             # The claim every replica respects (the check above only spares a sandbox).
             user_message, message = await self._claims.claim(
@@ -270,20 +268,15 @@ class ChatService:
         if owner is not None:
             raise OnAnotherReplica(owner.url or f"process {owner.pid} on {owner.hostname}")
 
-    async def _acquire(
-        self, conversation: Conversation, assistant: Assistant, limit: int | None
-    ) -> Sandbox:
-        """The conversation's sandbox, within the owner's own limit of live sessions if they
-        have one (reaching it is their quota: `QuotaExceeded`)."""
+    async def _acquire(self, conversation: Conversation, assistant: Assistant) -> Sandbox:
+        """The conversation's sandbox. Its owner's own limit of live sessions (the session
+        manager asks the quotas) reached is their quota: `QuotaExceeded`."""
         try:
             return await self.sandboxes.acquire(
-                conversation.owner_id,
-                conversation.id,
-                template=assistant.template,
-                owner_limit=limit,
+                conversation.owner_id, conversation.id, template=assistant.template
             )
         except TooManyUserSessionsError as exc:
-            if limit is None:  # the server's default per user, as it always was
+            if not exc.own:  # the server's default per user, as it always was
                 raise
             raise QuotaExceeded(
                 SESSIONS,
