@@ -133,6 +133,7 @@ async def test_only_admins_set_quotas_and_users_see_only_their_own(
     [
         ({"turns_per_day": -1}, "turns_per_day"),
         ({"storage_bytes": 1.5}, "storage_bytes"),
+        ({"sessions": 0}, "sessions"),
         ({"gpus": 1}, "gpus"),
     ],
 )

@@ -99,6 +99,8 @@ def _checked(name: str, value: float | None) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ValidationError(f"{name} must be a number >= 0, or null for no limit", field=name)
+    if name == SESSIONS and value < 1:
+        raise ValidationError("sessions must be at least 1, or null for no limit", field=name)
     if name != CPU_SECONDS_PER_DAY:
         if not float(value).is_integer():
             raise ValidationError(f"{name} must be a whole number", field=name)
