@@ -16,16 +16,11 @@ from sqlalchemy import select, update
 from sandbox_analyst.service import AssistantCreate, Principal, Services
 from sandbox_analyst.store import Conversation, Execution, FileRecord, Message
 from sandbox_analyst.testing import FakeLLMServer, Turn
-from tests.api.chat.conftest import Chatter
+from tests.api.chat.conftest import Chatter, admin_headers
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CSV = b"month,sales\nJan,10\nFeb,14\n"
-
-
-async def admin(services: Services) -> dict[str, str]:
-    root = await services.users.create_user("root", admin=True)
-    return {"Authorization": f"Bearer {(await services.users.create_key(root.id)).secret}"}
 
 
 async def set_quota(
@@ -74,7 +69,7 @@ def tomorrow_utc() -> str:
 async def test_turns_per_day_refuses_with_a_429_naming_the_quota_and_resets(
     fake: FakeLLMServer, alice: Chatter, client: httpx.AsyncClient, services: Services
 ) -> None:
-    headers = await admin(services)
+    headers = await admin_headers(services)
     await set_quota(client, headers, "alice", turns_per_day=1)
     fake.add_turns(Turn(text="First."), Turn(text="Next day."))
     assert (await alice.ask("One?")).end["status"] == "complete"
@@ -99,7 +94,7 @@ async def test_turns_per_day_refuses_with_a_429_naming_the_quota_and_resets(
 async def test_tokens_run_out_mid_turn_an_error_event_and_the_partial_reply_is_kept(
     fake: FakeLLMServer, alice: Chatter, client: httpx.AsyncClient, services: Services
 ) -> None:
-    headers = await admin(services)
+    headers = await admin_headers(services)
     await set_quota(client, headers, "alice", tokens_per_day=100)
     fake.add_turns(
         Turn(
@@ -137,7 +132,7 @@ async def test_tokens_run_out_mid_turn_an_error_event_and_the_partial_reply_is_k
 async def test_cpu_seconds_run_out_after_a_code_run(
     fake: FakeLLMServer, alice: Chatter, client: httpx.AsyncClient, services: Services
 ) -> None:
-    headers = await admin(services)
+    headers = await admin_headers(services)
     await set_quota(client, headers, "alice", cpu_seconds_per_day=0.05)
     fake.add_turns(
         Turn(tool_calls=[("execute_code", {"code": "import time; time.sleep(0.2); print('ran')"})]),
@@ -163,7 +158,7 @@ async def test_cpu_seconds_run_out_after_a_code_run(
 async def test_an_upload_past_the_storage_quota_is_refused_and_nothing_kept_is_lost(
     alice: Chatter, client: httpx.AsyncClient, services: Services
 ) -> None:
-    headers = await admin(services)
+    headers = await admin_headers(services)
     await set_quota(client, headers, "alice", storage_bytes=len(CSV) + 10)
     kept = await alice.upload("sales.csv", CSV)
 
@@ -193,7 +188,7 @@ async def test_an_upload_past_the_storage_quota_is_refused_and_nothing_kept_is_l
 async def test_a_users_own_session_limit_is_their_quota(
     fake: FakeLLMServer, client: httpx.AsyncClient, services: Services
 ) -> None:
-    headers = await admin(services)
+    headers = await admin_headers(services)
     user = await services.users.create_user("carol")
     carol = Principal(user.id, "carol")
     assistant = await services.assistants.create(carol, AssistantCreate(name="analyst"))
@@ -231,7 +226,7 @@ async def test_a_users_own_session_limit_is_their_quota(
 async def test_users_see_their_own_quotas_and_only_admins_set_them(
     alice: Chatter, client: httpx.AsyncClient, services: Services
 ) -> None:
-    headers = await admin(services)
+    headers = await admin_headers(services)
     await alice.upload("sales.csv", CSV)
     await set_quota(client, headers, "alice", turns_per_day=5, tokens_per_day=None)
 
@@ -280,7 +275,7 @@ async def test_users_see_their_own_quotas_and_only_admins_set_them(
 async def test_the_openai_compatible_api_answers_a_quota_as_a_429_not_to_retry(
     fake: FakeLLMServer, alice: Chatter, client: httpx.AsyncClient, services: Services
 ) -> None:
-    headers = await admin(services)
+    headers = await admin_headers(services)
     await set_quota(client, headers, "alice", turns_per_day=0)
 
     refused = await client.post(
