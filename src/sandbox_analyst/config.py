@@ -543,6 +543,26 @@ class StorageSettings(BaseModel):
         return self
 
 
+class QuotaSettings(BaseModel):
+    """Every user's default quotas (None: no limit); an admin gives a user their own with
+    `analyst users quota`. Daily quotas count from 00:00 UTC. The default for live sandbox
+    sessions is `sandbox.max_sessions_per_user`."""
+
+    turns_per_day: int | None = Field(None, ge=0, description="Chat turns a user may start.")
+    tokens_per_day: int | None = Field(
+        None, ge=0, description="Tokens (read and written) a user's turns may use."
+    )
+    cpu_seconds_per_day: float | None = Field(
+        None,
+        ge=0,
+        description="Seconds a user's code may run (wall-clock seconds of each run, as the "
+        "execution log records them).",
+    )
+    storage_bytes: int | None = Field(
+        None, ge=0, description="Bytes of uploads and artifacts a user may keep."
+    )
+
+
 LLMKind = Literal["openai", "azure", "anthropic"]
 LLM_KINDS: tuple[str, ...] = ("openai", "azure", "anthropic")
 
@@ -613,6 +633,7 @@ class Settings(BaseSettings):
     librechat: LibreChatSettings = Field(default_factory=LibreChatSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     connections: ConnectionSettings = Field(default_factory=ConnectionSettings)
+    quotas: QuotaSettings = Field(default_factory=QuotaSettings)
 
     @field_validator("data_dir")
     @classmethod

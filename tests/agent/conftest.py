@@ -23,6 +23,7 @@ from sandbox_analyst.agent import (
     DataFile,
     FinalEvent,
     ToolRegistry,
+    Usage,
 )
 from sandbox_analyst.agent.artifact_limits import NO_ARTIFACTS, ArtifactUsage
 from sandbox_analyst.config import Settings
@@ -127,3 +128,26 @@ def of_type(events: list[AgentEvent | FinalEvent], kind: type) -> list:
 
 def code_call(code: str) -> Turn:
     return Turn(tool_calls=[("execute_code", {"code": code})])
+
+
+class Budget:
+    """A turn's allowance (`Allowance`) that stops it once it used `tokens` tokens, or after
+    it was asked `calls` times."""
+
+    def __init__(self, *, tokens: int | None = None, calls: int | None = None) -> None:
+        self.tokens = tokens
+        self.calls = calls
+        self.asked: list[int] = []
+
+    async def __call__(self, usage: Usage) -> str | None:
+        self.asked.append(usage.total)
+        if self.tokens is not None and usage.total >= self.tokens:
+            return f"quota exceeded: tokens_per_day (used {usage.total})"
+        if self.calls is not None and len(self.asked) > self.calls:
+            return "quota exceeded: cpu_seconds_per_day"
+        return None
+
+
+def answered(messages: list) -> bool:
+    calls = {call.id for m in messages if m.role == "assistant" for call in m.tool_calls}
+    return calls == {m.tool_call_id for m in messages if m.role == "tool"}

@@ -49,6 +49,7 @@ _ROUTE_PARAMS = {
     "{task_file}": "{path}",
     "{confirmation}": "{confirmation_id}",
     "{connection}": "{ref}",
+    "/users/alice/": "/users/{name}/",  # a user is named by their name
 }
 _NO_AUTH = (401, 401)
 
@@ -62,6 +63,15 @@ TABLE: list[Row] = [
     Row("GET", "/metrics", (403, 403, 200, *_NO_AUTH)),
     Row("GET", "/api/admin/usage", (403, 403, 200, *_NO_AUTH)),
     Row("GET", "/api/admin/egress", (403, 403, 200, *_NO_AUTH)),
+    # Quotas: everyone sees their own; only an admin sees or sets another user's.
+    Row("GET", "/api/me/quota", (200, 200, 200, *_NO_AUTH)),
+    Row("GET", "/api/admin/users/alice/quota", (403, 403, 200, *_NO_AUTH)),
+    Row(
+        "PUT",
+        "/api/admin/users/alice/quota",
+        (403, 403, 200, *_NO_AUTH),
+        json={"turns_per_day": 100},
+    ),
     # Assistants: private ones do not exist for others; public ones are read-only for them.
     Row("POST", "/api/assistants", (201, 201, 201, *_NO_AUTH), json={"name": "new one"}),
     Row("GET", "/api/assistants", (200, 200, 200, *_NO_AUTH)),

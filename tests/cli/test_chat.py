@@ -135,6 +135,20 @@ def test_a_turn_that_fails_exits_1_and_its_json_says_why(
     assert document["error"]
 
 
+def test_a_turn_refused_by_a_quota_exits_3_with_the_message(
+    workdir: Path, fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANALYST_QUOTAS__TURNS_PER_DAY", "0")  # every user's default: none
+    fake.add_turns(Turn(text="never asked"))
+
+    result = chat("Hello?")
+
+    assert result.exit_code == 3, result.output  # ExitCode.UNAVAILABLE
+    assert "quota exceeded: turns_per_day" in result.output
+    assert "HTTP 429" in result.output
+    assert fake.model_requests == []
+
+
 def test_a_remote_server_takes_a_key_and_refuses_a_bad_one(
     workdir: Path, fake: FakeLLMServer, settings: Settings
 ) -> None:

@@ -168,6 +168,32 @@ async def test_a_user_whose_sessions_are_all_in_use_is_refused_naming_the_cap(
     assert manager.get(key("alice", "conv-1")) is not None
 
 
+async def test_an_owners_own_limit_replaces_the_cap_per_user(make_manager) -> None:
+    manager = make_manager(max_sessions=8, max_sessions_per_user=2)
+    own = {"alice": 1, "bob": None, "carol": 3}  # None: no limit of their own
+
+    async def owner_limit(owner: str) -> int | None:
+        return own.get(owner)
+
+    manager.owner_limit = owner_limit
+    await manager.acquire(key("alice", "conv-1"), hold=True)
+    with pytest.raises(TooManyUserSessionsError, match="quota exceeded: sessions") as refused:
+        await manager.acquire(key("alice", "conv-2"))
+    assert (refused.value.limit, refused.value.own) == (1, True)
+    assert refused.value.code == "too_many_sessions_per_user"
+
+    await manager.acquire(key("bob", "conv-1"), hold=True)
+    await manager.acquire(key("bob", "conv-2"), hold=True)
+    with pytest.raises(TooManyUserSessionsError, match="MAX_SESSIONS_PER_USER") as default:
+        await manager.acquire(key("bob", "conv-3"))
+    assert (default.value.limit, default.value.own) == (2, False)  # the server's cap
+
+    for purpose in ("conv-1", "conv-2", "conv-3"):  # more than the server's cap per user
+        await manager.acquire(key("carol", purpose), hold=True)
+    with pytest.raises(TooManyUserSessionsError, match="limit 3"):
+        await manager.acquire(key("carol", "conv-4"))
+
+
 async def test_code_running_counts_as_in_use(make_manager) -> None:
     manager = make_manager(max_sessions=8, max_sessions_per_user=1)
     busy, _ = await manager.acquire(key("alice", "conv-1"))

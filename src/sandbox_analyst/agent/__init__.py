@@ -31,6 +31,7 @@ from sandbox_analyst.agent.events import (
 )
 from sandbox_analyst.agent.figures import FigureNamer, last_figure_number
 from sandbox_analyst.agent.loop import Agent, SystemPrompt
+from sandbox_analyst.agent.steps import Allowance, Usage
 from sandbox_analyst.agent.task_prompt import task_system_prompt
 from sandbox_analyst.agent.team import (
     HANDOFF_PREFIX,
@@ -79,6 +80,7 @@ __all__ = [
     "Agent",
     "AgentConfig",
     "AgentEvent",
+    "Allowance",
     "Approval",
     "ArtifactEvent",
     "ArtifactNotSaved",
@@ -110,6 +112,7 @@ __all__ = [
     "ToolOutcome",
     "ToolRegistry",
     "ToolResultEvent",
+    "Usage",
     "analyst_tools",
     "builtin_tools",
     "coding_tools",

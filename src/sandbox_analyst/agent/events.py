@@ -102,6 +102,7 @@ class ErrorCode(StrEnum):
     TOKEN_BUDGET = "token_budget"  # a team spent its tokens before a final answer
     HANDOFF_LOOP = "handoff_loop"  # a team's roles handed off in a circle, doing nothing
     REPEATED_FAILURE = "repeated_failure"  # a team ran the same failing code again
+    QUOTA_EXCEEDED = "quota_exceeded"  # the user's quota ran out mid-turn (see `Allowance`)
     INTERNAL_ERROR = "internal_error"  # a bug on our side ended the turn (raised by the service)
     STORAGE_FULL = "storage_full"  # the server could not store something (raised by the service)
 

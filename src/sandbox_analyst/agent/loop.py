@@ -12,7 +12,15 @@ from sandbox_analyst.agent.config import AgentConfig, DataFile
 from sandbox_analyst.agent.events import ErrorCode, ErrorEvent, EventSink, FinalEvent
 from sandbox_analyst.agent.figures import FigureNamer
 from sandbox_analyst.agent.prompts import FINAL_WITHOUT_TOOLS, system_prompt
-from sandbox_analyst.agent.steps import TurnLog, ask_model, composed_summary, prompt_previews
+from sandbox_analyst.agent.steps import (
+    Allowance,
+    TurnLog,
+    ask_model,
+    composed_summary,
+    prompt_previews,
+    spent,
+    stopped_reply,
+)
 from sandbox_analyst.agent.tools import Toolbox, ToolRegistry, builtin_tools
 from sandbox_analyst.llm import LLM, ChatMessage, LLMError, ToolCall, ToolSpec
 from sandbox_analyst.sandbox import Sandbox
@@ -33,15 +41,18 @@ class Agent:
         *,
         tools: ToolRegistry | None = None,
         prompt: SystemPrompt | None = None,
+        allowance: Allowance | None = None,
     ) -> None:
         """`tools`: what the model may call (default: `builtin_tools()`); `prompt`: the
-        system prompt's writer (default: the analyst's, with previews of the data files)."""
+        system prompt's writer (default: the analyst's, with previews of the data files);
+        `allowance`: asked after each model call and tool call whether the turn may go on."""
         self.llm = llm
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
         self.tools = tools if tools is not None else builtin_tools()
         self.prompt = prompt
+        self.allowance = allowance
 
     async def run(
         self,
@@ -81,11 +92,23 @@ class Agent:
             turn.add(ChatMessage("assistant", text, tool_calls=calls))
             if not calls:
                 return turn.final(text, "complete")
+            if (reason := await spent(self.allowance, turn)) is not None:
+                return await self._stopped(turn, reason, emit)
             for call in calls:
                 result = await toolbox.call(call, emit)
                 turn.results.append(result)
                 turn.add(ChatMessage("tool", result.observation, tool_call_id=call.id))
+                if (reason := await spent(self.allowance, turn)) is not None:
+                    return await self._stopped(turn, reason, emit)
         return await self._finish_without_tools(turn, emit)
+
+    async def _stopped(self, turn: TurnLog, reason: str, emit: EventSink) -> FinalEvent:
+        """The allowance is spent: the turn ends here, keeping what it did and said."""
+        await emit(ErrorEvent(reason, ErrorCode.QUOTA_EXCEEDED))
+        turn.answer_open_calls(reason, None)
+        text = stopped_reply(turn, reason)
+        turn.add(ChatMessage("assistant", text))
+        return turn.final(text, "quota_exceeded")
 
     async def _ask(
         self,

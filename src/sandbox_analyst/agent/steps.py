@@ -6,6 +6,7 @@ composed without the model."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sandbox_analyst.agent.config import AgentConfig, DataFile
@@ -41,6 +42,24 @@ class Usage:
 
     def as_dict(self) -> dict[str, int]:
         return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
+
+
+Allowance = Callable[[Usage], Awaitable[str | None]]
+"""Asked after each model call and each tool call of a turn, with the turn's token use so far:
+why the turn must stop now (e.g. the user's quota ran out), or None to go on. The turn then
+ends with an `ErrorEvent` of code `QUOTA_EXCEEDED`, keeping what it did."""
+
+
+async def spent(allowance: Allowance | None, turn: TurnLog) -> str | None:
+    """Why the turn must stop (`allowance`'s answer), or None."""
+    return None if allowance is None else await allowance(turn.usage)
+
+
+def stopped_reply(turn: TurnLog, reason: str) -> str:
+    """The reply of a turn stopped by its allowance: what the model said so far, and why it
+    stopped."""
+    said = [m.content for m in turn.added if m.role == "assistant" and m.content.strip()]
+    return "\n\n".join([*said, f"(Stopped: {reason}.)"])
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """Errors as JSON responses: `{"error": {"code": "...", "message": "...", "field": "..."}}`.
-The code and status of our own errors come from their classes (`service.public_error`)."""
+The code and status of our own errors come from their classes (`service.public_error`), and
+so do the facts some add to the body (a quota's name, limit and reset time) and when trying
+again can succeed (`Retry-After`)."""
 
 from __future__ import annotations
 
@@ -41,10 +43,12 @@ def error_response(
     *,
     field: str | None = None,
     headers: Mapping[str, str] | None = None,
+    details: Mapping[str, object] | None = None,
 ) -> JSONResponse:
     body: dict[str, object] = {"code": code, "message": message}
     if field:
         body["field"] = field
+    body.update(details or {})
     headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
@@ -61,7 +65,14 @@ async def _public_error(request: Request, exc: Exception) -> JSONResponse:
             error.http_status,
             error.message,
         )
-    return error_response(error.http_status, error.code, error.message, field=error.field)
+    return error_response(
+        error.http_status,
+        error.code,
+        error.message,
+        field=error.field,
+        headers=error.retry_after(),
+        details=error.details,
+    )
 
 
 def _location(loc: tuple[object, ...]) -> str:

@@ -16,6 +16,9 @@ class _Out(BaseModel):
 
 
 class ErrorDetail(BaseModel):
+    # Some errors add facts of their own (`quota_exceeded`: quota, limit, used, resets_at).
+    model_config = ConfigDict(extra="allow")
+
     code: str = Field(description="Stable machine-readable error code.")
     message: str
     field: str | None = None
@@ -206,3 +209,18 @@ class MeOut(BaseModel):
 class HealthOut(BaseModel):
     status: str
     database: str
+
+
+class QuotaOut(_Out):
+    name: str = Field(description="sessions, turns_per_day, tokens_per_day, ...")
+    limit: float | None = Field(description="null: no limit.")
+    own: bool = Field(description="The user's own limit; false: the default for all users.")
+    used: float | None = Field(description="Used today (daily quotas) or now; null: unknown.")
+    resets_at: datetime | None = Field(description="Daily quotas: the next 00:00 UTC.")
+    frees_when: str | None = Field(description="The others: what frees some of it.")
+
+
+class UserQuotasOut(_Out):
+    user_id: str
+    name: str
+    quotas: list[QuotaOut]

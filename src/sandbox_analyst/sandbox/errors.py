@@ -64,7 +64,8 @@ class TooManySessionsError(SandboxError):
 
 
 class TooManyUserSessionsError(TooManySessionsError):
-    """This user already holds as many live sessions as one user may, all in use."""
+    """This user already holds as many live sessions as one user may, all in use: the
+    server's limit per user, or their own (`own`: the `sessions` quota an admin gave them)."""
 
     code = "too_many_sessions_per_user"
     _message = (
@@ -72,6 +73,18 @@ class TooManyUserSessionsError(TooManySessionsError):
         "in use; wait for one of your conversations to finish its turn (the limit is "
         "ANALYST_SANDBOX__MAX_SESSIONS_PER_USER)"
     )
+    _own_message = (
+        "quota exceeded: sessions (limit {limit}), all in use; it frees up when one of your "
+        "sessions ends or one of your conversations finishes its turn (an admin sets your "
+        "limit with `analyst users quota`)"
+    )
+
+    def __init__(self, limit: int, *, own: bool = False) -> None:
+        SandboxError.__init__(
+            self, (self._own_message if own else self._message).format(limit=limit)
+        )
+        self.limit = limit
+        self.own = own
 
 
 class BackendUnavailableError(SandboxError):

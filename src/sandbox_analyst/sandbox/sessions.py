@@ -7,8 +7,9 @@ hold=True)` until `release()`: a chat turn holds its sandbox from start to end, 
 while the model thinks); otherwise it is *idle* since it was last used.
 
 Limits, checked when a key needs a new session:
-- an owner holds at most `max_sessions_per_user` live sessions: when they need another, their
-  least recently used idle session is ended first;
+- an owner holds at most `max_sessions_per_user` live sessions, or their own limit where
+  `owner_limit` gives one (a user's quota): when they need another, their least recently used
+  idle session is ended first;
 - the server holds at most `max_sessions`: when full, the least recently used session idle for
   at least `reclaim_idle_after` seconds (any owner's) is ended to make room;
 - when nothing can be ended, `TooManyUserSessionsError` or `TooManySessionsError` (HTTP 429).
@@ -24,6 +25,7 @@ import dataclasses
 import logging
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sandbox_analyst.config import SandboxSettings
@@ -38,6 +40,9 @@ from sandbox_analyst.sandbox.provider import SandboxProvider, SessionSpec
 from sandbox_analyst.telemetry import SessionEnded, SessionLost, SessionStarted, emit
 
 log = logging.getLogger(__name__)
+
+OwnerLimit = Callable[[str], Awaitable[int | None]]
+"""An owner's own limit of live sessions (None: `max_sessions_per_user`)."""
 
 OWNER_LABEL = "owner"
 PURPOSE_LABEL = "purpose"
@@ -74,9 +79,13 @@ class SessionManager:
         reclaim_idle_after: float = 60.0,
         max_hold: float | None = None,
         reap_interval: float | None = None,
+        owner_limit: OwnerLimit | None = None,
     ) -> None:
         """`max_hold` (default: `idle_timeout`) bounds a hold: a holder that failed without
-        `release()` must not keep a session in use for ever."""
+        `release()` must not keep a session in use for ever. `owner_limit`: an owner's own
+        limit of live sessions, asked when a session is acquired (never above
+        `max_sessions`); settable later, as the service wires its quotas in."""
+        self.owner_limit = owner_limit
         self.provider = provider
         self.max_sessions = max_sessions
         self.max_sessions_per_user = min(max_sessions_per_user or max_sessions, max_sessions)
@@ -144,6 +153,8 @@ class SessionManager:
         if self._closed:
             raise SandboxClosedError("the sandbox session manager is shut down")
         await self.start()
+        # Asked before the books are read: from here to `_make_room` nothing awaits.
+        owner_limit = await self.owner_limit(key.owner) if self.owner_limit else None
         entry = self._sessions.get(key)
         if entry is not None and not entry.sandbox.closed:
             self._touch(entry, hold)
@@ -153,7 +164,7 @@ class SessionManager:
         task = self._creating.get(key)
         created = task is None
         if task is None:
-            victims = self._make_room(key.owner)
+            victims = self._make_room(key.owner, owner_limit)
             task = asyncio.get_running_loop().create_task(
                 self._open(key, spec or SessionSpec(), known_id, victims)
             )
@@ -248,14 +259,16 @@ class SessionManager:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop)
 
-    def _make_room(self, owner: str) -> list[_Entry]:
-        """Take the sessions that must end before `owner` gets a new one off the books (at
-        once, so that concurrent callers count right), or raise when none may end."""
+    def _make_room(self, owner: str, limit: int | None = None) -> list[_Entry]:
+        """Take the sessions that must end before `owner` (who may hold `limit`, their own,
+        or else `max_sessions_per_user`) gets a new one off the books (at once, so that concurrent
+        callers count right), or raise when none may end."""
         own_victim = None
-        if self.count(owner) >= self.max_sessions_per_user:
+        cap = self.max_sessions_per_user if limit is None else min(limit, self.max_sessions)
+        if self.count(owner) >= cap:
             own_victim = self._least_recently_used(owner=owner, idle_for=0.0)
             if own_victim is None:
-                raise TooManyUserSessionsError(self.max_sessions_per_user)
+                raise TooManyUserSessionsError(cap, own=limit is not None)
         total = len(self._sessions) + len(self._creating) - (own_victim is not None)
         other_victim = None
         if total >= self.max_sessions:

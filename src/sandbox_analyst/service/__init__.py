@@ -55,6 +55,7 @@ from sandbox_analyst.service.errors import (
     OnAnotherReplica,
     PayloadTooLarge,
     PublicError,
+    QuotaExceeded,
     ServiceError,
     StorageFull,
     Unauthorized,
@@ -99,6 +100,7 @@ from sandbox_analyst.service.notebook_rerun import (
 from sandbox_analyst.service.notebooks import ExportedFile, NotebookService
 from sandbox_analyst.service.packages import InstallOutcome, PackageAsk, PackageService
 from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.service.quotas import QUOTA_NAMES, Quota, QuotaService, UserQuotas
 from sandbox_analyst.service.services import Services
 from sandbox_analyst.service.signing import UrlSigner
 from sandbox_analyst.service.tasks import (
@@ -137,6 +139,7 @@ __all__ = [
     "HANDOFF_PREFIX",
     "KERNEL_NAME",
     "PUBLIC_ERROR_TYPES",
+    "QUOTA_NAMES",
     "Approval",
     "ArtifactEvent",
     "ArtifactRef",
@@ -194,6 +197,9 @@ __all__ = [
     "Permission",
     "Principal",
     "PublicError",
+    "Quota",
+    "QuotaExceeded",
+    "QuotaService",
     "ReplayReport",
     "RerunReport",
     "ResultEvent",
@@ -227,6 +233,7 @@ __all__ = [
     "UnsupportedMediaType",
     "UrlSigner",
     "UsageService",
+    "UserQuotas",
     "UserService",
     "UserUsage",
     "ValidationError",

@@ -11,7 +11,10 @@ to declare both.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import UTC, datetime
 
 from sandbox_analyst.config import ConfigError
 from sandbox_analyst.llm import LLMError
@@ -22,6 +25,11 @@ from sandbox_analyst.store import BlobStoreUnavailable, StorageFullError
 class ServiceError(Exception):
     code = "error"
     http_status = 400
+
+    # Facts beyond the message a client may act on (added to the error's JSON body), and
+    # when trying again can succeed (a `Retry-After` header); none by default.
+    details: dict[str, object] = {}  # noqa: RUF012 - replaced per instance, never changed
+    retry_at: datetime | None = None
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -94,6 +102,59 @@ class StorageFull(ServiceError):
     http_status = 507
 
 
+class QuotaExceeded(ServiceError):
+    """The user used up one of their quotas (`service/quotas.py`): which one, its limit, what
+    is used, and when it resets (daily quotas: the next 00:00 UTC; stored bytes and live
+    sessions free up as files are deleted and sessions end). Nothing stored was lost."""
+
+    code = "quota_exceeded"
+    http_status = 429
+
+    def __init__(
+        self,
+        quota: str,
+        *,
+        limit: float,
+        used: float,
+        resets_at: datetime | None,
+        frees_when: str | None = None,
+        asked: float | None = None,
+    ) -> None:
+        """`asked`: what the refused request would have added (an upload's bytes)."""
+        if resets_at is not None:
+            when = f"it resets at {_iso(resets_at)}"
+        else:
+            when = f"it frees up when you {frees_when or 'use less'}"
+        wanted = f", this request needs {_amount(asked)} more" if asked is not None else ""
+        super().__init__(
+            f"quota exceeded: {quota} (limit {_amount(limit)}, used {_amount(used)}{wanted}); "
+            f"{when}"
+        )
+        self.quota = quota
+        self.limit = limit
+        self.used = used
+        self.resets_at = resets_at
+        self.retry_at = resets_at
+        self.details = {
+            "quota": quota,
+            "limit": limit,
+            "used": used,
+            "resets_at": _iso(resets_at) if resets_at is not None else None,
+        }
+        if resets_at is None:
+            self.details["frees_when"] = frees_when
+        if asked is not None:
+            self.details["asked"] = asked
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _amount(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.1f}"
+
+
 # The families of errors whose classes declare `code` and `http_status`; a front end catches
 # these (and so every subclass, with no change here).
 PUBLIC_ERROR_TYPES: tuple[type[Exception], ...] = (
@@ -114,6 +175,15 @@ class PublicError:
     http_status: int
     message: str
     field: str | None = None
+    details: dict[str, object] = dataclass_field(default_factory=dict)  # more of the body's fields
+    retry_at: datetime | None = None  # when trying again can succeed
+
+    def retry_after(self, now: datetime | None = None) -> dict[str, str]:
+        """The `Retry-After` header (whole seconds until `retry_at`), if it has one."""
+        if self.retry_at is None:
+            return {}
+        seconds = (self.retry_at - (now or datetime.now(UTC))).total_seconds()
+        return {"Retry-After": str(max(1, math.ceil(seconds)))}
 
 
 def public_error(exc: BaseException) -> PublicError | None:
@@ -124,5 +194,5 @@ def public_error(exc: BaseException) -> PublicError | None:
     if not isinstance(code, str) or not isinstance(status, int):
         return None
     if isinstance(exc, ServiceError):
-        return PublicError(code, status, exc.message, exc.field)
+        return PublicError(code, status, exc.message, exc.field, dict(exc.details), exc.retry_at)
     return PublicError(code, status, str(exc))

@@ -30,6 +30,7 @@ from sandbox_analyst.service.file_links import signed_content_url
 from sandbox_analyst.service.filenames import safe_display_name
 from sandbox_analyst.service.media import SNIFF_BYTES, sniff_media_type
 from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.service.quotas import QuotaService
 from sandbox_analyst.service.signing import UrlSigner
 from sandbox_analyst.store import (
     BlobNotFound,
@@ -92,7 +93,10 @@ class FileService:
         *,
         max_upload_bytes: int,
         public_url: str | None = None,
+        quotas: QuotaService | None = None,
     ) -> None:
+        """`quotas`: the owners' storage quotas an upload must keep to (without it, none)."""
+        self._quotas = quotas
         self._db = db
         self._blobs = blobs
         self._signer = signer
@@ -109,7 +113,8 @@ class FileService:
     ) -> FileRecord:
         """Store an upload. `filename` and `conversation_id` may be callables, asked once the
         stream is consumed (a multipart body carries them inside the stream); a conversation
-        known up front is checked before anything is stored."""
+        known up front is checked before anything is stored. `QuotaExceeded` when the file
+        would take the owner past their storage quota (it is not kept)."""
         owner_id = principal.user_id
         if isinstance(conversation_id, str):
             # The file belongs to whoever owns the conversation (an admin may add to others').
@@ -141,6 +146,12 @@ class FileService:
                     await self._blobs.delete(blob.key)
                     raise
                 owner_id = conversation.owner_id
+        if self._quotas is not None:
+            try:  # refused past the owner's storage quota; what they keep stays
+                await self._quotas.check_storage(owner_id, blob.size)
+            except BaseException:
+                await self._blobs.delete(blob.key)
+                raise
         record = FileRecord(
             owner_id=owner_id,
             conversation_id=conversation_id,

@@ -32,6 +32,7 @@ from sandbox_analyst.service.chat.records import StoredConversation
 from sandbox_analyst.service.errors import Conflict
 from sandbox_analyst.service.file_links import content_path, file_links_in
 from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.service.quotas import QuotaService
 from sandbox_analyst.service.sandboxes import ConversationSandboxes, ReplayFailure
 from sandbox_analyst.service.text import check_name
 from sandbox_analyst.store import (
@@ -84,11 +85,14 @@ class ForkService:
         blobs: BlobStore,
         sandboxes: ConversationSandboxes,
         assistants: AssistantService,
+        quotas: QuotaService | None = None,
     ) -> None:
+        """`quotas`: the copies count against the fork owner's storage quota."""
         self._db = db
         self._blobs = blobs
         self._sandboxes = sandboxes
         self._assistants = assistants
+        self._quotas = quotas
 
     async def fork(
         self,
@@ -148,6 +152,8 @@ class ForkService:
                 )
             )
         owner_id = original.owner_id if keep_owner else principal.user_id
+        if self._quotas is not None:  # refused before anything is copied
+            await self._quotas.check_storage(owner_id, sum(record.size for record in records))
         fork = Conversation(
             id=new_id(),
             owner_id=owner_id,

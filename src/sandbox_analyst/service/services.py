@@ -31,6 +31,7 @@ from sandbox_analyst.service.kernels import KernelService
 from sandbox_analyst.service.librechat import LibreChatService
 from sandbox_analyst.service.notebooks import NotebookService
 from sandbox_analyst.service.packages import PackageService
+from sandbox_analyst.service.quotas import QuotaService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.secret_cipher import SecretCipher
@@ -66,6 +67,7 @@ class Services:
     forks: ForkService
     usage: UsageService
     egress: EgressAudit
+    quotas: QuotaService
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
 
@@ -108,6 +110,10 @@ class Services:
         )
         cipher = SecretCipher.from_settings(settings)
         connections = ConnectionService(db, settings, cipher)
+        quotas = QuotaService(db, settings, live_sessions=sessions.count)
+        # Every front end's sessions (chat, E2B API, kernels, LibreChat, tasks) count against
+        # the owner's own limit, where they have one.
+        sessions.owner_limit = quotas.session_limit
         assistants = AssistantService(db, templates, connections, cipher=cipher)
         conversations = ConversationService(db, blobs, conversation_sandboxes)
         files = FileService(
@@ -116,6 +122,7 @@ class Services:
             signer,
             max_upload_bytes=settings.server.max_upload_mb * 1024 * 1024,
             public_url=settings.server.public_url,
+            quotas=quotas,
         )
         packages = PackageService(db, settings)
         return cls(
@@ -139,6 +146,7 @@ class Services:
                 packages=packages,
                 replicas=runners,
                 connections=connections,
+                quotas=quotas,
             ),
             runners=runners,
             e2b=E2BSandboxService(db, ManagedSessions(sessions), settings.e2b, secret, templates),
@@ -163,9 +171,10 @@ class Services:
             ),
             connections=connections,
             notebooks=NotebookService(db, blobs, conversations, templates),
-            forks=ForkService(db, blobs, conversation_sandboxes, assistants),
+            forks=ForkService(db, blobs, conversation_sandboxes, assistants, quotas),
             usage=UsageService(db),
             egress=egress,
+            quotas=quotas,
             owns_blobs=owns_blobs,
         )
 
@@ -189,6 +198,9 @@ class Services:
             # Its row stays; other processes see it gone (pid, or heartbeat) as after a crash.
             logger.exception("could not remove this server process's entry")
         await self.sandboxes.shutdown()
+        sessions = self.sandboxes.sessions
+        if sessions.owner_limit == self.quotas.session_limit:  # a shared manager outlives us
+            sessions.owner_limit = None
         await self.egress.flush()  # the sessions' last connections recorded themselves
         self.packages.close()
         await self.db.close()

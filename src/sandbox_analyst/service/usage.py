@@ -10,14 +10,89 @@ storage is what is kept now, whatever the period.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandbox_analyst.service.errors import Forbidden, NotFound
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.store import Conversation, Database, Execution, FileRecord, Message, User
+
+
+@dataclass
+class TurnUsage:
+    """One user's chat turns (by status) and their models' tokens."""
+
+    turns: int = 0
+    by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+async def turn_usage(
+    session: AsyncSession, owner_ids: Sequence[str], since: datetime | None
+) -> dict[str, TurnUsage]:
+    """Per owner with any: the turns started since `since` (None: ever) and their tokens (a
+    running turn's are stored when it ends)."""
+    turns = (
+        select(Conversation.owner_id, Message.status, Message.usage)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.role == "assistant", Conversation.owner_id.in_(owner_ids))
+    )
+    if since is not None:
+        turns = turns.where(Message.created_at >= since)
+    found: dict[str, TurnUsage] = defaultdict(TurnUsage)
+    for owner_id, status, usage in await session.execute(turns):
+        row = found[owner_id]
+        row.turns += 1
+        row.by_status[status] += 1
+        row.input_tokens += int((usage or {}).get("input_tokens") or 0)
+        row.output_tokens += int((usage or {}).get("output_tokens") or 0)
+    return dict(found)
+
+
+async def code_runs(
+    session: AsyncSession, owner_ids: Sequence[str], since: datetime | None
+) -> dict[str, tuple[int, float]]:
+    """Per owner with any: the code runs started since `since` (None: ever) and their
+    wall-clock seconds, from the execution log."""
+    runs = (
+        select(
+            Execution.owner_id,
+            func.count(Execution.id),
+            func.coalesce(func.sum(Execution.duration_s), 0.0),
+        )
+        .where(Execution.owner_id.in_(owner_ids))
+        .group_by(Execution.owner_id)
+    )
+    if since is not None:
+        runs = runs.where(Execution.created_at >= since)
+    return {
+        owner_id: (int(count), float(seconds))
+        for owner_id, count, seconds in await session.execute(runs)
+    }
+
+
+async def stored_files(
+    session: AsyncSession, owner_ids: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    """Per owner with any: the files they keep now and their bytes."""
+    stored = (
+        select(FileRecord.owner_id, func.count(FileRecord.id), func.sum(FileRecord.size))
+        .where(FileRecord.owner_id.in_(owner_ids))
+        .group_by(FileRecord.owner_id)
+    )
+    return {
+        owner_id: (int(count), int(size or 0))
+        for owner_id, count, size in await session.execute(stored)
+    }
 
 
 @dataclass
@@ -55,44 +130,16 @@ class UsageService:
             ids = [u.id for u in users]
             report = {u.id: UserUsage(u.id, u.name) for u in users}
 
-            turns = (
-                select(Conversation.owner_id, Message.status, Message.usage)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .where(Message.role == "assistant", Conversation.owner_id.in_(ids))
-            )
-            if since is not None:
-                turns = turns.where(Message.created_at >= since)
-            by_status: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-            for owner_id, status, usage in await session.execute(turns):
+            for owner_id, turns in (await turn_usage(session, ids, since)).items():
                 row = report[owner_id]
-                row.turns += 1
-                by_status[owner_id][status] += 1
-                row.input_tokens += int((usage or {}).get("input_tokens") or 0)
-                row.output_tokens += int((usage or {}).get("output_tokens") or 0)
-            for owner_id, counts in by_status.items():
-                report[owner_id].turns_by_status = dict(sorted(counts.items()))
-
-            runs = (
-                select(
-                    Execution.owner_id,
-                    func.count(Execution.id),
-                    func.coalesce(func.sum(Execution.duration_s), 0.0),
-                )
-                .where(Execution.owner_id.in_(ids))
-                .group_by(Execution.owner_id)
-            )
-            if since is not None:
-                runs = runs.where(Execution.created_at >= since)
-            for owner_id, count, seconds in await session.execute(runs):
-                report[owner_id].executions = int(count)
-                report[owner_id].execution_seconds = round(float(seconds), 3)
-
-            stored = (
-                select(FileRecord.owner_id, func.count(FileRecord.id), func.sum(FileRecord.size))
-                .where(FileRecord.owner_id.in_(ids))
-                .group_by(FileRecord.owner_id)
-            )
-            for owner_id, count, size in await session.execute(stored):
-                report[owner_id].files = int(count)
-                report[owner_id].storage_bytes = int(size or 0)
+                row.turns = turns.turns
+                row.turns_by_status = dict(sorted(turns.by_status.items()))
+                row.input_tokens = turns.input_tokens
+                row.output_tokens = turns.output_tokens
+            for owner_id, (count, seconds) in (await code_runs(session, ids, since)).items():
+                report[owner_id].executions = count
+                report[owner_id].execution_seconds = round(seconds, 3)
+            for owner_id, (count, size) in (await stored_files(session, ids)).items():
+                report[owner_id].files = count
+                report[owner_id].storage_bytes = size
         return list(report.values())

@@ -36,6 +36,7 @@ from sandbox_analyst.store.models import (
     TaskFile,
     TaskStep,
     User,
+    UserQuota,
     utcnow,
 )
 from sandbox_analyst.store.urls import UnsupportedDatabase, async_url, sync_url
@@ -71,6 +72,7 @@ __all__ = [
     "TaskStep",
     "UnsupportedDatabase",
     "User",
+    "UserQuota",
     "as_stream",
     "async_url",
     "create_blob_store",

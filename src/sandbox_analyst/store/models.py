@@ -78,6 +78,22 @@ class User(Base):
         return self.role == "admin"
 
 
+class UserQuota(Base):
+    """A user's own quotas, overriding the server's defaults (`quotas` settings): `limits`
+    maps a quota's name to its limit, or to None for no limit; a name left out takes the
+    default. One row per user, gone with the user."""
+
+    __tablename__ = "user_quotas"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    limits: Mapped[dict[str, int | None]] = mapped_column(JSON, nullable=False, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
 class ApiKey(Base):
     """An API key. Only a SHA-256 of the secret is stored: keys are long random strings, so a
     fast hash is enough (no dictionary to attack) and lookups stay a single index probe."""

@@ -1,6 +1,7 @@
 """Every way a team turn ends, each reported as its stop reason: TERMINATE, a role answering
 with nobody to hand to, the message limit, the token budget, the wall-clock timeout, roles
-handing off in a circle, the same failing code again, and the caller's cancel."""
+handing off in a circle, the same failing code again, the turn's allowance (the user's quota)
+and the caller's cancel."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.testing import Turn
 from tests.agent.conftest import code_call, of_type, run_turn
 from tests.agent.team.conftest import handoff
+from tests.agent.test_allowance import Budget, answered
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -187,3 +189,19 @@ async def test_cancelling_mid_team_interrupts_the_code_and_keeps_the_session(
     execution = await sandbox.run_code("before + 1")
     assert execution.error is None
     assert execution.text == "8"
+
+
+async def test_a_team_stops_with_the_quota_as_its_stop_reason(make_team) -> None:
+    team = make_team(handoff(CODE_AGENT, "count"), code_call("print(1)"), Turn(text="never"))
+    team.allowance = Budget(calls=2)
+
+    events = await run_turn(team, "Count")
+
+    final = events[-1]
+    assert final.stop_reason == "quota_exceeded"
+    assert final.status == "quota_exceeded"
+    (error,) = of_type(events, ErrorEvent)
+    assert error.code == "quota_exceeded"
+    assert error.agent is not None
+    assert "cpu_seconds_per_day" in final.content
+    assert answered(final.messages)

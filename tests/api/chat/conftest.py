@@ -149,3 +149,9 @@ async def make_chatter(
 @pytest_asyncio.fixture(loop_scope="session")
 async def alice(services: Services, client: httpx.AsyncClient) -> Chatter:
     return await make_chatter(services, client, "alice")
+
+
+async def admin_headers(services: Services) -> dict[str, str]:
+    """The headers of a new admin, root."""
+    root = await services.users.create_user("root", admin=True)
+    return {"Authorization": f"Bearer {(await services.users.create_key(root.id)).secret}"}

@@ -8,16 +8,11 @@ import pytest
 
 from sandbox_analyst.service import Services
 from sandbox_analyst.testing import FakeLLMServer, Turn
-from tests.api.chat.conftest import Chatter, make_chatter
+from tests.api.chat.conftest import Chatter, admin_headers, make_chatter
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CSV = b"month,sales\nJan,10\nFeb,14\n"
-
-
-async def admin_headers(services: Services) -> dict[str, str]:
-    root = await services.users.create_user("root", admin=True)
-    return {"Authorization": f"Bearer {(await services.users.create_key(root.id)).secret}"}
 
 
 async def test_a_users_turns_tokens_runs_and_storage(

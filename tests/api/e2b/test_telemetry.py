@@ -4,6 +4,8 @@ by route template, marked `e2b:`."""
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -16,7 +18,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def scrape(app: FastAPI, services: Services) -> str:
-    root = await services.users.create_user(f"root-{id(object())}", admin=True)
+    root = await services.users.create_user(f"root-{uuid.uuid4().hex[:12]}", admin=True)
     key = (await services.users.create_key(root.id)).secret
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

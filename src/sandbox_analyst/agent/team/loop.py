@@ -31,7 +31,15 @@ from sandbox_analyst.agent.events import (
     HandoffEvent,
 )
 from sandbox_analyst.agent.figures import FigureNamer
-from sandbox_analyst.agent.steps import TurnLog, ask_model, composed_summary, prompt_previews
+from sandbox_analyst.agent.steps import (
+    Allowance,
+    TurnLog,
+    ask_model,
+    composed_summary,
+    prompt_previews,
+    spent,
+    stopped_reply,
+)
 from sandbox_analyst.agent.team.handoff import (
     handoff_reason,
     handoff_target,
@@ -56,6 +64,7 @@ _LIMIT_CODES = {
     StopReason.TOKEN_BUDGET: ErrorCode.TOKEN_BUDGET,
     StopReason.HANDOFF_LOOP: ErrorCode.HANDOFF_LOOP,
     StopReason.REPEATED_FAILURE: ErrorCode.REPEATED_FAILURE,
+    StopReason.QUOTA_EXCEEDED: ErrorCode.QUOTA_EXCEEDED,
 }
 AUTOMATIC_HANDOFF_REASON = "finished its part without handing off"
 
@@ -96,15 +105,17 @@ class Team:
         spec: TeamSpec,
         *,
         tools: ToolRegistry | None = None,
+        allowance: Allowance | None = None,
     ) -> None:
         """`tools`: the registry the roles' tools come from (default: `analyst_tools()`); a
-        tool a role names that it lacks is left out."""
+        tool a role names that it lacks is left out. `allowance`: as for `Agent`."""
         self.llm = llm
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
         self.spec = spec
         self.tools = tools if tools is not None else analyst_tools()
+        self.allowance = allowance
 
     async def run(
         self,
@@ -191,6 +202,7 @@ class Team:
             guard.progress()
             calls = [_automatic_handoff(role)]
         turn.add(ChatMessage("assistant", text, tool_calls=calls))
+        await self._check_allowance(turn)
         following: str | None = None
         for call in calls:
             if following is not None:
@@ -200,6 +212,7 @@ class Team:
             result = await seat.toolbox.call(call, sink)
             turn.results.append(result)
             turn.add(ChatMessage("tool", result.observation, tool_call_id=call.id))
+            await self._check_allowance(turn)
             target = handoff_target(call)
             if target is None:
                 guard.progress()
@@ -228,12 +241,19 @@ class Team:
                 f"the team used {turn.usage.total:,} tokens of its {spec.token_budget:,} budget",
             )
 
+    async def _check_allowance(self, turn: TurnLog) -> None:
+        if (reason := await spent(self.allowance, turn)) is not None:
+            raise _Stop(StopReason.QUOTA_EXCEEDED, reason)
+
     async def _stopped(
         self, turn: TurnLog, speaker: str, stop: _Stop, emit: EventSink
     ) -> FinalEvent:
         await emit(ErrorEvent(str(stop), _LIMIT_CODES[stop.reason], agent=speaker))
         turn.answer_open_calls(str(stop), None)
-        text = composed_summary(f"The team stopped ({stop})", turn.results)
+        if stop.reason == StopReason.QUOTA_EXCEEDED:
+            text = stopped_reply(turn, str(stop))
+        else:
+            text = composed_summary(f"The team stopped ({stop})", turn.results)
         turn.add(ChatMessage("assistant", text))
         return turn.final(text, stop.reason, stop_reason=stop.reason, agent=speaker)
 

@@ -19,6 +19,7 @@ class StopReason(StrEnum):
     TIMEOUT = "timeout"
     HANDOFF_LOOP = "handoff_loop"
     REPEATED_FAILURE = "repeated_failure"
+    QUOTA_EXCEEDED = "quota_exceeded"  # the turn's allowance (the user's quota) ran out
     FAILED = "failed"  # the model could not be called
 
 

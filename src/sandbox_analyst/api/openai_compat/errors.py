@@ -78,8 +78,10 @@ def as_openai_error(exc: Exception) -> OpenAIError:
         # OpenAI answers every invalid request with 400; it has no 422.
         status = 400 if error.http_status == 422 else error.http_status
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
-        if status == 409:
-            # OpenAI's SDKs retry 409 on their own; the running turn may take minutes.
+        headers.update(error.retry_after())
+        if status == 409 or error.code == "quota_exceeded":
+            # OpenAI's SDKs retry 409 and 429 on their own; the running turn may take
+            # minutes, and a quota resets at midnight at the soonest.
             headers["x-should-retry"] = "false"
         code = _OPENAI_CODES.get(error.code, error.code)
         return OpenAIError(status, error.message, code=code, param=error.field, headers=headers)

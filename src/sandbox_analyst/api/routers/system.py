@@ -1,4 +1,5 @@
-"""`/api/health` (liveness + database) and `/api/me`."""
+"""`/api/health` (liveness + database), `/api/me` and `/api/me/quota` (the caller's quotas,
+what they use today and when each resets)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from sandbox_analyst.api.auth import CurrentPrincipal, ServicesDep
-from sandbox_analyst.api.schemas import HealthOut, MeOut
+from sandbox_analyst.api.schemas import HealthOut, MeOut, UserQuotasOut
 
 router = APIRouter(prefix="/api", tags=["system"])
 
@@ -24,3 +25,9 @@ async def me(principal: CurrentPrincipal) -> MeOut:
     return MeOut(
         id=principal.user_id, name=principal.name, role="admin" if principal.is_admin else "user"
     )
+
+
+@router.get("/me/quota", response_model=UserQuotasOut)
+async def my_quota(principal: CurrentPrincipal, services: ServicesDep) -> object:
+    """The caller's quotas: each limit, what is used, when it resets."""
+    return await services.quotas.show(principal, principal.name)

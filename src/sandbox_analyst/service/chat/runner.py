@@ -18,6 +18,7 @@ from sandbox_analyst.agent import (
     Agent,
     AgentConfig,
     AgentEvent,
+    Allowance,
     ArtifactSink,
     DataFile,
     ErrorCode,
@@ -26,6 +27,7 @@ from sandbox_analyst.agent import (
     Team,
     TeamSpec,
     ToolRegistry,
+    Usage,
 )
 from sandbox_analyst.llm import LLM, ChatMessage
 from sandbox_analyst.sandbox import Sandbox
@@ -54,6 +56,8 @@ _MESSAGE_STATUS: dict[str, MessageStatus] = {
     "token_budget": "complete",
     "handoff_loop": "complete",
     "repeated_failure": "complete",
+    # The user's quota ran out mid-turn: what it did and said is kept, but it is no answer.
+    "quota_exceeded": "failed",
     "timeout": "failed",
     "failed": "failed",
 }
@@ -72,6 +76,7 @@ class TurnRequest:
     config: AgentConfig
     team: TeamSpec | None = None  # team mode: the roles that answer; None: one agent
     tools: ToolRegistry | None = None  # None: the mode's own tools
+    allowance: Allowance | None = None  # whether the turn may go on (the user's quotas)
 
     @property
     def first_speaker(self) -> str | None:
@@ -241,6 +246,7 @@ class TurnRunner:
                 )
             )
         files = [DataFile(f.path, f.size, f.media_type) for f in prepared.files]
+        allowance = self._allowance(steps)
         if request.team is not None:
             answering: Agent | Team = Team(
                 self.llm,
@@ -249,10 +255,16 @@ class TurnRunner:
                 request.config,
                 request.team,
                 tools=request.tools,
+                allowance=allowance,
             )
         else:
             answering = Agent(
-                self.llm, self.sandbox, self.artifacts, request.config, tools=request.tools
+                self.llm,
+                self.sandbox,
+                self.artifacts,
+                request.config,
+                tools=request.tools,
+                allowance=allowance,
             )
 
         async def step(event: AgentEvent) -> None:
@@ -263,6 +275,19 @@ class TurnRunner:
                 await steps(error)
 
         return await answering.run(request.history, request.content, files, step)
+
+    def _allowance(self, steps: StepWriter) -> Allowance | None:
+        """The request's allowance, asked once the steps so far are stored (the code run
+        just made is in the execution log it reads)."""
+        asked = self.request.allowance
+        if asked is None:
+            return None
+
+        async def allowance(usage: Usage) -> str | None:
+            await steps.flush()
+            return await asked(usage)
+
+        return allowance
 
     def _internal_error(self, exc: BaseException, channel: TurnChannel) -> None:
         logger.error("chat turn %s failed", self.request.message_id, exc_info=exc)

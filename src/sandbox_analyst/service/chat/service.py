@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from sandbox_analyst.agent import AgentConfig
+from sandbox_analyst.agent import AgentConfig, Allowance, Usage
 from sandbox_analyst.agent.tools import (
     ToolRegistry,
     analyst_tools,
@@ -33,7 +33,7 @@ from sandbox_analyst.agent.tools import (
 )
 from sandbox_analyst.config import ConfigError, Settings
 from sandbox_analyst.llm import LLM, LLMError, create_llm, resolve_endpoint
-from sandbox_analyst.sandbox import Sandbox
+from sandbox_analyst.sandbox import Sandbox, TooManyUserSessionsError
 from sandbox_analyst.sandbox.templates import DEFAULT_TEMPLATE
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat.artifacts import FileArtifactSink
@@ -44,10 +44,16 @@ from sandbox_analyst.service.chat.runner import TurnRequest, TurnRunner
 from sandbox_analyst.service.chat.turn import ChatTurn, TurnOutcome
 from sandbox_analyst.service.connections import ConnectionService
 from sandbox_analyst.service.conversations import ConversationService
-from sandbox_analyst.service.errors import NotFound, OnAnotherReplica, ValidationError
+from sandbox_analyst.service.errors import (
+    NotFound,
+    OnAnotherReplica,
+    QuotaExceeded,
+    ValidationError,
+)
 from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.packages import PackageAsk, PackageService, package_requester
 from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.service.quotas import SESSIONS, QuotaService
 from sandbox_analyst.service.runners import TurnRunners
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.team_config import team_of
@@ -79,12 +85,15 @@ class ChatService:
         packages: PackageService | None = None,
         replicas: TurnRunners | None = None,
         connections: ConnectionService | None = None,
+        quotas: QuotaService | None = None,
     ) -> None:
         """`runner_id`: this process in `server_processes`, recorded on each turn it runs;
         `packages`: approved installs (without it, no assistant gets install_package);
         `replicas`: tells whether another live replica holds a conversation's sandbox;
-        `connections`: the databases its turns may query (without it, none)."""
+        `connections`: the databases its turns may query (without it, none); `quotas`: the
+        owners' quotas a turn must keep to (without it, none)."""
         self._connections = connections
+        self._quotas = quotas
         self.settings = settings
         self._runner_id = runner_id
         self._packages = packages
@@ -111,7 +120,9 @@ class ChatService:
     ) -> ChatTurn:
         """Check access, store the user message and start the turn. Raises NotFound (no such
         conversation for this caller, or its assistant is not theirs to use), Conflict (a turn
-        is already running here) and `TooManySessionsError` (no sandbox to be had)."""
+        is already running here), `QuotaExceeded` (the owner's daily quota is used up, or
+        their own limit of live sessions reached: nothing is stored) and
+        `TooManySessionsError` (no sandbox to be had)."""
         if not content.strip():
             raise ValidationError("content must not be empty", field="content")
         detail = await self._conversations.get(principal, conversation_id)
@@ -120,6 +131,10 @@ class ChatService:
         streaming = any(message.status == "streaming" for message in detail.messages)
         if conversation.id in self._running or streaming:  # here, or on another replica
             raise TurnAlreadyRunning(conversation.id)
+        if self._quotas is not None:
+            await self._quotas.check_turn(conversation.owner_id)
+            if conversation.id in self._running:  # started while the quotas were read
+                raise TurnAlreadyRunning(conversation.id)
         history = history_from_messages(detail.messages)
         # Claimed before the first await below, so two requests cannot both start a turn here.
         self._running[conversation.id] = None
@@ -130,8 +145,7 @@ class ChatService:
                 await self._files.attach(principal, file_id, conversation.id)
             llm, llm_error = self._llm(assistant)
             if llm is not None:
-                spec = self._assistants.session_spec(assistant, conversation.owner_id)
-                sandbox = await self.sandboxes.acquire(conversation.owner_id, conversation.id, spec)
+                sandbox = await self._acquire(conversation, assistant)
             tools = await self._tools(assistant, conversation.owner_id, conversation.id, sandbox)
             # The claim every replica respects (the check above only spares a sandbox).
             user_message, message = await self._claims.claim(
@@ -152,6 +166,7 @@ class ChatService:
             config=self._agent_config(assistant),
             team=team_of(assistant),
             tools=tools,
+            allowance=self._allowance(conversation.owner_id),
         )
         not_saved: list[str] = []  # artifacts the storage could not take, for the user
         runner = TurnRunner(
@@ -252,6 +267,37 @@ class ChatService:
         owner = await self._replicas.live_elsewhere(conversation.sandbox_runner_id)
         if owner is not None:
             raise OnAnotherReplica(owner.url or f"process {owner.pid} on {owner.hostname}")
+
+    async def _acquire(self, conversation: Conversation, assistant: Assistant) -> Sandbox:
+        """The conversation's sandbox, made as its assistant's sessions are. Its owner's own
+        limit of live sessions (the session manager asks the quotas) reached is their quota:
+        `QuotaExceeded`."""
+        spec = self._assistants.session_spec(assistant, conversation.owner_id)
+        try:
+            return await self.sandboxes.acquire(conversation.owner_id, conversation.id, spec)
+        except TooManyUserSessionsError as exc:
+            if not exc.own:  # the server's default per user, as it always was
+                raise
+            raise QuotaExceeded(
+                SESSIONS,
+                limit=exc.limit,
+                used=self.sandboxes.sessions.count(conversation.owner_id),
+                resets_at=None,
+                frees_when="end a session (or one of your conversations finishes its turn)",
+            ) from exc
+
+    def _allowance(self, owner_id: str) -> Allowance | None:
+        """Asked by the agent after each model call and code run: the owner's quota that ran
+        out (tokens or code seconds today), if one did."""
+        quotas = self._quotas
+        if quotas is None:
+            return None
+
+        async def allowance(usage: Usage) -> str | None:
+            exceeded = await quotas.check_running_turn(owner_id, usage.total)
+            return None if exceeded is None else exceeded.message
+
+        return allowance
 
     def _finished(self, conversation_id: str) -> None:
         self._running.pop(conversation_id, None)
