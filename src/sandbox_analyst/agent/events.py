@@ -89,6 +89,7 @@ class ToolResultEvent:
     duration: float
     state_lost: bool
     peak_memory_bytes: int | None = None  # of the sandbox while the code ran, if it says
+    cpu_seconds: float | None = None  # CPU time the code used, if the sandbox says
     agent: str | None = None
 
 

@@ -39,7 +39,16 @@ def usage(
         console.print_json(json.dumps([asdict(row) for row in rows]))
         return
     table = Table(
-        "user", "turns", "failed", "tokens in", "tokens out", "runs", "run s", "files", "stored"
+        "user",
+        "turns",
+        "failed",
+        "tokens in",
+        "tokens out",
+        "runs",
+        "run s",
+        "cpu s",
+        "files",
+        "stored",
     )
     for row in rows:
         table.add_row(
@@ -50,6 +59,7 @@ def usage(
             f"{row.output_tokens:,}",
             str(row.executions),
             f"{row.execution_seconds:.1f}",
+            f"{row.cpu_seconds:.1f}",
             str(row.files),
             f"{row.storage_bytes:,} B",
         )

@@ -157,14 +157,16 @@ class SandboxErrorName:
 class Execution:
     """What one `run_code` gave. `peak_memory_bytes` is the session's peak resident memory so
     far (since its interpreter started: the high-water mark of the interpreter or of its
-    largest finished child process), as the backend saw it when the execution ended; None
-    when the backend cannot tell."""
+    largest finished child process), as the backend saw it when the execution ended;
+    `cpu_seconds` the CPU time (user + system) the code used, its finished subprocesses
+    included. Each is None when the backend cannot tell."""
 
     results: list[Result] = field(default_factory=list)
     logs: Logs = field(default_factory=Logs)
     error: ExecutionError | None = None
     execution_count: int | None = None
     peak_memory_bytes: int | None = None
+    cpu_seconds: float | None = None
 
     @property
     def text(self) -> str | None:
@@ -188,6 +190,7 @@ class Execution:
             "error": asdict(self.error) if self.error else None,
             "execution_count": self.execution_count,
             "peak_memory_bytes": self.peak_memory_bytes,
+            "cpu_seconds": self.cpu_seconds,
         }
 
 

@@ -40,6 +40,7 @@ class ExecutionResult:
     exit_code: int | None = None
     execution_count: int | None = None
     peak_memory_bytes: int | None = None  # the session's peak so far, when the backend tells
+    cpu_seconds: float | None = None  # CPU time the python code used, when the backend tells
 
     @property
     def ok(self) -> bool:
@@ -71,6 +72,7 @@ class ExecutionResult:
             results=list(execution.results),
             execution_count=execution.execution_count,
             peak_memory_bytes=execution.peak_memory_bytes,
+            cpu_seconds=execution.cpu_seconds,
         )
 
     @classmethod

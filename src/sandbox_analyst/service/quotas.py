@@ -5,8 +5,9 @@ own (`analyst users quota`, `PUT /api/admin/users/{name}/quota`), a number or "n
     sessions             live sandbox sessions at once (frees when a session ends)
     turns_per_day        chat turns started since 00:00 UTC
     tokens_per_day       tokens the user's turns read and wrote since 00:00 UTC
-    cpu_seconds_per_day  seconds the user's code ran since 00:00 UTC (the execution log's
-                         wall-clock seconds of each run: the sandbox records no CPU time)
+    cpu_seconds_per_day  CPU seconds the user's code used since 00:00 UTC (the execution
+                         log's; a run whose backend cannot tell, E2B, counts its wall-clock
+                         seconds)
     storage_bytes        bytes of uploads and artifacts kept (frees when files are deleted)
 
 Use is read from what is stored anyway (`usage.py`'s queries), so it holds across replicas
@@ -262,7 +263,7 @@ class QuotaService:
             SESSIONS: self._live_sessions(user.id) if self._live_sessions else None,
             TURNS_PER_DAY: turns.turns if turns else 0,
             TOKENS_PER_DAY: turns.tokens if turns else 0,
-            CPU_SECONDS_PER_DAY: round(runs[1], 3) if runs else 0.0,
+            CPU_SECONDS_PER_DAY: round(runs.cpu_seconds, 3) if runs else 0.0,
             STORAGE_BYTES: stored[1] if stored else 0,
         }
         defaults = self.defaults()

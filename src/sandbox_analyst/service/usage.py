@@ -58,16 +58,29 @@ async def turn_usage(
     return dict(found)
 
 
+@dataclass(frozen=True)
+class CodeRuns:
+    count: int
+    seconds: float
+    """Wall-clock."""
+    cpu_seconds: float
+    """The CPU time the runs used; a run whose CPU time the backend could not tell (E2B, or
+    stored before it was recorded) counts its wall-clock seconds."""
+
+
 async def code_runs(
     session: AsyncSession, owner_ids: Sequence[str], since: datetime | None
-) -> dict[str, tuple[int, float]]:
-    """Per owner with any: the code runs started since `since` (None: ever) and their
-    wall-clock seconds, from the execution log."""
+) -> dict[str, CodeRuns]:
+    """Per owner with any: the code runs started since `since` (None: ever), from the
+    execution log."""
     runs = (
         select(
             Execution.owner_id,
             func.count(Execution.id),
             func.coalesce(func.sum(Execution.duration_s), 0.0),
+            func.coalesce(
+                func.sum(func.coalesce(Execution.cpu_seconds, Execution.duration_s)), 0.0
+            ),
         )
         .where(Execution.owner_id.in_(owner_ids))
         .group_by(Execution.owner_id)
@@ -75,8 +88,8 @@ async def code_runs(
     if since is not None:
         runs = runs.where(Execution.created_at >= since)
     return {
-        owner_id: (int(count), float(seconds))
-        for owner_id, count, seconds in await session.execute(runs)
+        owner_id: CodeRuns(int(count), float(seconds), float(cpu))
+        for owner_id, count, seconds, cpu in await session.execute(runs)
     }
 
 
@@ -105,6 +118,7 @@ class UserUsage:
     output_tokens: int = 0
     executions: int = 0
     execution_seconds: float = 0.0
+    cpu_seconds: float = 0.0
     storage_bytes: int = 0
     files: int = 0
 
@@ -136,9 +150,10 @@ class UsageService:
                 row.turns_by_status = dict(sorted(turns.by_status.items()))
                 row.input_tokens = turns.input_tokens
                 row.output_tokens = turns.output_tokens
-            for owner_id, (count, seconds) in (await code_runs(session, ids, since)).items():
-                report[owner_id].executions = count
-                report[owner_id].execution_seconds = round(seconds, 3)
+            for owner_id, runs in (await code_runs(session, ids, since)).items():
+                report[owner_id].executions = runs.count
+                report[owner_id].execution_seconds = round(runs.seconds, 3)
+                report[owner_id].cpu_seconds = round(runs.cpu_seconds, 3)
             for owner_id, (count, size) in (await stored_files(session, ids)).items():
                 report[owner_id].files = count
                 report[owner_id].storage_bytes = size

@@ -289,6 +289,9 @@ class Execution(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # CPU time the code used (its finished subprocesses included); NULL where the backend
+    # cannot tell (E2B) and on runs stored before it was recorded.
+    cpu_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     stdout: Mapped[str] = mapped_column(Text, nullable=False, default="")
     stderr: Mapped[str] = mapped_column(Text, nullable=False, default="")
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

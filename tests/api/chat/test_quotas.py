@@ -21,6 +21,8 @@ from tests.api.chat.conftest import Chatter, admin_headers
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 CSV = b"month,sales\nJan,10\nFeb,14\n"
+# Well over 0.05 s of CPU on any machine (a sleep would use none).
+BUSY = "sum(i * i for i in range(3_000_000))\nprint('ran')"
 
 
 async def set_quota(
@@ -135,7 +137,7 @@ async def test_cpu_seconds_run_out_after_a_code_run(
     headers = await admin_headers(services)
     await set_quota(client, headers, "alice", cpu_seconds_per_day=0.05)
     fake.add_turns(
-        Turn(tool_calls=[("execute_code", {"code": "import time; time.sleep(0.2); print('ran')"})]),
+        Turn(tool_calls=[("execute_code", {"code": BUSY})]),
         Turn(text="never asked"),
     )
 

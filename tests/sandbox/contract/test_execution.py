@@ -249,3 +249,22 @@ async def test_every_execution_reports_the_peak_memory_so_far(sandbox: Sandbox) 
     assert freed.peak_memory_bytes is not None
     assert freed.peak_memory_bytes >= big.peak_memory_bytes  # a peak, not the current size
     assert (await sandbox.info()).peak_memory_bytes >= big.peak_memory_bytes
+
+
+@pytest.mark.cannot_hold(
+    "e2b",
+    "E2B reports no CPU time per execution (its metrics endpoint samples a VM-wide CPU "
+    "percentage every few seconds), so E2B executions carry cpu_seconds=None",
+)
+async def test_every_execution_reports_the_cpu_time_its_code_used(sandbox: Sandbox) -> None:
+    busy = await sandbox.run_code("sum(i * i for i in range(3_000_000))")
+    asleep = await sandbox.run_code("import time\ntime.sleep(1)")
+    child = await sandbox.run_code(
+        "python3 -c 'sum(i * i for i in range(3_000_000))'", language="bash"
+    )
+    assert busy.cpu_seconds is not None
+    assert busy.cpu_seconds > 0
+    assert asleep.cpu_seconds is not None
+    assert asleep.cpu_seconds < 0.5  # a second asleep is not a second of CPU
+    assert child.cpu_seconds is not None
+    assert child.cpu_seconds > 0  # its finished subprocess's time is counted

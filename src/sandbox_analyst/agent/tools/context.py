@@ -26,6 +26,7 @@ class ToolOutcome:
     observation: Observation
     state_lost: bool = False  # the session's variables were lost (its process restarted)
     peak_memory_bytes: int | None = None
+    cpu_seconds: float | None = None
 
 
 @dataclass

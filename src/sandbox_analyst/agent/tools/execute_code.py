@@ -98,7 +98,7 @@ async def execute_code(context: ToolContext) -> ToolOutcome:
             "The sandbox was restarted: variables and imports are gone, files are kept. "
             "Re-run the code that loads and prepares what you need."
         )
-    return ToolOutcome(observation, state_lost, execution.peak_memory_bytes)
+    return ToolOutcome(observation, state_lost, execution.peak_memory_bytes, execution.cpu_seconds)
 
 
 def _repeated_failure(failures: dict[str, int], code: str) -> list[str]:

@@ -106,6 +106,7 @@ class Toolbox:
             duration=time.monotonic() - output.started,
             state_lost=outcome.state_lost,
             peak_memory_bytes=outcome.peak_memory_bytes,
+            cpu_seconds=outcome.cpu_seconds,
         )
 
 

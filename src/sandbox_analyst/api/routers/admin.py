@@ -27,6 +27,7 @@ class UsageOut(BaseModel):
     output_tokens: int
     executions: int
     execution_seconds: float
+    cpu_seconds: float
     storage_bytes: int
     files: int
 

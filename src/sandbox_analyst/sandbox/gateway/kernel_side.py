@@ -68,6 +68,7 @@ class _State:
         self.request: dict[str, Any] | None = None
         self.reply: dict[str, Any] = {}
         self.saved_env: dict[str, str | None] = {}
+        self.cpu_at_begin = 0.0
         self.uploads: dict[str, dict[str, Any]] = {}
 
 
@@ -123,6 +124,7 @@ def _install_metadata_hooks(kernel: Any) -> None:
 
 
 def _begin(request: dict[str, Any]) -> None:
+    _state.cpu_at_begin = _cpu_seconds()
     _state.request = request
     _state.reply = {}
     _state.saved_env = {}
@@ -142,6 +144,7 @@ def _end(request: dict[str, Any]) -> dict[str, Any]:
     _state.saved_env = {}
     reply = dict(_state.reply)
     reply.update(_process_stats())
+    reply["execution_cpu_seconds"] = max(0.0, _cpu_seconds() - _state.cpu_at_begin)
     if request.get("usage") and _state.workdir is not None:
         reply["disk_usage"] = _usage(_state.workdir)
     _state.request = None
@@ -166,13 +169,19 @@ def _process_stats() -> dict[str, Any]:
     # The kernel's resident-set counters are cached per thread and may read a little lower
     # later: keep our own maximum, so that the reported peak never goes down.
     peak = _state.peak = max(_state.peak, own, peak or 0, children)
-    times = os.times()
     return {
         "peak_memory_bytes": peak,
         "memory_bytes": rss if rss is not None else peak,
-        "cpu_seconds": times.user + times.system,
+        "cpu_seconds": _cpu_seconds(),
         "pid": os.getpid(),
     }
+
+
+def _cpu_seconds() -> float:
+    """The kernel's CPU time so far, its finished subprocesses' included (as the local
+    backend counts them)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 # --- figures ---------------------------------------------------------------------------------

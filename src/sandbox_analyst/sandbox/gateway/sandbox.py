@@ -182,6 +182,9 @@ class GatewaySandbox(Sandbox):
                 collect.timed_out(limit)
             self._note_stats(reply.extra)
             execution.peak_memory_bytes = self._stats.get("peak_memory_bytes")
+            cpu = reply.extra.get("execution_cpu_seconds")
+            if isinstance(cpu, int | float) and not isinstance(cpu, bool):
+                execution.cpu_seconds = float(cpu)
             # Errors raised by the code were reported as they came; these are ours.
             reported = execution.error
             if language == "bash":

@@ -502,6 +502,9 @@ class _Collector:
             peak = frame.get("peak_memory")  # the worker's word: kept only if it is plausible
             plausible = isinstance(peak, int) and not isinstance(peak, bool) and peak >= 0
             self.execution.peak_memory_bytes = peak if plausible else None
+            cpu = frame.get("cpu_seconds")
+            plausible = isinstance(cpu, int | float) and not isinstance(cpu, bool) and cpu >= 0
+            self.execution.cpu_seconds = float(cpu) if plausible else None
             code = frame.get("exit_code")
             self.exit_code = code if isinstance(code, int) else None
             error = frame.get("error")

@@ -154,6 +154,7 @@ class TurnRecorder:
             status=execution_status(event),
             duration_s=event.duration,
             peak_memory_bytes=event.peak_memory_bytes,
+            cpu_seconds=event.cpu_seconds,
             stdout=stdout,
             stderr=stderr,
             error=event.error,

@@ -91,6 +91,7 @@ class Worker:
                 self.channel.send({"type": "pong"})
 
     def command(self, command: str, cwd: str | None, env: dict[str, str]) -> None:
+        cpu_before = _cpu_seconds()
         self.capture.begin()
         self._executing = True
         try:
@@ -105,11 +106,13 @@ class Worker:
                 "error": outcome.error,
                 "dropped": self.capture.dropped,
                 "peak_memory": _peak_memory(),
+                "cpu_seconds": _cpu_seconds() - cpu_before,
             }
         )
 
     def execute(self, code: str) -> None:
         started = time.perf_counter()
+        cpu_before = _cpu_seconds()
         self.capture.begin()
         execution_count = None
         try:
@@ -136,6 +139,7 @@ class Worker:
                 "execution_count": execution_count,
                 "dropped": self.capture.dropped,
                 "peak_memory": _peak_memory(),
+                "cpu_seconds": _cpu_seconds() - cpu_before,
             }
         )
 
@@ -206,6 +210,14 @@ def _peak_memory() -> int:
 
 
 _peak_seen = [0]
+
+
+def _cpu_seconds() -> float:
+    """CPU time (user + system) this worker and its finished children have used: a cell's is
+    the difference, its subprocesses included once they have ended."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _string_map(value: Any) -> dict[str, str]:
