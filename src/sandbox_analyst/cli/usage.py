@@ -39,28 +39,18 @@ def usage(
         console.print_json(json.dumps([asdict(row) for row in rows]))
         return
     table = Table(
-        "user",
-        "turns",
-        "failed",
-        "tokens in",
-        "tokens out",
-        "runs",
-        "run s",
-        "cpu s",
-        "files",
-        "stored",
+        "user", "turns", "tokens in / out", "runs", "run / cpu s", "sandbox min", "stored"
     )
+    table.columns[0].no_wrap = True
     for row in rows:
+        failed = row.turns_by_status.get("failed", 0)
         table.add_row(
             row.name,
-            str(row.turns),
-            str(row.turns_by_status.get("failed", 0)),
-            f"{row.input_tokens:,}",
-            f"{row.output_tokens:,}",
+            f"{row.turns} ({failed} failed)" if failed else str(row.turns),
+            f"{row.input_tokens:,} / {row.output_tokens:,}",
             str(row.executions),
-            f"{row.execution_seconds:.1f}",
-            f"{row.cpu_seconds:.1f}",
-            str(row.files),
-            f"{row.storage_bytes:,} B",
+            f"{row.execution_seconds:.1f} / {row.cpu_seconds:.1f}",
+            f"{row.sandbox_minutes:.1f}",
+            f"{row.files} files, {row.storage_bytes:,} B",
         )
     console.print(table)

@@ -27,6 +27,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sandbox_analyst.config import SandboxSettings
 from sandbox_analyst.sandbox.base import Sandbox
@@ -68,6 +69,17 @@ class _Entry:
         return max(self.touched, self.sandbox.last_used)
 
 
+class SessionObserver(Protocol):
+    """Told of every session a manager opens and ends (the service keeps a log of sandbox
+    time from it). Called on the event loop: it must return at once."""
+
+    def opened(self, key: SessionKey, sandbox: Sandbox, *, created: bool) -> None:
+        """`created`: a new session; else one that lived on, reached by its stored id."""
+
+    def ended(self, key: SessionKey, sandbox: Sandbox, reason: str) -> None:
+        """`reason`: as `SessionEnded`'s, or "lost"."""
+
+
 class SessionManager:
     def __init__(
         self,
@@ -86,6 +98,7 @@ class SessionManager:
         limit of live sessions, asked when a session is acquired (never above
         `max_sessions`); settable later, as the service wires its quotas in."""
         self.owner_limit = owner_limit
+        self.observer: SessionObserver | None = None
         self.provider = provider
         self.max_sessions = max_sessions
         self.max_sessions_per_user = min(max_sessions_per_user or max_sessions, max_sessions)
@@ -208,7 +221,7 @@ class SessionManager:
         entry = self._forget(key)
         if entry is None:
             return False
-        emit(SessionEnded(entry.sandbox.backend, reason))
+        self._ended(key, entry, reason)
         await entry.sandbox.close()
         return True
 
@@ -283,7 +296,7 @@ class SessionManager:
                 log.info("ending the idle sandbox session %s to make room", key)
                 entry = self._forget(key)
                 if entry is not None:
-                    emit(SessionEnded(entry.sandbox.backend, "reclaimed"))
+                    self._ended(key, entry, "reclaimed")
                     victims.append(entry)
         return victims
 
@@ -318,6 +331,8 @@ class SessionManager:
             self._sessions[key] = _Entry(sandbox, touched=now, holds=holds, held_since=now)
             self._keys_by_id[sandbox.sandbox_id] = key
             emit(SessionStarted(sandbox.backend, "created" if created else "connected"))
+            if self.observer is not None:
+                self.observer.opened(key, sandbox, created=created)
             return sandbox, created
         finally:
             self._creating.pop(key, None)
@@ -348,7 +363,15 @@ class SessionManager:
         entry = self._forget(key)
         if entry is not None:
             log.info("sandbox session %s of %s was lost", entry.sandbox.sandbox_id, key)
+            self._ended(key, entry, "lost")
+
+    def _ended(self, key: SessionKey, entry: _Entry, reason: str) -> None:
+        if reason == "lost":
             emit(SessionLost(entry.sandbox.backend))
+        else:
+            emit(SessionEnded(entry.sandbox.backend, reason))
+        if self.observer is not None:
+            self.observer.ended(key, entry.sandbox, reason)
 
     def _forget(self, key: SessionKey) -> _Entry | None:
         entry = self._sessions.pop(key, None)

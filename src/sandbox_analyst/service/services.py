@@ -33,6 +33,7 @@ from sandbox_analyst.service.notebooks import NotebookService
 from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.quotas import QuotaService
 from sandbox_analyst.service.runners import TurnRunners
+from sandbox_analyst.service.sandbox_time import SandboxTimeLog
 from sandbox_analyst.service.sandboxes import ConversationSandboxes
 from sandbox_analyst.service.secret_cipher import SecretCipher
 from sandbox_analyst.service.signing import UrlSigner, load_or_create_secret
@@ -67,6 +68,7 @@ class Services:
     forks: ForkService
     usage: UsageService
     egress: EgressAudit
+    sandbox_time: SandboxTimeLog
     quotas: QuotaService
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
@@ -114,6 +116,8 @@ class Services:
         # Every front end's sessions (chat, E2B API, kernels, LibreChat, tasks) count against
         # the owner's own limit, where they have one.
         sessions.owner_limit = quotas.session_limit
+        sandbox_time = SandboxTimeLog(db)
+        sessions.observer = sandbox_time
         assistants = AssistantService(db, templates, connections, cipher=cipher)
         conversations = ConversationService(db, blobs, conversation_sandboxes)
         files = FileService(
@@ -174,6 +178,7 @@ class Services:
             forks=ForkService(db, blobs, conversation_sandboxes, assistants, quotas),
             usage=UsageService(db),
             egress=egress,
+            sandbox_time=sandbox_time,
             quotas=quotas,
             owns_blobs=owns_blobs,
         )
@@ -201,6 +206,9 @@ class Services:
         sessions = self.sandboxes.sessions
         if sessions.owner_limit == self.quotas.session_limit:  # a shared manager outlives us
             sessions.owner_limit = None
+        if sessions.observer is self.sandbox_time:
+            sessions.observer = None
+        await self.sandbox_time.close()  # the sessions ended above are logged
         await self.egress.flush()  # the sessions' last connections recorded themselves
         self.packages.close()
         await self.db.close()

@@ -1,10 +1,12 @@
 """Who used how much: per user, the chat turns (by outcome) and the tokens their models read
-and wrote, the code that ran and its wall-clock seconds, and the bytes they store now. An
-admin's view (`GET /api/admin/usage`, `analyst usage`).
+and wrote, the code that ran with its wall-clock and CPU seconds, the minutes their sandbox
+sessions lived, and the bytes they store now. An admin's view (`GET /api/admin/usage`,
+`analyst usage`).
 
-Read from what is stored anyway (messages with their usage, the execution log, files), so it
-covers every replica and survives restarts. Periods count by when a turn or a run started;
-storage is what is kept now, whatever the period.
+Read from what is stored anyway (messages with their usage, the execution log, the sandbox
+time log, files), so it covers every replica and survives restarts. Periods count by when a
+turn or a run started, and the part of a session's life inside them; storage is what is kept
+now, whatever the period.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandbox_analyst.service.errors import Forbidden, NotFound
 from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.service.sandbox_time import sandbox_seconds
 from sandbox_analyst.store import Conversation, Database, Execution, FileRecord, Message, User
 
 
@@ -119,6 +122,7 @@ class UserUsage:
     executions: int = 0
     execution_seconds: float = 0.0
     cpu_seconds: float = 0.0
+    sandbox_minutes: float = 0.0
     storage_bytes: int = 0
     files: int = 0
 
@@ -154,6 +158,8 @@ class UsageService:
                 report[owner_id].executions = runs.count
                 report[owner_id].execution_seconds = round(runs.seconds, 3)
                 report[owner_id].cpu_seconds = round(runs.cpu_seconds, 3)
+            for owner_id, seconds in (await sandbox_seconds(session, ids, since)).items():
+                report[owner_id].sandbox_minutes = round(seconds / 60, 2)
             for owner_id, (count, size) in (await stored_files(session, ids)).items():
                 report[owner_id].files = count
                 report[owner_id].storage_bytes = size

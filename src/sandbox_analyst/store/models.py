@@ -397,6 +397,26 @@ class PackageInstall(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class SandboxSession(Base):
+    """The log of sandbox time: each session a server process opened, whose it was, and
+    when it ended, or, for a server that stopped without ending it, when it was last seen
+    alive (every process refreshes `last_seen_at` of the sessions it holds). Without foreign
+    keys, as the other logs."""
+
+    __tablename__ = "sandbox_sessions"
+    __table_args__ = (Index("ix_sandbox_sessions_owner_started", "owner_id", "started_at"),)
+
+    id: Mapped[str] = _id_column()
+    sandbox_id: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    owner_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    purpose: Mapped[str] = mapped_column(String(200), nullable=False)
+    backend: Mapped[str] = mapped_column(String(32), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
 class EgressConnection(Base):
     """The audit log of sandbox egress: every connection a session made through the egress
     proxy, or was refused, with its bytes. Append-only, without foreign keys (the trail

@@ -28,6 +28,7 @@ class UsageOut(BaseModel):
     executions: int
     execution_seconds: float
     cpu_seconds: float
+    sandbox_minutes: float
     storage_bytes: int
     files: int
 
