@@ -238,8 +238,8 @@ class SandboxSettings(BaseModel):
     package_index: str | None = Field(
         "https://pypi.org/simple",
         description="Simple (PEP 503) index that template builds and approved installs take "
-        "wheels from (the server downloads; sandboxes never reach the network); null: none, "
-        "only find_links.",
+        "wheels from (the server downloads), and `%pip install` in a sandbox whose egress "
+        "lists it; null: none, only find_links.",
     )
     extra_index_urls: list[str] = Field(default_factory=list)
     find_links: list[str] = Field(

@@ -31,6 +31,7 @@ from sandbox_analyst.sandbox.local.isolation import (
     LayerStatus,
 )
 from sandbox_analyst.testing import FakeLLMServer, Turn
+from sandbox_analyst.testing.package_index import LocalPackageIndex
 from tests.fixtures.egress import AGENT_SCRIPT, EgressRecorder
 from tests.fixtures.sandboxes import sandbox_settings
 
@@ -80,6 +81,15 @@ def records() -> EgressRecorder:
     return EgressRecorder()
 
 
+@pytest.fixture(scope="module")
+def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A package index on 127.0.0.1, listed in the pool's egress: its simple URL."""
+    index = LocalPackageIndex(tmp_path_factory.mktemp("egress-index"))
+    index.add_wheel("egress-probe", "1.0", {"egress_probe/__init__.py": "VALUE = 'fetched'\n"})
+    with index.serving() as url:
+        yield url
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def egress_pool(
     tmp_path_factory: pytest.TempPathFactory,
@@ -87,9 +97,12 @@ async def egress_pool(
     fake_model: FakeLLMServer,
     service_port: int,
     records: EgressRecorder,
+    package_index: str,
 ) -> AsyncIterator[SandboxPool]:
     model_port = int(fake_model.url.rsplit(":", 1)[1])
+    index_port = int(package_index.rsplit(":", 1)[1].split("/")[0])
     allow = [
+        f"127.0.0.1:{index_port}",
         f"127.0.0.1:{file_server}",
         f"127.0.0.1:{model_port}",
         f"127.0.0.1:{service_port}",
@@ -101,6 +114,7 @@ async def egress_pool(
         pool_size=1,
         preload=["pandas"],
         egress={"allow": allow, "service_ports": [service_port]},
+        package_index=package_index,
     )
     data_dir = tmp_path_factory.mktemp("egress")
     pool = SandboxPool(settings, data_dir / "sandboxes", egress_sink=records)
@@ -230,6 +244,35 @@ async def test_an_agent_sdk_in_the_sandbox_talks_to_its_model_through_the_proxy(
     assert json.dumps(posts[1].json).count("tool_result") == 1
     mine = await records_of(sandbox, records, 2)
     assert all(r.allowed and r.path == "/v1/messages" for r in mine)
+
+
+async def test_pip_installs_from_the_listed_index_through_the_proxy(
+    sandbox: LocalSandbox, records: EgressRecorder
+) -> None:
+    installed = await sandbox.run_code("%pip install egress-probe")
+    assert installed.error is None, installed.error
+    assert "Successfully installed egress-probe-1.0" in "".join(installed.logs.stdout)
+    imported = await sandbox.run_code("import egress_probe\negress_probe.VALUE")
+    assert imported.text == "'fetched'"
+    child = await sandbox.run_code(
+        "python3 -c 'import egress_probe; print(egress_probe.VALUE)'", language="bash"
+    )
+    assert child.logs.stdout == ["fetched\n"]
+    # In a hidden directory: not among the files the code made.
+    assert [entry.name for entry in await sandbox.files.list()] == [".pip-packages"]
+    mine = await records_of(sandbox, records, 2)
+    assert all(record.allowed for record in mine)
+
+
+async def test_pip_from_an_index_the_policy_does_not_list_is_refused(
+    sandbox: LocalSandbox, service_port: int
+) -> None:
+    refused = await sandbox.run_code(
+        f"%pip install --index-url http://127.0.0.1:{service_port + 1}/simple egress-probe"
+    )
+    assert refused.error is not None
+    assert refused.error.name == "PackageInstallFailed"
+    assert f"127.0.0.1:{service_port + 1} is not in the egress allow-list" in refused.error.value
 
 
 async def test_without_a_network_namespace_an_egress_pool_refuses_to_start(

@@ -381,6 +381,11 @@ class SandboxPool:
             for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
                 worker_environment[name] = proxy
             worker_environment["NO_PROXY"] = worker_environment["no_proxy"] = ""
+            # `%pip install` asks the server's index (reachable only if the policy lists it).
+            if self.settings.package_index:
+                worker_environment["PIP_INDEX_URL"] = self.settings.package_index
+            if self.settings.extra_index_urls:
+                worker_environment["PIP_EXTRA_INDEX_URL"] = " ".join(self.settings.extra_index_urls)
         if self.import_paths:
             # For the Python processes user code starts (the worker has them on sys.path).
             worker_environment["PYTHONPATH"] = os.pathsep.join(self.import_paths)

@@ -7,7 +7,6 @@ session, so the cost is paid ahead of time, never on the acquire path.
 from __future__ import annotations
 
 import ctypes
-import importlib
 import os
 import resource
 import signal
@@ -22,6 +21,7 @@ from sandbox_analyst.sandbox.local.worker.capture import OutputCapture
 from sandbox_analyst.sandbox.local.worker.channel import ServerChannel
 from sandbox_analyst.sandbox.local.worker.command import environment, find_bash, run_command
 from sandbox_analyst.sandbox.local.worker.egress_relay import start_relay
+from sandbox_analyst.sandbox.local.worker.import_paths import add_import_path
 from sandbox_analyst.sandbox.local.worker.shell import WorkerShell, attach_shell
 
 _TRIM_AFTER = 0.05  # seconds a cell must run before its freed memory is handed back
@@ -142,18 +142,6 @@ class Worker:
                 "cpu_seconds": _cpu_seconds() - cpu_before,
             }
         )
-
-
-def add_import_path(path: str) -> None:
-    """Make packages installed into `path` after this worker was forked importable: last on
-    sys.path (below the template's and the server's packages, which it never replaces), and on
-    PYTHONPATH for the Python processes the code starts."""
-    if path not in sys.path:
-        sys.path.append(path)
-    importlib.invalidate_caches()
-    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if path not in paths:
-        os.environ["PYTHONPATH"] = os.pathsep.join([*paths, path])
 
 
 def run_worker(

@@ -13,6 +13,7 @@ from traitlets.config import Config
 from sandbox_analyst.sandbox.local.worker import plotly_display
 from sandbox_analyst.sandbox.local.worker.channel import ServerChannel
 from sandbox_analyst.sandbox.local.worker.display import ChannelDisplayHook, ChannelDisplayPublisher
+from sandbox_analyst.sandbox.local.worker.pip_magic import pip_magic
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
@@ -56,24 +57,9 @@ def create_shell() -> WorkerShell:
     config.InteractiveShell.separate_in = ""
     config.InteractiveShell.xmode = "Context"
     shell = WorkerShell.instance(config=config)
-    shell.register_magic_function(_pip, magic_kind="line", magic_name="pip")
+    shell.register_magic_function(pip_magic, magic_kind="line", magic_name="pip")
     plotly_display.install()
     return shell
-
-
-class PackageInstallUnavailable(Exception):
-    """Raised by `%pip` inside a sandbox: it has no network, the server installs packages."""
-
-
-def _pip(line: str) -> None:
-    # IPython's own %pip runs pip, which here would retry a network it cannot reach for many
-    # seconds and fail; say at once what works instead.
-    raise PackageInstallUnavailable(
-        f"%pip {line.strip()}: the sandbox has no network, so pip cannot install here. Packages "
-        "come from the server: an assistant that allows installs asks for one with "
-        "install_package(name) (in a chat, a cell of `%pip install NAME` lines does that); "
-        "otherwise an admin adds it to the sandbox's template."
-    )
 
 
 def attach_shell(channel: ServerChannel) -> WorkerShell:
