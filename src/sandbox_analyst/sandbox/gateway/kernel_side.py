@@ -34,7 +34,7 @@ import time
 import uuid
 from typing import Any
 
-VERSION = "1"
+VERSION = "2"
 KEY = "sandbox_analyst"
 # Holds the session's settings, so a restarted kernel (or another server process) finds its
 # session again; its absence after a restart means the workdir did not survive. It lies beside
