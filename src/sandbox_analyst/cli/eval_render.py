@@ -58,28 +58,28 @@ class EvalProgress:
 def print_report(console: Console, report: EvalReport) -> None:
     for assistant in report.assistants:
         console.print(_table(report, assistant))
+        failures = assistant.summary.failures
+        if failures:
+            counts = ", ".join(f"{reason} ×{count}" for reason, count in failures.items())
+            console.print(f"[bold]Failures by reason:[/bold] {escape(counts)}", highlight=False)
         _print_failures(console, assistant)
 
 
 def rate(summary: Summary) -> str:
+    """`67% (21–94)`: the pass rate and its 95% interval, in percent."""
     low, high = summary.interval
-    return f"{summary.pass_rate:.0%} [{low:.0%}–{high:.0%}]"
+    return f"{summary.pass_rate:.0%} ({low * 100:.0f}–{high * 100:.0f})"
 
 
 def _table(report: EvalReport, assistant: AssistantReport) -> Table:
     table = Table(
         title=f"{escape(assistant.assistant.title)} — suite {escape(report.suite)}",
-        caption="pass rate with its 95% (Wilson) interval; turns, tool calls, tokens and "
-        "wall time are medians over the runs",
+        caption="pass rate (its 95% Wilson interval); turns, tool calls, tokens and wall "
+        "time: medians over the runs",
     )
-    table.add_column("case", no_wrap=True)
-    table.add_column("passed", justify="right")
-    table.add_column("pass rate", justify="right")
-    table.add_column("turns", justify="right")
-    table.add_column("tool calls", justify="right")
-    table.add_column("tokens", justify="right")
-    table.add_column("wall s", justify="right")
-    table.add_column("failures", overflow="fold")
+    table.add_column("case", overflow="fold")
+    for heading in ("passed", "pass rate", "turns", "tools", "tokens", "wall s"):
+        table.add_column(heading, justify="right", no_wrap=True)
     for case_id in assistant.case_ids:
         _row(table, escape(case_id), assistant.case_summary(case_id))
     table.add_section()
@@ -88,7 +88,6 @@ def _table(report: EvalReport, assistant: AssistantReport) -> Table:
 
 
 def _row(table: Table, label: str, summary: Summary) -> None:
-    failures = ", ".join(f"{reason} ×{count}" for reason, count in summary.failures.items())
     style = "green" if summary.passed == summary.runs else "yellow" if summary.passed else "red"
     table.add_row(
         label,
@@ -98,7 +97,6 @@ def _row(table: Table, label: str, summary: Summary) -> None:
         f"{summary.median_tool_calls:g}",
         f"{summary.median_tokens:,.0f}",
         f"{summary.median_wall_s:.1f}",
-        escape(failures),
     )
 
 
@@ -118,4 +116,5 @@ def _print_failures(console: Console, assistant: AssistantReport) -> None:
             f"  {escape(run.case)} #{run.repeat} ({escape(', '.join(run.reasons))}): "
             f"{escape(text)}",
             highlight=False,
+            soft_wrap=True,  # one line per run, whole: to read, grep or copy
         )

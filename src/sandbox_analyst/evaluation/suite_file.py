@@ -45,8 +45,8 @@ def load_suite(path: Path) -> Suite:
         suite = Suite.model_validate(data, context=context)
     except ValidationError as exc:
         root = yaml.compose(text)
-        problems = [_problem(root, data, error["loc"], error["msg"]) for error in exc.errors()]
-        raise SuiteError(path, problems) from None
+        found = [_problem(root, data, error["loc"], error["msg"]) for error in exc.errors()]
+        raise SuiteError(path, [f"{line}: {text}" for line, text in sorted(found)]) from None
     return suite.with_directory(directory / suite.files_dir)
 
 
@@ -78,14 +78,20 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"{line}: not valid YAML: {problem}"
 
 
-def _problem(root: yaml.Node | None, data: Any, loc: tuple[Any, ...], message: str) -> str:
-    """`LINE: case 'ID', FIELD: MESSAGE` for the error at `loc` (a pydantic location)."""
+def _problem(
+    root: yaml.Node | None, data: Any, loc: tuple[Any, ...], message: str
+) -> tuple[int, str]:
+    """The line of the error at `loc` (a pydantic location), and `case 'ID', FIELD: MESSAGE`."""
     node, line, path = root, 1, []
     value = data
     case_id = None
-    for part in loc:
+    for position, part in enumerate(loc):
         child = _child(node, part)
-        if child is None:  # a union's tag, or a field that is missing: stay on the parent
+        if child is None:
+            # A field that is missing is named, on its parent's line; a union's tag (the
+            # check's `type`) is not a field of the file.
+            if position == len(loc) - 1 and not _is_tag(node, part):
+                path.append(part)
             continue
         node = child
         line = node.start_mark.line + 1
@@ -98,7 +104,7 @@ def _problem(root: yaml.Node | None, data: Any, loc: tuple[Any, ...], message: s
     if field:
         where = f"{where}, {field}" if where else field
     message = message.removeprefix("Value error, ")
-    return f"{line}: {where}: {message}" if where else f"{line}: {message}"
+    return line, f"{where}: {message}" if where else message
 
 
 def _child(node: yaml.Node | None, part: Any) -> yaml.Node | None:
@@ -109,6 +115,11 @@ def _child(node: yaml.Node | None, part: Any) -> yaml.Node | None:
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
         return node.value[part]
     return None
+
+
+def _is_tag(node: yaml.Node | None, part: Any) -> bool:
+    tag = _child(node, "type")
+    return isinstance(tag, yaml.ScalarNode) and tag.value == part
 
 
 def _line_of_key(root: yaml.Node | None, key: str) -> int:
