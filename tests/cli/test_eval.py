@@ -91,7 +91,7 @@ def test_two_assistants_get_a_table_each_and_the_json_file_holds_every_run(
     assert "expected @total[33] (±0), got 30" in result.stdout  # why, for people
     document = json.loads((workdir / "out.json").read_text())
     assert document["format"] == JSON_FORMAT
-    assert document["suite"]["name"] == "sales"
+    assert document["suite"] == {"name": "sales", "path": "suite.yaml"}
     assert document["repeat"] == 1
     careful, sloppy = document["assistants"]
     assert careful["assistant"] | {"id": None} == {

@@ -213,3 +213,17 @@ async def test_two_assistants_get_a_report_each(
     assert seen == [("first", None), ("first", True), ("second", None), ("second", False)]
     document = report.to_json()
     assert [a["assistant"]["name"] for a in document["assistants"]] == ["first", "second"]
+
+
+async def test_runs_go_side_by_side_with_concurrency_each_in_its_own_conversation(
+    eval_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
+) -> None:
+    suite = sales_suite(tmp_path, NUMERIC_TOTAL)
+    fake.add_turns(*[Turn(text="@total[33]") for _ in range(4)])
+
+    report = await evaluate(eval_services, admin, suite, repeat=4, concurrency=2)
+
+    assert report.summary.passed == 4
+    conversations = {run.conversation_id for run in report.runs}
+    assert len(conversations) == 4
+    assert None not in conversations

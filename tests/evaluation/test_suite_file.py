@@ -49,6 +49,7 @@ def test_a_suite_resolves_its_references_and_files(tmp_path: Path) -> None:
     numeric, contains = total.checks
     assert numeric.expected == 33.0  # type: ignore[union-attr]
     assert contains.text == "Feb"  # type: ignore[union-attr]
+    assert suite.path == path
     assert suite.file_path("sales.csv") == tmp_path / "sales.csv"
     assert suite.timeout_of(chart) == 600.0
     assert [case.id for case in suite.selected(["chart"])] == ["chart"]

@@ -119,7 +119,7 @@ class Evaluation:
         """Every case `repeat` times with every assistant."""
         report = EvalReport(
             suite=self.suite.name,
-            suite_path=str(self.suite.directory),
+            suite_path=str(self.suite.path or self.suite.directory),
             repeat=self.repeat,
             started_at=_now(),
         )
@@ -163,6 +163,7 @@ class Evaluation:
                     tally.see(event)
                 outcome = await self.services.chat.outcome(turn)
                 artifacts = [await self._artifact(record) for record in outcome.artifacts]
+                result.turns = await self._model_answers(conversation.id, turn, tally)
             answer = Answer(outcome.message.content, tally.tool_calls, artifacts)
             self._judge(result, case, tally, answer)
         except TimeoutError:
@@ -186,8 +187,6 @@ class Evaluation:
                 result.output_tokens = int(tally.end.usage.get("output_tokens", 0))
             if result.conversation_id is not None:
                 await self._end_sandbox(result.conversation_id)
-        if turn is not None and result.conversation_id is not None:
-            result.turns = await self._model_answers(result.conversation_id, turn, tally)
         return result
 
     def _judge(self, result: RunResult, case: Case, tally: _Tally, answer: Answer) -> None:

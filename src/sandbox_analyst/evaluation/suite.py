@@ -65,7 +65,8 @@ class Suite(BaseModel):
     files_dir: str = Field(".", description="Where the input files are, from the suite file.")
     references: str | None = Field(None, description="A JSON or YAML file of reference values.")
     cases: list[Case] = Field(min_length=1)
-    # Set by `load_suite`: the directory the cases' `files` are read from.
+    # Set by `load_suite`: the suite's file, and the directory its cases' `files` are in.
+    _path: Path | None = PrivateAttr(default=None)
     _directory: Path = PrivateAttr(default_factory=Path.cwd)
 
     @field_validator("cases")
@@ -87,11 +88,17 @@ class Suite(BaseModel):
         return f"{case.question.rstrip()}\n\n{self.instruction.replace('{answers}', answers)}"
 
     @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
     def directory(self) -> Path:
         return self._directory
 
-    def with_directory(self, directory: Path) -> Suite:
-        self._directory = directory
+    def located(self, path: Path) -> Suite:
+        """This suite as read from `path`: its files are looked up from there."""
+        self._path = path
+        self._directory = path.parent / self.files_dir
         return self
 
     def file_path(self, name: str) -> Path:

@@ -47,7 +47,7 @@ def load_suite(path: Path) -> Suite:
         root = yaml.compose(text)
         found = [_problem(root, data, error["loc"], error["msg"]) for error in exc.errors()]
         raise SuiteError(path, [f"{line}: {text}" for line, text in sorted(found)]) from None
-    return suite.with_directory(directory / suite.files_dir)
+    return suite.located(path)
 
 
 def _references(path: Path, text: str, references: Path) -> ReferenceValues:
