@@ -118,10 +118,18 @@ def test_two_assistants_get_a_table_each_and_the_json_file_holds_every_run(
     assert run["turns"] == 2
     assert run["tool_calls"] == 1
     assert run["tokens"] == 30
-    assert run["checks"][0]["reason"] == "check_failed:numeric"
-    assert run["checks"][0]["passed"] is True
+    assert run["checks"] == [
+        {
+            "check": "numeric",
+            "label": "numeric @total",
+            "passed": True,
+            "detail": "got 33, expected @total[33] (±0)",
+            "reason": None,
+        }
+    ]
     assert sloppy["summary"]["failures"] == {"check_failed:numeric": 1}
     assert sloppy["runs"][0]["reasons"] == ["check_failed:numeric"]
+    assert sloppy["runs"][0]["checks"][0]["reason"] == "check_failed:numeric"
 
 
 def test_format_json_prints_only_json_and_fail_under_exits_1(

@@ -65,7 +65,9 @@ class RunResult:
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
-        document["checks"] = [{**asdict(c), "reason": c.reason} for c in self.checks]
+        document["checks"] = [
+            {**asdict(c), "reason": None if c.passed else c.reason} for c in self.checks
+        ]
         document["tokens"] = self.tokens
         document["wall_s"] = round(self.wall_s, 3)
         return document
