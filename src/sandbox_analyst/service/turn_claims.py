@@ -56,13 +56,18 @@ class TurnClaims:
                     )
                     if conversation is None:
                         raise NotFound("conversation not found")
-                    if await self._streaming(session, conversation_id):
-                        raise TurnAlreadyRunning(conversation_id)
-                    last = await session.scalar(
-                        select(func.max(Message.seq)).where(
-                            Message.conversation_id == conversation_id
+                    # The last number and whether a turn streams, in one look at the
+                    # conversation's messages.
+                    last, streaming = (
+                        await session.execute(
+                            select(
+                                func.max(Message.seq),
+                                func.count(Message.id).filter(Message.status == "streaming"),
+                            ).where(Message.conversation_id == conversation_id)
                         )
-                    )
+                    ).one()
+                    if streaming:
+                        raise TurnAlreadyRunning(conversation_id)
                     seq = (last or 0) + 1
                     user = Message(
                         conversation_id=conversation_id, seq=seq, role="user", content=content
