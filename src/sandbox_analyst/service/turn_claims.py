@@ -47,14 +47,16 @@ class TurnClaims:
         for _attempt in range(5):
             try:
                 async with self._db.session() as session:
-                    conversation = await session.scalar(
-                        select(Conversation)
+                    # The conversation's row lock, taken by touching it: appends to one
+                    # conversation queue on PostgreSQL (SQLite transactions already take
+                    # the write lock).
+                    touched = await session.scalar(
+                        update(Conversation)
                         .where(Conversation.id == conversation_id)
-                        # Appends to one conversation queue on PostgreSQL (SQLite
-                        # transactions already take the write lock).
-                        .with_for_update()
+                        .values(updated_at=utcnow())
+                        .returning(Conversation.id)
                     )
-                    if conversation is None:
+                    if touched is None:
                         raise NotFound("conversation not found")
                     # The last number and whether a turn streams, in one look at the
                     # conversation's messages.
@@ -81,7 +83,6 @@ class TurnClaims:
                         runner_id=runner_id,
                     )
                     session.add_all([user, assistant])
-                    conversation.updated_at = utcnow()
                 return user, assistant
             except IntegrityError:
                 # Another writer took the sequence numbers, or (the index) the turn's claim.
