@@ -70,10 +70,10 @@ def test_an_unreachable_database_is_added_and_said_so(run) -> None:  # type: ign
 
 
 def test_a_url_that_cannot_be_used_exits_with_the_reason(run) -> None:  # type: ignore[no-untyped-def]
-    refused = run("connections", "add", "mine", "mysql://u:pw-y@db/shop")
+    refused = run("connections", "add", "mine", "oracle://u:pw-y@db/shop")
 
     assert refused.exit_code == 1
-    assert "MySQL/MariaDB connections are not supported yet" in refused.output
+    assert "'oracle' databases are not supported" in refused.output
     assert "pw-y" not in refused.output
     bad_name = run("connections", "add", "no spaces", "sqlite:////tmp/x.db")
     assert bad_name.exit_code == 2

@@ -1,0 +1,174 @@
+"""DuckDB files, read-only by the library: the file is opened `read_only=True` (every write,
+DDL included, is refused), with `enable_external_access=false` (no other file, URL or
+extension: no `read_csv('/etc/passwd')`, `COPY ... TO`, `ATTACH`, `INSTALL` or `LOAD`) and the
+configuration locked, so no `SET` turns any of it back on. DuckDB runs several statements in
+one call, so a query holding more than one is refused before it runs; it has no statement
+timeout, so the watchdog interrupts the connection (the fetch included)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from sandbox_analyst.agent.tools import (
+    Column,
+    DatabaseToolError,
+    ForeignKey,
+    QueryRows,
+    TableDescription,
+    TableName,
+)
+from sandbox_analyst.service.connections.readonly.engine_backed import (
+    no_rows_error,
+    one_statement_error,
+    read_only_error,
+    timeout_error,
+)
+from sandbox_analyst.service.connections.readonly.session import (
+    Limits,
+    Watchdog,
+    answer,
+    fetch_limited,
+)
+from sandbox_analyst.service.connections.targets import Target
+
+_CONFIG = {
+    "access_mode": "READ_ONLY",
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "lock_configuration": True,  # last: nothing after it may change the others
+}
+_TABLES = """
+SELECT schema_name AS place, table_name AS name, 'table' AS kind FROM duckdb_tables()
+WHERE database_name = current_database() AND NOT temporary
+UNION ALL
+SELECT schema_name, view_name, 'view' FROM duckdb_views()
+WHERE database_name = current_database() AND NOT temporary AND NOT internal
+ORDER BY place <> current_schema(), place, kind, name
+"""
+_COLUMNS = """
+SELECT column_name, data_type, is_nullable, comment FROM duckdb_columns()
+WHERE database_name = current_database() AND schema_name = ? AND table_name = ?
+ORDER BY column_index
+"""
+_CONSTRAINTS = """
+SELECT constraint_type, constraint_column_names, referenced_table, referenced_column_names
+FROM duckdb_constraints()
+WHERE database_name = current_database() AND schema_name = ? AND table_name = ?
+  AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY')
+"""
+_KIND = """
+SELECT 'table' FROM duckdb_tables() WHERE database_name = current_database()
+  AND schema_name = ? AND table_name = ?
+UNION ALL
+SELECT 'view' FROM duckdb_views() WHERE database_name = current_database()
+  AND schema_name = ? AND view_name = ?
+"""
+# What DuckDB says when a write, a file or a setting is refused by the options above.
+_REFUSALS = ("read-only mode", "disabled by configuration", "configuration has been locked")
+
+
+class DuckDBDatabase:
+    """One DuckDB file. Each call opens it (read-only) and closes it afterwards, so that the
+    file is not held open between calls (a writer elsewhere may then take it)."""
+
+    def __init__(self, target: Target, limits: Limits) -> None:
+        self.target = target
+        self.limits = limits
+
+    def query(self, sql: str) -> QueryRows:
+        with self._session() as connection:
+            if len(_statements(connection, sql)) > 1:
+                raise one_statement_error()
+            result = connection.execute(sql)
+            if result.description is None:
+                raise no_rows_error()
+            columns = [Column(item[0], str(item[1])) for item in result.description]
+            rows, extra = fetch_limited(result.fetchmany, self.limits)
+            return answer(columns, rows, extra, self.limits)
+
+    def tables(self) -> list[TableName]:
+        with self._session() as connection:
+            rows = connection.execute(_TABLES).fetchall()
+            current = connection.execute("SELECT current_schema()").fetchone()[0]
+        return [
+            TableName(name, None if schema == current else schema, kind)
+            for schema, name, kind in rows
+        ]
+
+    def describe(self, qualified: str) -> TableDescription:
+        schema, _, name = qualified.rpartition(".")
+        with self._session() as connection:
+            schema = schema or connection.execute("SELECT current_schema()").fetchone()[0]
+            current = connection.execute("SELECT current_schema()").fetchone()[0]
+            found = connection.execute(_KIND, [schema, name, schema, name]).fetchone()
+            if found is None:
+                raise DatabaseToolError(
+                    "NoSuchTable", f"no table or view {qualified!r}; try list_tables"
+                )
+            keys: set[str] = set()
+            foreign: list[ForeignKey] = []
+            for kind, columns, referred, referred_columns in connection.execute(
+                _CONSTRAINTS, [schema, name]
+            ).fetchall():
+                if kind == "PRIMARY KEY":
+                    keys.update(columns)
+                else:
+                    foreign.append(ForeignKey(list(columns), referred, list(referred_columns)))
+            described = [
+                Column(column, kind, nullable, column in keys, comment or None)
+                for column, kind, nullable, comment in connection.execute(
+                    _COLUMNS, [schema, name]
+                ).fetchall()
+            ]
+            try:
+                count = connection.execute(
+                    f"SELECT count(*) FROM {_quoted(schema)}.{_quoted(name)}"
+                ).fetchone()[0]
+            except duckdb.Error:  # too slow for the timeout: described without it
+                count = None
+        shown_schema = None if schema == current else schema
+        return TableDescription(TableName(name, shown_schema, found[0]), described, foreign, count)
+
+    def ping(self) -> str:
+        with self._session() as connection:
+            version = connection.execute("SELECT version()").fetchone()[0]
+        return f"duckdb {str(version).lstrip('v')}"
+
+    @contextmanager
+    def _session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        try:
+            connection = duckdb.connect(str(self.target.file), read_only=True, config=_CONFIG)
+        except duckdb.Error as exc:
+            raise DatabaseToolError("ConnectionFailed", f"could not open: {exc}") from None
+        watchdog = Watchdog(connection.interrupt, self.limits.timeout_s)
+        try:
+            with watchdog:
+                yield connection
+        except duckdb.Error as exc:
+            raise _translated(exc, watchdog.fired, self.limits) from None
+        finally:
+            connection.close()
+
+
+def _statements(connection: duckdb.DuckDBPyConnection, sql: str) -> list[object]:
+    """The statements `sql` holds, parsed (not run): DuckDB would run every one of them."""
+    return list(connection.extract_statements(sql))
+
+
+def _translated(exc: duckdb.Error, timed_out: bool, limits: Limits) -> DatabaseToolError:
+    message = str(exc).strip() or type(exc).__name__
+    if timed_out or isinstance(exc, duckdb.InterruptException):
+        return timeout_error(limits)
+    if isinstance(exc, duckdb.PermissionException) or any(
+        refusal in message for refusal in _REFUSALS
+    ):
+        return read_only_error(message)
+    return DatabaseToolError("QueryError", message)
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
