@@ -14,6 +14,7 @@ beyond reading and the data privileges the transaction already refuses is not us
 from __future__ import annotations
 
 import contextlib
+import re
 import ssl
 from collections.abc import Callable
 from typing import Any
@@ -71,6 +72,7 @@ HARMLESS_PRIVILEGES = frozenset(
         "TRIGGER",
     }
 )
+_GLOBAL_GRANT = re.compile(r"GRANT (?P<privileges>.+?) ON \*\.\* TO ", re.IGNORECASE)
 _TIMEOUT_ERRORS = {ER.QUERY_INTERRUPTED, 1969, 3024}  # killed; max_statement/execution_time
 _READ_ONLY_ERRORS = {1792, ER.SPECIFIC_ACCESS_DENIED_ERROR}  # read-only txn; FILE/SUPER needed
 _TYPE_NAMES = {value: name for name, value in vars(FIELD_TYPE).items() if name.isupper()}
@@ -112,7 +114,7 @@ class MysqlDatabase(EngineBackedDatabase):
 
     def make_read_only(self, connection: Connection, raw: Any) -> Callable[[], object]:
         with raw.cursor() as cursor:
-            self._refuse_administrators(cursor, connection.dialect.is_mariadb)
+            self._refuse_administrators(cursor)
             if connection.dialect.is_mariadb:
                 cursor.execute(f"SET SESSION max_statement_time = {self.limits.timeout_s:.3f}")
             else:
@@ -123,20 +125,17 @@ class MysqlDatabase(EngineBackedDatabase):
         thread_id = raw.thread_id()
         return lambda: self._kill(thread_id)
 
-    def _refuse_administrators(self, cursor: Any, mariadb: bool) -> None:
-        cursor.execute("SELECT CURRENT_USER()")
-        user, _, host = str(cursor.fetchone()[0]).rpartition("@")
-        grantees = [f"'{user}'@'{host}'"]
-        if mariadb:  # a default role's privileges are the session's too
-            cursor.execute("SELECT ROLE_NAME FROM information_schema.ENABLED_ROLES")
-            grantees += [f"'{role}'" for (role,) in cursor.fetchall()]
-        marks = ", ".join(["%s"] * len(grantees))
-        cursor.execute(
-            "SELECT DISTINCT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES "
-            f"WHERE GRANTEE IN ({marks})",
-            grantees,
-        )
-        powers = sorted({str(kind) for (kind,) in cursor.fetchall()} - HARMLESS_PRIVILEGES)
+    def _refuse_administrators(self, cursor: Any) -> None:
+        # SHOW GRANTS, not information_schema: on MariaDB it also lists what the enabled
+        # roles (and the roles granted to them) hold, which are the session's privileges too.
+        cursor.execute("SHOW GRANTS")
+        held = {
+            privilege.strip().upper()
+            for (line,) in cursor.fetchall()
+            if (found := _GLOBAL_GRANT.match(str(line)))
+            for privilege in found["privileges"].split(",")
+        }
+        powers = sorted(held - HARMLESS_PRIVILEGES)
         if powers:
             raise DatabaseToolError(
                 "ReadOnlyViolation",
