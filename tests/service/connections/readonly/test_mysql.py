@@ -93,3 +93,12 @@ def test_administrative_privileges_held_through_roles_count(
 
 def test_the_server_says_it_is_mariadb(mariadb_url: str) -> None:
     assert database(mariadb_url).ping().startswith("mariadb 10.")
+
+
+def test_the_server_holds_the_session_read_only_with_the_timeout(mariadb_url: str) -> None:
+    db = database(mariadb_url, timeout_s=1)
+
+    assert db.query("SELECT @@tx_read_only, @@max_statement_time").rows == [(1, 1.0)]
+    error = failure(db, "SELECT SLEEP(5)")
+    assert error.name == "QueryTimeout"
+    assert "after 1 s" in error.message
