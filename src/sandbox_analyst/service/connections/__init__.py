@@ -10,7 +10,13 @@ from sandbox_analyst.service.connections.service import (
     ConnectionService,
     TurnDatabases,
 )
-from sandbox_analyst.service.connections.targets import ConnectionUrlError, Target, parse_target
+from sandbox_analyst.service.connections.targets import (
+    ConnectionUrlError,
+    SupportedDatabase,
+    Target,
+    parse_target,
+    supported_databases,
+)
 
 __all__ = [
     "ConnectionCheck",
@@ -20,7 +26,9 @@ __all__ = [
     "ConnectionUrlError",
     "Limits",
     "ReadOnlyDatabase",
+    "SupportedDatabase",
     "Target",
     "TurnDatabases",
     "parse_target",
+    "supported_databases",
 ]

@@ -11,7 +11,9 @@ several statements at once)."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
@@ -35,6 +37,33 @@ _FILE_HEADERS = {
     "sqlite": (0, b"SQLite format 3\x00", "SQLite"),
     "duckdb": (8, b"DUCK", "DuckDB"),
 }
+
+
+@dataclass(frozen=True)
+class SupportedDatabase:
+    kind: str  # what people call it
+    urls: str  # the URL's form
+    driver: str  # what runs its sessions, and its version
+
+
+def supported_databases() -> list[SupportedDatabase]:
+    """What a connection may name, and the driver (installed) that reads it."""
+    return [
+        SupportedDatabase(
+            "PostgreSQL", "postgresql://user:password@host:5432/db", f"psycopg {version('psycopg')}"
+        ),
+        SupportedDatabase(
+            "MySQL/MariaDB",
+            "mysql:// or mariadb://user:password@host:3306/db",
+            f"PyMySQL {version('PyMySQL')}",
+        ),
+        SupportedDatabase(
+            "SQLite",
+            "sqlite:////path/file.db",
+            f"Python's sqlite3, SQLite {sqlite3.sqlite_version}",
+        ),
+        SupportedDatabase("DuckDB", "duckdb:////path/file.duckdb", f"duckdb {version('duckdb')}"),
+    ]
 
 
 class ConnectionUrlError(ValidationError):
