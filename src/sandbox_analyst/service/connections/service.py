@@ -82,6 +82,8 @@ class ConnectionService:
             count=options.count_limit,
             timeout_s=options.statement_timeout,
             connect_timeout_s=options.connect_timeout,
+            memory_mb=options.duckdb_memory_mb,
+            threads=options.duckdb_threads,
         )
         self._protected = (settings.data_dir, *_own_database_file(settings))
         self._databases: dict[tuple[str, str], ReadOnlyDatabase] = {}

@@ -84,3 +84,17 @@ def test_a_file_in_use_by_a_writer_is_a_connection_failure(duckdb_url: str) -> N
 
 def test_the_version_is_duckdbs(duckdb_url: str) -> None:
     assert database(duckdb_url).ping() == f"duckdb {duckdb.__version__}"
+
+
+def test_a_query_gets_a_share_of_this_process_and_no_disk(duckdb_url: str) -> None:
+    db = database(duckdb_url, memory_mb=64, threads=1)
+    settings = (
+        "SELECT current_setting('memory_limit'), current_setting('threads'), "
+        "current_setting('temp_directory'), current_setting('enable_progress_bar')"
+    )
+
+    assert db.query(settings).rows == [("64.0 MiB", 1, "", False)]
+    error = failure(db, "SELECT range % 5000000 AS k, count(*) FROM range(20000000) GROUP BY k")
+    assert error.name == "OutOfMemory"
+    assert "64 MiB" in error.message
+    assert list(db.target.file.parent.iterdir()) == [db.target.file]  # nothing spilled

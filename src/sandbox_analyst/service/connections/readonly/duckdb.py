@@ -3,7 +3,11 @@ DDL included, is refused), with `enable_external_access=false` (no other file, U
 extension: no `read_csv('/etc/passwd')`, `COPY ... TO`, `ATTACH`, `INSTALL` or `LOAD`) and the
 configuration locked, so no `SET` turns any of it back on. DuckDB runs several statements in
 one call, so a query holding more than one is refused before it runs; it has no statement
-timeout, so the watchdog interrupts the connection (the fetch included)."""
+timeout, so the watchdog interrupts the connection (the fetch included).
+
+DuckDB runs inside this server's process: a query gets `Limits.memory_mb` and
+`Limits.threads`, never spills to disk (no temporary directory next to the file), and prints
+no progress bar."""
 
 from __future__ import annotations
 
@@ -34,13 +38,7 @@ from sandbox_analyst.service.connections.readonly.session import (
 )
 from sandbox_analyst.service.connections.targets import Target
 
-_CONFIG = {
-    "access_mode": "READ_ONLY",
-    "enable_external_access": False,
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "lock_configuration": True,  # last: nothing after it may change the others
-}
+_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 _TABLES = """
 SELECT schema_name AS place, table_name AS name, 'table' AS kind FROM duckdb_tables()
 WHERE database_name = current_database() AND NOT temporary
@@ -102,8 +100,8 @@ class DuckDBDatabase:
     def describe(self, qualified: str) -> TableDescription:
         schema, _, name = qualified.rpartition(".")
         with self._session() as connection:
-            schema = schema or connection.execute("SELECT current_schema()").fetchone()[0]
             current = connection.execute("SELECT current_schema()").fetchone()[0]
+            schema = schema or current
             found = connection.execute(_KIND, [schema, name, schema, name]).fetchone()
             if found is None:
                 raise DatabaseToolError(
@@ -146,6 +144,18 @@ class DuckDBDatabase:
             raise DatabaseToolError("ConnectionFailed", f"could not open: {exc}") from None
         watchdog = Watchdog(connection.interrupt, self.limits.timeout_s)
         try:
+            # Set here rather than in `config`, which applies the external access switch
+            # before the temporary directory (which it then refuses to change), and where the
+            # progress bar cannot be set.
+            for setting in (
+                "SET temp_directory = ''",
+                f"SET memory_limit = '{int(self.limits.memory_mb)}MiB'",
+                f"SET threads = {int(self.limits.threads)}",
+                "SET enable_progress_bar = false",
+                "SET enable_external_access = false",
+                "SET lock_configuration = true",  # last: nothing after it changes the others
+            ):
+                connection.execute(setting)
             with watchdog:
                 yield connection
         except duckdb.Error as exc:
@@ -163,6 +173,12 @@ def _translated(exc: duckdb.Error, timed_out: bool, limits: Limits) -> DatabaseT
     message = str(exc).strip() or type(exc).__name__
     if timed_out or isinstance(exc, duckdb.InterruptException):
         return timeout_error(limits)
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return DatabaseToolError(
+            "OutOfMemory",
+            f"the query needed more than the {limits.memory_mb} MiB a DuckDB query may use: "
+            "aggregate, filter or LIMIT in SQL so that it needs less",
+        )
     if isinstance(exc, duckdb.PermissionException) or any(
         refusal in message for refusal in _REFUSALS
     ):

@@ -21,6 +21,9 @@ class Limits:
     count: int = 1_000_000  # rows past those that are counted for the total
     timeout_s: float = 30.0
     connect_timeout_s: float = 10.0
+    # DuckDB runs in this process: what one of its queries may take of it.
+    memory_mb: int = 1024
+    threads: int = 2
 
 
 class Watchdog:
