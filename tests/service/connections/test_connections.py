@@ -1,7 +1,8 @@
 """The connection registry: a connection's URL is checked when it is added, stored encrypted
 (the password is nowhere in the database) and shown masked; each user sees their own and the
-shared ones, never another user's; sharing and SQLite files are for admins; a turn gets only
-the connections its conversation's owner may use; every call a turn makes is audited."""
+shared ones, never another user's; sharing and database files (SQLite, DuckDB) are for
+admins; a turn gets only the connections its conversation's owner may use, on every kind of
+database; every call a turn makes is audited."""
 
 from __future__ import annotations
 
@@ -199,12 +200,12 @@ async def test_names_are_unique_per_owner(
 
 
 async def test_a_turn_gets_only_what_its_conversations_owner_may_use(
-    services: Services, alice: Principal, bob: Principal, root: Principal, sqlite_url: str
+    services: Services, alice: Principal, bob: Principal, root: Principal, shop_url: str
 ) -> None:
     alices = await services.connections.create(
-        root, spec("alices", sqlite_url), owner_id=alice.user_id
+        root, spec("alices", shop_url), owner_id=alice.user_id
     )
-    shared = await services.connections.create(root, spec("shared", sqlite_url, shared=True))
+    shared = await services.connections.create(root, spec("shared", shop_url, shared=True))
 
     everything = await services.connections.for_turn(bob.user_id, None, None)
     assert [c.name for c in everything.connections()] == ["shared"]
@@ -238,9 +239,9 @@ async def test_an_assistant_may_name_only_connections_its_owner_may_use(
 
 
 async def test_every_call_of_a_turn_is_in_the_audit_log(
-    services: Services, alice: Principal, bob: Principal, root: Principal, sqlite_url: str
+    services: Services, alice: Principal, bob: Principal, root: Principal, shop_url: str
 ) -> None:
-    await services.connections.create(root, spec("shop", sqlite_url), owner_id=alice.user_id)
+    await services.connections.create(root, spec("shop", shop_url), owner_id=alice.user_id)
     databases = await services.connections.for_turn(alice.user_id, "conv-1", None)
 
     await databases.tables("shop")
