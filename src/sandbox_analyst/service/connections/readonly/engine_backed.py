@@ -82,8 +82,8 @@ class EngineBackedDatabase:
     def ping(self) -> str:
         """What the server says it is (a version); raises as the operations do."""
         with self._session() as (connection, _, watchdog), watchdog:
-            info = connection.dialect.server_version_info or ()
-            version = ".".join(str(part) for part in info)
+            info = connection.dialect.server_version_info or ()  # MariaDB's ends in words
+            version = ".".join(str(part) for part in info if isinstance(part, int))
             return f"{self.server_kind(connection)} {version}".strip()
 
     def server_kind(self, connection: Connection) -> str:

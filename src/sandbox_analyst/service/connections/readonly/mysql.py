@@ -74,7 +74,8 @@ HARMLESS_PRIVILEGES = frozenset(
 )
 _GLOBAL_GRANT = re.compile(r"GRANT (?P<privileges>.+?) ON \*\.\* TO ", re.IGNORECASE)
 _TIMEOUT_ERRORS = {ER.QUERY_INTERRUPTED, 1969, 3024}  # killed; max_statement/execution_time
-_READ_ONLY_ERRORS = {1792, ER.SPECIFIC_ACCESS_DENIED_ERROR}  # read-only txn; FILE/SUPER needed
+# Refused in a READ ONLY transaction (1792); a FILE, SUPER... privilege needed.
+_READ_ONLY_ERRORS = {1792, ER.SPECIFIC_ACCESS_DENIED_ERROR}
 _TYPE_NAMES = {value: name for name, value in vars(FIELD_TYPE).items() if name.isupper()}
 _TYPE_NAMES.update(
     {
@@ -156,12 +157,6 @@ class MysqlDatabase(EngineBackedDatabase):
 
     def server_kind(self, connection: Connection) -> str:
         return "mariadb" if connection.dialect.is_mariadb else "mysql"
-
-    def ping(self) -> str:
-        with self._session() as (connection, _, watchdog), watchdog:
-            info = connection.dialect.server_version_info or ()
-            version = ".".join(str(part) for part in info if isinstance(part, int))
-            return f"{self.server_kind(connection)} {version}".strip()
 
     def list_tables(self, connection: Connection) -> list[TableName]:
         """The tables and views of every database it may see (information_schema shows only
