@@ -102,3 +102,18 @@ def test_the_server_holds_the_session_read_only_with_the_timeout(mariadb_url: st
     error = failure(db, "SELECT SLEEP(5)")
     assert error.name == "QueryTimeout"
     assert "after 1 s" in error.message
+
+
+def test_result_columns_have_the_servers_types(mariadb_url: str) -> None:
+    answer = database(mariadb_url).query(
+        "SELECT o.id, c.name, o.amount, CAST(c.name AS BINARY) AS raw, NOW() AS at "
+        "FROM orders o JOIN customers c ON c.id = o.customer_id"
+    )
+
+    assert [column.type for column in answer.columns] == [
+        "INT",
+        "TEXT",
+        "DECIMAL",
+        "BLOB",
+        "DATETIME",
+    ]

@@ -76,6 +76,12 @@ _GLOBAL_GRANT = re.compile(r"GRANT (?P<privileges>.+?) ON \*\.\* TO ", re.IGNORE
 _TIMEOUT_ERRORS = {ER.QUERY_INTERRUPTED, 1969, 3024}  # killed; max_statement/execution_time
 # Refused in a READ ONLY transaction (1792); a FILE, SUPER... privilege needed.
 _READ_ONLY_ERRORS = {1792, ER.SPECIFIC_ACCESS_DENIED_ERROR}
+_TEXT_OR_BLOB = {
+    FIELD_TYPE.TINY_BLOB,
+    FIELD_TYPE.BLOB,
+    FIELD_TYPE.MEDIUM_BLOB,
+    FIELD_TYPE.LONG_BLOB,
+}
 _TYPE_NAMES = {value: name for name, value in vars(FIELD_TYPE).items() if name.isupper()}
 _TYPE_NAMES.update(
     {
@@ -184,8 +190,11 @@ class MysqlDatabase(EngineBackedDatabase):
             cursor.execute(sql)
             if cursor.description is None:  # SET, DO, CALL...: ran, and gave nothing
                 raise no_rows_error()
-            columns = [Column(item[0], _type(item[1])) for item in cursor.description]
             rows, extra = fetch_limited(cursor.fetchmany, self.limits)
+            columns = [
+                Column(item[0], _type(item[1], rows, index))
+                for index, item in enumerate(cursor.description)
+            ]
             if extra > self.limits.count:  # more than is counted: stop the rest at the server
                 self._kill(raw.thread_id())
         finally:
@@ -198,5 +207,12 @@ def _kind(table_type: str) -> str:
     return "view" if "VIEW" in table_type.upper() else "table"
 
 
-def _type(code: int) -> str:
-    return _TYPE_NAMES.get(code, f"type {code}")
+def _type(code: int, rows: list[tuple[Any, ...]], index: int) -> str:
+    """The server's type; TEXT and BLOB columns share a type code (only their character set
+    tells them apart), so those are told by a value: text comes decoded, bytes do not."""
+    if code not in _TEXT_OR_BLOB:
+        return _TYPE_NAMES.get(code, f"type {code}")
+    for row in rows:
+        if row[index] is not None:
+            return "TEXT" if isinstance(row[index], str) else "BLOB"
+    return "TEXT or BLOB"  # no value to tell by
