@@ -98,3 +98,14 @@ def test_a_query_gets_a_share_of_this_process_and_no_disk(duckdb_url: str) -> No
     assert error.name == "OutOfMemory"
     assert "64 MiB" in error.message
     assert list(db.target.file.parent.iterdir()) == [db.target.file]  # nothing spilled
+
+
+def test_sessions_on_one_file_at_once_share_its_locked_settings(duckdb_url: str) -> None:
+    db = database(duckdb_url)
+    # Another reader in this process: DuckDB gives every connection to the file one instance.
+    with duckdb.connect(str(db.target.file), read_only=True) as other:
+        assert db.query("SELECT count(*) FROM orders").rows == [(4,)]  # sets it up
+        assert db.query("SELECT count(*) FROM customers").rows == [(3,)]  # finds it set up
+        assert failure(db, "SELECT * FROM read_csv('/etc/passwd')").name == "ReadOnlyViolation"
+        with pytest.raises(duckdb.Error):
+            other.execute("SET enable_external_access = true")

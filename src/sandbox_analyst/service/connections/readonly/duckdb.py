@@ -7,10 +7,12 @@ timeout, so the watchdog interrupts the connection (the fetch included).
 
 DuckDB runs inside this server's process: a query gets `Limits.memory_mb` and
 `Limits.threads`, never spills to disk (no temporary directory next to the file), and prints
-no progress bar."""
+no progress bar. Sessions on one file at the same time share its database instance in this
+process, and so those limits."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -38,7 +40,6 @@ from sandbox_analyst.service.connections.readonly.session import (
 )
 from sandbox_analyst.service.connections.targets import Target
 
-_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 _TABLES = """
 SELECT schema_name AS place, table_name AS name, 'table' AS kind FROM duckdb_tables()
 WHERE database_name = current_database() AND NOT temporary
@@ -65,6 +66,9 @@ UNION ALL
 SELECT 'view' FROM duckdb_views() WHERE database_name = current_database()
   AND schema_name = ? AND view_name = ?
 """
+# Every connection to a file in this process shares one database instance, settings included:
+# the first session of a file sets it up while no other may open it.
+_OPENING = threading.Lock()
 # What DuckDB says when a write, a file or a setting is refused by the options above.
 _REFUSALS = ("read-only mode", "disabled by configuration", "configuration has been locked")
 
@@ -139,29 +143,53 @@ class DuckDBDatabase:
     @contextmanager
     def _session(self) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
-            connection = duckdb.connect(str(self.target.file), read_only=True, config=_CONFIG)
+            with _OPENING:
+                connection = duckdb.connect(str(self.target.file), read_only=True)
+                try:
+                    self._lock_down(connection)
+                except BaseException:
+                    connection.close()
+                    raise
         except duckdb.Error as exc:
             raise DatabaseToolError("ConnectionFailed", f"could not open: {exc}") from None
         watchdog = Watchdog(connection.interrupt, self.limits.timeout_s)
         try:
-            # Set here rather than in `config`, which applies the external access switch
-            # before the temporary directory (which it then refuses to change), and where the
-            # progress bar cannot be set.
-            for setting in (
-                "SET temp_directory = ''",
-                f"SET memory_limit = '{int(self.limits.memory_mb)}MiB'",
-                f"SET threads = {int(self.limits.threads)}",
-                "SET enable_progress_bar = false",
-                "SET enable_external_access = false",
-                "SET lock_configuration = true",  # last: nothing after it changes the others
-            ):
-                connection.execute(setting)
             with watchdog:
                 yield connection
         except duckdb.Error as exc:
             raise _translated(exc, watchdog.fired, self.limits) from None
         finally:
             connection.close()
+
+    def _lock_down(self, connection: duckdb.DuckDBPyConnection) -> None:
+        """Apply the settings and lock them, unless a session open on the same file (which
+        shares its database instance and so its settings) already did."""
+        if _setting(connection, "lock_configuration"):
+            if _setting(connection, "enable_external_access"):
+                raise DatabaseToolError(
+                    "ConnectionFailed",
+                    "this DuckDB file is open elsewhere in the server with other settings",
+                )
+            return
+        # Set here rather than in `config`, which applies the external access switch before
+        # the temporary directory (which it then refuses to change), and where the progress
+        # bar cannot be set; and a `config` would keep other readers of the file in this
+        # process from sharing its instance.
+        for setting in (
+            "SET autoinstall_known_extensions = false",
+            "SET autoload_known_extensions = false",
+            "SET temp_directory = ''",
+            f"SET memory_limit = '{int(self.limits.memory_mb)}MiB'",
+            f"SET threads = {int(self.limits.threads)}",
+            "SET enable_progress_bar = false",
+            "SET enable_external_access = false",
+            "SET lock_configuration = true",  # last: nothing after it changes the others
+        ):
+            connection.execute(setting)
+
+
+def _setting(connection: duckdb.DuckDBPyConnection, name: str) -> object:
+    return connection.execute("SELECT current_setting(?)", [name]).fetchone()[0]
 
 
 def _statements(connection: duckdb.DuckDBPyConnection, sql: str) -> list[object]:
