@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sandbox_analyst.agent.tools import DatabaseToolError
-from tests.fixtures.mariadb import MariaDBServer
+from tests.fixtures.mariadb import MARIADB_PASSWORD, MariaDBServer
 from tests.service.connections.readonly.test_database import database, failure
 
 
@@ -117,3 +117,14 @@ def test_result_columns_have_the_servers_types(mariadb_url: str) -> None:
         "BLOB",
         "DATETIME",
     ]
+
+
+def test_ssl_true_insists_on_tls(mariadb_url: str) -> None:
+    db = database(mariadb_url + "?ssl=true")  # this server has no certificate
+
+    with pytest.raises(DatabaseToolError) as caught:
+        db.ping()
+
+    assert caught.value.name == "ConnectionFailed"
+    assert "SSL is required" in caught.value.message  # never quietly in the clear
+    assert MARIADB_PASSWORD not in caught.value.message
