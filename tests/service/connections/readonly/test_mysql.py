@@ -1,7 +1,8 @@
-"""MariaDB sessions beyond the shared specification (test_database.py): what a read-only
-transaction alone would let through is refused too (files written on the database server,
-session settings, a user with administrative privileges, LOCAL INFILE), and the server's
-version is named."""
+"""MariaDB sessions beyond the shared specification (test_database.py): the server holds the
+session read-only with its own statement timeout, a write inside a function is refused, and
+what a read-only transaction alone would let through is refused too (files written on the
+database server, session settings, LOCAL INFILE, a user with administrative privileges,
+directly or through roles); `ssl=true` insists on TLS; columns carry the server's types."""
 
 from __future__ import annotations
 
@@ -41,6 +42,21 @@ def test_session_settings_do_not_make_it_writable(mariadb_url: str) -> None:
         assert "returned no rows" in error.message
     assert failure(db, "DELETE FROM orders").name == "ReadOnlyViolation"
     assert failure(db, "CREATE TEMPORARY TABLE scratch (n INTEGER)").name == "ReadOnlyViolation"
+    assert count_orders(mariadb_url) == 4
+
+
+def test_a_write_inside_a_function_call_is_refused(
+    mariadb_server: MariaDBServer, mariadb_url: str
+) -> None:
+    with mariadb_server.admin(mariadb_url.rsplit("/", 1)[1]) as admin, admin.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION add_order() RETURNS INTEGER MODIFIES SQL DATA "
+            "BEGIN INSERT INTO orders VALUES (99, 1, 1.00); RETURN 1; END"
+        )
+
+    error = failure(database(mariadb_url), "SELECT add_order()")
+
+    assert error.name == "ReadOnlyViolation"
     assert count_orders(mariadb_url) == 4
 
 
