@@ -1,4 +1,5 @@
-"""Read-only sessions on a real SQLite file and a real PostgreSQL server: queries answer with
+"""Read-only sessions on every kind of database, each real: a SQLite file, a DuckDB file, a
+PostgreSQL server and a MariaDB server (whose user may write). Queries answer with
 their columns and rows (the row limit cuts and counts the rest); bad SQL, a write (however it is
 dressed up), a second statement and a slow query each fail with an error that says so, and the
 database is unchanged afterwards."""
