@@ -135,6 +135,7 @@ class MysqlDatabase(EngineBackedDatabase):
     def _refuse_administrators(self, cursor: Any) -> None:
         # SHOW GRANTS, not information_schema: on MariaDB it also lists what the enabled
         # roles (and the roles granted to them) hold, which are the session's privileges too.
+        # (MySQL 8 lists a role's privileges only with SHOW GRANTS ... USING: not covered.)
         cursor.execute("SHOW GRANTS")
         held = {
             privilege.strip().upper()
