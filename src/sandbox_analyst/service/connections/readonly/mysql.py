@@ -8,8 +8,9 @@ second connection (the fetch included), and a socket read timeout is the last ba
 
 A read-only transaction does not stop what an administrative privilege allows in one
 statement (`SELECT ... INTO OUTFILE` with FILE, `SET GLOBAL` or `KILL` with SUPER,
-`SHUTDOWN`, `FLUSH`...): a session whose user (or an enabled role) holds any global privilege
-beyond reading and the data privileges the transaction already refuses is not used at all."""
+`SHUTDOWN`, `FLUSH`...): a session whose user (on MariaDB, or a role it has enabled) holds
+any global privilege beyond reading and the data privileges the transaction already refuses
+is not used at all."""
 
 from __future__ import annotations
 
