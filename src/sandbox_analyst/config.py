@@ -310,6 +310,15 @@ class ConnectionSettings(BaseModel):
         30.0, gt=0, le=3600, description="Seconds a query (and its fetch) may take."
     )
     connect_timeout: float = Field(10.0, gt=0, le=300, description="Seconds to connect.")
+    duckdb_memory_mb: int = Field(
+        1024,
+        ge=16,
+        description="Memory one DuckDB query may use: DuckDB runs inside the server's process, "
+        "and never spills to disk here.",
+    )
+    duckdb_threads: int = Field(
+        2, ge=1, le=256, description="Threads one DuckDB query may use (in the server's process)."
+    )
 
 
 class ServerSettings(BaseModel):

@@ -89,3 +89,13 @@ def test_an_invalid_egress_entry_fails_the_doctor_naming_it(
     said = doctor_says()
     assert "egress policy (sandbox.egress.allow) invalid:" in said
     assert "egress entry 'example.com': a port is required (host:port)" in said
+
+
+def test_the_kinds_of_database_connections_are_listed_with_their_drivers(
+    environment: None,
+) -> None:
+    said = doctor_says()
+    assert "database connections: PostgreSQL (psycopg 3." in said
+    assert "MySQL/MariaDB (PyMySQL 1." in said
+    assert "SQLite (Python's sqlite3, SQLite 3." in said
+    assert "DuckDB (duckdb " in said

@@ -38,6 +38,8 @@ from sandbox_analyst.service.connections import (
     ConnectionCreate,
     ConnectionService,
     ConnectionUrlError,
+    SupportedDatabase,
+    supported_databases,
 )
 from sandbox_analyst.service.conversations import (
     ConversationDetail,
@@ -212,6 +214,7 @@ __all__ = [
     "StderrEvent",
     "StdoutEvent",
     "StorageFull",
+    "SupportedDatabase",
     "TaskDetail",
     "TaskEndEvent",
     "TaskEvent",
@@ -254,6 +257,7 @@ __all__ = [
     "public_error",
     "rerun_cells",
     "signed_content_url",
+    "supported_databases",
     "template_of",
     "upload_inputs",
 ]
