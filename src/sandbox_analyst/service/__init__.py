@@ -81,6 +81,12 @@ from sandbox_analyst.service.kernels import (
     KernelService,
     NoSuchKernelSpec,
 )
+from sandbox_analyst.service.mcp_servers import (
+    ListedTool,
+    McpServerCheck,
+    McpServerCreate,
+    McpServerService,
+)
 from sandbox_analyst.service.notebook_rerun import (
     DEFAULT_PIXEL_TOLERANCE,
     CellOutcome,
@@ -180,6 +186,10 @@ __all__ = [
     "Kernel",
     "KernelNotFound",
     "KernelService",
+    "ListedTool",
+    "McpServerCheck",
+    "McpServerCreate",
+    "McpServerService",
     "MessageEndEvent",
     "MessageEvent",
     "MessageRole",
