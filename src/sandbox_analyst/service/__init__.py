@@ -82,6 +82,7 @@ from sandbox_analyst.service.kernels import (
     NoSuchKernelSpec,
 )
 from sandbox_analyst.service.mcp_servers import (
+    CatalogEntry,
     ListedTool,
     McpServerCheck,
     McpServerCreate,
@@ -152,6 +153,7 @@ __all__ = [
     "AssistantCreate",
     "AssistantService",
     "AssistantUpdate",
+    "CatalogEntry",
     "CellOutcome",
     "CellOutputs",
     "ChatEvent",

@@ -47,8 +47,12 @@ async def test_only_an_admin_registers_tests_or_removes_a_server(
         await services.mcp_servers.delete(alice, "rates")
     with pytest.raises(Conflict):
         await services.mcp_servers.create(root, stdio_spec())
-    # Anyone may see what there is to allow.
-    assert [record.name for record in await services.mcp_servers.list(alice)] == ["rates"]
+    with pytest.raises(Forbidden):
+        await services.mcp_servers.list(alice)
+    # Anyone may see what there is to allow, and nothing of how it is reached.
+    catalog = await services.mcp_servers.catalog(alice)
+    assert [(entry.server, entry.error) for entry in catalog] == [("rates", None)]
+    assert [tool.name for tool in catalog[0].tools] == TOOLS
     await services.mcp_servers.delete(root, "rates")
     with pytest.raises(NotFound):
         await services.mcp_servers.get(root, "rates")

@@ -9,11 +9,16 @@ from sandbox_analyst.service.mcp_servers.connection import (
     ListedTool,
     McpConnection,
 )
-from sandbox_analyst.service.mcp_servers.service import McpServerCheck, McpServerService
+from sandbox_analyst.service.mcp_servers.service import (
+    CatalogEntry,
+    McpServerCheck,
+    McpServerService,
+)
 from sandbox_analyst.service.mcp_servers.specs import McpServerCreate, McpServerName, ToolPattern
 from sandbox_analyst.service.mcp_servers.turn import TurnMcpTools
 
 __all__ = [
+    "CatalogEntry",
     "Endpoint",
     "Limits",
     "ListedTool",

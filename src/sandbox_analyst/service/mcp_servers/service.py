@@ -41,6 +41,14 @@ class McpServerCheck:
     seconds: float
 
 
+@dataclass(frozen=True)
+class CatalogEntry:
+    server: str
+    description: str
+    tools: list[ListedTool]
+    error: str | None = None  # why its tools cannot be listed now
+
+
 class McpServerService:
     def __init__(self, db: Database, settings: Settings, cipher: SecretCipher) -> None:
         self._db = db
@@ -84,25 +92,35 @@ class McpServerService:
         return record
 
     async def list(self, principal: Principal) -> list[McpServer]:
-        """Every registered server (anyone signed in may see what can be allowed: names,
-        descriptions, transports; the secrets never leave the service)."""
-        del principal
-        async with self._db.session() as session:
-            return list(await session.scalars(select(McpServer).order_by(McpServer.name)))
+        """Every registered server, as its admins see it (admins only)."""
+        access.ensure_can_manage_mcp_servers(principal)
+        return await self._all()
 
     async def get(self, principal: Principal, ref: str) -> McpServer:
-        """A server by name or id."""
-        del principal
-        async with self._db.session() as session:
-            found = await session.scalar(select(McpServer).where(McpServer.name == ref))
-            if found is None and looks_like_id(ref):
-                found = await session.get(McpServer, ref)
-        if found is None:
-            raise NotFound(f"no MCP server {ref!r}")
-        return found
+        """A server by name or id (admins only)."""
+        access.ensure_can_manage_mcp_servers(principal)
+        return await self._find(ref)
+
+    async def catalog(self, principal: Principal) -> list[CatalogEntry]:
+        """What an assistant's owner may pick from (anyone signed in): each enabled server's
+        name, description and tools, or why its tools cannot be listed now. Nothing of how it
+        is reached (command, URL, header or env names) is shown."""
+        del principal  # every user may allow a registered server's tools in their assistant
+        entries = []
+        for record in await self._all():
+            if not record.enabled:
+                continue
+            try:
+                entries.append(
+                    CatalogEntry(record.name, record.description, await self._listed(record))
+                )
+            except McpToolError as exc:
+                entries.append(CatalogEntry(record.name, record.description, [], exc.message))
+        return entries
 
     async def set_enabled(self, principal: Principal, ref: str, enabled: bool) -> McpServer:
-        access.ensure_can_manage_mcp_servers(principal)
+        """Enable or disable a server (admins only): a disabled one's tools are offered to
+        no turn, and no assistant may newly name them."""
         record = await self.get(principal, ref)
         async with self._db.session() as session:
             found = await session.get(McpServer, record.id)
@@ -113,7 +131,6 @@ class McpServerService:
         return found
 
     async def delete(self, principal: Principal, ref: str) -> McpServer:
-        access.ensure_can_manage_mcp_servers(principal)
         record = await self.get(principal, ref)
         async with self._db.session() as session:
             found = await session.get(McpServer, record.id)
@@ -127,7 +144,6 @@ class McpServerService:
 
     async def test(self, principal: Principal, ref: str) -> McpServerCheck:
         """Connect, list its tools (afresh) and say how that went (admins only)."""
-        access.ensure_can_manage_mcp_servers(principal)
         record = await self.get(principal, ref)
         started = time.monotonic()
         try:
@@ -138,7 +154,8 @@ class McpServerService:
         return McpServerCheck(True, count, tools, time.monotonic() - started)
 
     async def tools(self, principal: Principal, ref: str) -> list[ListedTool]:
-        """The tools `ref` offers; `ValidationError` (422) naming why when it cannot say."""
+        """The tools `ref` offers (admins only); `ValidationError` (422) naming why when it
+        cannot say."""
         record = await self.get(principal, ref)
         try:
             return await self._listed(record)
@@ -152,7 +169,8 @@ class McpServerService:
         assistant's `mcp_tools` names a registered, enabled server and one of its tools.
         Allowing is open to the assistant's owner: what may run was decided by the admin who
         registered the server."""
-        servers = {record.name: record for record in await self.list(principal)}
+        del principal  # allowing is open to every assistant's owner
+        servers = {record.name: record for record in await self._all()}
         for entry in entries:
             try:
                 pattern = ToolPattern.parse(entry)
@@ -264,13 +282,26 @@ class McpServerService:
         if not principal.is_admin:
             statement = statement.where(McpToolCall.owner_id == principal.user_id)
         if ref is not None:
-            record = await self.get(principal, ref)
+            record = await self._find(ref)
             statement = statement.where(McpToolCall.server_id == record.id)
         statement = statement.order_by(McpToolCall.started_at.desc()).limit(limit)
         async with self._db.session() as session:
             return list(await session.scalars(statement))
 
     # -- helpers ----------------------------------------------------------------------------
+
+    async def _all(self) -> list[McpServer]:
+        async with self._db.session() as session:
+            return list(await session.scalars(select(McpServer).order_by(McpServer.name)))
+
+    async def _find(self, ref: str) -> McpServer:
+        async with self._db.session() as session:
+            found = await session.scalar(select(McpServer).where(McpServer.name == ref))
+            if found is None and looks_like_id(ref):
+                found = await session.get(McpServer, ref)
+        if found is None:
+            raise NotFound(f"no MCP server {ref!r}")
+        return found
 
     async def _listed(self, record: McpServer, *, fresh: bool = False) -> list[ListedTool]:
         kept = self._listings.get(record.id)
