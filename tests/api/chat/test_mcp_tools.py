@@ -10,9 +10,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from sandbox_analyst.agent.team import CODE_AGENT, PLANNER
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import Principal, Services
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
+from tests.agent.team.conftest import handoff, tool
+from tests.agent.team.test_team import tool_names
 from tests.api.chat.conftest import make_chatter
 from tests.fixtures.mcp_servers import stdio_spec
 
@@ -120,3 +123,28 @@ async def test_an_unknown_mcp_tool_in_an_assistant_is_a_clear_422(
     assert "the MCP server 'rates' has no tool 'convert'" in unknown.text
     assert malformed.status_code == 422
     assert "is not server/tool or server/*" in malformed.text
+
+
+async def test_in_a_team_the_code_agent_is_offered_the_mcp_tools(
+    fake: FakeLLMServer, services: Services, client: httpx.AsyncClient
+) -> None:
+    await register_rates(services)
+    bob = await make_chatter(
+        services, client, "bob", assistant={"mode": "team", "mcp_tools": ["rates/*"]}
+    )
+    fake.add_turns(
+        handoff(CODE_AGENT, "look the rate up"),
+        tool("mcp__rates__lookup_rate", currency="gbp"),
+        handoff(PLANNER, "1 GBP = 1.2710 USD"),
+        Turn(text="1 GBP is 1.2710 USD.\nTERMINATE"),
+    )
+
+    reply = await bob.ask("What is the pound worth?")
+
+    assert reply.end["status"] == "complete"
+    (result,) = [r for r in reply.of("tool_result") if r["tool"].startswith("mcp__")]
+    assert result["success"] is True
+    assert result["agent"] == "CodeAgent"
+    planner, coder = (tool_names(fake.model_requests[i].json) for i in (0, 1))
+    assert not [name for name in planner if name.startswith("mcp__")]
+    assert {"mcp__rates__lookup_rate", "mcp__rates__show_env"} <= set(coder)

@@ -39,7 +39,12 @@ from sandbox_analyst.agent.tools.database_access import (
 from sandbox_analyst.agent.tools.execute_code import EXECUTE_CODE, normalise_code
 from sandbox_analyst.agent.tools.files import LIST_FILES, PREVIEW_FILE
 from sandbox_analyst.agent.tools.install_package import install_package_tool, with_installs
-from sandbox_analyst.agent.tools.mcp import mcp_tools, offered_name, with_mcp_tools
+from sandbox_analyst.agent.tools.mcp import (
+    MCP_TOOL_PREFIX,
+    mcp_tools,
+    offered_name,
+    with_mcp_tools,
+)
 from sandbox_analyst.agent.tools.mcp_access import (
     McpCallResult,
     McpImage,
@@ -61,6 +66,7 @@ __all__ = [
     "GLOB",
     "GREP",
     "LIST_FILES",
+    "MCP_TOOL_PREFIX",
     "PREVIEW_FILE",
     "QUERY_DATABASE",
     "READ_FILE",

@@ -23,7 +23,7 @@ from sandbox_analyst.agent.tools.registry import Tool, ToolRegistry
 from sandbox_analyst.llm import ToolSpec
 from sandbox_analyst.sandbox import Result
 
-PREFIX = "mcp__"
+MCP_TOOL_PREFIX = "mcp__"
 _MAX_NAME = 64  # OpenAI's and Anthropic's limit on a tool's name
 _NOT_ALLOWED = re.compile(r"[^a-zA-Z0-9_-]+")
 _IMAGE_FIELDS = {"image/png": "png", "image/jpeg": "jpeg", "image/svg+xml": "svg"}
@@ -35,7 +35,7 @@ def offered_name(server: str, tool: str) -> str:
     character the providers refuse (`^[a-zA-Z0-9_-]{1,64}$`) replaced by `_`; a name longer
     than 64 characters keeps its head and ends in a hash of the whole, so two long names
     stay apart."""
-    name = PREFIX + _NOT_ALLOWED.sub("_", server) + "__" + _NOT_ALLOWED.sub("_", tool)
+    name = MCP_TOOL_PREFIX + _NOT_ALLOWED.sub("_", server) + "__" + _NOT_ALLOWED.sub("_", tool)
     if len(name) <= _MAX_NAME:
         return name
     digest = hashlib.sha256(f"{server}/{tool}".encode()).hexdigest()[:8]
