@@ -233,3 +233,22 @@ async def test_a_turn_gets_only_the_allowed_tools_and_each_call_is_logged(
     assert first.duration_s is not None
     # A user sees their own calls only.
     assert await services.mcp_servers.calls(Principal("bob-id", "bob")) == []
+
+
+async def test_a_server_that_cannot_be_reached_is_left_out_of_a_turn(
+    services: Services, alice: Principal, root: Principal
+) -> None:
+    await services.mcp_servers.create(root, stdio_spec())
+    await services.mcp_servers.create(root, http_spec("http://127.0.0.1:9/mcp", "down"))
+    await services.mcp_servers.create(root, stdio_spec("off", enabled=False))
+
+    turn = await services.mcp_servers.for_turn(
+        alice.user_id, None, None, ["down/*", "rates/lookup_rate", "off/*"]
+    )
+    catalog = await services.mcp_servers.catalog(alice)
+
+    assert [info.offered_as for info in turn.tools()] == ["mcp__rates__lookup_rate"]
+    assert [(entry.server, bool(entry.error)) for entry in catalog] == [
+        ("down", True),
+        ("rates", False),
+    ]

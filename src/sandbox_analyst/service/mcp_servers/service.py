@@ -7,6 +7,7 @@ assistant may call (`TurnMcpTools`), every call recorded in the call log (`McpTo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from sandbox_analyst.service.secret_cipher import SecretCipher, UndecryptableSec
 from sandbox_analyst.store import Database, McpServer, McpToolCall, looks_like_id
 
 logger = logging.getLogger(__name__)
+
+_FAILURE_TTL_S = 30.0  # how long a server that could not be listed is not asked again
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,9 @@ class McpServerService:
             max_image_bytes=options.max_image_bytes,
         )
         self._ttl_s = options.tool_list_ttl_s
-        # server id -> (its updated_at, when listed, the tools): a changed server is listed anew.
-        self._listings: dict[str, tuple[object, float, list[ListedTool]]] = {}
+        # server id -> (its updated_at, when listed, the tools or why not): a changed server is
+        # listed anew.
+        self._listings: dict[str, tuple[object, float, list[ListedTool] | McpToolError]] = {}
 
     # -- the registry -----------------------------------------------------------------------
 
@@ -106,17 +110,14 @@ class McpServerService:
         name, description and tools, or why its tools cannot be listed now. Nothing of how it
         is reached (command, URL, header or env names) is shown."""
         del principal  # every user may allow a registered server's tools in their assistant
-        entries = []
-        for record in await self._all():
-            if not record.enabled:
-                continue
-            try:
-                entries.append(
-                    CatalogEntry(record.name, record.description, await self._listed(record))
-                )
-            except McpToolError as exc:
-                entries.append(CatalogEntry(record.name, record.description, [], exc.message))
-        return entries
+        enabled = [record for record in await self._all() if record.enabled]
+        listings = await self._listed_all(enabled)
+        return [
+            CatalogEntry(record.name, record.description, [], listed.message)
+            if isinstance(listed, McpToolError)
+            else CatalogEntry(record.name, record.description, listed)
+            for record, listed in zip(enabled, listings, strict=True)
+        ]
 
     async def set_enabled(self, principal: Principal, ref: str, enabled: bool) -> McpServer:
         """Enable or disable a server (admins only): a disabled one's tools are offered to
@@ -225,11 +226,11 @@ class McpServerService:
                         .order_by(McpServer.name)
                     )
                 )
-            for record in records:
-                try:
-                    listed = await self._listed(record)
-                except McpToolError as exc:
-                    logger.warning("MCP server %s left out of a turn: %s", record.name, exc.message)
+            for record, listed in zip(records, await self._listed_all(records), strict=True):
+                if isinstance(listed, McpToolError):
+                    logger.warning(
+                        "MCP server %s left out of a turn: %s", record.name, listed.message
+                    )
                     continue
                 offered += [
                     (record, tool)
@@ -304,18 +305,39 @@ class McpServerService:
         return found
 
     async def _listed(self, record: McpServer, *, fresh: bool = False) -> list[ListedTool]:
+        """Its tools, from the kept listing while it is fresh. A failure is kept too, for a
+        shorter while: a server that is down must not hold up every turn and every editor's
+        picker for its connect timeout."""
         kept = self._listings.get(record.id)
         now = time.monotonic()
-        if (
-            not fresh
-            and kept is not None
-            and kept[0] == record.updated_at
-            and now - kept[1] < self._ttl_s
-        ):
-            return kept[2]
-        tools = await self.connection(record).list_tools()
+        if not fresh and kept is not None and kept[0] == record.updated_at:
+            ttl = (
+                min(self._ttl_s, _FAILURE_TTL_S)
+                if isinstance(kept[2], McpToolError)
+                else self._ttl_s
+            )
+            if now - kept[1] < ttl:
+                if isinstance(kept[2], McpToolError):
+                    raise McpToolError(kept[2].name, kept[2].message)
+                return kept[2]
+        try:
+            tools = await self.connection(record).list_tools()
+        except McpToolError as exc:
+            self._listings[record.id] = (record.updated_at, now, exc)
+            raise
         self._listings[record.id] = (record.updated_at, now, tools)
         return tools
+
+    async def _listed_all(self, records: list[McpServer]) -> list[list[ListedTool] | McpToolError]:
+        """The tools of each of `records` (or why not), listed at once."""
+
+        async def one(record: McpServer) -> list[ListedTool] | McpToolError:
+            try:
+                return await self._listed(record)
+            except McpToolError as exc:
+                return exc
+
+        return list(await asyncio.gather(*(one(record) for record in records)))
 
     def _encrypted(self, values: dict) -> dict[str, str]:
         return {
