@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -114,6 +115,9 @@ class McpConnection:
                     scope.deadline = anyio.current_time() + timeout_s
                     phase = doing
                     yield client
+                    # Done in time: closing (bounded by the SDK itself) must not turn the
+                    # answer into a timeout.
+                    scope.deadline = math.inf
             except McpToolError:
                 raise
             except Exception as exc:  # the SDK raises what its transports raise
@@ -204,8 +208,10 @@ class McpConnection:
             if told:
                 message = f"{message}; it wrote on stderr: {told}"
             return McpToolError("McpServerError", f"the MCP server {name!r}: {message}")
-        logger.warning("MCP server %s failed to %s: %r", name, doing, cause)
         detail = self.endpoint.scrubbed(str(cause) or type(cause).__name__)
+        logger.warning(
+            "MCP server %s failed to %s: %s: %s", name, doing, type(cause).__name__, detail
+        )
         return McpToolError(
             "McpServerUnavailable", f"the MCP server {name!r} failed to {doing}: {detail}"
         )
