@@ -26,6 +26,7 @@ COMMAND_MODULES = {
     "demo": "demo",
     "doctor": "doctor",
     "egress": "egress_cmd",
+    "eval": "eval_cmd",
     "exec": "exec_cmd",
     "export": "export",
     "fork": "fork",

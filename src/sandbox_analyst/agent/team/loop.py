@@ -137,6 +137,7 @@ class Team:
         saved = await self.artifacts.saved_usage()
         budget = ArtifactBudget(self.config.artifact_limits, saved)
         state = TurnState(figures, self.sandbox.generation, budget)
+        state.list_ahead(self.sandbox)
         seats = {role.name: self._seat(role, state, saved) for role in self.spec.roles}
         progress = _Progress(speaker=self.spec.entry.name)
         timeout = self.spec.timeout or self.config.turn_timeout
@@ -167,6 +168,8 @@ class Team:
             speaker = progress.speaker
             await emit(ErrorEvent(str(exc), ErrorCode.LLM_ERROR, agent=speaker))
             return turn.final("", "failed", stop_reason=StopReason.FAILED, agent=speaker)
+        finally:
+            state.close()
 
     def _seat(self, role: Role, state: TurnState, saved: ArtifactUsage) -> _Seat:
         offered_handoffs, answering_handoffs = handoff_tools(self.spec, role)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 
@@ -136,8 +136,9 @@ class ChatService:
         streaming = any(message.status == "streaming" for message in detail.messages)
         if conversation.id in self._running or streaming:  # here, or on another replica
             raise TurnAlreadyRunning(conversation.id)
+        limits = None
         if self._quotas is not None:
-            await self._quotas.check_turn(conversation.owner_id)
+            limits = await self._quotas.check_turn(conversation.owner_id)
             if conversation.id in self._running:  # started while the quotas were read
                 raise TurnAlreadyRunning(conversation.id)
         history = history_from_messages(detail.messages)
@@ -171,7 +172,7 @@ class ChatService:
             config=self._agent_config(assistant),
             team=team_of(assistant),
             tools=tools,
-            allowance=self._allowance(conversation.owner_id),
+            allowance=self._allowance(conversation.owner_id, limits),
         )
         not_saved: list[str] = []  # artifacts the storage could not take, for the user
         runner = TurnRunner(
@@ -291,15 +292,18 @@ class ChatService:
                 frees_when="end a session (or one of your conversations finishes its turn)",
             ) from exc
 
-    def _allowance(self, owner_id: str) -> Allowance | None:
+    def _allowance(
+        self, owner_id: str, limits: Mapping[str, float | None] | None
+    ) -> Allowance | None:
         """Asked by the agent after each model call and code run: the owner's quota that ran
-        out (tokens or code seconds today), if one did."""
+        out (tokens or code seconds today), if one did. `limits`: the owner's, read as the
+        turn started."""
         quotas = self._quotas
         if quotas is None:
             return None
 
         async def allowance(usage: Usage) -> str | None:
-            exceeded = await quotas.check_running_turn(owner_id, usage.total)
+            exceeded = await quotas.check_running_turn(owner_id, usage.total, limits=limits)
             return None if exceeded is None else exceeded.message
 
         return allowance
