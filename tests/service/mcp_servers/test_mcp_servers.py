@@ -168,6 +168,8 @@ def test_a_registration_names_one_transport_and_valid_names() -> None:
         McpServerCreate(name="h", url="https://user:pw@example.org/mcp")
     with pytest.raises(SpecError):
         McpServerCreate(name="-rates", command="x")
+    with pytest.raises(SpecError, match="reserved"):
+        McpServerCreate(name="calls", command="x")
 
 
 async def test_an_assistant_may_name_only_existing_tools_of_enabled_servers(

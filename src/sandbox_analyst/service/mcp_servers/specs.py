@@ -53,6 +53,13 @@ class McpServerCreate(BaseModel):
     )
     enabled: bool = True
 
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value == "calls":  # /api/admin/mcp-servers/calls is the call log
+            raise ValueError("'calls' is reserved; choose another name")
+        return value
+
     @field_validator("env")
     @classmethod
     def _env_names(cls, values: dict[str, SecretStr]) -> dict[str, SecretStr]:
