@@ -321,6 +321,28 @@ class ConnectionSettings(BaseModel):
     )
 
 
+class McpClientSettings(BaseModel):
+    """The MCP servers whose tools the agent calls (`analyst mcp-servers`, docs/mcp-tools.md)."""
+
+    connect_timeout_s: float = Field(
+        15.0, gt=0, le=300, description="Seconds to start (or reach) a server and list its tools."
+    )
+    call_timeout_s: float = Field(
+        60.0, gt=0, le=3600, description="Seconds one tool call may take."
+    )
+    max_result_chars: int = Field(
+        20_000, ge=100, description="Characters of a result's text the model is shown."
+    )
+    max_image_bytes: int = Field(
+        10 * _MIB, ge=1, description="Bytes of one image a tool returns (larger ones refused)."
+    )
+    tool_list_ttl_s: float = Field(
+        300.0,
+        ge=0,
+        description="Seconds a server's list of tools is kept before it is asked again.",
+    )
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -642,6 +664,7 @@ class Settings(BaseSettings):
     librechat: LibreChatSettings = Field(default_factory=LibreChatSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     connections: ConnectionSettings = Field(default_factory=ConnectionSettings)
+    mcp_client: McpClientSettings = Field(default_factory=McpClientSettings)
     quotas: QuotaSettings = Field(default_factory=QuotaSettings)
 
     @field_validator("data_dir")

@@ -32,6 +32,7 @@ COMMAND_MODULES = {
     "fork": "fork",
     "keys": "keys",
     "mcp": "mcp_cmd",
+    "mcp-servers": "mcp_servers",
     "packages": "packages",
     "rerun": "rerun",
     "serve": "serve",

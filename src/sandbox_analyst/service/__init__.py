@@ -83,6 +83,13 @@ from sandbox_analyst.service.kernels import (
     KernelService,
     NoSuchKernelSpec,
 )
+from sandbox_analyst.service.mcp_servers import (
+    CatalogEntry,
+    ListedTool,
+    McpServerCheck,
+    McpServerCreate,
+    McpServerService,
+)
 from sandbox_analyst.service.notebook_rerun import (
     DEFAULT_PIXEL_TOLERANCE,
     CellOutcome,
@@ -148,6 +155,7 @@ __all__ = [
     "AssistantCreate",
     "AssistantService",
     "AssistantUpdate",
+    "CatalogEntry",
     "CellOutcome",
     "CellOutputs",
     "ChatEvent",
@@ -182,6 +190,10 @@ __all__ = [
     "Kernel",
     "KernelNotFound",
     "KernelService",
+    "ListedTool",
+    "McpServerCheck",
+    "McpServerCreate",
+    "McpServerService",
     "MessageEndEvent",
     "MessageEvent",
     "MessageRole",

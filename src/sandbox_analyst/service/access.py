@@ -112,3 +112,10 @@ def ensure_can_open_database_files(principal: Principal) -> None:
             "DuckDB); ask one to add it as a shared connection",
             field="url",
         )
+
+
+def ensure_can_manage_mcp_servers(principal: Principal) -> None:
+    """A stdio MCP server is a command run on the server host with the server's rights, and
+    an HTTP one is reached from inside its network: only an admin may register either."""
+    if not principal.is_admin:
+        raise Forbidden("only an admin may register, test or remove MCP servers")

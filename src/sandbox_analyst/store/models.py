@@ -144,6 +144,8 @@ class Assistant(Base):
     # The database connections (ids) its turns may query; NULL: every connection the
     # conversation's owner may use (their own and the shared ones).
     connections: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # The MCP tools it may call, as `server/tool` or `server/*` (every tool of the server).
+    mcp_tools: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     # An admin's allow-list (`host:port` entries) that narrows its sessions' egress below the
     # template's; NULL: the template's as it is; []: no network.
     egress: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
@@ -554,3 +556,51 @@ class DatabaseQuery(Base):
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = _created()
+
+
+class McpServer(Base):
+    """An MCP server an admin registered, whose tools assistants may be allowed to call: a
+    command the server runs (`stdio`: `command`, `args`, `env`) or a streamable HTTP `url`
+    with `headers`. Header and environment values are stored only encrypted (name -> Fernet
+    token); their names are what is ever shown of them."""
+
+    __tablename__ = "mcp_servers"
+
+    id: Mapped[str] = _id_column()
+    name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    transport: Mapped[str] = mapped_column(String(16), nullable=False)  # stdio, http
+    command: Mapped[str | None] = mapped_column(Text, nullable=True)
+    args: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    env_encrypted: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)
+    headers_encrypted: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class McpToolCall(Base):
+    """The log of the agent's calls to MCP tools: which tool, for whom, how long, what became
+    of it and how big the arguments and the result were. Append-only, without foreign keys
+    (the trail outlives servers and conversations); `arguments` is truncated."""
+
+    __tablename__ = "mcp_tool_calls"
+
+    id: Mapped[str] = _id_column()
+    server_id: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    server_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    tool: Mapped[str] = mapped_column(String(200), nullable=False)
+    assistant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    owner_id: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
+    conversation_id: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)  # ok, error, timeout...
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    arguments: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    argument_bytes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    result_bytes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -47,7 +47,7 @@ from sandbox_analyst.agent.team.handoff import (
     handoff_tools,
 )
 from sandbox_analyst.agent.team.prompts import role_prompt
-from sandbox_analyst.agent.team.spec import Role, TeamSpec
+from sandbox_analyst.agent.team.spec import MCP_TOOLS, Role, TeamSpec
 from sandbox_analyst.agent.team.termination import (
     REPEATED_FAILURE_LIMIT,
     HandoffGuard,
@@ -55,7 +55,13 @@ from sandbox_analyst.agent.team.termination import (
     TerminateFilter,
     without_terminate,
 )
-from sandbox_analyst.agent.tools import Toolbox, ToolRegistry, TurnState, analyst_tools
+from sandbox_analyst.agent.tools import (
+    MCP_TOOL_PREFIX,
+    Toolbox,
+    ToolRegistry,
+    TurnState,
+    analyst_tools,
+)
 from sandbox_analyst.llm import LLM, ChatMessage, LLMError, ToolCall
 from sandbox_analyst.sandbox import Sandbox
 
@@ -167,7 +173,10 @@ class Team:
 
     def _seat(self, role: Role, state: TurnState, saved: ArtifactUsage) -> _Seat:
         offered_handoffs, answering_handoffs = handoff_tools(self.spec, role)
-        own = self.tools.subset(name for name in role.tools if name in self.tools)
+        names = [name for name in role.tools if name in self.tools]
+        if MCP_TOOLS in role.tools:
+            names += [name for name in self.tools.names() if name.startswith(MCP_TOOL_PREFIX)]
+        own = self.tools.subset(names)
         offered = ToolRegistry([*own, *offered_handoffs])
         answering = ToolRegistry([*own, *answering_handoffs])
         toolbox = Toolbox(

@@ -30,6 +30,7 @@ from sandbox_analyst.agent.tools import (
     builtin_tools,
     with_databases,
     with_installs,
+    with_mcp_tools,
 )
 from sandbox_analyst.config import ConfigError, Settings
 from sandbox_analyst.llm import LLM, LLMError, create_llm, resolve_endpoint
@@ -51,6 +52,7 @@ from sandbox_analyst.service.errors import (
     ValidationError,
 )
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.mcp_servers import McpServerService
 from sandbox_analyst.service.packages import PackageAsk, PackageService, package_requester
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.quotas import SESSIONS, QuotaService
@@ -85,14 +87,17 @@ class ChatService:
         packages: PackageService | None = None,
         replicas: TurnRunners | None = None,
         connections: ConnectionService | None = None,
+        mcp_servers: McpServerService | None = None,
         quotas: QuotaService | None = None,
     ) -> None:
         """`runner_id`: this process in `server_processes`, recorded on each turn it runs;
         `packages`: approved installs (without it, no assistant gets install_package);
         `replicas`: tells whether another live replica holds a conversation's sandbox;
-        `connections`: the databases its turns may query (without it, none); `quotas`: the
+        `connections`: the databases its turns may query (without it, none); `mcp_servers`:
+        the MCP tools its turns may call (without it, none); `quotas`: the
         owners' quotas a turn must keep to (without it, none)."""
         self._connections = connections
+        self._mcp_servers = mcp_servers
         self._quotas = quotas
         self.settings = settings
         self._runner_id = runner_id
@@ -344,7 +349,8 @@ class ChatService:
         self, assistant: Assistant, owner_id: str, conversation_id: str, sandbox: Sandbox | None
     ) -> ToolRegistry | None:
         """The mode's tools (None: its defaults), plus install_package when the assistant
-        allows installs, and the database tools when it may query any connection."""
+        allows installs, the database tools when it may query any connection, and the MCP
+        tools it is allowed."""
         if sandbox is None:
             return None
         tools = analyst_tools() if assistant.mode == "team" else builtin_tools()
@@ -360,6 +366,12 @@ class ChatService:
             )
             if databases.connections():
                 tools, changed = with_databases(tools, databases), True
+        if self._mcp_servers is not None and assistant.mcp_tools:
+            mcp = await self._mcp_servers.for_turn(
+                owner_id, assistant.id, conversation_id, list(assistant.mcp_tools)
+            )
+            if mcp.tools():
+                tools, changed = with_mcp_tools(tools, mcp), True
         return tools if changed else None
 
     def _agent_config(self, assistant: Assistant) -> AgentConfig:
