@@ -17,6 +17,7 @@ from sandbox_analyst.config import load_settings
 from sandbox_analyst.evaluation import JSON_FORMAT
 from sandbox_analyst.service import AssistantCreate, Services
 from sandbox_analyst.testing import FakeLLMServer, Turn
+from tests.cli.conftest import use_fake_model
 from tests.evaluation.conftest import SALES_CSV, TOTAL_CODE, answering
 
 SUITE = """\
@@ -35,18 +36,7 @@ def workdir(
     tmp_path: Path, database_url: str, fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """The current directory, holding a one-case suite; settings point at the fake LLM."""
-    for name, value in {
-        "ANALYST_DATA_DIR": str(tmp_path / "data"),
-        "ANALYST_DATABASE_URL": database_url,
-        "ANALYST_LLM__BASE_URL": fake.openai_base_url,
-        "ANALYST_LLM__API_KEY": "test-key",
-        "ANALYST_LLM__MODEL": "test-model",
-        "ANALYST_LLM__MAX_RETRIES": "0",
-        "ANALYST_SANDBOX__POOL_SIZE": "1",
-        "ANALYST_SANDBOX__TIMEOUT": "30",
-        "ANALYST_SANDBOX__PRELOAD": '["pandas"]',
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_fake_model(monkeypatch, tmp_path / "data", database_url, fake, preload=["pandas"])
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sales.csv").write_text(SALES_CSV)
     (tmp_path / "suite.yaml").write_text(SUITE)

@@ -1,53 +1,24 @@
-"""Evaluations on real services: a fresh database per test, the session's shared sandbox
-backend, and the scripted fake model behind the real OpenAI SDK adapter. Tests that run cases
-run on the session's event loop: `pytestmark = pytest.mark.asyncio(loop_scope="session")`."""
+"""Evaluations on real services (`model_services`, tests/fixtures/services.py): a suite file
+written by the test, and the scripted fake model answering its cases."""
 
 from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import pytest_asyncio
 
-from sandbox_analyst.config import Settings
 from sandbox_analyst.evaluation import Suite, load_suite
-from sandbox_analyst.sandbox import SessionManager
 from sandbox_analyst.service import Principal, Services
-from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
-from tests.fixtures.models import fake_llm_settings
-from tests.fixtures.sandboxes import CHAT_SANDBOX
+from sandbox_analyst.testing import Turn, last_tool_result
 
 SALES_CSV = "month,sales\nJan,10\nFeb,14\nMar,9\n"
 
 
-@pytest.fixture
-def eval_settings(tmp_path: Path, database_url: str, fake: FakeLLMServer) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        sandbox=CHAT_SANDBOX,
-        llm=fake_llm_settings(fake, max_retries=0),
-    )
-
-
 @pytest_asyncio.fixture(loop_scope="session")
-async def eval_services(
-    eval_settings: Settings, sandbox_sessions: SessionManager
-) -> AsyncIterator[Services]:
-    services = Services.from_settings(eval_settings, sessions=sandbox_sessions)
-    await services.start()
-    try:
-        yield services
-    finally:
-        await services.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def admin(eval_services: Services) -> Principal:
-    return await eval_services.users.ensure_local_admin()
+async def admin(model_services: Services) -> Principal:
+    return await model_services.users.ensure_local_admin()
 
 
 def write_suite(directory: Path, yaml_text: str, files: dict[str, str] | None = None) -> Path:

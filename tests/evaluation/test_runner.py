@@ -37,12 +37,12 @@ async def evaluate(services: Services, principal: Principal, suite: Suite, **opt
 
 
 async def test_a_right_answer_passes_and_its_costs_are_counted(
-    eval_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
+    model_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
     suite = sales_suite(tmp_path, NUMERIC_TOTAL)
     fake.add_turns(*answering(TOTAL_CODE, "The total is 33.\n\n@total[{value}]"))
 
-    report = await evaluate(eval_services, admin, suite)
+    report = await evaluate(model_services, admin, suite)
 
     (run,) = report.runs
     assert run.passed, run
@@ -59,18 +59,18 @@ async def test_a_right_answer_passes_and_its_costs_are_counted(
     assert "@total[value]" in asked
     # Each run is a fresh conversation, kept for inspection; its sandbox is ended.
     assert run.conversation_id is not None
-    assert eval_services.sandboxes.get(run.conversation_id) is None
-    detail = await eval_services.conversations.get(admin, run.conversation_id)
+    assert model_services.sandboxes.get(run.conversation_id) is None
+    detail = await model_services.conversations.get(admin, run.conversation_id)
     assert detail.conversation.title == "eval sales: total-sales"
 
 
 async def test_a_wrong_answer_fails_naming_the_check_the_expected_and_the_actual(
-    eval_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
+    model_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
     suite = sales_suite(tmp_path, NUMERIC_TOTAL + "- {type: contains, text: March}\n")
     fake.add_turns(Turn(text="The total is @total[34] and the best month was January."))
 
-    report = await evaluate(eval_services, admin, suite)
+    report = await evaluate(model_services, admin, suite)
 
     (run,) = report.runs
     assert not run.passed
@@ -83,12 +83,12 @@ async def test_a_wrong_answer_fails_naming_the_check_the_expected_and_the_actual
 
 
 async def test_a_turn_whose_model_fails_counts_as_an_error(
-    eval_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
+    model_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
     suite = sales_suite(tmp_path, NUMERIC_TOTAL)
     fake.add_turns(Turn(error_status=500, error_message="the model server broke"))
 
-    report = await evaluate(eval_services, admin, suite)
+    report = await evaluate(model_services, admin, suite)
 
     (run,) = report.runs
     assert not run.passed
@@ -99,12 +99,12 @@ async def test_a_turn_whose_model_fails_counts_as_an_error(
 
 
 async def test_a_model_that_runs_out_of_script_midway_is_an_error_too(
-    eval_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
+    model_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
     suite = sales_suite(tmp_path, NUMERIC_TOTAL)
     fake.add_turns(Turn(tool_calls=[("execute_code", {"code": "print(1)"})]))  # then nothing
 
-    report = await evaluate(eval_services, admin, suite)
+    report = await evaluate(model_services, admin, suite)
 
     (run,) = report.runs
     assert run.reasons == ["error:llm_error"]
@@ -113,7 +113,7 @@ async def test_a_model_that_runs_out_of_script_midway_is_an_error_too(
 
 
 async def test_a_case_out_of_time_is_cancelled_and_counts_as_a_timeout(
-    eval_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
+    model_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
     suite = sales_suite(tmp_path, NUMERIC_TOTAL, extra="timeout_s: 1\n")
     fake.add_turns(
@@ -121,24 +121,24 @@ async def test_a_case_out_of_time_is_cancelled_and_counts_as_a_timeout(
         Turn(text="@total[33]"),
     )
 
-    report = await evaluate(eval_services, admin, suite)
+    report = await evaluate(model_services, admin, suite)
 
     (run,) = report.runs
     assert run.reasons == ["timeout"]
     assert run.error == "the case took longer than 1 s"
-    detail = await eval_services.conversations.get(admin, run.conversation_id or "")
+    detail = await model_services.conversations.get(admin, run.conversation_id or "")
     assert detail.messages[-1].status == "cancelled"  # the turn was stopped and stored
 
 
 async def test_repeats_aggregate_into_a_pass_rate_with_its_interval(
-    eval_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
+    model_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
     suite = sales_suite(tmp_path, NUMERIC_TOTAL)
     fake.add_turns(
         Turn(text="@total[33]"), Turn(text="@total[32]"), Turn(text="It is @total[33.0].")
     )
 
-    report = await evaluate(eval_services, admin, suite, repeat=3)
+    report = await evaluate(model_services, admin, suite, repeat=3)
 
     assert [run.repeat for run in report.ordered_runs()] == [1, 2, 3]
     assert [run.passed for run in report.ordered_runs()] == [True, False, True]
@@ -153,7 +153,7 @@ async def test_repeats_aggregate_into_a_pass_rate_with_its_interval(
 
 
 async def test_charts_files_and_tool_calls_are_checked_from_what_the_code_made(
-    eval_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
+    model_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
     suite = sales_suite(
         tmp_path,
@@ -176,7 +176,7 @@ async def test_charts_files_and_tool_calls_are_checked_from_what_the_code_made(
         Turn(text="Done: a chart and shares.csv."),
     )
 
-    report = await evaluate(eval_services, admin, suite)
+    report = await evaluate(model_services, admin, suite)
 
     (run,) = report.runs
     results = {check.check: check for check in run.checks}
@@ -188,11 +188,11 @@ async def test_charts_files_and_tool_calls_are_checked_from_what_the_code_made(
 
 
 async def test_two_assistants_get_a_report_each(
-    eval_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
+    model_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
     suite = sales_suite(tmp_path, NUMERIC_TOTAL)
-    first = await eval_services.assistants.create(admin, AssistantCreate(name="first"))
-    second = await eval_services.assistants.create(
+    first = await model_services.assistants.create(admin, AssistantCreate(name="first"))
+    second = await model_services.assistants.create(
         admin, AssistantCreate(name="second", model="other-model")
     )
     fake.add_turns(Turn(text="@total[33]"), Turn(text="no idea"))
@@ -201,8 +201,8 @@ async def test_two_assistants_get_a_report_each(
     def on_run(planned: PlannedRun, result: RunResult | None) -> None:
         seen.append((planned.assistant.name, None if result is None else result.passed))
 
-    evaluation = Evaluation(eval_services, admin, suite, on_run=on_run)
-    chosen = [(a, assistant_info(eval_services, a)) for a in (first, second)]
+    evaluation = Evaluation(model_services, admin, suite, on_run=on_run)
+    chosen = [(a, assistant_info(model_services, a)) for a in (first, second)]
     report = await evaluation.run(chosen, suite.cases)
 
     assert [r.assistant.title for r in report.assistants] == [
@@ -216,12 +216,12 @@ async def test_two_assistants_get_a_report_each(
 
 
 async def test_runs_go_side_by_side_with_concurrency_each_in_its_own_conversation(
-    eval_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
+    model_services: Services, admin: Principal, fake: FakeLLMServer, tmp_path: Path
 ) -> None:
     suite = sales_suite(tmp_path, NUMERIC_TOTAL)
     fake.add_turns(*[Turn(text="@total[33]") for _ in range(4)])
 
-    report = await evaluate(eval_services, admin, suite, repeat=4, concurrency=2)
+    report = await evaluate(model_services, admin, suite, repeat=4, concurrency=2)
 
     assert report.summary.passed == 4
     conversations = {run.conversation_id for run in report.runs}
