@@ -112,3 +112,54 @@ async def test_a_connection_in_steady_use_is_not_checked_and_a_dead_one_is_dropp
         assert await _backend_pid(database) != dropped
     finally:
         await database.close()
+
+
+async def test_reads_together_share_one_transaction_and_other_tasks_get_their_own(
+    database_url: str,
+) -> None:
+    import asyncio
+
+    from sqlalchemy import event
+
+    database = Database(database_url)
+    await database.open()
+    commits: list[object] = []
+    try:
+        event.listen(database.engine.sync_engine, "commit", commits.append)
+        async with database.reads_together():
+            async with database.session() as first:
+                await first.execute(select(User))
+            async with database.session() as second:
+                await second.execute(select(User))
+            assert first is second
+            assert commits == []  # nothing committed until the block ends
+
+            async def elsewhere() -> bool:
+                async with database.session() as other:  # not used: SQLite would wait for us
+                    return other is not first
+
+            assert await asyncio.create_task(elsewhere())  # a task of its own: its own session
+        assert len(commits) == 1  # the block's one transaction
+    finally:
+        await database.close()
+
+
+async def test_a_failure_inside_reads_together_keeps_nothing_of_the_block(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    await database.open()
+    try:
+
+        async def add_then_fail() -> None:
+            async with database.reads_together():
+                async with database.session() as session:
+                    session.add(User(name="ghost"))
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            await add_then_fail()
+        async with database.session() as session:
+            assert (await session.scalars(select(User))).all() == []
+    finally:
+        await database.close()

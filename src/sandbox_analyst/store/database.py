@@ -17,6 +17,8 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, text
@@ -77,6 +79,19 @@ def _ping_if_idle(idle_ping_s: float) -> Any:
     return ping
 
 
+@dataclass(frozen=True)
+class _SharedSession:
+    database: Database
+    session: AsyncSession
+    owner: asyncio.Task[Any] | None  # the task whose block it is: tasks it starts get their own
+
+    def owner_is_running(self) -> bool:
+        return self.owner is asyncio.current_task()
+
+
+_shared: ContextVar[_SharedSession | None] = ContextVar("analyst_shared_session", default=None)
+
+
 class Database:
     """One engine and its session factory. `await open()` migrates and connects."""
 
@@ -119,9 +134,14 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction: committed when the block ends, rolled back on error.
-        A database out of space raises StorageFullError."""
+        A database out of space raises StorageFullError. Inside `reads_together()`, the
+        block's session and transaction."""
         if self._sessions is None:
             raise RuntimeError("database is not open: call `await Database.open()` first")
+        shared = _shared.get()
+        if shared is not None and shared.database is self and shared.owner_is_running():
+            yield shared.session
+            return
         try:
             async with self._sessions() as session, session.begin():
                 yield session
@@ -131,6 +151,20 @@ class Database:
                     "the server's database storage is full: nothing was changed"
                 ) from exc
             raise
+
+    @asynccontextmanager
+    async def reads_together(self) -> AsyncIterator[None]:
+        """Every `session()` this task opens in the block is one session in one transaction:
+        for a run of small reads (a turn's set-up) that would each pay for a transaction of
+        their own. Only for reads that do not wait on anything else: the transaction is open
+        for the whole block (on SQLite it holds the write lock), and a write in it is kept
+        or lost with the block, not with its own `session()`."""
+        async with self.session() as session:
+            token = _shared.set(_SharedSession(self, session, asyncio.current_task()))
+            try:
+                yield
+            finally:
+                _shared.reset(token)
 
     async def ping(self) -> bool:
         try:

@@ -130,17 +130,18 @@ class ChatService:
         `TooManySessionsError` (no sandbox to be had)."""
         if not content.strip():
             raise ValidationError("content must not be empty", field="content")
-        detail = await self._conversations.get(principal, conversation_id)
-        conversation = detail.conversation
-        assistant = await self._assistant(principal, conversation.assistant_id)
-        streaming = any(message.status == "streaming" for message in detail.messages)
-        if conversation.id in self._running or streaming:  # here, or on another replica
-            raise TurnAlreadyRunning(conversation.id)
-        limits = None
-        if self._quotas is not None:
-            limits = await self._quotas.check_turn(conversation.owner_id)
-            if conversation.id in self._running:  # started while the quotas were read
+        async with self._db.reads_together():  # one transaction for the set-up's reads
+            detail = await self._conversations.get(principal, conversation_id)
+            conversation = detail.conversation
+            assistant = await self._assistant(principal, conversation.assistant_id)
+            streaming = any(message.status == "streaming" for message in detail.messages)
+            if conversation.id in self._running or streaming:  # here, or on another replica
                 raise TurnAlreadyRunning(conversation.id)
+            limits = None
+            if self._quotas is not None:
+                limits = await self._quotas.check_turn(conversation.owner_id)
+        if conversation.id in self._running:  # started while the set-up was read
+            raise TurnAlreadyRunning(conversation.id)
         history = history_from_messages(detail.messages)
         # Claimed before the first await below, so two requests cannot both start a turn here.
         self._running[conversation.id] = None
