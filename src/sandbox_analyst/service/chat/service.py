@@ -343,7 +343,8 @@ class ChatService:
         allows installs, and the database tools when it may query any connection."""
         if sandbox is None:
             return None
-        tools = analyst_tools() if assistant.mode == "team" else builtin_tools()
+        languages = sandbox.languages
+        tools = analyst_tools(languages) if assistant.mode == "team" else builtin_tools(languages)
         changed = False
         if self._packages is not None:
             ask = PackageAsk(owner_id, conversation_id, assistant)
