@@ -42,6 +42,19 @@ async def test_a_sql_call_returns_the_table_and_names_the_language(
     assert "sql" in offered["properties"]["language"]["enum"]
 
 
+async def test_a_long_sql_result_shows_its_first_rows_and_the_total(
+    make_agent, sandbox: LocalSandbox
+) -> None:
+    agent = make_agent(sql_call("SELECT range AS n FROM range(1000)"), DONE)
+
+    (result,) = of_type(await run_turn(agent, "Numbers."), ToolResultEvent)
+
+    assert result.success, result.observation
+    assert "[1000 rows x 1 columns]" in result.observation
+    assert "500" not in result.observation  # the middle rows are left out
+    assert len(result.observation) < 2000
+
+
 async def test_a_failing_sql_call_shows_duckdbs_error_and_a_repeat_is_noticed(
     make_agent, sandbox: LocalSandbox
 ) -> None:
