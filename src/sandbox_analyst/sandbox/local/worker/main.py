@@ -152,7 +152,7 @@ class Worker:
                 # the worker to answer, so the server never has to kill the worker (and
                 # Python's state) for it.
                 grace = self.config.interrupt_grace / 2
-                self.r = RSession(self.rscript, self.cwd, self.config.figure_dpi, grace)
+                self.r = RSession(self.rscript, self.config.figure_dpi, grace)
             self._executing = True
             try:
                 outcome = self.r.run(code, env)

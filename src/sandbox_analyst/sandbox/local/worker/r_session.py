@@ -34,6 +34,10 @@ from sandbox_analyst.sandbox.local.worker.command import die_with
 R_SESSION_ENDED = "RSessionEnded"
 """The error of an R cell whose R process ended (R's state lost, Python's kept)."""
 DRIVER = Path(__file__).with_name("r_driver.R")
+_BROKEN = (
+    "R's channel to the worker broke, so R was ended: R's variables are gone (Python's are "
+    "kept); the next R cell starts a new R session"
+)
 _START_TIMEOUT = 60.0  # seconds R may take to load its base packages
 _PLOT_INCHES = (7.0, 5.0)
 
@@ -58,9 +62,8 @@ class RSessionError(Exception):
 
 
 class RSession:
-    def __init__(self, rscript: str, workdir: str, figure_dpi: int, grace: float) -> None:
+    def __init__(self, rscript: str, figure_dpi: int, grace: float) -> None:
         self._rscript = rscript
-        self._workdir = workdir
         self._dpi = figure_dpi
         self._grace = grace
         self._process: subprocess.Popen[bytes] | None = None
@@ -81,10 +84,8 @@ class RSession:
             return self._interrupt()
         except RSessionError as exc:
             return ROutcome("lost", note=str(exc))
-
-    def close(self) -> None:
-        if self._process is not None:
-            self._end("")
+        except ValueError:  # a reply that is not one: whatever R became, it is not the driver
+            return ROutcome("lost", note=self._end(_BROKEN))
 
     def _start(self) -> None:
         requests_read, requests_write = os.pipe()
@@ -108,7 +109,7 @@ class RSession:
         try:
             self._process = subprocess.Popen(
                 command,
-                cwd=self._workdir,
+                cwd=os.getcwd(),  # where Python works: the workdir, or a context's directory
                 # Font and other caches go to temporary space, not into the user's files.
                 env={**os.environ, "XDG_CACHE_HOME": os.path.join(tempfile.gettempdir(), ".cache")},
                 stdin=subprocess.DEVNULL,
@@ -117,6 +118,10 @@ class RSession:
                 preexec_fn=die_with(os.getpid()),
             )
         except OSError as exc:
+            for fd in (requests_write, replies_read):
+                os.close(fd)
+            shutil.rmtree(self._plot_dir, ignore_errors=True)
+            self._plot_dir = ""
             raise RSessionError(f"R could not start: {exc}") from None
         finally:
             os.close(requests_read)
@@ -166,8 +171,7 @@ class RSession:
             return ROutcome("error", (fields[0], fields[1], fields[2]), plots=plots)
         if kind in ("ok", "interrupted"):
             return ROutcome(kind, plots=plots)
-        self._end("")
-        return ROutcome("lost", note=f"R sent an answer that makes no sense ({kind!r})")
+        return ROutcome("lost", note=self._end(_BROKEN))
 
     def _interrupt(self) -> ROutcome:
         if self._process is None:  # interrupted before R started
@@ -176,6 +180,8 @@ class RSession:
             os.kill(self._process.pid, signal.SIGINT)
         with _sigint_held():
             reply = self._reply(self._grace)
+            if reply is not None and reply[0] == "ready":  # interrupted while R started
+                return ROutcome("interrupted")
             if reply is not None:
                 outcome = self._finished(reply)
                 return outcome if outcome.kind == "lost" else ROutcome("interrupted")
@@ -186,8 +192,10 @@ class RSession:
         return ROutcome("interrupted", note=note)
 
     def _ended(self, what: str) -> str:
-        process = self._process
-        status = process.wait() if process is not None else None
+        process, status = self._process, None
+        if process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                status = process.wait(self._grace)
         self._end("")
         how = ""
         if status is not None:
