@@ -1,8 +1,9 @@
 """`analyst doctor`'s blob storage line: where blobs go and a probe blob's round trip, or what
 is wrong with the store, in one line that names the setting.
 
-The sandbox half of the report is not the subject here: a gateway backend without a URL is
-reported unusable at once (and makes the exit status 1 whatever the blob storage says)."""
+The sandbox half of the report is not the subject here (but for the languages its live check
+lists): a gateway backend without a URL is reported unusable at once (and makes the exit
+status 1 whatever the blob storage says)."""
 
 from __future__ import annotations
 
