@@ -44,7 +44,7 @@ class LanguageUnavailableError(SandboxUsageError):
         if language == "r" and backend != "local":
             why = (
                 f"the {backend} backend does not run R cells (the local backend does, where R "
-                "is installed)"
+                "is installed, and the E2B backend)"
             )
         else:
             why = _UNAVAILABLE.get(language, f"{language} is not available in this sandbox")
@@ -54,7 +54,7 @@ class LanguageUnavailableError(SandboxUsageError):
 _UNAVAILABLE = {
     "r": "R is not available in this sandbox: R cells need the R interpreter (Debian's "
     "r-base-core) on the machine that runs the local backend's sessions; an admin adds it "
-    "with `apt-get install --no-install-recommends r-base-core` (other backends run no R)",
+    "with `apt-get install --no-install-recommends r-base-core`",
     "sql": "SQL cells need Python with the duckdb package in the sandbox's template",
     "bash": "bash is not installed in this sandbox",
 }

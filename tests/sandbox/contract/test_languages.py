@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from sandbox_analyst.sandbox import LanguageUnavailableError, Sandbox
+from sandbox_analyst.sandbox import LanguageUnavailableError, Sandbox, SandboxErrorName
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -40,10 +40,21 @@ async def test_an_sql_error_is_reported_without_a_python_traceback(sandbox: Sand
 
 
 async def test_r_runs_where_offered_and_is_refused_elsewhere(sandbox: Sandbox) -> None:
-    if sandbox.backend == "local" and shutil.which("Rscript") is not None:
+    # The E2B backend here drives our own E2B API, which runs R where the local backend has it.
+    if sandbox.backend in ("local", "e2b") and shutil.which("Rscript") is not None:
         assert "r" in sandbox.languages
-        execution = await sandbox.run_code("sum(1:4)", language="r")
+        await sandbox.run_code("base <- 4", language="r")
+        execution = await sandbox.run_code("sum(1:base)", language="r")
+        assert execution.error is None
         assert "".join(execution.logs.stdout) == "[1] 10\n"
+        failed = await sandbox.run_code("stop('bad input')", language="r")
+        assert failed.error is not None
+        assert failed.error.value == "bad input"
+        endless = await sandbox.run_code("repeat {}", language="r", timeout=1.5)
+        assert endless.error is not None
+        assert endless.error.name == SandboxErrorName.TIMEOUT
+        kept = await sandbox.run_code("base", language="r")
+        assert "".join(kept.logs.stdout) == "[1] 4\n"
         return
     assert "r" not in sandbox.languages
     with pytest.raises(LanguageUnavailableError, match="this session runs: python, bash, sql"):

@@ -1,7 +1,9 @@
 """`E2BSandbox`: a session that is one E2B sandbox, driven by E2B's official SDK.
 
 Python runs in the sandbox's code interpreter (its default Python context: variables persist
-across calls); `language="bash"` and `run_command` run through envd's commands API. The
+across calls), and so do SQL cells (DuckDB in that Python); `language="r"` runs in the code
+interpreter's default R context; `language="bash"` and `run_command` run through envd's
+commands API. The
 session's id is the E2B sandbox id, so another server process reaches it with
 `E2BProvider.connect(sandbox_id)`.
 
@@ -32,6 +34,7 @@ from e2b_code_interpreter import AsyncSandbox
 
 from sandbox_analyst.config import E2BBackendSettings, SandboxSettings
 from sandbox_analyst.sandbox.base import (
+    LANGUAGES,
     ErrorHandler,
     OutputHandler,
     ResultHandler,
@@ -95,6 +98,10 @@ class E2BSandbox(Sandbox):
         self._interrupted = False
         self.last_used = time.monotonic()
         self.busy = False
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return LANGUAGES
 
     @property
     def generation(self) -> int:
@@ -165,7 +172,7 @@ class E2BSandbox(Sandbox):
                 if language == "bash":
                     await self._bash(code, env, limit, collect)
                 else:
-                    await self._python(code, env, limit, collect)
+                    await self._interpreter(code, language, env, limit, collect)
             except E2BSandboxGone as exc:
                 execution.error = self._lose(str(exc))
         collect.finish()
@@ -173,14 +180,17 @@ class E2BSandbox(Sandbox):
             await call_handler(on_error, execution.error)
         return execution
 
-    async def _python(
-        self, code: str, env: dict[str, str], limit: float, collect: OutputCollector
+    async def _interpreter(
+        self, code: str, language: str, env: dict[str, str], limit: float, collect: OutputCollector
     ) -> None:
+        """Python (an SQL cell is Python too) in the default context, or R in E2B's own R
+        context (its code interpreter runs R)."""
         if not self._marked:
             await self._mark()
         run = asyncio.get_running_loop().create_task(
             self.sdk.run_code(
                 code,
+                language="r" if language == "r" else None,
                 envs=env or None,
                 timeout=0,  # the time limit is kept here, so that the stop can be followed
                 on_stdout=collect.stdout,
