@@ -16,7 +16,10 @@ sandbox -> model call -> answer. Measured in the same run:
   call -> result interval above but a late step);
 - per turn: start to `message_end` (storing both messages, history, sandbox probe, two model
   calls, one tool call), minus two bare model calls and one bare round trip;
-- sustained turns per second with 10 and 50 conversations talking at once;
+- sustained turns/s with 10 and 50 conversations talking at once, each conversation's
+  sandbox already made (one untimed turn each), the model taking `--model-latency-ms` before
+  each answer as a real one does (with an instant model every turn is CPU work of this one
+  process, and no number of conversations can overlap more of it);
 - per sequential turn, what does not depend on a quiet machine: database transactions and
   statements, and the CPU time of this process (the fake model server's thread included).
 Prints a Markdown table with medians and ratios against the baselines.
@@ -34,6 +37,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import event as sql_events
@@ -47,12 +51,12 @@ from sandbox_analyst.testing import FakeLLMServer, Turn
 CODE = "1+1"
 
 
-def instant_model(body: dict) -> Turn:
+def instant_model(body: dict, latency: float = 0.0) -> Turn:
     """Runs `1+1` when asked, then answers; computed per request, so any number of
     conversations can share the script."""
     if body["messages"][-1]["role"] == "tool":
-        return Turn(text="It is 2.")
-    return Turn(tool_calls=[("execute_code", {"code": CODE})])
+        return Turn(text="It is 2.", latency=latency)
+    return Turn(tool_calls=[("execute_code", {"code": CODE})], latency=latency)
 
 
 def median_ms(samples: list[float]) -> float:
@@ -111,9 +115,13 @@ async def bare_model_calls(settings: Settings, fake: FakeLLMServer, rounds: int)
     return samples
 
 
-async def throughput(services: Services, fake: FakeLLMServer, width: int, turns: int) -> float:
+async def throughput(
+    services: Services, fake: FakeLLMServer, width: int, turns: int, latency: float
+) -> float:
     people = [await conversation(services, f"load{width}-{i}") for i in range(width)]
-    fake.add_turns(*[instant_model] * (width * turns * 2))
+    fake.add_turns(*[instant_model] * (width * 2))
+    await asyncio.gather(*(timed_turn(services, p, c) for p, c in people))  # sandboxes made
+    fake.add_turns(*[partial(instant_model, latency=latency)] * (width * turns * 2))
 
     async def talk(principal: Principal, conversation_id: str) -> None:
         for _ in range(turns):
@@ -127,7 +135,7 @@ async def throughput(services: Services, fake: FakeLLMServer, width: int, turns:
     return width * turns / elapsed
 
 
-async def main(turns: int, rounds: int, database_url: str | None) -> None:
+async def main(turns: int, rounds: int, database_url: str | None, latency_ms: float) -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-agent-"))
     sandbox = SandboxSettings(pool_size=4, max_sessions=64, timeout=60)
     with FakeLLMServer() as fake:
@@ -166,7 +174,12 @@ async def main(turns: int, rounds: int, database_url: str | None) -> None:
             sql_events.remove(engine, "commit", on_commit)
             sql_events.remove(engine, "before_cursor_execute", on_statement)
             rates = {
-                width: max([await throughput(services, fake, width, 3) for _ in range(rounds)])
+                width: max(
+                    [
+                        await throughput(services, fake, width, 3, latency_ms / 1000)
+                        for _ in range(rounds)
+                    ]
+                )
                 for width in (10, 50)
             }
         finally:
@@ -196,7 +209,10 @@ async def main(turns: int, rounds: int, database_url: str | None) -> None:
     )
     for width, rate in rates.items():
         target = "target > 10 conversations'" if width == 50 else "-"
-        print(f"| sustained turns/s, {width} conversations at once | {rate:.1f} /s | {target} |")
+        print(
+            f"| sustained turns/s, {width} conversations at once, model latency "
+            f"{latency_ms:g} ms | {rate:.1f} /s | {target} |"
+        )
     print(f"| database transactions per turn | {counts['transactions'] / turns:.1f} | - |")
     print(f"| database statements per turn | {counts['statements'] / turns:.1f} | - |")
     print(f"| CPU time of this process per turn | {cpu_ms:.1f} ms | - |")
@@ -207,5 +223,13 @@ if __name__ == "__main__":
     parser.add_argument("--turns", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--database-url", help="an empty database (default: SQLite in a temp dir)")
+    parser.add_argument(
+        "--model-latency-ms",
+        type=float,
+        default=250.0,
+        help="the model's time to first token in the throughput rows (default 250)",
+    )
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.turns, arguments.rounds, arguments.database_url))
+    asyncio.run(
+        main(arguments.turns, arguments.rounds, arguments.database_url, arguments.model_latency_ms)
+    )

@@ -1,15 +1,20 @@
 """query_database benchmark: what the tool costs on top of the database's own answer.
 
     uv run python benchmarks/queries.py [--rows 1000] [--rounds 20] [--postgres-url URL]
+        [--mysql-url mysql://root@127.0.0.1:3306/]
 
-A shop table (id, customer, region, amount, day) of 20,000 rows in SQLite (a temporary file)
-and, with `--postgres-url`, in a scratch schema of that PostgreSQL server. Measured in the
-same run, medians over `--rounds`:
-- baseline: the bare driver (sqlite3 / psycopg: connect, execute, fetch `--rows` rows, close);
+A shop table (id, customer, region, amount, day) of 20,000 rows in SQLite and DuckDB
+(temporary files) and, with `--postgres-url`, in a scratch schema of that PostgreSQL server,
+with `--mysql-url` (an administrator's), in a scratch database of that MySQL/MariaDB server,
+read by a scratch user granted SELECT on it. Measured in the same run, medians over
+`--rounds`:
+- baseline: the bare driver (sqlite3 / duckdb / psycopg / PyMySQL: connect, execute, fetch
+  `--rows` rows, close);
 - the read-only session (`ReadOnlyDatabase.query`, kept per connection as the service keeps
-  it): a fresh connection, the read-only setup (mode=ro + query_only + authorizer; read-only
-  options, READ ONLY transaction, extended protocol, streamed rows), the watchdog, and
-  counting the rest of the rows for the total;
+  it): a fresh connection, the read-only setup (mode=ro + query_only + authorizer; read_only +
+  external access off + configuration locked + statement count; read-only options, READ ONLY
+  transaction, extended protocol, streamed rows; privilege check, session timeout, READ ONLY
+  transaction, unbuffered rows), the watchdog, and counting the rest of the rows for the total;
 - the rows as Parquet (`to_parquet`);
 - landing them in a local sandbox: the file written into the workdir and read into a
   DataFrame there (`df_x = pd.read_parquet(...)`, dtypes and head printed);
@@ -86,8 +91,81 @@ def postgres_database(base: str) -> tuple[str, Callable[[], None]]:
     return url.render_as_string(hide_password=False), drop
 
 
+def duckdb_database(directory: Path) -> str:
+    import duckdb
+
+    path = directory / "shop.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(CREATE.replace("REAL", "DOUBLE"))
+        connection.executemany("INSERT INTO sales VALUES (?, ?, ?, ?, ?)", _rows())
+    return f"duckdb:///{path}"
+
+
+def mysql_database(admin_url: str) -> tuple[str, Callable[[], None]]:
+    import pymysql
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(admin_url)
+    suffix = uuid.uuid4().hex[:8]
+    database, user, password = f"bench_{suffix}", f"bench_{suffix}", uuid.uuid4().hex
+
+    def connect(name: str | None = None) -> pymysql.Connection:
+        return pymysql.connect(
+            host=admin.host,
+            port=admin.port or 3306,
+            user=admin.username,
+            password=admin.password or "",
+            database=name,
+            autocommit=True,
+        )
+
+    with connect() as connection, connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {database}")
+        cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
+        cursor.execute(f"GRANT SELECT ON {database}.* TO '{user}'@'%'")
+    with connect(database) as connection, connection.cursor() as cursor:
+        cursor.execute(CREATE.replace("TEXT", "VARCHAR(40)").replace("REAL", "DOUBLE"))
+        cursor.executemany("INSERT INTO sales VALUES (%s, %s, %s, %s, %s)", _rows())
+    url = admin.set(username=user, password=password, database=database)
+
+    def drop() -> None:
+        with connect() as connection, connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE {database}")
+            cursor.execute(f"DROP USER '{user}'@'%'")
+
+    return url.render_as_string(hide_password=False), drop
+
+
 def bare_driver(url: str, sql: str) -> Callable[[], object]:
     target = parse_target(url)
+    if target.dialect == "duckdb":
+        import duckdb
+
+        def run_duckdb() -> object:
+            with duckdb.connect(str(target.file), read_only=True) as connection:
+                return connection.execute(sql).fetchall()
+
+        return run_duckdb
+    if target.dialect == "mysql":
+        import pymysql
+
+        url = target.url
+
+        def run_mysql() -> object:
+            with (
+                pymysql.connect(
+                    host=url.host,
+                    port=url.port or 3306,
+                    user=url.username,
+                    password=url.password or "",
+                    database=url.database,
+                ) as connection,
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(sql)
+                return cursor.fetchall()
+
+        return run_mysql
     if target.dialect == "sqlite":
 
         def run() -> object:
@@ -142,16 +220,21 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--postgres-url")
+    parser.add_argument("--mysql-url", help="an administrator's URL (makes a scratch user)")
     options = parser.parse_args()
     sql = f"SELECT * FROM sales ORDER BY id LIMIT {options.rows}"
     table = []
     parquet: dict[str, bytes] = {}
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory)
-        urls = {"sqlite": sqlite_database(root)}
-        drop = None
+        urls = {"sqlite": sqlite_database(root), "duckdb": duckdb_database(root)}
+        drops: list[Callable[[], None]] = []
         if options.postgres_url:
             urls["postgresql"], drop = postgres_database(options.postgres_url)
+            drops.append(drop)
+        if options.mysql_url:
+            urls["mysql"], drop = mysql_database(options.mysql_url)
+            drops.append(drop)
         try:
             for dialect, url in urls.items():
                 database = ReadOnlyDatabase(parse_target(url), Limits(rows=options.rows))
@@ -171,7 +254,7 @@ def main() -> None:
                 ("sandbox: Parquet written and read into df_<name>", land, land / trip),
             ]
         finally:
-            if drop is not None:
+            for drop in drops:
                 drop()
     print(f"\n{options.rows} rows of 5 columns, median of {options.rounds} rounds\n")
     print("| step | ms | ratio |")

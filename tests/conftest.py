@@ -36,6 +36,8 @@ pytest_plugins = [
     "tests.fixtures.embedded",
     "tests.fixtures.object_storage",
     "tests.fixtures.databases",
+    "tests.fixtures.mariadb",
+    "tests.fixtures.services",
 ]
 
 # Tests talk only to 127.0.0.1: real provider credentials or endpoints from the developer's

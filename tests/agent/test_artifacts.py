@@ -15,6 +15,7 @@ from sandbox_analyst.agent.artifacts import (
     WorkdirSnapshot,
     result_image,
 )
+from sandbox_analyst.agent.tools import TurnState
 from sandbox_analyst.sandbox import Result
 from sandbox_analyst.sandbox.local import LocalSandbox
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
@@ -299,3 +300,30 @@ async def test_a_cut_listing_counts_as_new_only_files_modified_since_it() -> Non
     assert after.changed_since(before) == ["written.csv"]
     complete = WorkdirSnapshot({"kept.csv": (1, taken)}, None, taken)
     assert after.changed_since(complete) == ["old-but-unlisted.csv", "written.csv"]
+
+
+def _turn_state(sandbox: LocalSandbox) -> TurnState:
+    budget = ArtifactBudget(AgentConfig().artifact_limits, NO_ARTIFACTS)
+    return TurnState(FigureNamer(), sandbox.generation, budget)
+
+
+async def test_the_workdir_listed_as_a_turn_begins_is_its_first_calls_before(
+    sandbox: LocalSandbox,
+) -> None:
+    await sandbox.files.write("input.csv", SALES_CSV)
+    state = _turn_state(sandbox)
+    state.list_ahead(sandbox)
+    before = await state.listing_before(sandbox)
+    assert set(before.files) == {"input.csv"}
+
+
+async def test_a_listing_forgotten_while_under_way_is_taken_again(sandbox: LocalSandbox) -> None:
+    """A tool that changes the workdir (bash, write_file) forgets the listing: the next call's
+    "before" then has the change, whether or not the listing ahead had finished."""
+    state = _turn_state(sandbox)
+    state.list_ahead(sandbox)
+    state.forget_listing()
+    await sandbox.files.write("written-by-a-tool.txt", b"x")
+    before = await state.listing_before(sandbox)
+    assert "written-by-a-tool.txt" in before.files
+    state.close()

@@ -82,6 +82,15 @@ async def build_world(services: Services, client: httpx.AsyncClient, prefix: str
     )
     assert response.status_code == 201, response.text
     ids["connection"] = response.json()["id"]
+    # An MCP server an admin registered (nothing listens there either).
+    name = "".join(ch for ch in prefix if ch.isalnum()) + "rates"
+    response = await client.post(
+        "/api/admin/mcp-servers",
+        json={"name": name, "url": "http://127.0.0.1:1/mcp"},
+        headers=bearer(keys["admin"]),
+    )
+    assert response.status_code == 201, response.text
+    ids["mcp_server"] = name
     return World(keys=keys, ids=ids)
 
 

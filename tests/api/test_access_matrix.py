@@ -49,6 +49,7 @@ _ROUTE_PARAMS = {
     "{task_file}": "{path}",
     "{confirmation}": "{confirmation_id}",
     "{connection}": "{ref}",
+    "{mcp_server}": "{ref}",
     "/users/alice/": "/users/{name}/",  # a user is named by their name
 }
 _NO_AUTH = (401, 401)
@@ -171,6 +172,27 @@ TABLE: list[Row] = [
     Row("POST", "/api/connections/{connection}/test", (200, 404, 200, *_NO_AUTH)),
     Row("GET", "/api/connections/{connection}/queries", (200, 404, 200, *_NO_AUTH)),
     Row("DELETE", "/api/connections/{connection}", (204, 404, 204, *_NO_AUTH)),
+    # MCP servers: an admin's to register, test and remove; what their tools are, anyone's.
+    Row(
+        "POST",
+        "/api/admin/mcp-servers",
+        (403, 403, 201, *_NO_AUTH),
+        json={"name": "other", "url": "http://127.0.0.1:1/mcp"},
+    ),
+    Row("GET", "/api/admin/mcp-servers", (403, 403, 200, *_NO_AUTH)),
+    Row("GET", "/api/admin/mcp-servers/calls", (200, 200, 200, *_NO_AUTH)),
+    Row("GET", "/api/admin/mcp-servers/{mcp_server}", (403, 403, 200, *_NO_AUTH)),
+    Row(
+        "PATCH",
+        "/api/admin/mcp-servers/{mcp_server}",
+        (403, 403, 200, *_NO_AUTH),
+        json={"enabled": False},
+    ),
+    Row("POST", "/api/admin/mcp-servers/{mcp_server}/test", (403, 403, 200, *_NO_AUTH)),
+    # Nothing listens at its address: its tools cannot be listed, which is a clear 422.
+    Row("GET", "/api/admin/mcp-servers/{mcp_server}/tools", (403, 403, 422, *_NO_AUTH)),
+    Row("DELETE", "/api/admin/mcp-servers/{mcp_server}", (403, 403, 204, *_NO_AUTH)),
+    Row("GET", "/api/mcp-tools", (200, 200, 200, *_NO_AUTH)),
     # The OpenAI-compatible API: an assistant is a model for whoever may use it.
     Row("GET", "/v1/models", (200, 200, 200, *_NO_AUTH)),
     Row("GET", "/v1/models/{assistant}", (200, 404, 200, *_NO_AUTH)),

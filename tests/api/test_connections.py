@@ -53,8 +53,10 @@ async def test_an_unreachable_database_is_a_failed_test_not_an_error(
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
-        ({"name": "x", "url": "mysql://u:pw@h/db"}, 422, "url"),
+        ({"name": "x", "url": "oracle://u:pw@h/db"}, 422, "url"),
+        ({"name": "x", "url": "mysql://u:pw@h/db?local_infile=1"}, 422, "url"),
         ({"name": "x", "url": "sqlite:////etc/passwd"}, 403, "url"),  # an admin's to add
+        ({"name": "x", "url": "duckdb:////etc/passwd"}, 403, "url"),
         ({"name": "x", "url": "postgresql://u:pw@h/db", "shared": True}, 403, "shared"),
         ({"name": "1 bad name", "url": "postgresql://u:pw@h/db"}, 422, "name"),
         ({"name": "warehouse", "url": "postgresql://u:pw@h/db"}, 409, "name"),

@@ -22,6 +22,7 @@ from sandbox_analyst.cli.chat_session import save_artifact
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import Services
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
+from tests.cli.conftest import use_fake_model
 from tests.conftest import LiveServer, free_port
 
 CSV = "month,sales\nJan,10\nFeb,14\nMar,9\n"
@@ -38,19 +39,14 @@ def workdir(
     tmp_path: Path, database_url: str, fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """The current directory, holding sales.csv; settings point at the fake LLM."""
-    for name, value in {
-        "ANALYST_DATA_DIR": str(tmp_path / "data"),
-        "ANALYST_DATABASE_URL": database_url,
-        "ANALYST_LLM__BASE_URL": fake.openai_base_url,
-        "ANALYST_LLM__API_KEY": "test-key",
-        "ANALYST_LLM__MODEL": "test-model",
-        "ANALYST_SANDBOX__POOL_SIZE": "1",
-        "ANALYST_SANDBOX__TIMEOUT": "30",
-        # Only what the scripted code imports: a zygote preloading scikit-learn and scipy
-        # would cost seconds per invocation.
-        "ANALYST_SANDBOX__PRELOAD": '["pandas", "matplotlib.pyplot"]',
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_fake_model(
+        monkeypatch,
+        tmp_path / "data",
+        database_url,
+        fake,
+        preload=["pandas", "matplotlib.pyplot"],
+        max_retries=None,
+    )
     monkeypatch.delenv("ANALYST_SERVER_URL", raising=False)
     monkeypatch.delenv("ANALYST_API_KEY", raising=False)
     monkeypatch.chdir(tmp_path)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from sandbox_analyst.cli import app
 from sandbox_analyst.config import Settings
 from tests.fixtures.databases import PG_PASSWORD
+from tests.fixtures.mariadb import MARIADB_PASSWORD
 
 
 @pytest.fixture
@@ -58,6 +59,25 @@ def test_a_url_from_stdin_is_shown_masked(run, postgres_url: str) -> None:  # ty
     assert PG_PASSWORD not in run("connections", "list").output
 
 
+def test_mariadb_and_duckdb_connections_are_added_and_tested(  # type: ignore[no-untyped-def]
+    run, mariadb_url: str, duckdb_url: str
+) -> None:
+    added = run("connections", "add", "sales", "-", stdin=mariadb_url + "\n")
+    assert added.exit_code == 0, added.output
+    assert "mysql+pymysql://rw_" in added.output
+    assert MARIADB_PASSWORD not in added.output
+    assert "reachable: mariadb 10." in added.output
+
+    added = run("connections", "add", "local", duckdb_url)
+    assert added.exit_code == 0, added.output
+    assert "reachable: duckdb " in added.output
+
+    listed = run("connections", "list")
+    assert "mysql" in listed.output
+    assert "duckdb" in listed.output
+    assert MARIADB_PASSWORD not in listed.output
+
+
 def test_an_unreachable_database_is_added_and_said_so(run) -> None:  # type: ignore[no-untyped-def]
     added = run("connections", "add", "later", "postgresql://u:pw-x@127.0.0.1:1/db")
 
@@ -70,10 +90,10 @@ def test_an_unreachable_database_is_added_and_said_so(run) -> None:  # type: ign
 
 
 def test_a_url_that_cannot_be_used_exits_with_the_reason(run) -> None:  # type: ignore[no-untyped-def]
-    refused = run("connections", "add", "mine", "mysql://u:pw-y@db/shop")
+    refused = run("connections", "add", "mine", "oracle://u:pw-y@db/shop")
 
     assert refused.exit_code == 1
-    assert "MySQL/MariaDB connections are not supported yet" in refused.output
+    assert "'oracle' databases are not supported" in refused.output
     assert "pw-y" not in refused.output
     bad_name = run("connections", "add", "no spaces", "sqlite:////tmp/x.db")
     assert bad_name.exit_code == 2

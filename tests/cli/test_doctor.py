@@ -103,3 +103,13 @@ def test_the_live_check_lists_the_languages_a_session_runs(
     said = " ".join(result.output.split())
     expected = "python, bash, sql, r" if shutil.which("Rscript") else "python, bash, sql (no R:"
     assert f"languages: {expected}" in said, said
+
+
+def test_the_kinds_of_database_connections_are_listed_with_their_drivers(
+    environment: None,
+) -> None:
+    said = doctor_says()
+    assert "database connections: PostgreSQL (psycopg 3." in said
+    assert "MySQL/MariaDB (PyMySQL 1." in said
+    assert "SQLite (Python's sqlite3, SQLite 3." in said
+    assert "DuckDB (duckdb " in said

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from sandbox_analyst.cli import app
 from sandbox_analyst.testing import FakeLLMServer, Turn
+from tests.cli.conftest import use_fake_model
 
 CALCULATOR = """\
 import sys
@@ -31,18 +32,7 @@ def workdir(
     tmp_path: Path, database_url: str, fake: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """The current directory; settings point at the fake LLM; the sandbox preloads nothing."""
-    for name, value in {
-        "ANALYST_DATA_DIR": str(tmp_path / "data"),
-        "ANALYST_DATABASE_URL": database_url,
-        "ANALYST_LLM__BASE_URL": fake.openai_base_url,
-        "ANALYST_LLM__API_KEY": "test-key",
-        "ANALYST_LLM__MODEL": "test-model",
-        "ANALYST_LLM__MAX_RETRIES": "0",
-        "ANALYST_SANDBOX__POOL_SIZE": "1",
-        "ANALYST_SANDBOX__TIMEOUT": "30",
-        "ANALYST_SANDBOX__PRELOAD": "[]",
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_fake_model(monkeypatch, tmp_path / "data", database_url, fake, preload=[])
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

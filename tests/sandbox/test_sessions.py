@@ -194,6 +194,27 @@ async def test_an_owners_own_limit_replaces_the_cap_per_user(make_manager) -> No
         await manager.acquire(key("carol", "conv-4"))
 
 
+async def test_reusing_a_live_session_does_not_ask_for_the_owners_limit(make_manager) -> None:
+    """The limit is a database read in the service: asked only when a session must be made."""
+    manager = make_manager()
+    asked: list[str] = []
+
+    async def owner_limit(owner: str) -> int | None:
+        asked.append(owner)
+        await asyncio.sleep(0)  # a real lookup awaits: the books are read again after it
+        return None
+
+    manager.owner_limit = owner_limit
+    first, _ = await manager.acquire(key("alice", "conv-1"))
+    for _ in range(3):
+        again, created = await manager.acquire(key("alice", "conv-1"))
+        assert (again, created) == (first, False)
+    assert asked == ["alice"]
+    both = await asyncio.gather(*(manager.acquire(key("alice", "conv-2")) for _ in range(2)))
+    assert both[0][0] is both[1][0]
+    assert asked == ["alice"] * 3
+
+
 async def test_code_running_counts_as_in_use(make_manager) -> None:
     manager = make_manager(max_sessions=8, max_sessions_per_user=1)
     busy, _ = await manager.acquire(key("alice", "conv-1"))

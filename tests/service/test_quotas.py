@@ -191,6 +191,21 @@ async def test_tokens_per_day_trips_before_a_turn_and_during_one(
     await quotas.check_turn(alice.user_id)
 
 
+async def test_the_limits_a_turn_started_with_hold_until_it_ends(
+    services: Services, quotas: QuotaService, alice: Principal, root: Principal
+) -> None:
+    """Read once as the turn starts (a user without daily quotas then costs no read at each
+    step); a quota set while the turn runs counts from the next one."""
+    limits = await quotas.check_turn(alice.user_id)
+    await quotas.set_limits(root, "alice", {"tokens_per_day": 10})
+    assert await quotas.check_running_turn(alice.user_id, 1000, limits=limits) is None
+
+    limits = await quotas.check_turn(alice.user_id)
+    during = await quotas.check_running_turn(alice.user_id, 1000, limits=limits)
+    assert during is not None
+    assert during.quota == "tokens_per_day"
+
+
 async def test_cpu_seconds_per_day_trips_and_resets(
     services: Services, quotas: QuotaService, clock: Clock, alice: Principal, root: Principal
 ) -> None:

@@ -63,3 +63,52 @@ async def test_a_failing_block_commits_nothing(database_url: str) -> None:
 def test_using_a_closed_database_is_a_clear_error() -> None:
     with pytest.raises(RuntimeError, match="not open"):
         _ = Database("sqlite:///x.db").engine
+
+
+def _postgres(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("a server connection: the PostgreSQL pass runs this")
+
+
+async def _backend_pid(database: Database) -> int:
+    async with database.session() as session:
+        return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced(
+    database_url: str,
+) -> None:
+    _postgres(database_url)
+    import psycopg
+
+    database = Database(database_url, idle_ping_s=0)  # every checkout counts as idle
+    await database.open(migrate=False)
+    try:
+        dropped = await _backend_pid(database)
+        with psycopg.connect(database_url.split("?")[0], autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (dropped,))
+        assert await _backend_pid(database) != dropped
+    finally:
+        await database.close()
+
+
+async def test_a_connection_in_steady_use_is_not_checked_and_a_dead_one_is_dropped_on_failure(
+    database_url: str,
+) -> None:
+    """No round trip for a connection used moments ago; if the server dropped it all the same,
+    that one call fails and the pool starts afresh."""
+    _postgres(database_url)
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    database = Database(database_url)  # idle_ping_s: the default, far longer than this test
+    await database.open(migrate=False)
+    try:
+        dropped = await _backend_pid(database)
+        with psycopg.connect(database_url.split("?")[0], autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (dropped,))
+        with pytest.raises(DBAPIError):
+            await _backend_pid(database)
+        assert await _backend_pid(database) != dropped
+    finally:
+        await database.close()

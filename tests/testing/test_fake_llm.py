@@ -1,6 +1,8 @@
 """The fake LLM server speaks both wire formats, follows its script and records every request."""
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -185,3 +187,16 @@ def test_add_turns_extends_the_script():
         url = f"{fake.openai_base_url}/chat/completions"
         answers = [httpx.post(url, json=CHAT, headers=OPENAI_HEADERS).json() for _ in range(2)]
     assert [a["choices"][0]["message"]["content"] for a in answers] == ["one", "two"]
+
+
+def test_a_turns_latency_holds_its_answer_back_and_stop_releases_it():
+    fake = FakeLLMServer([Turn(text="late", latency=600)]).start()
+    url = f"{fake.openai_base_url}/chat/completions"
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(httpx.post, url, json=CHAT, headers=OPENAI_HEADERS, timeout=60)
+        while not fake.requests and not answer.done():  # until it has arrived, held
+            time.sleep(0.01)
+        assert not answer.done()
+        fake.stop()
+        with pytest.raises(httpx.RemoteProtocolError):  # closed unanswered: no hang
+            answer.result()

@@ -70,6 +70,6 @@ def test_a_team_answer_shows_who_speaks_and_each_handoff(
     expect(roles.first.locator('[name="role-name"]')).to_have_value("Planner")
     expect(roles.nth(1).locator('[name="role-tools"]')).to_have_value(
         "execute_code, install_package, list_files, read_file, write_file, generate_chart, "
-        "list_tables, describe_table, query_database"
+        "list_tables, describe_table, query_database, mcp_tools"
     )
     screenshot(page, "team-editor")

@@ -69,6 +69,7 @@ class Agent:
         figures = FigureNamer.after(await self.artifacts.saved_names())
         saved = await self.artifacts.saved_usage()
         toolbox = Toolbox(self.tools, self.sandbox, self.artifacts, self.config, figures, saved)
+        toolbox.state.list_ahead(self.sandbox)
         budget = asyncio.timeout(self.config.turn_timeout)
         try:
             async with budget:
@@ -86,6 +87,8 @@ class Agent:
         except LLMError as exc:
             await emit(ErrorEvent(str(exc), ErrorCode.LLM_ERROR))
             return turn.final("", "failed")
+        finally:
+            toolbox.state.close()
 
     async def _loop(self, turn: TurnLog, toolbox: Toolbox, emit: EventSink) -> FinalEvent:
         for _ in range(self.config.max_iterations):

@@ -54,6 +54,10 @@ class AssistantOut(_Out):
         description="Ids of the database connections it may query; null: every connection "
         "of the conversation's owner (their own and the shared ones).",
     )
+    mcp_tools: list[str] = Field(
+        default_factory=list,
+        description="Tools of registered MCP servers it may call (server/tool or server/*).",
+    )
     egress: list[str] | None = Field(
         None,
         description="An admin's allow-list narrowing its sandboxes' network access below the "

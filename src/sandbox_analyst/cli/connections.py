@@ -1,8 +1,8 @@
 """`analyst connections add NAME URL | list | test NAME | rm NAME | log [NAME]`: the database
 connections the agent may query (read-only). The command line acts as the server's operator:
 as the local user (the one `analyst chat` and single-user mode act as) unless `--user` names
-another, with an admin's rights (sharing, SQLite files). Give the URL as `-` to read it from
-stdin and keep the password out of the shell's history."""
+another, with an admin's rights (sharing, SQLite and DuckDB files). Give the URL as `-` to
+read it from stdin and keep the password out of the shell's history."""
 
 from __future__ import annotations
 
@@ -53,8 +53,10 @@ def add(
     url: Annotated[
         str,
         typer.Argument(
-            help="SQLAlchemy URL (postgresql://user:password@host/db, sqlite:////path/file.db)"
-            "; '-' reads it from stdin. Stored encrypted, never shown again."
+            help="SQLAlchemy URL (postgresql://user:password@host/db, "
+            "mysql://user:password@host/db, sqlite:////path/file.db, "
+            "duckdb:////path/file.duckdb); '-' reads it from stdin. Stored encrypted, never "
+            "shown again."
         ),
     ],
     description: Annotated[str, typer.Option(help="What it holds, for the model.")] = "",

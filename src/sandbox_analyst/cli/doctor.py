@@ -18,6 +18,7 @@ from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import ProviderHealth, SandboxError, SandboxProvider, create_provider
 from sandbox_analyst.sandbox.egress import EgressPolicyError, policy_from_settings
 from sandbox_analyst.sandbox.templates import DEFAULT_TEMPLATE, TemplateCatalog, TemplateError
+from sandbox_analyst.service import supported_databases
 from sandbox_analyst.store import (
     BlobStoreUnavailable,
     StorageFullError,
@@ -39,6 +40,7 @@ def doctor() -> None:
         f"{config.sandbox.backend}"
     )
     blobs_work = asyncio.run(_check_blob_storage(config))
+    _connection_kinds()
     if not _egress_policy(config):
         raise typer.Exit(ExitCode.FAILED)
     try:
@@ -91,6 +93,12 @@ async def _check_blob_storage(config: Settings) -> bool:
         f"{(time.perf_counter() - began) * 1000:.1f} ms"
     )
     return True
+
+
+def _connection_kinds() -> None:
+    """The databases a connection may name, each with the driver installed for it."""
+    kinds = ", ".join(f"{db.kind} ({db.driver})" for db in supported_databases())
+    console.print(f"database connections: {escape(kinds)}")
 
 
 async def _check(config: Settings, provider: SandboxProvider) -> str | None:

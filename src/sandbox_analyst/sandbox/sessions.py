@@ -166,12 +166,15 @@ class SessionManager:
         if self._closed:
             raise SandboxClosedError("the sandbox session manager is shut down")
         await self.start()
-        # Asked before the books are read: from here to `_make_room` nothing awaits.
+        live = self._live(key, hold)
+        if live is not None:  # the common case: no owner limit to ask for
+            return live, False
+        # Asked before the books are read again: from here to `_make_room` nothing awaits.
         owner_limit = await self.owner_limit(key.owner) if self.owner_limit else None
+        live = self._live(key, hold)
+        if live is not None:  # made by another caller while the limit was asked for
+            return live, False
         entry = self._sessions.get(key)
-        if entry is not None and not entry.sandbox.closed:
-            self._touch(entry, hold)
-            return entry.sandbox, False
         if entry is not None:
             self._forget_lost(key)
         task = self._creating.get(key)
@@ -195,6 +198,14 @@ class SessionManager:
                 self._drop_hold(key)
             raise
         return sandbox, new and created
+
+    def _live(self, key: SessionKey, hold: bool) -> Sandbox | None:
+        """The key's live session, touched (and held if `hold`), if it has one."""
+        entry = self._sessions.get(key)
+        if entry is None or entry.sandbox.closed:
+            return None
+        self._touch(entry, hold)
+        return entry.sandbox
 
     def release(self, key: SessionKey) -> None:
         """End one hold taken with `acquire(..., hold=True)`; the session is idle from now."""

@@ -38,6 +38,8 @@ from sandbox_analyst.service.connections import (
     ConnectionCreate,
     ConnectionService,
     ConnectionUrlError,
+    SupportedDatabase,
+    supported_databases,
 )
 from sandbox_analyst.service.conversations import (
     ConversationDetail,
@@ -80,6 +82,13 @@ from sandbox_analyst.service.kernels import (
     KernelNotFound,
     KernelService,
     NoSuchKernelSpec,
+)
+from sandbox_analyst.service.mcp_servers import (
+    CatalogEntry,
+    ListedTool,
+    McpServerCheck,
+    McpServerCreate,
+    McpServerService,
 )
 from sandbox_analyst.service.notebook_rerun import (
     DEFAULT_PIXEL_TOLERANCE,
@@ -146,6 +155,7 @@ __all__ = [
     "AssistantCreate",
     "AssistantService",
     "AssistantUpdate",
+    "CatalogEntry",
     "CellOutcome",
     "CellOutputs",
     "ChatEvent",
@@ -180,6 +190,10 @@ __all__ = [
     "Kernel",
     "KernelNotFound",
     "KernelService",
+    "ListedTool",
+    "McpServerCheck",
+    "McpServerCreate",
+    "McpServerService",
     "MessageEndEvent",
     "MessageEvent",
     "MessageRole",
@@ -212,6 +226,7 @@ __all__ = [
     "StderrEvent",
     "StdoutEvent",
     "StorageFull",
+    "SupportedDatabase",
     "TaskDetail",
     "TaskEndEvent",
     "TaskEvent",
@@ -254,6 +269,7 @@ __all__ = [
     "public_error",
     "rerun_cells",
     "signed_content_url",
+    "supported_databases",
     "template_of",
     "upload_inputs",
 ]

@@ -104,11 +104,18 @@ def ensure_can_share_connection(principal: Principal) -> None:
 
 
 def ensure_can_open_database_files(principal: Principal) -> None:
-    """A file database (SQLite) is a file on the server: only an admin may name one, or
-    anyone could read any file the server can."""
+    """A file database (SQLite, DuckDB) is a file on the server: only an admin may name one,
+    or anyone could read any file the server can."""
     if not principal.is_admin:
         raise Forbidden(
-            "only an admin may add a connection to a database file on the server (SQLite); "
-            "ask one to add it as a shared connection",
+            "only an admin may add a connection to a database file on the server (SQLite, "
+            "DuckDB); ask one to add it as a shared connection",
             field="url",
         )
+
+
+def ensure_can_manage_mcp_servers(principal: Principal) -> None:
+    """A stdio MCP server is a command run on the server host with the server's rights, and
+    an HTTP one is reached from inside its network: only an admin may register either."""
+    if not principal.is_admin:
+        raise Forbidden("only an admin may register, test or remove MCP servers")

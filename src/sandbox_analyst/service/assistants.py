@@ -17,6 +17,7 @@ from sandbox_analyst.sandbox import SessionSpec
 from sandbox_analyst.sandbox.egress import AllowEntry
 from sandbox_analyst.service import access
 from sandbox_analyst.service.errors import Conflict, Forbidden, ServiceError, ValidationError
+from sandbox_analyst.service.mcp_servers.specs import ToolPattern
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.secret_cipher import SecretCipher, UndecryptableSecret
 from sandbox_analyst.service.team_config import Mode, TeamConfig
@@ -46,6 +47,11 @@ PackageEntry = Annotated[str, Field(max_length=200), AfterValidator(_package_ent
 # that the editor shows what the proxy checks.
 EgressEntry = Annotated[
     str, Field(max_length=300), AfterValidator(lambda text: str(AllowEntry.parse(text)))
+]
+McpToolEntry = Annotated[
+    str,
+    Field(max_length=265, description="server/tool, or server/* for every tool of the server."),
+    AfterValidator(lambda text: str(ToolPattern.parse(text))),
 ]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
 
@@ -95,6 +101,12 @@ class AssistantFields(BaseModel):
         "describe_table, query_database); [] none; null: every connection of the "
         "conversation's owner.",
     )
+    mcp_tools: list[McpToolEntry] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Tools of registered MCP servers it may call, as server/tool or "
+        "server/* (every tool of the server); [] none.",
+    )
     egress: list[EgressEntry] | None = Field(
         None,
         max_length=100,
@@ -143,6 +155,7 @@ class AssistantUpdate(BaseModel):
     allow_installs: bool | None = None
     allowed_packages: list[PackageEntry] | None = Field(None, max_length=200)
     connections: list[Identifier] | None = Field(None, max_length=100)
+    mcp_tools: list[McpToolEntry] | None = Field(None, max_length=200)
     egress: list[EgressEntry] | None = Field(None, max_length=100)
     env_vars: dict[EnvName, EnvValue] | None = Field(None, max_length=64)
     secret_env_vars: dict[EnvName, EnvValue | None] | None = Field(
@@ -163,6 +176,7 @@ _REQUIRED = {
     "mode",
     "allow_installs",
     "allowed_packages",
+    "mcp_tools",
 }
 
 
@@ -178,6 +192,13 @@ class UsableConnections(Protocol):
     async def check_usable(self, principal: Principal, ids: list[str]) -> None: ...
 
 
+class AllowableMcpTools(Protocol):
+    """Checks that an assistant's `mcp_tools` name registered servers' tools (the MCP
+    server service)."""
+
+    async def check_allowed(self, principal: Principal, entries: list[str]) -> None: ...
+
+
 class AssistantService:
     def __init__(
         self,
@@ -186,11 +207,13 @@ class AssistantService:
         connections: UsableConnections | None = None,
         *,
         cipher: SecretCipher,
+        mcp_tools: AllowableMcpTools | None = None,
     ) -> None:
         """`templates`: checked when an assistant names one (without it, any name is taken
         and an unknown one fails when a session is made); `connections`: checks the
         connections an assistant names are its owner's to use; `cipher` encrypts its secret
-        environment variables."""
+        environment variables; `mcp_tools`: checks the MCP tools an assistant names exist."""
+        self._mcp_tools = mcp_tools
         self._db = db
         self._templates = templates
         self._connections = connections
@@ -212,11 +235,16 @@ class AssistantService:
         if ids and self._connections is not None:
             await self._connections.check_usable(principal, ids)
 
+    async def _check_mcp_tools(self, principal: Principal, entries: list[str] | None) -> None:
+        if entries and self._mcp_tools is not None:
+            await self._mcp_tools.check_allowed(principal, entries)
+
     async def create(self, principal: Principal, spec: AssistantCreate) -> Assistant:
         if spec.egress is not None:
             _check_may_set_egress(principal)
         self._check_template(spec.template)
         await self._check_connections(principal, spec.connections)
+        await self._check_mcp_tools(principal, spec.mcp_tools)
         values = spec.model_dump()
         secrets = values.pop("secret_env_vars")
         _check_env_names(spec.env_vars, secrets)
@@ -264,6 +292,7 @@ class AssistantService:
             _check_may_set_egress(principal)
         self._check_template(values.get("template"))
         await self._check_connections(principal, values.get("connections"))
+        await self._check_mcp_tools(principal, values.get("mcp_tools"))
         async with _unique_name(values.get("name", "")), self._db.session() as session:
             assistant = access.ensure_can_modify_assistant(
                 principal, await self._load(session, assistant_id)

@@ -3,15 +3,12 @@ or was refused, kept in the database (`egress_connections`) with whose session i
 shown to admins (`GET /api/admin/egress`, `analyst egress log`).
 
 The proxy records a connection as it ends, on the event loop, and must never wait for the
-database: `record` only queues the row (and writes the log line the default sink writes);
-one writer task stores the queue in batches. A database that fails loses those rows, never a
-connection, and says so in the log.
+database: `record` only queues the row (`QueuedWriter`) and writes the log line the default
+sink writes. A database that fails loses those rows, never a connection.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,9 +18,8 @@ from sandbox_analyst.sandbox.egress import EgressRecord, log_record
 from sandbox_analyst.sandbox.sessions import OWNER_LABEL, PURPOSE_LABEL
 from sandbox_analyst.service.errors import Forbidden, NotFound
 from sandbox_analyst.service.principal import Principal
+from sandbox_analyst.service.queued_writer import QueuedWriter
 from sandbox_analyst.store import Database, EgressConnection, User
-
-log = logging.getLogger(__name__)
 
 BATCH_ROWS = 200
 MAX_QUEUED_ROWS = 10_000
@@ -46,41 +42,23 @@ class EgressQuery:
 class EgressAudit:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._queue: list[EgressConnection] = []
-        self._writer: asyncio.Task[None] | None = None
-        self._dropped = 0
+        self._writer = QueuedWriter(
+            self._store, what="egress audit records", batch=BATCH_ROWS, max_queued=MAX_QUEUED_ROWS
+        )
 
     def record(self, record: EgressRecord) -> None:
         """The egress sink: log the connection and queue it for the database. Called on the
         event loop by the proxy; returns at once."""
         log_record(record)
-        if len(self._queue) >= MAX_QUEUED_ROWS:
-            self._dropped += 1
-            return
-        self._queue.append(_row(record))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write())
+        self._writer.put(_row(record))
 
     async def flush(self) -> None:
         """Wait until every queued record is stored (or given up on)."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+        await self._writer.flush()
 
-    async def _write(self) -> None:
-        while self._queue:
-            rows, self._queue = self._queue[:BATCH_ROWS], self._queue[BATCH_ROWS:]
-            try:
-                async with self._db.session() as session:
-                    session.add_all(rows)
-            except Exception:
-                log.exception("could not store %d egress audit records", len(rows))
-            if self._dropped:
-                log.warning(
-                    "%d egress audit records were dropped: more than %d waited for the database",
-                    self._dropped,
-                    MAX_QUEUED_ROWS,
-                )
-                self._dropped = 0
+    async def _store(self, rows: list[EgressConnection]) -> None:
+        async with self._db.session() as session:
+            session.add_all(rows)
 
     async def list(self, principal: Principal, query: EgressQuery) -> list[EgressConnection]:
         """The records `query` selects, newest first. Admins only; `NotFound` for an unknown

@@ -39,6 +39,8 @@ STORAGE_BYTES = "storage_bytes"
 
 QUOTA_NAMES = (SESSIONS, TURNS_PER_DAY, TOKENS_PER_DAY, CPU_SECONDS_PER_DAY, STORAGE_BYTES)
 DAILY = frozenset({TURNS_PER_DAY, TOKENS_PER_DAY, CPU_SECONDS_PER_DAY})
+# The quotas a turn can run out of while it runs (turns are counted as they start).
+RUNNING_TURN = frozenset({TOKENS_PER_DAY, CPU_SECONDS_PER_DAY})
 _FREES_WHEN = {SESSIONS: "end a session", STORAGE_BYTES: "delete files"}
 
 Clock = Callable[[], datetime]
@@ -107,6 +109,16 @@ def _checked(name: str, value: float | None) -> float | None:
             raise ValidationError(f"{name} must be a whole number", field=name)
         return int(value)
     return float(value)
+
+
+def _any_limited(limits: Mapping[str, float | None], names: Iterable[str]) -> bool:
+    return any(limits.get(name) is not None for name in names)
+
+
+def _limits_a_running_turn(limits: Mapping[str, float | None]) -> bool:
+    """Whether these limits (`check_turn`'s) can stop a turn midway: a daily quota of tokens
+    or code seconds."""
+    return _any_limited(limits, RUNNING_TURN)
 
 
 class QuotaService:
@@ -203,22 +215,29 @@ class QuotaService:
 
     async def _limited(self, user_id: str, names: Iterable[str]) -> bool:
         """Whether any of these quotas has a limit for the user (else use is not read)."""
-        limits = await self.limits(user_id)
-        return any(limits[name] is not None for name in names)
+        return _any_limited(await self.limits(user_id), names)
 
-    async def check_turn(self, user_id: str) -> None:
-        """Before a turn starts: `QuotaExceeded` if any daily quota is used up."""
-        if not await self._limited(user_id, DAILY):
-            return
+    async def check_turn(self, user_id: str) -> dict[str, float | None]:
+        """Before a turn starts: `QuotaExceeded` if any daily quota is used up. Returns the
+        user's limits, which hold for the whole turn (`check_running_turn(limits=...)`)."""
+        limits = await self.limits(user_id)
+        if not _any_limited(limits, DAILY):
+            return limits
         quotas = await self.of(user_id)
         for name in (TURNS_PER_DAY, TOKENS_PER_DAY, CPU_SECONDS_PER_DAY):
             if quotas[name].exhausted:
                 raise quotas[name].exceeded()
+        return limits
 
-    async def check_running_turn(self, user_id: str, turn_tokens: int) -> QuotaExceeded | None:
+    async def check_running_turn(
+        self, user_id: str, turn_tokens: int, *, limits: Mapping[str, float | None] | None = None
+    ) -> QuotaExceeded | None:
         """During a turn, after a model call or a code run: the quota its tokens (not stored
-        until it ends) or the day's code seconds have used up, if one is."""
-        if not await self._limited(user_id, (TOKENS_PER_DAY, CPU_SECONDS_PER_DAY)):
+        until it ends) or the day's code seconds have used up, if one is. `limits`: those
+        `check_turn` returned (a user without these quotas then costs no database read)."""
+        if limits is None:
+            limits = await self.limits(user_id)
+        if not _limits_a_running_turn(limits):
             return None
         quotas = await self.of(user_id)
         tokens = quotas[TOKENS_PER_DAY]

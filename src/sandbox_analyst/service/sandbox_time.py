@@ -3,7 +3,7 @@ it is and how long it lives, for the usage report's sandbox minutes.
 
 The session manager tells `SandboxTimeLog` of each session it opens and ends, on the event
 loop; like the egress audit, the log never makes it wait for the database: it queues the
-change and one writer stores the queue in order. While sessions are open it refreshes their
+change, stored in order (`QueuedWriter`). While sessions are open it refreshes their
 `last_seen_at` every `HEARTBEAT_S`, so that the sessions of a server that stopped without
 ending them (killed, crashed) count until it was last seen alive, not for ever.
 """
@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sandbox_analyst.sandbox import Sandbox, SessionKey
+from sandbox_analyst.service.queued_writer import QueuedWriter
 from sandbox_analyst.store import Database, SandboxSession
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,7 @@ class SandboxTimeLog:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._queue: list[_Opened | _Ended] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writer = QueuedWriter(self._store, what="changes of the sandbox time log")
         self._heartbeat: asyncio.Task[None] | None = None
         self._open: set[str] = set()
 
@@ -62,14 +62,14 @@ class SandboxTimeLog:
         change = _Opened(
             sandbox.sandbox_id, key.owner, key.purpose, sandbox.backend, created, _now()
         )
-        self._enqueue(change)
+        self._writer.put(change)
         if self._heartbeat is None:
             self._heartbeat = asyncio.get_running_loop().create_task(self._beat_forever())
 
     def ended(self, key: SessionKey, sandbox: Sandbox, reason: str) -> None:
         del key
         self._open.discard(sandbox.sandbox_id)
-        self._enqueue(_Ended(sandbox.sandbox_id, reason[:32], _now()))
+        self._writer.put(_Ended(sandbox.sandbox_id, reason[:32], _now()))
 
     async def close(self) -> None:
         """Stop refreshing and store what is queued (the manager has ended its sessions)."""
@@ -81,28 +81,17 @@ class SandboxTimeLog:
         await self.flush()
 
     async def flush(self) -> None:
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+        await self._writer.flush()
 
     # --- writing ----------------------------------------------------------------------------
 
-    def _enqueue(self, change: _Opened | _Ended) -> None:
-        self._queue.append(change)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write())
-
-    async def _write(self) -> None:
-        while self._queue:
-            changes, self._queue = self._queue, []
-            try:
-                async with self._db.session() as session:
-                    for change in changes:
-                        if isinstance(change, _Opened):
-                            await _store_opened(session, change)
-                        else:
-                            await _store_ended(session, change)
-            except Exception:
-                log.exception("could not store %d changes of the sandbox time log", len(changes))
+    async def _store(self, changes: list[_Opened | _Ended]) -> None:
+        async with self._db.session() as session:
+            for change in changes:
+                if isinstance(change, _Opened):
+                    await _store_opened(session, change)
+                else:
+                    await _store_ended(session, change)
 
     async def _beat_forever(self) -> None:
         while True:

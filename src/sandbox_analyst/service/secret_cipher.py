@@ -6,13 +6,12 @@ from sessions). Without the key the stored secrets cannot be read back."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from sandbox_analyst.config import ConfigError, Settings
+from sandbox_analyst.service.key_files import read_or_create
 
 KEY_FILE_NAME = "connections.key"
 
@@ -22,22 +21,8 @@ class UndecryptableSecret(Exception):
 
 
 def load_or_create_key(data_dir: Path) -> bytes:
-    """The generated key, created on first use; written aside and hard-linked into place so
-    that two processes starting at once agree on one key."""
-    path = data_dir / KEY_FILE_NAME
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        aside = data_dir / f".{KEY_FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(Fernet.generate_key())
-        try:
-            os.link(aside, path)
-        except FileExistsError:
-            pass
-        finally:
-            aside.unlink()
-    return path.read_bytes().strip()
+    """The generated key, created on first use."""
+    return read_or_create(data_dir / KEY_FILE_NAME, Fernet.generate_key).strip()
 
 
 class SecretCipher:

@@ -29,6 +29,7 @@ from sandbox_analyst.service.files import FileService
 from sandbox_analyst.service.forks import ForkService
 from sandbox_analyst.service.kernels import KernelService
 from sandbox_analyst.service.librechat import LibreChatService
+from sandbox_analyst.service.mcp_servers import McpServerService
 from sandbox_analyst.service.notebooks import NotebookService
 from sandbox_analyst.service.packages import PackageService
 from sandbox_analyst.service.quotas import QuotaService
@@ -64,6 +65,7 @@ class Services:
     packages: PackageService
     tasks: TaskService
     connections: ConnectionService
+    mcp_servers: McpServerService
     notebooks: NotebookService
     forks: ForkService
     usage: UsageService
@@ -112,13 +114,16 @@ class Services:
         )
         cipher = SecretCipher.from_settings(settings)
         connections = ConnectionService(db, settings, cipher)
+        mcp_servers = McpServerService(db, settings, cipher)
         quotas = QuotaService(db, settings, live_sessions=sessions.count)
         # Every front end's sessions (chat, E2B API, kernels, LibreChat, tasks) count against
         # the owner's own limit, where they have one.
         sessions.owner_limit = quotas.session_limit
         sandbox_time = SandboxTimeLog(db)
         sessions.observer = sandbox_time
-        assistants = AssistantService(db, templates, connections, cipher=cipher)
+        assistants = AssistantService(
+            db, templates, connections, cipher=cipher, mcp_tools=mcp_servers
+        )
         conversations = ConversationService(db, blobs, conversation_sandboxes)
         files = FileService(
             db,
@@ -150,6 +155,7 @@ class Services:
                 packages=packages,
                 replicas=runners,
                 connections=connections,
+                mcp_servers=mcp_servers,
                 quotas=quotas,
             ),
             runners=runners,
@@ -174,6 +180,7 @@ class Services:
                 replicas=runners,
             ),
             connections=connections,
+            mcp_servers=mcp_servers,
             notebooks=NotebookService(db, blobs, conversations, templates),
             forks=ForkService(db, blobs, conversation_sandboxes, assistants, quotas),
             usage=UsageService(db),

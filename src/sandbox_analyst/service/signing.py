@@ -13,31 +13,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 import time
 from pathlib import Path
+
+from sandbox_analyst.service.key_files import read_or_create
 
 SECRET_FILE_NAME = "secret.key"
 
 
 def load_or_create_secret(data_dir: Path) -> bytes:
-    """The server secret, created on first use. Written aside and hard-linked into place, so
-    two processes starting at once agree on one secret and never read a half-written file."""
+    """The server secret, created on first use."""
     path = data_dir / SECRET_FILE_NAME
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        aside = data_dir / f".{SECRET_FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        try:
-            os.link(aside, path)
-        except FileExistsError:
-            pass
-        finally:
-            aside.unlink()
-    return bytes.fromhex(path.read_text().strip())
+    return bytes.fromhex(read_or_create(path, lambda: secrets.token_hex(32).encode()).decode())
 
 
 class UrlSigner:

@@ -47,22 +47,29 @@ class TurnClaims:
         for _attempt in range(5):
             try:
                 async with self._db.session() as session:
-                    conversation = await session.scalar(
-                        select(Conversation)
+                    # The conversation's row lock, taken by touching it: appends to one
+                    # conversation queue on PostgreSQL (SQLite transactions already take
+                    # the write lock).
+                    touched = await session.scalar(
+                        update(Conversation)
                         .where(Conversation.id == conversation_id)
-                        # Appends to one conversation queue on PostgreSQL (SQLite
-                        # transactions already take the write lock).
-                        .with_for_update()
+                        .values(updated_at=utcnow())
+                        .returning(Conversation.id)
                     )
-                    if conversation is None:
+                    if touched is None:
                         raise NotFound("conversation not found")
-                    if await self._streaming(session, conversation_id):
-                        raise TurnAlreadyRunning(conversation_id)
-                    last = await session.scalar(
-                        select(func.max(Message.seq)).where(
-                            Message.conversation_id == conversation_id
+                    # The last number and whether a turn streams, in one look at the
+                    # conversation's messages.
+                    last, streaming = (
+                        await session.execute(
+                            select(
+                                func.max(Message.seq),
+                                func.count(Message.id).filter(Message.status == "streaming"),
+                            ).where(Message.conversation_id == conversation_id)
                         )
-                    )
+                    ).one()
+                    if streaming:
+                        raise TurnAlreadyRunning(conversation_id)
                     seq = (last or 0) + 1
                     user = Message(
                         conversation_id=conversation_id, seq=seq, role="user", content=content
@@ -76,7 +83,6 @@ class TurnClaims:
                         runner_id=runner_id,
                     )
                     session.add_all([user, assistant])
-                    conversation.updated_at = utcnow()
                 return user, assistant
             except IntegrityError:
                 # Another writer took the sequence numbers, or (the index) the turn's claim.

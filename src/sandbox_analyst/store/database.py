@@ -3,17 +3,24 @@
 SQLite gets WAL (a SIGKILL loses nothing committed), foreign keys ON, and transactions that
 take the write lock when they begin, with a busy timeout, so concurrent writers wait for
 each other instead of failing.
+
+A pooled server connection is checked with a `SELECT 1` before use only when it has sat idle
+for `IDLE_PING_S`: that is when a database restart, an idle timeout or a dropped TCP
+connection leaves a dead one in the pool, and a dead one is then replaced before the caller
+gets it. Checking every checkout (SQLAlchemy's `pool_pre_ping`) cost a round trip per
+transaction, a quarter of a chat turn's own time on PostgreSQL (benchmarks/agent.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -26,6 +33,8 @@ from sandbox_analyst.store.migrate import upgrade_to_head
 from sandbox_analyst.store.urls import async_url, is_sqlite, sqlite_path
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+IDLE_PING_S = 10.0
+_RETURNED_AT = "analyst_returned_at"  # in a pooled connection's `info`: when it came back
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -46,11 +55,35 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _note_return(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_RETURNED_AT] = time.monotonic()
+
+
+def _ping_if_idle(idle_ping_s: float) -> Any:
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at < idle_ping_s:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+        except Exception as exc:
+            # The pool drops this connection and checks out (or opens) another one.
+            raise DisconnectionError("a pooled connection was found dead") from exc
+
+    return ping
+
+
 class Database:
     """One engine and its session factory. `await open()` migrates and connects."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, idle_ping_s: float = IDLE_PING_S) -> None:
+        """`idle_ping_s`: a pooled server connection idle this long is checked before use."""
         self.url = url
+        self._idle_ping_s = idle_ping_s
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
 
@@ -61,10 +94,13 @@ class Database:
         if migrate:
             # Alembic is synchronous; keep the event loop free while it runs.
             await asyncio.to_thread(upgrade_to_head, self.url)
-        engine = create_async_engine(async_url(self.url), pool_pre_ping=True)
-        if is_sqlite(self.url):
+        engine = create_async_engine(async_url(self.url))
+        if is_sqlite(self.url):  # a file: no connection to lose
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(engine.sync_engine, "begin", _begin_immediate)
+        else:
+            event.listen(engine.sync_engine, "checkin", _note_return)
+            event.listen(engine.sync_engine, "checkout", _ping_if_idle(self._idle_ping_s))
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 

@@ -182,6 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(turn.error_status, body_json, headers)
             return
         delay = turn.chunk_delay or (SLOW_CHUNK_DELAY if "slow" in self.fake.quirks else 0.0)
+        if turn.latency and self.fake._stopping.wait(turn.latency):
+            return
         if anthropic:
             self._answer_anthropic(turn, body, model, delay)
         else:

@@ -36,6 +36,7 @@ class Turn:
     retry_after: float | None = None
     error_message: str | None = None
     chunk_delay: float = 0.0
+    latency: float = 0.0  # seconds before the answer starts: a model's time to first token
     hang_after: int | None = None  # stream this many chunks, then go silent, connection open
     drop_after: int | None = None  # stream this many chunks, then close the connection
     usage: tuple[int, int] = (10, 5)

@@ -13,6 +13,7 @@ from sandbox_analyst.service import ConnectionCreate, Principal, Services
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
 from tests.api.chat.conftest import make_chatter
 from tests.fixtures.databases import PG_PASSWORD
+from tests.fixtures.mariadb import MARIADB_PASSWORD
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -126,19 +127,24 @@ async def test_a_write_or_bad_sql_is_an_observation_the_model_can_act_on(
     assert "aggregate or filter in SQL" in limited
 
 
+@pytest.mark.parametrize(
+    ("server", "password"), [("postgres_url", PG_PASSWORD), ("mariadb_url", MARIADB_PASSWORD)]
+)
 async def test_the_credential_is_nowhere_in_the_sandbox(
     fake: FakeLLMServer,
     services: Services,
     client: httpx.AsyncClient,
-    postgres_url: str,
+    request: pytest.FixtureRequest,
+    server: str,
+    password: str,
     app_settings,
 ) -> None:
     alice = await make_chatter(services, client, "alice")
-    await give_connection(services, "alice", postgres_url)
+    await give_connection(services, "alice", request.getfixturevalue(server))
     # The code carries the password reversed, so that it is not itself a copy of it.
     search = f"""
 import os, pathlib
-secret = {PG_PASSWORD[::-1]!r}[::-1].encode()
+secret = {password[::-1]!r}[::-1].encode()
 in_env = any(secret in f"{{k}}={{v}}".encode() for k, v in os.environ.items())
 hits = []
 for root in {{pathlib.Path.cwd(), pathlib.Path("/tmp"), pathlib.Path.home()}}:
@@ -163,7 +169,7 @@ print("env:", in_env, "files:", hits, "key visible:", key.exists())
 
     assert [result["success"] for result in reply.of("tool_result")] == [True, True]
     assert "env: False files: [] key visible: False" in reply.stdout
-    assert PG_PASSWORD not in str(reply.events)
+    assert password not in str(reply.events)
 
 
 async def test_only_the_conversation_owners_connections_are_offered(

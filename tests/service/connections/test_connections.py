@@ -1,7 +1,8 @@
 """The connection registry: a connection's URL is checked when it is added, stored encrypted
 (the password is nowhere in the database) and shown masked; each user sees their own and the
-shared ones, never another user's; sharing and SQLite files are for admins; a turn gets only
-the connections its conversation's owner may use; every call a turn makes is audited."""
+shared ones, never another user's; sharing and database files (SQLite, DuckDB) are for
+admins; a turn gets only the connections its conversation's owner may use, on every kind of
+database; every call a turn makes is audited."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from sandbox_analyst.service import (
     ValidationError,
 )
 from sandbox_analyst.service.secret_cipher import KEY_FILE_NAME, SecretCipher
-from tests.fixtures.databases import PG_PASSWORD
+from tests.fixtures.databases import PG_PASSWORD, shop_duckdb
 
 
 def spec(name: str, url: str, **fields: object) -> ConnectionCreate:
@@ -108,8 +109,10 @@ async def test_sharing_and_database_files_are_for_admins(
         await services.connections.create(alice, spec("shop", postgres_url, shared=True))
     assert caught.value.field == "shared"
     # Refused before the file is looked at: a user learns nothing of the server's files.
-    with pytest.raises(Forbidden):
-        await services.connections.create(alice, spec("probe", "sqlite:////nowhere/x.db"))
+    for probe in ("sqlite:////nowhere/x.db", "duckdb:////nowhere/x.duckdb"):
+        with pytest.raises(Forbidden) as caught:
+            await services.connections.create(alice, spec("probe", probe))
+        assert "(SQLite, DuckDB)" in caught.value.message
     assert await services.connections.list(alice) == []
 
 
@@ -117,10 +120,19 @@ async def test_sharing_and_database_files_are_for_admins(
     ("url", "message"),
     [
         ("not a url", "not a database URL"),
-        ("mysql://u:p@db/shop", "MySQL/MariaDB connections are not supported yet"),
-        ("duckdb:////tmp/x.duckdb", "DuckDB connections are not supported yet"),
-        ("oracle://u:p@db/shop", "'oracle' databases are not supported"),
+        (
+            "oracle://u:p@db/shop",
+            "'oracle' databases are not supported: PostgreSQL, MySQL/MariaDB, SQLite and "
+            "DuckDB are",
+        ),
+        ("mysql://u:p@/shop", "a MySQL/MariaDB URL names a host"),
+        ("mysql://u:p@db/shop?local_infile=1", "URL option 'local_infile' is not accepted"),
+        ("mariadb+mysqldb://u:p@db/shop?init_command=x", "option 'init_command' is not"),
+        ("mysql://u:p@db/shop?ssl=maybe", "the MySQL/MariaDB URL option ssl is true or false"),
         ("sqlite://", "in-memory database has nothing to read"),
+        ("duckdb:///:memory:", "in-memory database has nothing to read"),
+        ("duckdb:////nowhere/shop.duckdb", "no DuckDB database file at /nowhere/shop.duckdb"),
+        ("duckdb:////etc/hostname", "is not a DuckDB database file"),
         ("sqlite:////nowhere/shop.db", "no SQLite database file at /nowhere/shop.db"),
         ("sqlite:////tmp/a\x00b.db", "not a usable file path"),
         ("sqlite:////etc/hostname", "is not a SQLite database file"),
@@ -152,6 +164,28 @@ async def test_the_servers_own_files_cannot_be_opened(
             root, spec("keys", f"sqlite:///{settings.data_dir}/keys.db")
         )
     assert "data directory" in caught.value.message
+    shop_duckdb(settings.data_dir / "inside.duckdb")
+    with pytest.raises(ValidationError) as caught:
+        await services.connections.create(
+            root, spec("inside", f"duckdb:///{settings.data_dir}/inside.duckdb")
+        )
+    assert "data directory" in caught.value.message
+
+
+async def test_mysql_and_duckdb_urls_are_kept_with_the_driver_that_runs_them(
+    services: Services, root: Principal, duckdb_url: str
+) -> None:
+    record = await services.connections.create(
+        root, spec("warehouse", "mariadb://reader:pw-z@db.internal:3307/sales?charset=utf8mb4")
+    )
+    assert record.dialect == "mysql"
+    assert record.url_masked == "mysql+pymysql://reader:***@db.internal:3307/sales?charset=utf8mb4"
+    assert "pw-z" not in await stored_text(services)
+    local = await services.connections.create(root, spec("local", duckdb_url))
+    assert (local.dialect, local.url_masked) == ("duckdb", duckdb_url)
+    check = await services.connections.test(root, "local")
+    assert check.ok, check.detail
+    assert check.detail.startswith("duckdb 1.") or check.detail.startswith("duckdb 2.")
 
 
 async def test_names_are_unique_per_owner(
@@ -166,12 +200,12 @@ async def test_names_are_unique_per_owner(
 
 
 async def test_a_turn_gets_only_what_its_conversations_owner_may_use(
-    services: Services, alice: Principal, bob: Principal, root: Principal, sqlite_url: str
+    services: Services, alice: Principal, bob: Principal, root: Principal, shop_url: str
 ) -> None:
     alices = await services.connections.create(
-        root, spec("alices", sqlite_url), owner_id=alice.user_id
+        root, spec("alices", shop_url), owner_id=alice.user_id
     )
-    shared = await services.connections.create(root, spec("shared", sqlite_url, shared=True))
+    shared = await services.connections.create(root, spec("shared", shop_url, shared=True))
 
     everything = await services.connections.for_turn(bob.user_id, None, None)
     assert [c.name for c in everything.connections()] == ["shared"]
@@ -205,9 +239,9 @@ async def test_an_assistant_may_name_only_connections_its_owner_may_use(
 
 
 async def test_every_call_of_a_turn_is_in_the_audit_log(
-    services: Services, alice: Principal, bob: Principal, root: Principal, sqlite_url: str
+    services: Services, alice: Principal, bob: Principal, root: Principal, shop_url: str
 ) -> None:
-    await services.connections.create(root, spec("shop", sqlite_url), owner_id=alice.user_id)
+    await services.connections.create(root, spec("shop", shop_url), owner_id=alice.user_id)
     databases = await services.connections.for_turn(alice.user_id, "conv-1", None)
 
     await databases.tables("shop")

@@ -55,9 +55,9 @@ def _tool_messages(body: dict) -> list[str]:
 
 
 async def test_the_calculator_task_creates_both_files_and_the_program_works(
-    task_services: Services, fake: FakeLLMServer, sandbox: LocalSandbox
+    model_services: Services, fake: FakeLLMServer, sandbox: LocalSandbox
 ) -> None:
-    alice = await user(task_services, "alice")
+    alice = await user(model_services, "alice")
     fake.add_turns(
         Turn(tool_calls=[("write_file", {"path": "calculator.py", "content": CALCULATOR})]),
         Turn(tool_calls=[("write_file", {"path": "README.md", "content": README})]),
@@ -66,9 +66,9 @@ async def test_the_calculator_task_creates_both_files_and_the_program_works(
     )
     prompt = "Create a simple Python calculator: calculator.py and a README.md with usage"
 
-    run = await task_services.tasks.start(alice, TaskRequest(prompt))
+    run = await model_services.tasks.start(alice, TaskRequest(prompt))
     events = await events_of(run)
-    detail = await finished(task_services, alice, run)
+    detail = await finished(model_services, alice, run)
 
     assert detail.task.status == "complete"
     assert detail.task.summary == SUMMARY
@@ -89,7 +89,7 @@ async def test_the_calculator_task_creates_both_files_and_the_program_works(
     assert kinds.count("tool_result") == 3
     assert kinds[-1] == "task_end"
     # The stored program works: run it in a sandbox of the test's own.
-    content = await task_services.tasks.file(alice, run.task_id, "calculator.py")
+    content = await model_services.tasks.file(alice, run.task_id, "calculator.py")
     await sandbox.files.write("calculator.py", b"".join([c async for c in content.chunks]))
     result = await sandbox.run_command("python calculator.py 6 '*' 7")
     assert result.exit_code == 0, result.stderr
@@ -97,9 +97,9 @@ async def test_the_calculator_task_creates_both_files_and_the_program_works(
 
 
 async def test_a_failing_command_is_fed_back_and_the_model_fixes_it(
-    task_services: Services, fake: FakeLLMServer
+    model_services: Services, fake: FakeLLMServer
 ) -> None:
-    alice = await user(task_services, "alice")
+    alice = await user(model_services, "alice")
     seen: list[str] = []
 
     def fix_after_reading_the_error(body: dict) -> Turn:
@@ -114,9 +114,9 @@ async def test_a_failing_command_is_fed_back_and_the_model_fixes_it(
         Turn(text="Fixed the typo; hello.py prints hello."),
     )
 
-    run = await task_services.tasks.start(alice, TaskRequest("Write hello.py and run it"))
+    run = await model_services.tasks.start(alice, TaskRequest("Write hello.py and run it"))
     events = await events_of(run)
-    detail = await finished(task_services, alice, run)
+    detail = await finished(model_services, alice, run)
 
     assert "CommandExitError: exit code 1" in seen[0]
     assert "NameError" in seen[0]
@@ -128,9 +128,9 @@ async def test_a_failing_command_is_fed_back_and_the_model_fixes_it(
 
 
 async def test_a_changed_input_gets_a_unified_diff(
-    task_services: Services, fake: FakeLLMServer
+    model_services: Services, fake: FakeLLMServer
 ) -> None:
-    alice = await user(task_services, "alice")
+    alice = await user(model_services, "alice")
     original = "def area(r):\n    return 3 * r * r\n"
     fake.add_turns(
         Turn(tool_calls=[("edit_file", {"path": "geo.py", "old": "3 * r", "new": "3.14159 * r"})]),
@@ -138,8 +138,8 @@ async def test_a_changed_input_gets_a_unified_diff(
     )
     request = TaskRequest("Make area() exact", inputs=[TaskInput("geo.py", original.encode())])
 
-    run = await task_services.tasks.start(alice, request)
-    detail = await finished(task_services, alice, run)
+    run = await model_services.tasks.start(alice, request)
+    detail = await finished(model_services, alice, run)
 
     (record,) = detail.files
     assert record.path == "geo.py"
@@ -150,9 +150,9 @@ async def test_a_changed_input_gets_a_unified_diff(
 
 
 async def test_confirm_mode_refusing_a_command_tells_the_model_and_runs_nothing(
-    task_services: Services, fake: FakeLLMServer
+    model_services: Services, fake: FakeLLMServer
 ) -> None:
-    alice = await user(task_services, "alice")
+    alice = await user(model_services, "alice")
     asked: list[str] = []
     seen: list[str] = []
 
@@ -174,9 +174,9 @@ async def test_confirm_mode_refusing_a_command_tells_the_model_and_runs_nothing(
         permission=Permission.CONFIRM,
     )
 
-    run = await task_services.tasks.start(alice, request, decide=refuse)
+    run = await model_services.tasks.start(alice, request, decide=refuse)
     events = await events_of(run)
-    detail = await finished(task_services, alice, run)
+    detail = await finished(model_services, alice, run)
 
     assert asked == ["rm -rf data.txt"]
     assert "CommandRefused" in seen[0]
@@ -188,38 +188,38 @@ async def test_confirm_mode_refusing_a_command_tells_the_model_and_runs_nothing(
 
 
 async def test_confirm_mode_over_the_service_waits_for_an_answer(
-    task_services: Services, fake: FakeLLMServer
+    model_services: Services, fake: FakeLLMServer
 ) -> None:
-    alice = await user(task_services, "alice")
+    alice = await user(model_services, "alice")
     fake.add_turns(
         Turn(tool_calls=[("bash", {"command": "echo allowed > out.txt"})]),
         Turn(text="Wrote out.txt."),
     )
     request = TaskRequest("Write out.txt", permission=Permission.CONFIRM)
 
-    run = await task_services.tasks.start(alice, request)
+    run = await model_services.tasks.start(alice, request)
     index = 0
     while (event := await run.next_event(index)).type != "confirm":
         index += 1
-    await task_services.tasks.answer(alice, run.task_id, event.confirmation_id, allowed=True)
-    detail = await finished(task_services, alice, run)
+    await model_services.tasks.answer(alice, run.task_id, event.confirmation_id, allowed=True)
+    detail = await finished(model_services, alice, run)
 
     assert detail.task.status == "complete"
     assert [record.path for record in detail.files] == ["out.txt"]
 
 
 async def test_the_task_timeout_stops_the_agent_and_its_command(
-    task_services: Services, fake: FakeLLMServer
+    model_services: Services, fake: FakeLLMServer
 ) -> None:
-    alice = await user(task_services, "alice")
+    alice = await user(model_services, "alice")
     fake.add_turns(
         Turn(tool_calls=[("bash", {"command": "echo started > begun.txt; sleep 60; touch late"})]),
         Turn(text="never asked"),
     )
 
-    run = await task_services.tasks.start(alice, TaskRequest("Take long", timeout=3))
+    run = await model_services.tasks.start(alice, TaskRequest("Take long", timeout=3))
     events = await events_of(run)
-    detail = await finished(task_services, alice, run)
+    detail = await finished(model_services, alice, run)
 
     assert detail.task.status == "timed_out"
     assert "3 s" in detail.task.error
@@ -229,31 +229,31 @@ async def test_the_task_timeout_stops_the_agent_and_its_command(
 
 
 async def test_cancelling_a_task_kills_its_command_and_keeps_what_it_made(
-    task_services: Services, fake: FakeLLMServer
+    model_services: Services, fake: FakeLLMServer
 ) -> None:
-    alice = await user(task_services, "alice")
+    alice = await user(model_services, "alice")
     command = "echo x > made.txt; echo ready; sleep 60; touch late"
     fake.add_turns(Turn(tool_calls=[("bash", {"command": command})]))
 
-    run = await task_services.tasks.start(alice, TaskRequest("Take long"))
+    run = await model_services.tasks.start(alice, TaskRequest("Take long"))
     index = 0
     while (await run.next_event(index)).type != "stdout":
         index += 1
-    assert await task_services.tasks.cancel(alice, run.task_id)
-    detail = await finished(task_services, alice, run)
+    assert await model_services.tasks.cancel(alice, run.task_id)
+    detail = await finished(model_services, alice, run)
 
     assert detail.task.status == "cancelled"
     assert [record.path for record in detail.files] == ["made.txt"]
-    assert not await task_services.tasks.cancel(alice, run.task_id)
+    assert not await model_services.tasks.cancel(alice, run.task_id)
 
 
 async def test_paths_outside_the_workdir_are_refused_and_nothing_escapes(
-    task_services: Services, fake: FakeLLMServer, tmp_path_factory: pytest.TempPathFactory
+    model_services: Services, fake: FakeLLMServer, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    alice = await user(task_services, "alice")
+    alice = await user(model_services, "alice")
     for name in ("../../etc/passwd", "/etc/passwd", "a/../../x"):
         with pytest.raises(ValidationError, match="inside the working directory"):
-            await task_services.tasks.start(
+            await model_services.tasks.start(
                 alice, TaskRequest("x", inputs=[TaskInput(name, b"owned")])
             )
     fake.add_turns(
@@ -262,9 +262,9 @@ async def test_paths_outside_the_workdir_are_refused_and_nothing_escapes(
         Turn(text="I could not leave the working directory."),
     )
 
-    run = await task_services.tasks.start(alice, TaskRequest("Escape"))
+    run = await model_services.tasks.start(alice, TaskRequest("Escape"))
     events = await events_of(run)
-    detail = await finished(task_services, alice, run)
+    detail = await finished(model_services, alice, run)
 
     refused = [e for e in events if e.type == "tool_result"]
     assert [e.success for e in refused] == [False, False]
@@ -274,38 +274,38 @@ async def test_paths_outside_the_workdir_are_refused_and_nothing_escapes(
 
 
 async def test_another_user_cannot_see_the_task(
-    task_services: Services, fake: FakeLLMServer
+    model_services: Services, fake: FakeLLMServer
 ) -> None:
-    alice, bob = await user(task_services, "alice"), await user(task_services, "bob")
+    alice, bob = await user(model_services, "alice"), await user(model_services, "bob")
     fake.add_turns(
         Turn(tool_calls=[("write_file", {"path": "secret.txt", "content": "alice's"})]),
         Turn(text="Done."),
     )
-    run = await task_services.tasks.start(alice, TaskRequest("Write a secret"))
-    await finished(task_services, alice, run)
+    run = await model_services.tasks.start(alice, TaskRequest("Write a secret"))
+    await finished(model_services, alice, run)
 
-    assert await task_services.tasks.list(bob) == []
-    assert [task.id for task in await task_services.tasks.list(alice)] == [run.task_id]
+    assert await model_services.tasks.list(bob) == []
+    assert [task.id for task in await model_services.tasks.list(alice)] == [run.task_id]
     for attempt in (
-        task_services.tasks.get(bob, run.task_id),
-        task_services.tasks.file(bob, run.task_id, "secret.txt"),
-        task_services.tasks.result_zip(bob, run.task_id),
-        task_services.tasks.cancel(bob, run.task_id),
+        model_services.tasks.get(bob, run.task_id),
+        model_services.tasks.file(bob, run.task_id, "secret.txt"),
+        model_services.tasks.result_zip(bob, run.task_id),
+        model_services.tasks.cancel(bob, run.task_id),
     ):
         with pytest.raises(NotFound):
             await attempt
 
 
 async def test_the_step_log_is_json_and_says_what_happened(
-    task_services: Services, fake: FakeLLMServer
+    model_services: Services, fake: FakeLLMServer
 ) -> None:
-    alice = await user(task_services, "alice")
+    alice = await user(model_services, "alice")
     fake.add_turns(
         Turn(text="Let me look.", tool_calls=[("glob", {"pattern": "**/*"})]),
         Turn(text="Nothing here yet."),
     )
-    run = await task_services.tasks.start(alice, TaskRequest("Look around", max_steps=3))
-    detail = await finished(task_services, alice, run)
+    run = await model_services.tasks.start(alice, TaskRequest("Look around", max_steps=3))
+    detail = await finished(model_services, alice, run)
 
     steps = [(step.kind, step.data) for step in detail.steps]
     json.dumps([data for _, data in steps])  # storable and sendable as it is
@@ -316,16 +316,16 @@ async def test_the_step_log_is_json_and_says_what_happened(
 
 
 async def test_a_task_that_spends_its_steps_ends_max_steps_with_the_agents_account(
-    task_services: Services, fake: FakeLLMServer
+    model_services: Services, fake: FakeLLMServer
 ) -> None:
-    alice = await user(task_services, "alice")
+    alice = await user(model_services, "alice")
     fake.add_turns(
         Turn(tool_calls=[("bash", {"command": "echo step > one.txt"})]),
         Turn(text="I wrote one.txt but ran out of steps before the rest."),
     )
 
-    run = await task_services.tasks.start(alice, TaskRequest("Do three things", max_steps=1))
-    detail = await finished(task_services, alice, run)
+    run = await model_services.tasks.start(alice, TaskRequest("Do three things", max_steps=1))
+    detail = await finished(model_services, alice, run)
 
     assert detail.task.status == "max_steps"
     assert detail.task.max_steps == 1
@@ -335,10 +335,10 @@ async def test_a_task_that_spends_its_steps_ends_max_steps_with_the_agents_accou
 
 
 async def test_tasks_left_running_by_a_server_that_is_gone_are_marked_interrupted(
-    task_services: Services,
+    model_services: Services,
 ) -> None:
-    alice = await user(task_services, "alice")
-    async with task_services.db.session() as session:
+    alice = await user(model_services, "alice")
+    async with model_services.db.session() as session:
         orphan = Task(
             owner_id=alice.user_id,
             prompt="left behind",
@@ -352,7 +352,7 @@ async def test_tasks_left_running_by_a_server_that_is_gone_are_marked_interrupte
         )
         session.add(orphan)
 
-    assert await task_services.tasks.sweep() == 1
-    detail = await task_services.tasks.get(alice, orphan.id)
+    assert await model_services.tasks.sweep() == 1
+    detail = await model_services.tasks.get(alice, orphan.id)
     assert detail.task.status == "interrupted"
     assert detail.task.error == "the server stopped"

@@ -47,7 +47,7 @@ from sandbox_analyst.agent.team.handoff import (
     handoff_tools,
 )
 from sandbox_analyst.agent.team.prompts import role_prompt
-from sandbox_analyst.agent.team.spec import Role, TeamSpec
+from sandbox_analyst.agent.team.spec import MCP_TOOLS, Role, TeamSpec
 from sandbox_analyst.agent.team.termination import (
     REPEATED_FAILURE_LIMIT,
     HandoffGuard,
@@ -55,7 +55,13 @@ from sandbox_analyst.agent.team.termination import (
     TerminateFilter,
     without_terminate,
 )
-from sandbox_analyst.agent.tools import Toolbox, ToolRegistry, TurnState, analyst_tools
+from sandbox_analyst.agent.tools import (
+    MCP_TOOL_PREFIX,
+    Toolbox,
+    ToolRegistry,
+    TurnState,
+    analyst_tools,
+)
 from sandbox_analyst.llm import LLM, ChatMessage, LLMError, ToolCall
 from sandbox_analyst.sandbox import Sandbox
 
@@ -132,6 +138,7 @@ class Team:
         saved = await self.artifacts.saved_usage()
         budget = ArtifactBudget(self.config.artifact_limits, saved)
         state = TurnState(figures, self.sandbox.generation, budget)
+        state.list_ahead(self.sandbox)
         seats = {role.name: self._seat(role, state, saved) for role in self.spec.roles}
         progress = _Progress(speaker=self.spec.entry.name)
         timeout = self.spec.timeout or self.config.turn_timeout
@@ -162,10 +169,15 @@ class Team:
             speaker = progress.speaker
             await emit(ErrorEvent(str(exc), ErrorCode.LLM_ERROR, agent=speaker))
             return turn.final("", "failed", stop_reason=StopReason.FAILED, agent=speaker)
+        finally:
+            state.close()
 
     def _seat(self, role: Role, state: TurnState, saved: ArtifactUsage) -> _Seat:
         offered_handoffs, answering_handoffs = handoff_tools(self.spec, role)
-        own = self.tools.subset(name for name in role.tools if name in self.tools)
+        names = [name for name in role.tools if name in self.tools]
+        if MCP_TOOLS in role.tools:
+            names += [name for name in self.tools.names() if name.startswith(MCP_TOOL_PREFIX)]
+        own = self.tools.subset(names)
         offered = ToolRegistry([*own, *offered_handoffs])
         answering = ToolRegistry([*own, *answering_handoffs])
         toolbox = Toolbox(

@@ -25,6 +25,9 @@ from sandbox_analyst.agent.tools import (
 PLANNER, CODE_AGENT, ANALYST_AGENT = "Planner", "CodeAgent", "AnalystAgent"
 TERMINATE = "TERMINATE"
 INSTALL_PACKAGE = "install_package"  # offered when the tool registry has one (templates)
+# Stands for every MCP tool the assistant is allowed (mcp__<server>__<tool>): their names are
+# the admin's servers', not known when a team is written.
+MCP_TOOLS = "mcp_tools"
 # Tools a role may name: ours, and those another part of the product may register. A role's
 # tool the turn's registry lacks is left out of what it is offered.
 ROLE_TOOLS = (
@@ -36,6 +39,7 @@ ROLE_TOOLS = (
     GENERATE_CHART,
     PREVIEW_FILE,
     *DATABASE_TOOLS,  # offered when the assistant may query a database connection
+    MCP_TOOLS,
 )
 _ROLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")  # a handoff tool's name must be valid
 MAX_ROLES = 8
@@ -203,6 +207,7 @@ def default_team() -> TeamSpec:
                     WRITE_FILE,
                     GENERATE_CHART,
                     *DATABASE_TOOLS,
+                    MCP_TOOLS,
                 ),
                 handoffs=(PLANNER,),
             ),

@@ -39,6 +39,19 @@ from sandbox_analyst.agent.tools.database_access import (
 from sandbox_analyst.agent.tools.execute_code import EXECUTE_CODE, normalise_code
 from sandbox_analyst.agent.tools.files import LIST_FILES, PREVIEW_FILE
 from sandbox_analyst.agent.tools.install_package import install_package_tool, with_installs
+from sandbox_analyst.agent.tools.mcp import (
+    MCP_TOOL_PREFIX,
+    mcp_tools,
+    offered_name,
+    with_mcp_tools,
+)
+from sandbox_analyst.agent.tools.mcp_access import (
+    McpCallResult,
+    McpImage,
+    McpToolAccess,
+    McpToolError,
+    McpToolInfo,
+)
 from sandbox_analyst.agent.tools.registry import Tool, ToolHandler, ToolRegistry
 from sandbox_analyst.agent.tools.toolbox import Toolbox
 from sandbox_analyst.agent.tools.workdir_files import READ_FILE, WRITE_FILE
@@ -53,6 +66,7 @@ __all__ = [
     "GLOB",
     "GREP",
     "LIST_FILES",
+    "MCP_TOOL_PREFIX",
     "PREVIEW_FILE",
     "QUERY_DATABASE",
     "READ_FILE",
@@ -66,6 +80,11 @@ __all__ = [
     "DatabaseToolError",
     "ForeignKey",
     "InvalidArguments",
+    "McpCallResult",
+    "McpImage",
+    "McpToolAccess",
+    "McpToolError",
+    "McpToolInfo",
     "QueryRows",
     "TableDescription",
     "TableName",
@@ -81,7 +100,10 @@ __all__ = [
     "coding_tools",
     "database_tools",
     "install_package_tool",
+    "mcp_tools",
     "normalise_code",
+    "offered_name",
     "with_databases",
     "with_installs",
+    "with_mcp_tools",
 ]

@@ -97,7 +97,7 @@ def bash_tool(approve: CommandApprover | None = None) -> Tool:
 
 
 async def _run_command(context: ToolContext, command: str) -> Observation:
-    context.turn.snapshot = None  # the command may change the workdir
+    context.turn.forget_listing()  # the command may change the workdir
     timeout = context.config.code_timeout
     result = await context.sandbox.run_command(
         command, timeout=timeout, on_stdout=context.stdout, on_stderr=context.stderr
@@ -155,7 +155,7 @@ async def edit_file(context: ToolContext) -> ToolOutcome:
     edited = text.replace(old, new, 1)
     if len(edited) > WRITE_LIMIT_CHARS:
         raise InvalidArguments(f"the edited file would be over {WRITE_LIMIT_CHARS:,} characters")
-    context.turn.snapshot = None
+    context.turn.forget_listing()
     await files.write(path, edited.encode())
     line = text[: text.index(old)].count("\n") + 1
     lines = len(edited.splitlines())

@@ -3,6 +3,8 @@ it sends while it runs, and what it hands back (`ToolOutcome`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import posixpath
 import time
 from dataclasses import dataclass, field
@@ -14,7 +16,7 @@ from sandbox_analyst.agent.events import ArtifactEvent, EventSink, StderrEvent, 
 from sandbox_analyst.agent.figures import FigureNamer
 from sandbox_analyst.agent.observation import Observation
 from sandbox_analyst.llm import ToolCall
-from sandbox_analyst.sandbox import Sandbox
+from sandbox_analyst.sandbox import Sandbox, SandboxError
 
 
 class InvalidArguments(Exception):
@@ -40,6 +42,35 @@ class TurnState:
     # The last call's "after" listing, which is the next call's "before" while nothing else
     # ran in the workdir (saves one listing per call).
     snapshot: WorkdirSnapshot | None = None
+    _ahead: asyncio.Task[WorkdirSnapshot] | None = field(default=None, repr=False)
+
+    def list_ahead(self, sandbox: Sandbox) -> None:
+        """Start listing the workdir now, as the turn begins: the listing is done while the
+        model is asked, and the turn's first call need not wait for its "before"."""
+        self.forget_listing()
+        self._ahead = asyncio.ensure_future(WorkdirSnapshot.take(sandbox))
+
+    async def listing_before(self, sandbox: Sandbox) -> WorkdirSnapshot:
+        """The workdir as it is before a call changes it: the last listing while it holds,
+        else one taken now."""
+        if self.snapshot is not None:
+            return self.snapshot
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            with contextlib.suppress(SandboxError):  # listed again below
+                return await ahead
+        return await WorkdirSnapshot.take(sandbox)
+
+    def forget_listing(self) -> None:
+        """The workdir has changed (or may have) since the last listing."""
+        self.snapshot = None
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.cancel()
+
+    def close(self) -> None:
+        """The turn is over: a listing still under way is not needed."""
+        self.forget_listing()
 
 
 @dataclass

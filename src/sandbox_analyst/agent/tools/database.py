@@ -135,7 +135,7 @@ async def _land(context: ToolContext, answer: QueryRows, name: str) -> Observati
     """Write the rows into the workdir and load them into `df_<name>`."""
     variable, path = f"df_{name}", f"{name}.parquet"
     data = await asyncio.to_thread(to_parquet, answer)
-    context.turn.snapshot = None  # the workdir changes: the next call lists it again
+    context.turn.forget_listing()  # the workdir changes: the next call lists it again
     await context.sandbox.files.write(path, data)
     code = _LOADER.format(variable=variable, path=path, rows=PREVIEW_ROWS)
     execution = await context.sandbox.run_code(code, timeout=context.config.code_timeout)

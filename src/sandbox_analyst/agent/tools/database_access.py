@@ -23,7 +23,7 @@ class DatabaseToolError(Exception):
 @dataclass(frozen=True)
 class ConnectionInfo:
     name: str
-    dialect: str  # postgresql, sqlite, duckdb
+    dialect: str  # postgresql, mysql, sqlite, duckdb
     description: str = ""
 
 

@@ -78,7 +78,7 @@ async def execute_code(context: ToolContext) -> ToolOutcome:
 
     state_lost = sandbox.generation != turn.sandbox_generation
     produced = CallArtifacts(context.artifacts, turn.figures, turn.budget)
-    before = turn.snapshot or await WorkdirSnapshot.take(sandbox)
+    before = await turn.listing_before(sandbox)
     execution = await sandbox.run_code(
         code,
         language=language,  # type: ignore[arg-type]

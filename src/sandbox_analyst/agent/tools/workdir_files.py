@@ -63,8 +63,8 @@ async def write_file(context: ToolContext) -> ToolOutcome:
     content = _content(context)
     sandbox, turn = context.sandbox, context.turn
     produced = CallArtifacts(context.artifacts, turn.figures, turn.budget)
-    before = turn.snapshot or await WorkdirSnapshot.take(sandbox)
-    turn.snapshot = None  # the workdir changes now; if anything fails, list it again next time
+    before = await turn.listing_before(sandbox)
+    turn.forget_listing()  # the workdir changes now; if anything fails, list it again next time
     entry = await sandbox.files.write(path, content.encode())
     after = turn.snapshot = await WorkdirSnapshot.take(sandbox)
     saved, skipped = await produced.save_files(sandbox, before, after)
@@ -84,7 +84,7 @@ async def write_file_only(context: ToolContext) -> ToolOutcome:
     """`write_file` without saving the file as an artifact."""
     path = context.path_argument("path")
     content = _content(context)
-    context.turn.snapshot = None  # the workdir changed under the last listing
+    context.turn.forget_listing()  # the workdir changed under the last listing
     entry = await context.sandbox.files.write(path, content.encode())
     return ToolOutcome(Observation(success=True, stdout=f"wrote {entry.size:,} bytes to {path}"))
 

@@ -22,7 +22,7 @@ class ConnectionOut(BaseModel):
     id: str
     name: str
     description: str
-    dialect: str = Field(description="postgresql or sqlite.")
+    dialect: str = Field(description="postgresql, mysql, sqlite or duckdb.")
     url: str = Field(description="The URL with its password masked.")
     shared: bool = Field(description="Usable by everyone.")
     owner_id: str

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 
@@ -30,6 +30,7 @@ from sandbox_analyst.agent.tools import (
     builtin_tools,
     with_databases,
     with_installs,
+    with_mcp_tools,
 )
 from sandbox_analyst.config import ConfigError, Settings
 from sandbox_analyst.llm import LLM, LLMError, create_llm, resolve_endpoint
@@ -51,6 +52,7 @@ from sandbox_analyst.service.errors import (
     ValidationError,
 )
 from sandbox_analyst.service.files import FileService
+from sandbox_analyst.service.mcp_servers import McpServerService
 from sandbox_analyst.service.packages import PackageAsk, PackageService, package_requester
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.quotas import SESSIONS, QuotaService
@@ -85,14 +87,17 @@ class ChatService:
         packages: PackageService | None = None,
         replicas: TurnRunners | None = None,
         connections: ConnectionService | None = None,
+        mcp_servers: McpServerService | None = None,
         quotas: QuotaService | None = None,
     ) -> None:
         """`runner_id`: this process in `server_processes`, recorded on each turn it runs;
         `packages`: approved installs (without it, no assistant gets install_package);
         `replicas`: tells whether another live replica holds a conversation's sandbox;
-        `connections`: the databases its turns may query (without it, none); `quotas`: the
+        `connections`: the databases its turns may query (without it, none); `mcp_servers`:
+        the MCP tools its turns may call (without it, none); `quotas`: the
         owners' quotas a turn must keep to (without it, none)."""
         self._connections = connections
+        self._mcp_servers = mcp_servers
         self._quotas = quotas
         self.settings = settings
         self._runner_id = runner_id
@@ -131,8 +136,9 @@ class ChatService:
         streaming = any(message.status == "streaming" for message in detail.messages)
         if conversation.id in self._running or streaming:  # here, or on another replica
             raise TurnAlreadyRunning(conversation.id)
+        limits = None
         if self._quotas is not None:
-            await self._quotas.check_turn(conversation.owner_id)
+            limits = await self._quotas.check_turn(conversation.owner_id)
             if conversation.id in self._running:  # started while the quotas were read
                 raise TurnAlreadyRunning(conversation.id)
         history = history_from_messages(detail.messages)
@@ -166,7 +172,7 @@ class ChatService:
             config=self._agent_config(assistant),
             team=team_of(assistant),
             tools=tools,
-            allowance=self._allowance(conversation.owner_id),
+            allowance=self._allowance(conversation.owner_id, limits),
         )
         not_saved: list[str] = []  # artifacts the storage could not take, for the user
         runner = TurnRunner(
@@ -286,15 +292,18 @@ class ChatService:
                 frees_when="end a session (or one of your conversations finishes its turn)",
             ) from exc
 
-    def _allowance(self, owner_id: str) -> Allowance | None:
+    def _allowance(
+        self, owner_id: str, limits: Mapping[str, float | None] | None
+    ) -> Allowance | None:
         """Asked by the agent after each model call and code run: the owner's quota that ran
-        out (tokens or code seconds today), if one did."""
+        out (tokens or code seconds today), if one did. `limits`: the owner's, read as the
+        turn started."""
         quotas = self._quotas
         if quotas is None:
             return None
 
         async def allowance(usage: Usage) -> str | None:
-            exceeded = await quotas.check_running_turn(owner_id, usage.total)
+            exceeded = await quotas.check_running_turn(owner_id, usage.total, limits=limits)
             return None if exceeded is None else exceeded.message
 
         return allowance
@@ -340,7 +349,8 @@ class ChatService:
         self, assistant: Assistant, owner_id: str, conversation_id: str, sandbox: Sandbox | None
     ) -> ToolRegistry | None:
         """The mode's tools (None: its defaults), plus install_package when the assistant
-        allows installs, and the database tools when it may query any connection."""
+        allows installs, the database tools when it may query any connection, and the MCP
+        tools it is allowed."""
         if sandbox is None:
             return None
         languages = sandbox.languages
@@ -357,6 +367,12 @@ class ChatService:
             )
             if databases.connections():
                 tools, changed = with_databases(tools, databases), True
+        if self._mcp_servers is not None and assistant.mcp_tools:
+            mcp = await self._mcp_servers.for_turn(
+                owner_id, assistant.id, conversation_id, list(assistant.mcp_tools)
+            )
+            if mcp.tools():
+                tools, changed = with_mcp_tools(tools, mcp), True
         return tools if changed else None
 
     def _agent_config(self, assistant: Assistant) -> AgentConfig:

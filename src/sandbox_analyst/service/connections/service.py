@@ -28,7 +28,12 @@ from sandbox_analyst.agent.tools import (
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import access
 from sandbox_analyst.service.connections.readonly import Limits, ReadOnlyDatabase
-from sandbox_analyst.service.connections.targets import Target, dialect_of, parse_target
+from sandbox_analyst.service.connections.targets import (
+    FILE_DIALECTS,
+    Target,
+    dialect_of,
+    parse_target,
+)
 from sandbox_analyst.service.errors import Conflict, NotFound, ValidationError
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.secret_cipher import SecretCipher, UndecryptableSecret
@@ -52,8 +57,9 @@ class ConnectionCreate(BaseModel):
     name: ConnectionName
     url: SecretStr = Field(
         max_length=4096,
-        description="SQLAlchemy URL, e.g. postgresql://user:password@host/db or "
-        "sqlite:////path/to/file.db; stored encrypted, never shown again.",
+        description="SQLAlchemy URL, e.g. postgresql://user:password@host/db, "
+        "mysql://user:password@host/db, sqlite:////path/to/file.db or "
+        "duckdb:////path/to/file.duckdb; stored encrypted, never shown again.",
     )
     description: Description = Field("", description="What it holds, for the model.")
     shared: bool = Field(False, description="Usable by everyone (admins only).")
@@ -76,6 +82,8 @@ class ConnectionService:
             count=options.count_limit,
             timeout_s=options.statement_timeout,
             connect_timeout_s=options.connect_timeout,
+            memory_mb=options.duckdb_memory_mb,
+            threads=options.duckdb_threads,
         )
         self._protected = (settings.data_dir, *_own_database_file(settings))
         self._databases: dict[tuple[str, str], ReadOnlyDatabase] = {}
@@ -87,14 +95,14 @@ class ConnectionService:
     ) -> DatabaseConnection:
         """Register a connection for `principal` (an admin may name another `owner_id`).
         Raises ValidationError (a URL that cannot be used), Forbidden (sharing, or a file
-        database, by a non-admin) and Conflict (the owner has one of that name)."""
+        database (SQLite, DuckDB), by a non-admin) and Conflict (the owner has one of that name)."""
         if owner_id is not None and owner_id != principal.user_id:
             access.ensure_can_share_connection(principal)
         if spec.shared:
             access.ensure_can_share_connection(principal)
         url = spec.url.get_secret_value()
         # Who may add it first: a non-admin learns nothing of the server's files.
-        if dialect_of(url) == "sqlite":
+        if dialect_of(url) in FILE_DIALECTS:
             access.ensure_can_open_database_files(principal)
         target = await asyncio.to_thread(parse_target, url, protected=self._protected)
         record = DatabaseConnection(

@@ -90,6 +90,7 @@ export const api = {
   deleteAssistant: (id) => request("DELETE", `/api/assistants/${encodeURIComponent(id)}`),
   templates: () => request("GET", "/api/templates"),
   connections: () => request("GET", "/api/connections"),
+  mcpTools: () => request("GET", "/api/mcp-tools"),
 
   conversations: () => request("GET", "/api/conversations?limit=500"),
   conversation: (id) => request("GET", `/api/conversations/${encodeURIComponent(id)}`),

@@ -139,6 +139,35 @@ export function assistantEditor(assistant, shell) {
     })
     .catch(() => {});
 
+  // Tools of the MCP servers an admin registered: each tool, or every tool of a server
+  // (server/*). An entry the catalog no longer lists (a server removed or unreachable) stays
+  // ticked, marked, so that saving does not silently drop it.
+  const chosenTools = new Set(value("mcp_tools", []) || []);
+  const mcpToolList = h("div", { class: "connection-list", dataset: { testid: "assistant-mcp-tools" } });
+  const mcpBox = (entry, label, title) =>
+    h("label", { class: "checkbox", title: title || "" }, h("input", { type: "checkbox", name: "mcp_tools", value: entry, disabled: !editable, checked: chosenTools.has(entry) }), h("span", {}, ` ${label}`));
+  api
+    .mcpTools()
+    .then((catalog) => {
+      const listed = new Set();
+      const groups = catalog.map((server) => {
+        const every = `${server.server}/*`;
+        listed.add(every);
+        const boxes = server.tools.map((tool) => {
+          listed.add(tool.entry);
+          return mcpBox(tool.entry, tool.name, tool.description);
+        });
+        const note = server.error ? [h("p", { class: "muted small" }, `Its tools cannot be listed now: ${server.error}`)] : [];
+        return h("div", {}, mcpBox(every, `${server.server}: every tool${server.description ? ` (${server.description})` : ""}`), h("div", { class: "connection-list" }, ...boxes), ...note);
+      });
+      const stale = [...chosenTools].filter((entry) => !listed.has(entry)).map((entry) => mcpBox(entry, `${entry} (not available now)`));
+      const empty = [h("p", { class: "muted small" }, "No MCP servers yet (an admin adds one with analyst mcp-servers add).")];
+      mcpToolList.replaceChildren(...(groups.length || stale.length ? [...groups, ...stale] : empty));
+    })
+    .catch(() => {
+      mcpToolList.replaceChildren(...[...chosenTools].map((entry) => mcpBox(entry, entry)));
+    });
+
   const formError = fieldError("form");
   const saved = h("span", { class: "saved muted", "aria-live": "polite" });
   const save = h("button", { type: "submit", class: "button primary", dataset: { testid: "assistant-save" }, hidden: !editable }, assistant ? "Save" : "Create assistant");
@@ -179,6 +208,7 @@ export function assistantEditor(assistant, shell) {
       h("div", {}, h("div", { class: "checkbox" }, allConnections, h("span", {}, " every connection of the person chatting")), connectionList),
       "Read-only, with list_tables, describe_table and query_database.",
     ),
+    field("mcp_tools", "Tools from MCP servers", mcpToolList, "Called by the server (never the sandbox) with the call timeout; every call is logged."),
     field(
       "egress",
       "Network access",
@@ -238,6 +268,7 @@ export function assistantEditor(assistant, shell) {
         .filter(Boolean),
     };
     fields.connections = data.get("connections_all") === "on" ? null : data.getAll("connections").map(String);
+    fields.mcp_tools = [...new Set(data.getAll("mcp_tools").map(String))];
     // Sent only by admins: anyone else's save would be refused for touching it.
     if (mayNarrow) {
       fields.egress = egressAsTemplate.checked
