@@ -1,11 +1,13 @@
 """`analyst doctor`'s blob storage line: where blobs go and a probe blob's round trip, or what
 is wrong with the store, in one line that names the setting.
 
-The sandbox half of the report is not the subject here: a gateway backend without a URL is
-reported unusable at once (and makes the exit status 1 whatever the blob storage says)."""
+The sandbox half of the report is not the subject here (but for the languages its live check
+lists): a gateway backend without a URL is reported unusable at once (and makes the exit
+status 1 whatever the blob storage says)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -89,6 +91,18 @@ def test_an_invalid_egress_entry_fails_the_doctor_naming_it(
     said = doctor_says()
     assert "egress policy (sandbox.egress.allow) invalid:" in said
     assert "egress entry 'example.com': a port is required (host:port)" in said
+
+
+def test_the_live_check_lists_the_languages_a_session_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANALYST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ANALYST_SANDBOX__POOL_SIZE", "0")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["doctor"])
+    said = " ".join(result.output.split())
+    expected = "python, bash, sql, r" if shutil.which("Rscript") else "python, bash, sql (no R:"
+    assert f"languages: {expected}" in said, said
 
 
 def test_the_kinds_of_database_connections_are_listed_with_their_drivers(

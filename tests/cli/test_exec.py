@@ -54,6 +54,21 @@ def test_exec_exits_1_with_the_traceback_on_an_error(tmp_path: Path) -> None:
     assert "ZeroDivisionError" in done.stderr
 
 
+def test_exec_runs_sql_over_a_copied_file_and_reports_duckdbs_error(tmp_path: Path) -> None:
+    (tmp_path / "sales.csv").write_text("region,amount\nnorth,10\nnorth,7\n")
+    query = "SELECT region, sum(amount) AS total FROM 'sales.csv' GROUP BY 1"
+    done = analyst(
+        "exec", "-l", "sql", "--file", "sales.csv", query, data_dir=tmp_path / "data", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["region", "total", "0", "north", "17.0"]
+    failed = analyst(
+        "exec", "-l", "sql", "SELECT * FROM nope", data_dir=tmp_path / "d", cwd=tmp_path
+    )
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("CatalogException: Catalog Error")
+
+
 @pytest.mark.parametrize(
     ("code", "expected"),
     [

@@ -135,6 +135,19 @@ async def test_code_over_its_timeout_is_interrupted_and_the_session_kept(mcp_url
     assert text_of(after) == "5"
 
 
+async def test_sql_queries_the_working_directorys_files(mcp_url: str) -> None:
+    async with http_client(mcp_url) as client:
+        await run(client, "open('sales.csv', 'w').write('region,amount\\nnorth,10\\nnorth,7\\n')")
+        query = await run(client, "SELECT sum(amount) AS total FROM 'sales.csv'", language="sql")
+        failed = await run(client, "SELECT * FROM missing", language="sql")
+        in_python = await run(client, "int(_sql.total[0])")
+    assert not query.is_error
+    assert "17" in text_of(query)
+    assert failed.is_error
+    assert "CatalogException" in text_of(failed)
+    assert text_of(in_python) == "17"
+
+
 @pytest.mark.parametrize(
     ("tool", "arguments", "message"),
     [

@@ -243,3 +243,25 @@ def test_a_turn_cut_off_by_a_server_stop_reads_interrupted_and_retry_asks_again(
     expect(last_reply(page)).to_have_attribute("data-status", "complete")
     sent = model.model_requests[-1].json or {}
     assert sent["messages"][-1] == {"role": "user", "content": "Long job"}
+
+
+def test_an_sql_step_shows_its_query_highlighted_as_sql_and_its_table(
+    alice_page: Page, model: FakeLLMServer
+) -> None:
+    page = alice_page
+    new_analysis(page)
+    expect(upload(page, "sales.csv", SALES_CSV)).to_be_visible()
+    query = "SELECT month, sales FROM 'sales.csv' ORDER BY sales DESC"
+    model.add_turns(
+        Turn(tool_calls=[("execute_code", {"code": query, "language": "sql"})]),
+        Turn(text="February sold most."),
+    )
+
+    send(page, "Which month sold most? Use SQL.")
+
+    reply = last_reply(page)
+    expect(reply).to_have_attribute("data-status", "complete")
+    source = reply.get_by_test_id("code-step").first.get_by_test_id("code-source")
+    expect(source).to_contain_text("%%sql")
+    expect(source).to_have_class("hljs language-sql")
+    expect(reply.get_by_test_id("html-result").first.locator("table")).to_contain_text("Feb")

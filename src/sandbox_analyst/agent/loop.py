@@ -43,14 +43,15 @@ class Agent:
         prompt: SystemPrompt | None = None,
         allowance: Allowance | None = None,
     ) -> None:
-        """`tools`: what the model may call (default: `builtin_tools()`); `prompt`: the
+        """`tools`: what the model may call (default: `builtin_tools()` in the sandbox's
+        languages); `prompt`: the
         system prompt's writer (default: the analyst's, with previews of the data files);
         `allowance`: asked after each model call and tool call whether the turn may go on."""
         self.llm = llm
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
-        self.tools = tools if tools is not None else builtin_tools()
+        self.tools = tools if tools is not None else builtin_tools(sandbox.languages)
         self.prompt = prompt
         self.allowance = allowance
 

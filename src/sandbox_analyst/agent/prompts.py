@@ -26,6 +26,8 @@ cannot install packages from the code."""
 HOW_TO_WORK = """\
 How to work and read results:
 - Work in small steps: load, inspect, compute, then answer.
+- execute_code runs Python unless you give it another of its languages: SQL suits queries \
+over the data files, R is for when the user asks for R; use Python for everything else.
 - stderr may hold harmless warnings (e.g. FutureWarning); only "error" means the code failed.
 - When code fails, read the error, fix the cause and change approach; never re-run code that \
 already failed unchanged.

@@ -123,6 +123,7 @@ async def _check(config: Settings, provider: SandboxProvider) -> str | None:
             acquired = time.perf_counter() - began
             execution = await sandbox.run_code("import sys; sys.version_info[:2]")
             round_trip = time.perf_counter() - began - acquired
+            languages = sandbox.languages
             await sandbox.close()
     except SandboxError as exc:
         console.print(f"[red]sandbox check failed:[/red] {escape(str(exc))}")
@@ -134,6 +135,10 @@ async def _check(config: Settings, provider: SandboxProvider) -> str | None:
         f"live sandbox: acquired in {acquired * 1000:.2f} ms, first cell in "
         f"{round_trip * 1000:.2f} ms (python {execution.text}, server {sys.version_info[:2]})"
     )
+    missing_r = ""
+    if "r" not in languages and before.backend == "local":
+        missing_r = " (no R: `apt-get install --no-install-recommends r-base-core` adds it)"
+    console.print(f"languages: {', '.join(languages)}{missing_r}")
     return before.isolation_level or "unknown"
 
 

@@ -1,4 +1,5 @@
-"""`analyst exec`: run Python in a fresh sandbox from the shell, streaming its output."""
+"""`analyst exec`: run code (Python, or `--language` bash, sql, r) in a fresh sandbox from the
+shell, streaming its output."""
 
 from __future__ import annotations
 
@@ -23,12 +24,20 @@ _IMPORT_LINE = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
 
 @app.command("exec")
 def exec_code(
-    code: Annotated[str, typer.Argument(help="Python code to run; '-' reads it from stdin.")],
+    code: Annotated[str, typer.Argument(help="Code to run; '-' reads it from stdin.")],
     files: Annotated[
         list[Path] | None,
         typer.Option("--file", "-f", help="Copy a file into the sandbox first (repeatable)."),
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds the code may run.")] = None,
+    language: Annotated[
+        str,
+        typer.Option(
+            "--language",
+            "-l",
+            help="python, bash, sql (DuckDB over the copied files) or r (where R is installed).",
+        ),
+    ] = "python",
     output_dir: Annotated[
         Path, typer.Option("--output-dir", "-o", help="Where images are saved.")
     ] = Path("analyst-output"),
@@ -36,6 +45,7 @@ def exec_code(
     """Run CODE in a fresh sandbox; print its output; save images; exit 1 on an error.
 
     Example: analyst exec --file data.csv "import pandas as pd; pd.read_csv('data.csv').describe()"
+    or: analyst exec -l sql --file data.csv "SELECT count(*) FROM 'data.csv'"
     """
     source = sys.stdin.read() if code == "-" else code
     for path in files or []:
@@ -43,7 +53,7 @@ def exec_code(
             err_console.print(f"[red]error:[/red] no such file: {path}")
             raise typer.Exit(ExitCode.USAGE)
     try:
-        execution = asyncio.run(_run(source, files or [], timeout, output_dir))
+        execution = asyncio.run(_run(source, language, files or [], timeout, output_dir))
     except SandboxError as exc:
         err_console.print(f"[red]sandbox error:[/red] {escape(str(exc))}")
         raise typer.Exit(ExitCode.USAGE) from exc
@@ -51,12 +61,14 @@ def exec_code(
         raise typer.Exit(ExitCode.FAILED)
 
 
-async def _run(code: str, files: list[Path], timeout: float | None, output_dir: Path) -> Execution:
+async def _run(
+    code: str, language: str, files: list[Path], timeout: float | None, output_dir: Path
+) -> Execution:
     config = settings()
     # One session, one cell: the zygote imports only what this code imports (a pandas cell
     # still gets pandas, with matplotlib's persistent font cache and so on), not the whole
     # list a server's sessions share.
-    preload = preload_for(code, config.sandbox.preload)
+    preload = preload_for(code, config.sandbox.preload) if language == "python" else []
     sandbox_settings = config.sandbox.model_copy(update={"pool_size": 0, "preload": preload})
     provider = create_provider(
         sandbox_settings, config.data_dir / "sandboxes", hidden_paths=(str(config.data_dir),)
@@ -73,6 +85,7 @@ async def _run(code: str, files: list[Path], timeout: float | None, output_dir: 
 
         execution = await sandbox.run_code(
             code,
+            language=language,  # type: ignore[arg-type]  # checked by the sandbox
             timeout=timeout,
             on_stdout=lambda text: console.out(text, end="", highlight=False),
             on_stderr=lambda text: err_console.out(text, end="", highlight=False),

@@ -65,17 +65,22 @@ def create_mcp_server(
         code: Annotated[str, Field(description="The code to run.")],
         ctx: Context,
         language: Annotated[
-            Literal["python", "bash"],
-            Field(description="python: in the session's interpreter; bash: a shell command."),
+            Literal["python", "bash", "sql", "r"],
+            Field(
+                description="python: in the session's interpreter; bash: a shell command; "
+                "sql: DuckDB over the working directory's files (the result as a table, and "
+                "as the DataFrame `_sql` in Python); r: R, its state kept between calls (where "
+                "the server has R)."
+            ),
         ] = "python",
         timeout: Annotated[
             float | None, Field(gt=0, description="Seconds the code may run.")
         ] = None,
         session_id: SessionArg = None,
     ) -> CallToolResult:
-        """Run Python (state kept between calls: variables, imports, files) or a bash command
-        in the sandbox's working directory. Returns stdout, stderr, the value of the last
-        expression, figures as images, and the error if the code failed."""
+        """Run Python (state kept between calls: variables, imports, files), a bash command,
+        SQL (DuckDB) or R in the sandbox's working directory. Returns stdout, stderr, the value
+        of the last expression, figures as images, and the error if the code failed."""
         sandboxes, client = _caller(ctx, owner_of)
         async with _using(sandboxes, client, session_id) as in_use:
             execution = await in_use.sandbox.run_code(

@@ -19,11 +19,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sandbox_analyst.sandbox.base import Language, Sandbox, SandboxFiles
+    from sandbox_analyst.sandbox.base import (
+        LANGUAGES,
+        PYTHON_LANGUAGES,
+        Language,
+        Sandbox,
+        SandboxFiles,
+    )
+    from sandbox_analyst.sandbox.cell_magic import split_cell, tagged_cell
     from sandbox_analyst.sandbox.errors import (
         BackendUnavailableError,
         FileAccessError,
         IsolationError,
+        LanguageUnavailableError,
         PathEscapeError,
         SandboxBusyError,
         SandboxClosedError,
@@ -53,9 +61,15 @@ if TYPE_CHECKING:
         SessionSpec,
     )
     from sandbox_analyst.sandbox.sessions import SessionKey, SessionManager
+    from sandbox_analyst.sandbox.sql_cells import SQL_RESULT_VARIABLE
 
 # Exported name -> the module that defines it.
 _EXPORTS = {
+    "LANGUAGES": "sandbox_analyst.sandbox.base",
+    "PYTHON_LANGUAGES": "sandbox_analyst.sandbox.base",
+    "SQL_RESULT_VARIABLE": "sandbox_analyst.sandbox.sql_cells",
+    "split_cell": "sandbox_analyst.sandbox.cell_magic",
+    "tagged_cell": "sandbox_analyst.sandbox.cell_magic",
     "BACKENDS": "sandbox_analyst.sandbox.factory",
     "BackendUnavailableError": "sandbox_analyst.sandbox.errors",
     "CommandResult": "sandbox_analyst.sandbox.models",
@@ -81,6 +95,7 @@ _EXPORTS = {
     "SandboxProvider": "sandbox_analyst.sandbox.provider",
     "SandboxStartError": "sandbox_analyst.sandbox.errors",
     "SandboxUsageError": "sandbox_analyst.sandbox.errors",
+    "LanguageUnavailableError": "sandbox_analyst.sandbox.errors",
     "SessionKey": "sandbox_analyst.sandbox.sessions",
     "SessionManager": "sandbox_analyst.sandbox.sessions",
     "SessionRecord": "sandbox_analyst.sandbox.provider",
@@ -93,6 +108,9 @@ _EXPORTS = {
 
 __all__ = [
     "BACKENDS",
+    "LANGUAGES",
+    "PYTHON_LANGUAGES",
+    "SQL_RESULT_VARIABLE",
     "BackendUnavailableError",
     "CommandResult",
     "EntryInfo",
@@ -102,6 +120,7 @@ __all__ = [
     "IsolationError",
     "IsolationLayer",
     "Language",
+    "LanguageUnavailableError",
     "Logs",
     "PathEscapeError",
     "ProviderHealth",
@@ -125,6 +144,8 @@ __all__ = [
     "TooManyUserSessionsError",
     "backend_factory",
     "create_provider",
+    "split_cell",
+    "tagged_cell",
 ]
 
 

@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, ClassVar, Literal
 
-from sandbox_analyst.sandbox.errors import FileAccessError, SandboxError, SandboxUsageError
+from sandbox_analyst.sandbox.errors import (
+    FileAccessError,
+    LanguageUnavailableError,
+    SandboxError,
+    SandboxUsageError,
+)
 from sandbox_analyst.sandbox.metering import metered
 from sandbox_analyst.sandbox.models import (
     CommandResult,
@@ -25,14 +30,22 @@ OutputHandler = Callable[[str], Awaitable[None] | None]
 ResultHandler = Callable[[Result], Awaitable[None] | None]
 ErrorHandler = Callable[[ExecutionError], Awaitable[None] | None]
 FileData = bytes | BinaryIO | AsyncIterable[bytes]
-Language = Literal["python", "bash"]
-LANGUAGES: tuple[str, ...] = ("python", "bash")
+Language = Literal["python", "bash", "sql", "r"]
+LANGUAGES: tuple[str, ...] = ("python", "bash", "sql", "r")
+# What every backend that runs Python runs: an sql cell is Python (DuckDB) in the session.
+PYTHON_LANGUAGES: tuple[str, ...] = ("python", "bash", "sql")
 
 
-def checked_language(language: str) -> Language:
-    """`language` if a backend must run it, else `SandboxUsageError` naming the choices."""
+def checked_language(
+    language: str, available: tuple[str, ...] = LANGUAGES, *, backend: str = "local"
+) -> Language:
+    """`language` if it is known and in `available` (what this session of `backend` runs),
+    else `SandboxUsageError` naming the choices (`LanguageUnavailableError` for a known
+    language the session lacks)."""
     if language not in LANGUAGES:
         raise SandboxUsageError(f"unknown language {language!r}; use one of {LANGUAGES}")
+    if language not in available:
+        raise LanguageUnavailableError(language, available, backend)
     return language  # type: ignore[return-value]
 
 
@@ -127,6 +140,12 @@ class Sandbox(abc.ABC):
     template: str = "default"
     """The template the session was made from."""
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages `run_code` runs in this session: Python, bash and SQL wherever Python
+        runs; R where the backend and the session's template provide it."""
+        return PYTHON_LANGUAGES
+
     @abc.abstractmethod
     async def run_code(
         self,
@@ -144,6 +163,9 @@ class Sandbox(abc.ABC):
 
         `language="bash"` runs `bash -c CODE` in the workdir under the same isolation; a
         non-zero exit gives `error = ExecutionError("CommandExitError", "exit code N")`.
+        `language="sql"` runs DuckDB SQL in the session's Python over the workdir's files
+        (`sandbox.sql_cells`); `language="r"` runs R in a persistent R process of the session,
+        where `languages` lists it (else `LanguageUnavailableError`).
         `env_vars` are visible to this one execution only. Errors in the code come back in
         `Execution.error`, never as exceptions; a timeout interrupts the code and keeps the
         session's state."""

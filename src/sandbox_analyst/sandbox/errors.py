@@ -33,6 +33,33 @@ class SandboxUsageError(SandboxError, ValueError):
     http_status = 422
 
 
+class LanguageUnavailableError(SandboxUsageError):
+    """A known language this session cannot run (R where the template or backend has none)."""
+
+    code = "unsupported_language"
+
+    def __init__(self, language: str, available: tuple[str, ...], backend: str = "local") -> None:
+        self.language = language
+        self.available = available
+        if language == "r" and backend != "local":
+            why = (
+                f"the {backend} backend does not run R cells (the local backend does, where R "
+                "is installed, and the E2B backend)"
+            )
+        else:
+            why = _UNAVAILABLE.get(language, f"{language} is not available in this sandbox")
+        super().__init__(f"{why}; this session runs: {', '.join(available)}")
+
+
+_UNAVAILABLE = {
+    "r": "R is not available in this sandbox: R cells need the R interpreter (Debian's "
+    "r-base-core) on the machine that runs the local backend's sessions; an admin adds it "
+    "with `apt-get install --no-install-recommends r-base-core`",
+    "sql": "SQL cells need Python with the duckdb package in the sandbox's template",
+    "bash": "bash is not installed in this sandbox",
+}
+
+
 class SandboxNotFoundError(SandboxError):
     """No live session has this id (it ended, or never belonged to this backend)."""
 

@@ -158,17 +158,21 @@ class SandboxManager:
         coroutines) while it runs.
 
         `"python"`: in the sandbox's interpreter, whose state persists; rich results
-        (`on_result`, `ExecutionResult.results`). `"bash"`: `bash -c CODE` in the sandbox's
-        working directory (the one Python's relative paths use), with its `exit_code`.
+        (`on_result`, `ExecutionResult.results`). `"sql"`: DuckDB over the working
+        directory's files, the result as a DataFrame (`_sql` in Python afterwards). `"r"`: in
+        the session's R process (local backend with R installed), plots as PNG results.
+        `"bash"`: `bash -c CODE` in the sandbox's working directory (the one Python's
+        relative paths use), with its `exit_code`.
         `env_vars` are added for this one call. Failures of the code are in `.error`, never
         raised; a call with arguments no sandbox can run raises `SandboxUsageError`."""
         checked = checked_language(language)
         extra_env = checked_env_vars(env_vars) or None
         sandbox = self._live_sandbox()
         limit = self.timeout if timeout is None else timeout
-        if checked == "python":
+        if checked != "bash":
             execution = await sandbox.run_code(
                 code,
+                language=checked,
                 env_vars=extra_env,
                 timeout=limit,
                 on_stdout=on_stdout,
@@ -176,7 +180,7 @@ class SandboxManager:
                 on_result=on_result,
                 on_error=on_error,
             )
-            return ExecutionResult.from_execution(execution)
+            return ExecutionResult.from_execution(execution, checked)
         command = await sandbox.run_command(
             code, env_vars=extra_env, timeout=limit, on_stdout=on_stdout, on_stderr=on_stderr
         )

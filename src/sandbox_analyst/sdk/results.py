@@ -63,9 +63,9 @@ class ExecutionResult:
         )
 
     @classmethod
-    def from_execution(cls, execution: Execution) -> ExecutionResult:
+    def from_execution(cls, execution: Execution, language: Language = "python") -> ExecutionResult:
         return cls(
-            language="python",
+            language=language,
             stdout="".join(execution.logs.stdout),
             stderr="".join(execution.logs.stderr),
             error=execution.error,

@@ -32,7 +32,7 @@ from typing import Any, Literal
 from nbformat import NotebookNode
 
 from sandbox_analyst.agent.artifacts import WorkdirSnapshot, media_type_for
-from sandbox_analyst.sandbox import Execution, Sandbox
+from sandbox_analyst.sandbox import Execution, Sandbox, split_cell
 from sandbox_analyst.service.notebooks import MAX_EMBEDDED_IMAGE_BYTES
 
 CellStatus = Literal["match", "differs", "error"]
@@ -48,7 +48,6 @@ _SAVED_FILE = re.compile(r"^saved file: (.+) \([\d,]+ bytes\)$")
 _IMAGE_LABEL = re.compile(r"^(.+) \([\d,]+ bytes\)$")
 # Vector figures are stored as files named by their number; the rerun sees them as results.
 _VECTOR_FIGURE = re.compile(r"figure-\d+\.svg")
-_BASH_MAGIC = "%%bash\n"
 
 
 def normalised(text: str) -> str:
@@ -311,9 +310,7 @@ async def rerun_cells(
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     for number, cell in enumerate(code_cells, 1):
         source = _joined(cell.source)
-        language: Literal["python", "bash"] = "python"
-        if source.startswith(_BASH_MAGIC):
-            source, language = source[len(_BASH_MAGIC) :], "bash"
+        language, source = split_cell(source)
         before = await WorkdirSnapshot.take(sandbox)
         execution = await sandbox.run_code(source, language=language, timeout=timeout)
         written = (await WorkdirSnapshot.take(sandbox)).changed_since(before)

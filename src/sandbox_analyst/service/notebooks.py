@@ -33,6 +33,7 @@ from nbformat.v4 import (
 )
 from sqlalchemy import select
 
+from sandbox_analyst.sandbox import tagged_cell
 from sandbox_analyst.sandbox.templates import DEFAULT_TEMPLATE, TemplateCatalog, TemplateError
 from sandbox_analyst.sandbox.templates.base_env import base_packages
 from sandbox_analyst.service.conversations import ConversationService
@@ -288,9 +289,10 @@ def _take_run(runs: list[Execution], code: str) -> Execution | None:
 
 def _source(call: dict[str, Any]) -> str:
     code = call["code"]
-    if (call.get("arguments") or {}).get("language") == "bash":
-        return f"%%bash\n{code}"
-    return code
+    language = (call.get("arguments") or {}).get("language")
+    if language == "bash" and not code.startswith("%%bash\n"):
+        return tagged_cell(code, "bash")
+    return code  # a tool's code of another language is already under its cell magic
 
 
 def _cell_facts(

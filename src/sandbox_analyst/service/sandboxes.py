@@ -26,7 +26,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from sandbox_analyst.sandbox import Sandbox, SessionKey, SessionManager, SessionSpec
+from sandbox_analyst.sandbox import (
+    LanguageUnavailableError,
+    Sandbox,
+    SessionKey,
+    SessionManager,
+    SessionSpec,
+    split_cell,
+)
 from sandbox_analyst.telemetry import SessionRestored, emit
 from sandbox_analyst.telemetry.context import executions_for
 
@@ -288,8 +295,16 @@ class ConversationSandboxes:
             cells = await records.successful_cells()
         failures: list[ReplayFailure] = []
         for position, code in enumerate(cells, start=1):
-            with executions_for("replay"):
-                execution = await known.sandbox.run_code(code, timeout=self.code_timeout)
+            language, source = split_cell(code)
+            try:
+                with executions_for("replay"):
+                    execution = await known.sandbox.run_code(
+                        source, language=language, timeout=self.code_timeout
+                    )
+            except LanguageUnavailableError as exc:  # e.g. R no longer installed
+                failures.append(ReplayFailure(position, code, type(exc).__name__, str(exc)))
+                logger.warning("a replayed cell could not run: %s", exc)
+                continue
             if execution.error is not None:
                 error = execution.error
                 failures.append(ReplayFailure(position, code, error.name, error.value))

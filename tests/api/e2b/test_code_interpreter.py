@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import shutil
 from collections.abc import AsyncIterator
 
 import pytest
@@ -273,3 +274,38 @@ async def test_killing_a_sandbox_ends_the_code_running_in_it(alice: E2BUser) -> 
     assert execution.error is not None
     assert "closed" in execution.error.value
     assert not await sandbox.is_running()
+
+
+async def test_sql_runs_duckdb_over_the_sandboxs_files(sandbox: AsyncSandbox) -> None:
+    await sandbox.files.write("/home/user/sales.csv", "region,amount\nnorth,10\nsouth,5\nnorth,7\n")
+    execution = await sandbox.run_code(
+        "SELECT region, sum(amount) AS total FROM 'sales.csv' GROUP BY 1 ORDER BY 1",
+        language="sql",
+    )
+    assert execution.error is None
+    [table] = execution.results
+    assert table.is_main_result
+    assert "<table" in table.html
+    assert "north" in table.text
+    failed = await sandbox.run_code("SELECT * FROM missing", language="sql")
+    assert failed.error is not None
+    assert failed.error.name == "CatalogException"
+    assert failed.error.traceback == ""
+    in_python = await sandbox.run_code("int(_sql.total[0])")
+    assert in_python.text == "17"
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+async def test_r_keeps_its_state_and_returns_plots(sandbox: AsyncSandbox) -> None:
+    await sandbox.run_code("answer <- 41", language="r")
+    execution = await sandbox.run_code("answer + 1\nplot(1:10)", language="R")
+    assert execution.error is None
+    assert "".join(execution.logs.stdout) == "[1] 42\n"
+    [plot] = execution.results
+    assert base64.b64decode(plot.png).startswith(PNG_MAGIC)
+    failed = await sandbox.run_code("stop('no such thing')", language="r")
+    assert failed.error is not None
+    assert failed.error.value == "no such thing"
+    context = await sandbox.create_code_context(language="r")
+    apart = await sandbox.run_code("exists('answer')", context=context)
+    assert "".join(apart.logs.stdout) == "[1] FALSE\n"  # a context of its own

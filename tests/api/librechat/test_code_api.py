@@ -5,6 +5,7 @@ caller seeing only their own sessions."""
 from __future__ import annotations
 
 import re
+import shutil
 
 import httpx
 import pytest
@@ -257,6 +258,49 @@ async def test_jwts_with_the_wrong_claims_get_401(
         f"{BASE}/files/AAAAAAAAAAAAAAAAAAAAA", headers={"Authorization": f"Bearer {token}"}
     )
     assert response.status_code == 401
+
+
+async def test_sql_queries_an_upload_and_r_returns_its_plot_as_a_file(
+    client: httpx.AsyncClient, keys: Keys
+) -> None:
+    uploaded = await upload(client, key(keys.alice), "sales.csv", b"region,amount\nN,3\nS,5\n")
+    (ref,) = uploaded["files"]
+    files = [
+        {
+            "id": ref["fileId"],
+            "resource_id": "agent_1",
+            "name": "sales.csv",
+            "storage_session_id": uploaded["storage_session_id"],
+            "kind": "user",
+        }
+    ]
+    query = "SELECT sum(amount) AS total FROM '/mnt/data/sales.csv'"
+    response = await client.post(
+        f"{BASE}/exec", headers=key(keys.alice), json={"lang": "sql", "code": query, "files": files}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["stdout"].split() == ["total", "0", "8.0"]
+    failed = await client.post(
+        f"{BASE}/exec", headers=key(keys.alice), json={"lang": "sql", "code": "SELEC 1"}
+    )
+    assert failed.status_code == 200, failed.text
+    assert failed.json()["stderr"].startswith("ParserException: Parser Error: syntax error")
+    if shutil.which("Rscript") is None:
+        return
+    plotted = await client.post(
+        f"{BASE}/exec",
+        headers=key(keys.alice),
+        json={
+            "lang": "r",
+            "code": "cat(nrow(read.csv('sales.csv')), '\\n')\nplot(1:3)",
+            "files": files,
+        },
+    )
+    assert plotted.status_code == 200, plotted.text
+    result = plotted.json()
+    assert result["stdout"] == "2 \n"
+    (plot,) = result["files"]
+    assert plot["name"].endswith(".png")
 
 
 async def test_ids_are_21_characters_and_never_start_with_a_dash(

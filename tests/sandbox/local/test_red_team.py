@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
+import shutil
 import socket
 from collections.abc import AsyncIterator
 
@@ -449,3 +450,52 @@ async def test_concurrent_hostility_leaves_other_sessions_working(
     spin = await victim.run_code("sum(range(1_000_000))")
     await bomb
     assert spin.text == str(sum(range(1_000_000)))
+
+
+R_PROBE = """
+probe <- function(action) tryCatch({ force(action); "READ" }, error = function(e) "refused",
+                                   warning = function(w) "refused")
+"""
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+async def test_r_cannot_read_other_sessions_or_secrets(
+    hostile_pool: SandboxPool, attacker: LocalSandbox, victim: LocalSandbox
+) -> None:
+    require(hostile_pool, LayerName.FILESYSTEM)
+    data_dir = hostile_pool.root.parent
+    targets = [
+        str(data_dir / "analyst.db"),
+        str(victim.files.root / "private.csv"),
+        "/etc/shadow",
+        f"/proc/{victim.pid}/environ",
+    ]
+    paths = ", ".join(f'"{path}"' for path in targets)
+    execution = await attacker.run_code(
+        f"{R_PROBE}\ncat(sapply(c({paths}), function(p) probe(readBin(p, 'raw', 16))), sep='\\n')",
+        language="r",
+    )
+    assert execution.error is None, execution.error
+    assert execution.logs.stdout
+    assert "".join(execution.logs.stdout).split() == ["refused"] * len(targets)
+    await assert_victim_unharmed(victim)
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="R is not installed")
+async def test_r_cannot_reach_the_network(
+    hostile_pool: SandboxPool, attacker: LocalSandbox
+) -> None:
+    require(hostile_pool, LayerName.NETWORK)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    try:
+        execution = await attacker.run_code(
+            f"{R_PROBE}\n"
+            f"cat(probe(socketConnection('127.0.0.1', {port}, timeout = 2)),\n"
+            "    probe(readLines(url('http://1.1.1.1/'))), sep='\\n')",
+            language="r",
+        )
+        assert execution.error is None, execution.error
+        assert "".join(execution.logs.stdout).split() == ["refused", "refused"]
+    finally:
+        listener.close()

@@ -113,14 +113,15 @@ class Team:
         tools: ToolRegistry | None = None,
         allowance: Allowance | None = None,
     ) -> None:
-        """`tools`: the registry the roles' tools come from (default: `analyst_tools()`); a
+        """`tools`: the registry the roles' tools come from (default: `analyst_tools()` in
+        the sandbox's languages); a
         tool a role names that it lacks is left out. `allowance`: as for `Agent`."""
         self.llm = llm
         self.sandbox = sandbox
         self.artifacts = artifacts
         self.config = config
         self.spec = spec
-        self.tools = tools if tools is not None else analyst_tools()
+        self.tools = tools if tools is not None else analyst_tools(sandbox.languages)
         self.allowance = allowance
 
     async def run(

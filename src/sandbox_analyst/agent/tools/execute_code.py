@@ -1,11 +1,13 @@
-"""`execute_code`: run Python in the session, streaming its output; charts it displays and
-files it writes are saved as artifacts; the model is told when the same code keeps failing,
-when it ran out of time and when the session's state was lost."""
+"""`execute_code`: run code in the session (Python by default; bash, SQL over the workdir's
+files with DuckDB, and R where the session has it), streaming its output; charts it displays
+and files it writes are saved as artifacts; the model is told when the same code keeps
+failing, when it ran out of time and when the session's state was lost."""
 
 from __future__ import annotations
 
 import io
 import tokenize
+from collections.abc import Sequence
 
 from sandbox_analyst.agent.artifacts import CallArtifacts, WorkdirSnapshot, has_image
 from sandbox_analyst.agent.events import ResultEvent
@@ -14,7 +16,7 @@ from sandbox_analyst.agent.observation import Observation, result_text
 from sandbox_analyst.agent.tools.context import InvalidArguments, ToolContext, ToolOutcome
 from sandbox_analyst.agent.tools.registry import Tool
 from sandbox_analyst.llm import ToolSpec
-from sandbox_analyst.sandbox import Result, SandboxErrorName
+from sandbox_analyst.sandbox import LANGUAGES, PYTHON_LANGUAGES, Result, SandboxErrorName
 
 EXECUTE_CODE = "execute_code"
 
@@ -23,10 +25,21 @@ _LAYOUT = {tokenize.NEWLINE: ";", tokenize.INDENT: "{", tokenize.DEDENT: "}"}
 _IGNORED = {tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER}
 
 
-def normalise_code(code: str) -> str:
+_LANGUAGE_NOTES = {
+    "sql": "Ran as SQL (DuckDB) in the session; its last result is the pandas DataFrame `_sql` "
+    "in Python.",
+    "r": "Ran as R in the session's R process (its own variables; Python's are not visible "
+    "in R: share data through files).",
+}
+
+
+def normalise_code(code: str, language: str = "python") -> str:
     """The code without whitespace and comment differences, to recognise the same code run
     again: `x=1/0` and `x = 1 / 0  # retry` are the same code, `print('a b')` and
-    `print('ab')` are not."""
+    `print('ab')` are not. Code of another language is compared word by word, under its
+    language's name (the same text as SQL and as R is not the same code)."""
+    if language != "python":
+        return f"{language}: " + " ".join(code.split())
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
     except (tokenize.TokenError, SyntaxError):  # unfinished code: compare its words
@@ -37,10 +50,16 @@ def normalise_code(code: str) -> str:
 
 
 async def execute_code(context: ToolContext) -> ToolOutcome:
-    code = context.code
-    if code is None:
-        raise InvalidArguments('execute_code needs a "code" argument holding Python source')
+    code = context.call.arguments.get("code")
+    if not isinstance(code, str):
+        raise InvalidArguments('execute_code needs a "code" argument holding the code to run')
     sandbox, config, turn = context.sandbox, context.config, context.turn
+    language = context.text_argument("language", "python").strip().lower()
+    if language not in sandbox.languages:
+        raise InvalidArguments(
+            f"language {language!r} cannot run in this sandbox; use one of: "
+            f"{', '.join(sandbox.languages)}"
+        )
     observation = Observation(success=False)
 
     async def on_result(result: Result) -> None:
@@ -62,6 +81,7 @@ async def execute_code(context: ToolContext) -> ToolOutcome:
     before = await turn.listing_before(sandbox)
     execution = await sandbox.run_code(
         code,
+        language=language,  # type: ignore[arg-type]
         timeout=config.code_timeout,
         on_stdout=context.stdout,
         on_stderr=context.stderr,
@@ -92,7 +112,9 @@ async def execute_code(context: ToolContext) -> ToolOutcome:
         )
         if missing is not None:
             observation.notes.append(missing)
-        observation.notes += _repeated_failure(turn.failures, code)
+        observation.notes += _repeated_failure(turn.failures, normalise_code(code, language))
+    if language in _LANGUAGE_NOTES:
+        observation.notes.append(_LANGUAGE_NOTES[language])
     if state_lost:
         observation.notes.append(
             "The sandbox was restarted: variables and imports are gone, files are kept. "
@@ -101,8 +123,7 @@ async def execute_code(context: ToolContext) -> ToolOutcome:
     return ToolOutcome(observation, state_lost, execution.peak_memory_bytes, execution.cpu_seconds)
 
 
-def _repeated_failure(failures: dict[str, int], code: str) -> list[str]:
-    key = normalise_code(code)
+def _repeated_failure(failures: dict[str, int], key: str) -> list[str]:
     failures[key] = failures.get(key, 0) + 1
     times = failures[key]
     if times < 2:
@@ -114,20 +135,46 @@ def _repeated_failure(failures: dict[str, int], code: str) -> list[str]:
     ]
 
 
-EXECUTE_CODE_TOOL = Tool(
-    spec=ToolSpec(
-        EXECUTE_CODE,
-        "Run Python code in the stateful sandbox (IPython). Variables, imports and files persist "
-        "between calls. Returns stdout, stderr, the error if any, displayed results, and a "
-        "markdown link for every chart or file the code produced.",
-        {
-            "type": "object",
-            "properties": {"code": {"type": "string", "description": "Python code to run."}},
-            "required": ["code"],
-        },
-    ),
-    handler=execute_code,
-    usage="execute_code(code): run Python; the value of the last expression is shown, like in "
-    "Jupyter.",
-    code_argument="code",
-)
+def execute_code_tool(languages: Sequence[str] = PYTHON_LANGUAGES) -> Tool:
+    """execute_code offering `languages` (a session's `Sandbox.languages`)."""
+    offered = [language for language in LANGUAGES if language in languages]
+    described = ", ".join(_LANGUAGE_LINES[language] for language in offered)
+    return Tool(
+        spec=ToolSpec(
+            EXECUTE_CODE,
+            "Run code in the stateful sandbox. Python (the default) runs in IPython: variables, "
+            "imports and files persist between calls. Returns stdout, stderr, the error if "
+            "any, displayed results, and a markdown link for every chart or file the code "
+            "produced.",
+            {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string", "description": "The code to run."},
+                    "language": {
+                        "type": "string",
+                        "enum": offered,
+                        "default": "python",
+                        "description": f"The code's language: {described}.",
+                    },
+                },
+                "required": ["code"],
+            },
+        ),
+        handler=execute_code,
+        usage="execute_code(code, language): run code; the value of the last expression is "
+        f"shown, like in Jupyter. language: {described}.",
+        code_argument="code",
+        language_argument="language",
+    )
+
+
+_LANGUAGE_LINES = {
+    "python": "python (default)",
+    "bash": "bash (a shell command in the working directory)",
+    "sql": "sql (DuckDB over the working directory's files, e.g. SELECT region, sum(amount) "
+    "FROM 'sales.csv' GROUP BY 1; views and tables persist; the result becomes the "
+    "DataFrame `_sql` in Python)",
+    "r": "r (R, its variables persist between R calls; plots are returned as images)",
+}
+
+EXECUTE_CODE_TOOL = execute_code_tool()

@@ -41,12 +41,13 @@ def pip_aware(tool: Tool, requester: PackageRequester) -> Tool:
 
     async def handler(context: ToolContext) -> ToolOutcome:
         source = context.call.arguments.get("code")
-        wanted = pip_cell(source) if isinstance(source, str) else None
+        python = context.call.arguments.get("language", "python") == "python"
+        wanted = pip_cell(source) if python and isinstance(source, str) else None
         if wanted is not None:
             return ToolOutcome(await install_pip_cell(requester, wanted))
         return await execute_code(context)
 
-    return _PipAwareTool(tool.spec, handler, tool.usage, tool.code_argument)
+    return _PipAwareTool(tool.spec, handler, tool.usage, tool.code_argument, tool.language_argument)
 
 
 def with_installs(tools: ToolRegistry, requester: PackageRequester) -> ToolRegistry:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sandbox_analyst.agent.tools.context import ToolContext, ToolOutcome
 from sandbox_analyst.llm import ToolCall, ToolSpec
+from sandbox_analyst.sandbox import tagged_cell
 
 ToolHandler = Callable[[ToolContext], Awaitable[ToolOutcome]]
 """Runs one call. Raises `InvalidArguments` for arguments it cannot use; sandbox failures
@@ -32,17 +33,24 @@ class Tool:
     # is shown as code, logged as an execution and replayed when a lost sandbox is rebuilt, so
     # only a tool that runs Python in the session itself may name one.
     code_argument: str | None = None
+    # The argument naming the code's language (absent: Python). Code of another language is
+    # shown, logged and replayed under its cell magic (`%%sql`, `%%R`: `sandbox.tagged_cell`).
+    language_argument: str | None = None
 
     @property
     def name(self) -> str:
         return self.spec.name
 
     def code_of(self, call: ToolCall) -> str | None:
-        """The Python source `call` runs, when this tool runs some and it was sent."""
+        """The cell `call` runs (Python source, or another language's code under its cell
+        magic), when this tool runs some and it was sent."""
         if self.code_argument is None:
             return None
         code = call.arguments.get(self.code_argument)
-        return code if isinstance(code, str) else None
+        if not isinstance(code, str):
+            return None
+        language = call.arguments.get(self.language_argument) if self.language_argument else None
+        return tagged_cell(code, language) if isinstance(language, str) else code
 
 
 class ToolRegistry:

@@ -1,7 +1,9 @@
 """`E2BSandbox`: a session that is one E2B sandbox, driven by E2B's official SDK.
 
 Python runs in the sandbox's code interpreter (its default Python context: variables persist
-across calls); `language="bash"` and `run_command` run through envd's commands API. The
+across calls), and so do SQL cells (DuckDB in that Python); `language="r"` runs in the code
+interpreter's default R context; `language="bash"` and `run_command` run through envd's
+commands API. The
 session's id is the E2B sandbox id, so another server process reaches it with
 `E2BProvider.connect(sandbox_id)`.
 
@@ -32,6 +34,7 @@ from e2b_code_interpreter import AsyncSandbox
 
 from sandbox_analyst.config import E2BBackendSettings, SandboxSettings
 from sandbox_analyst.sandbox.base import (
+    LANGUAGES,
     ErrorHandler,
     OutputHandler,
     ResultHandler,
@@ -51,6 +54,7 @@ from sandbox_analyst.sandbox.models import (
     SandboxInfo,
 )
 from sandbox_analyst.sandbox.paths import split_path
+from sandbox_analyst.sandbox.sql_cells import finish_sql, sql_error_handler, sql_program
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +100,10 @@ class E2BSandbox(Sandbox):
         self.busy = False
 
     @property
+    def languages(self) -> tuple[str, ...]:
+        return LANGUAGES
+
+    @property
     def generation(self) -> int:
         return self._generation
 
@@ -117,7 +125,43 @@ class E2BSandbox(Sandbox):
         on_result: ResultHandler | None = None,
         on_error: ErrorHandler | None = None,
     ) -> Execution:
-        checked_language(language)
+        checked_language(language, self.languages, backend=self.backend)
+        if language == "sql":
+            return finish_sql(
+                await self._run_code(
+                    sql_program(code),
+                    language="python",
+                    env_vars=env_vars,
+                    timeout=timeout,
+                    on_stdout=on_stdout,
+                    on_stderr=on_stderr,
+                    on_result=on_result,
+                    on_error=sql_error_handler(on_error),
+                )
+            )
+        return await self._run_code(
+            code,
+            language=language,
+            env_vars=env_vars,
+            timeout=timeout,
+            on_stdout=on_stdout,
+            on_stderr=on_stderr,
+            on_result=on_result,
+            on_error=on_error,
+        )
+
+    async def _run_code(
+        self,
+        code: str,
+        *,
+        language: str,
+        env_vars: Mapping[str, str] | None,
+        timeout: float | None,
+        on_stdout: OutputHandler | None,
+        on_stderr: OutputHandler | None,
+        on_result: ResultHandler | None,
+        on_error: ErrorHandler | None,
+    ) -> Execution:
         env = checked_env_vars(env_vars)
         handlers = {"stdout": on_stdout, "stderr": on_stderr, "result": on_result}
         execution = Execution()
@@ -128,7 +172,7 @@ class E2BSandbox(Sandbox):
                 if language == "bash":
                     await self._bash(code, env, limit, collect)
                 else:
-                    await self._python(code, env, limit, collect)
+                    await self._interpreter(code, language, env, limit, collect)
             except E2BSandboxGone as exc:
                 execution.error = self._lose(str(exc))
         collect.finish()
@@ -136,14 +180,17 @@ class E2BSandbox(Sandbox):
             await call_handler(on_error, execution.error)
         return execution
 
-    async def _python(
-        self, code: str, env: dict[str, str], limit: float, collect: OutputCollector
+    async def _interpreter(
+        self, code: str, language: str, env: dict[str, str], limit: float, collect: OutputCollector
     ) -> None:
+        """Python (an SQL cell is Python too) in the default context, or R in E2B's own R
+        context (its code interpreter runs R)."""
         if not self._marked:
             await self._mark()
         run = asyncio.get_running_loop().create_task(
             self.sdk.run_code(
                 code,
+                language="r" if language == "r" else None,
                 envs=env or None,
                 timeout=0,  # the time limit is kept here, so that the stop can be followed
                 on_stdout=collect.stdout,

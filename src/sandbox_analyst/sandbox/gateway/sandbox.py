@@ -49,6 +49,7 @@ from sandbox_analyst.sandbox.models import (
     SandboxInfo,
 )
 from sandbox_analyst.sandbox.paths import split_path
+from sandbox_analyst.sandbox.sql_cells import finish_sql, sql_error_handler, sql_program
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,43 @@ class GatewaySandbox(Sandbox):
         on_result: ResultHandler | None = None,
         on_error: ErrorHandler | None = None,
     ) -> Execution:
-        checked_language(language)
+        checked_language(language, self.languages, backend=self.backend)
+        if language == "sql":
+            return finish_sql(
+                await self._run_code(
+                    sql_program(code),
+                    language="python",
+                    env_vars=env_vars,
+                    timeout=timeout,
+                    on_stdout=on_stdout,
+                    on_stderr=on_stderr,
+                    on_result=on_result,
+                    on_error=sql_error_handler(on_error),
+                )
+            )
+        return await self._run_code(
+            code,
+            language=language,
+            env_vars=env_vars,
+            timeout=timeout,
+            on_stdout=on_stdout,
+            on_stderr=on_stderr,
+            on_result=on_result,
+            on_error=on_error,
+        )
+
+    async def _run_code(
+        self,
+        code: str,
+        *,
+        language: str,
+        env_vars: Mapping[str, str] | None,
+        timeout: float | None,
+        on_stdout: OutputHandler | None,
+        on_stderr: OutputHandler | None,
+        on_result: ResultHandler | None,
+        on_error: ErrorHandler | None,
+    ) -> Execution:
         handlers = {
             "stdout": on_stdout,
             "stderr": on_stderr,

@@ -395,6 +395,7 @@ class SandboxPool:
             preload=list(self.settings.preload),
             output_limit=self.settings.output_limit,
             figure_dpi=self.settings.figure_dpi,
+            interrupt_grace=self.settings.interrupt_grace,
             worker_environment=worker_environment,
             zygote_environment=zygote_environment,
             isolation=isolation,

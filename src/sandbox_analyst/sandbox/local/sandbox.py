@@ -43,6 +43,7 @@ from sandbox_analyst.sandbox.models import (
     SandboxInfo,
 )
 from sandbox_analyst.sandbox.paths import split_path
+from sandbox_analyst.sandbox.sql_cells import finish_sql, sql_error_handler, sql_program
 
 if TYPE_CHECKING:
     from sandbox_analyst.config import SandboxSettings
@@ -113,6 +114,11 @@ class LocalSandbox(Sandbox):
         return self._closed
 
     @property
+    def languages(self) -> tuple[str, ...]:
+        """What the worker found it can run (R where the R interpreter is installed)."""
+        return self._worker.languages
+
+    @property
     def pid(self) -> int:
         return self._worker.pid
 
@@ -134,16 +140,21 @@ class LocalSandbox(Sandbox):
         on_error: ErrorHandler | None = None,
     ) -> Execution:
         env = checked_env_vars(env_vars)
-        checked_language(language)
+        checked_language(language, self.languages)
+        if language == "sql":
+            code, on_error = sql_program(code), sql_error_handler(on_error)
         handlers: dict[str, Any] = {
             "stdout": on_stdout,
             "stderr": on_stderr,
             "result": on_result,
             "error": on_error,
         }
-        if language == "python":
-            request = {"op": "execute", "code": code, "env": env}
-            return (await self._run(request, timeout, handlers)).execution
+        if language in ("python", "sql", "r"):
+            op = "r" if language == "r" else "execute"
+            execution = (
+                await self._run({"op": op, "code": code, "env": env}, timeout, handlers)
+            ).execution
+            return finish_sql(execution) if language == "sql" else execution
         request = {"op": "command", "command": code, "cwd": None, "env": env}
         collect = await self._run(request, timeout, handlers)
         failure = collect.command_failure()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox_analyst.sandbox.base import LANGUAGES
 from sandbox_analyst.sandbox.errors import SandboxStartError
 from sandbox_analyst.sandbox.local.protocol import (
     FrameTooLargeError,
@@ -48,6 +49,8 @@ class ZygoteConfig:
     isolation: dict[str, Any] | None = None
     egress: bool = False
     """Give every worker an egress channel (controlled egress, see `sandbox.egress`)."""
+    interrupt_grace: float = 2.0
+    """Seconds interrupted code gets to stop before its worker is killed."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class WorkerProcess:
     exit: asyncio.Future[WorkerExit]
     egress: socket.socket | None = None
     """Our end of the worker's egress channel: its relay sends the connections it accepts."""
+    languages: tuple[str, ...] = ("python",)
+    """What the worker said it can run, in its `ready` frame."""
     started: float = field(default_factory=time.monotonic)
     frames: asyncio.Queue[tuple[dict[str, Any], int] | Lost] = field(default_factory=asyncio.Queue)
     queued_bytes: int = 0
@@ -333,6 +338,7 @@ class Spawner:
             writer=writer,
             exit=exit_future,
             egress=egress,
+            languages=_languages(ready.get("languages")),
         )
         worker.start_reading()
         return worker
@@ -429,6 +435,13 @@ async def _ready_frame(reader: asyncio.StreamReader, worker_id: str) -> dict[str
         log.info("sandbox worker %s printed while starting: %s", worker_id[:8], text)
 
 
+def _languages(value: Any) -> tuple[str, ...]:
+    # The worker's word, kept only as far as it names languages we know.
+    if not isinstance(value, list):
+        return ("python",)
+    return tuple(name for name in LANGUAGES if name in value) or ("python",)
+
+
 def _config_message(config: ZygoteConfig) -> dict[str, Any]:
     return {
         "preload": config.preload,
@@ -437,6 +450,7 @@ def _config_message(config: ZygoteConfig) -> dict[str, Any]:
         "worker_environment": config.worker_environment,
         "isolation": config.isolation,
         "egress": config.egress,
+        "interrupt_grace": config.interrupt_grace,
     }
 
 

@@ -240,6 +240,7 @@ class Zygote:
                 figure_dpi=self.config["figure_dpi"],
                 environment=self.config["worker_environment"],
                 egress_channel=egress_fd,
+                interrupt_grace=float(self.config.get("interrupt_grace", 2.0)),
             )
             run_worker(sock, config, self.isolation, exit_report)
             code = 0

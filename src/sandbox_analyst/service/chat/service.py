@@ -354,7 +354,8 @@ class ChatService:
         tools it is allowed."""
         if sandbox is None:
             return None
-        tools = analyst_tools() if assistant.mode == "team" else builtin_tools()
+        languages = sandbox.languages
+        tools = analyst_tools(languages) if assistant.mode == "team" else builtin_tools(languages)
         changed = False
         if self._packages is not None:
             ask = PackageAsk(owner_id, conversation_id, assistant)

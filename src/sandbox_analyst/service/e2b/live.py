@@ -18,8 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sandbox_analyst.sandbox import Execution, Sandbox
-from sandbox_analyst.sandbox.base import ErrorHandler, OutputHandler, ResultHandler
+from sandbox_analyst.sandbox import Execution, LanguageUnavailableError, Sandbox
+from sandbox_analyst.sandbox.base import (
+    ErrorHandler,
+    OutputHandler,
+    ResultHandler,
+    checked_language,
+)
 from sandbox_analyst.service.e2b.errors import (
     ContextNotFound,
     ContextSetupFailed,
@@ -32,9 +37,15 @@ from sandbox_analyst.service.e2b.metrics import SandboxMetrics
 
 logger = logging.getLogger(__name__)
 
-Language = Literal["python", "bash"]
-LANGUAGES: tuple[str, ...] = ("python", "bash")
-_ALIASES = {"py": "python", "python3": "python", "sh": "bash", "shell": "bash"}
+Language = Literal["python", "bash", "sql", "r"]
+LANGUAGES: tuple[str, ...] = ("python", "bash", "sql", "r")
+_ALIASES = {
+    "py": "python",
+    "python3": "python",
+    "sh": "bash",
+    "shell": "bash",
+    "duckdb": "sql",
+}
 # Numbers handed out as process ids: the sandbox's own pids are its business.
 _FIRST_PID = 1000
 # Each python context is a process of its own, each command too: a sandbox gets a few.
@@ -156,8 +167,16 @@ class LiveSandbox:
             raise ContextNotFound(context_id)
         return found
 
+    def _check_available(self, language: Language) -> None:
+        try:
+            checked_language(language, self.session.languages, backend=self.session.backend)
+        except LanguageUnavailableError as exc:
+            raise UnsupportedLanguage(str(exc)) from None
+
     async def default_context(self, language: Language) -> CodeContext:
-        """The context code of `language` runs in when the client names none."""
+        """The context code of `language` runs in when the client names none: the session
+        itself (so the default Python context sees `_sql`, the last SQL result)."""
+        self._check_available(language)
         async with self._lock:
             existing = self._default_by_language.get(language)
             if existing is None:
@@ -172,10 +191,11 @@ class LiveSandbox:
             raise SandboxLimitReached(
                 f"this sandbox already has {MAX_CONTEXTS} code contexts; remove one first"
             )
+        self._check_available(language)
         if cwd and not (await self.session.files.exists(cwd)):
             raise ContextSetupFailed(f"the context's directory {cwd!r} does not exist")
         interpreter = self.session
-        if language == "python":
+        if language != "bash":  # Python, SQL (Python's DuckDB) and R: state of their own
             interpreter = await self.session.open_interpreter()
             if cwd:
                 await self._enter(interpreter, cwd)
@@ -191,7 +211,7 @@ class LiveSandbox:
 
     async def restart_context(self, context_id: str) -> None:
         context = self.context(context_id)
-        if context.language == "python":
+        if context.language != "bash":
             await context.interpreter.restart()
             if context.cwd and not context.default:
                 await context.interpreter.run_code(

@@ -6,7 +6,8 @@ from sandbox_analyst.service.errors import ServiceError
 
 
 class UnsupportedLanguage(ServiceError):
-    """LibreChat's tool offers many languages; these sandboxes run Python and bash."""
+    """LibreChat's tool offers many languages; these sandboxes run Python, bash, SQL and (where
+    R is installed) R."""
 
     code = "unsupported_language"
     http_status = 400

@@ -20,7 +20,13 @@ from datetime import timedelta
 from typing import Literal
 
 from sandbox_analyst.config import LibreChatSettings
-from sandbox_analyst.sandbox import Execution, SandboxError, SandboxErrorName, SessionManager
+from sandbox_analyst.sandbox import (
+    Execution,
+    LanguageUnavailableError,
+    SandboxError,
+    SandboxErrorName,
+    SessionManager,
+)
 from sandbox_analyst.service.errors import NotFound, ValidationError
 from sandbox_analyst.service.librechat.errors import ProfileMismatch, UnsupportedLanguage
 from sandbox_analyst.service.librechat.files import LibreChatFiles, StoredFile, file_path
@@ -31,7 +37,17 @@ from sandbox_analyst.store import BlobStore, Database, utcnow
 logger = logging.getLogger(__name__)
 
 Profile = Literal["default", "stateful"]
-_LANGUAGES = {"py": "python", "python": "python", "python3": "python", "bash": "bash", "sh": "bash"}
+# LibreChat's own names (`py`, `bash`, `r`; its tool offers more, which run nowhere here), and
+# `sql`: DuckDB over the session's files.
+_LANGUAGES = {
+    "py": "python",
+    "python": "python",
+    "python3": "python",
+    "bash": "bash",
+    "sh": "bash",
+    "sql": "sql",
+    "r": "r",
+}
 SWEEP_INTERVAL_S = 3600.0
 MAX_INPUT_FILES = 100
 MAX_ARGS = 100
@@ -91,7 +107,8 @@ class LibreChatService:
         language = _LANGUAGES.get(request.lang.strip().lower())
         if language is None:
             raise UnsupportedLanguage(
-                f"lang {request.lang!r} is not run here: use py (Python) or bash", field="lang"
+                f"lang {request.lang!r} is not run here: use py (Python), bash, sql (DuckDB) or r",
+                field="lang",
             )
         profile = choose_profile(request.profile, self.settings)
         if len(request.files) > MAX_INPUT_FILES or len(request.args) > MAX_ARGS:
@@ -198,6 +215,9 @@ class LibreChatService:
 
     async def _run(self, runtime: Runtime, language: str, request: ExecRequest) -> Execution:
         sandbox = runtime.sandbox
+        if language not in sandbox.languages:
+            available = LanguageUnavailableError(language, sandbox.languages, sandbox.backend)
+            raise UnsupportedLanguage(str(available), field="lang")
         code = request.code
         if language == "bash" and request.args:
             code = f"set -- {shlex.join(request.args)}\n{code}"

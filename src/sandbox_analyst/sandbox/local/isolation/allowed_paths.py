@@ -22,7 +22,7 @@ ETC_READ = tuple(
         "nsswitch.conf", "hosts", "host.conf", "resolv.conf", "gai.conf", "services",
         "protocols", "mime.types", "mailcap", "ssl", "ca-certificates", "ca-certificates.conf",
         "pki", "alternatives", "os-release", "debian_version", "fonts", "matplotlibrc",
-        "locale.alias", "locale.conf", "default/locale", "terminfo", "inputrc", "magic",
+        "locale.alias", "locale.conf", "default/locale", "terminfo", "inputrc", "magic", "R",
     )
 )  # fmt: skip
 # /proc for /proc/self/* (other processes stay protected by ptrace rules); the CPU topology

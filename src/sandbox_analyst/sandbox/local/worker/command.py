@@ -48,7 +48,7 @@ def run_command(
             env={**os.environ, **env},
             stdin=subprocess.DEVNULL,
             process_group=0,
-            preexec_fn=_die_with(os.getpid()),
+            preexec_fn=die_with(os.getpid()),
         )
     except OSError as exc:
         return CommandOutcome(None, f"the command could not start: {exc}")
@@ -80,7 +80,7 @@ def environment(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _die_with(worker_pid: int) -> Callable[[], None]:
+def die_with(worker_pid: int) -> Callable[[], None]:
     def die_with_worker() -> None:
         # In the forked child, before exec: the shell must not outlive a worker killed while
         # it runs (its process group is not the worker's, so the worker's kill misses it).

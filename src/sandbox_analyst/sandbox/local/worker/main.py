@@ -7,6 +7,7 @@ session, so the cost is paid ahead of time, never on the acquire path.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import resource
 import signal
@@ -22,6 +23,13 @@ from sandbox_analyst.sandbox.local.worker.channel import ServerChannel
 from sandbox_analyst.sandbox.local.worker.command import environment, find_bash, run_command
 from sandbox_analyst.sandbox.local.worker.egress_relay import start_relay
 from sandbox_analyst.sandbox.local.worker.import_paths import add_import_path
+from sandbox_analyst.sandbox.local.worker.r_session import (
+    R_SESSION_ENDED,
+    ROutcome,
+    RSession,
+    find_rscript,
+    plot_bundle,
+)
 from sandbox_analyst.sandbox.local.worker.shell import WorkerShell, attach_shell
 
 _TRIM_AFTER = 0.05  # seconds a cell must run before its freed memory is handed back
@@ -39,6 +47,8 @@ class WorkerConfig:
     environment: dict[str, str] = field(default_factory=dict)
     egress_channel: int | None = None
     """Descriptor of the worker's end of its egress channel (controlled egress only)."""
+    interrupt_grace: float = 2.0
+    """Seconds the server waits for interrupted code to stop before it kills the worker."""
 
 
 class Worker:
@@ -57,6 +67,18 @@ class Worker:
         self.figures.install()
         figures.current = self.figures
         self.bash = find_bash()
+        self.rscript = find_rscript()
+        self.r: RSession | None = None
+
+    def languages(self) -> list[str]:
+        found = ["python"]
+        if self.bash is not None:
+            found.append("bash")
+        if importlib.util.find_spec("duckdb") is not None:
+            found.append("sql")
+        if self.rscript is not None:
+            found.append("r")
+        return found
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
         # Interrupts are meant for user code only; one arriving between executions (a late
@@ -68,7 +90,14 @@ class Worker:
         # Whatever was printed while setting up goes out before `ready`: it belongs to no
         # execution, and the server logs it instead of showing it in the first one.
         self.capture.drain()
-        self.channel.send({"type": "ready", "pid": self.host_pid, "cwd": self.cwd})
+        self.channel.send(
+            {
+                "type": "ready",
+                "pid": self.host_pid,
+                "cwd": self.cwd,
+                "languages": self.languages(),
+            }
+        )
         while True:
             request = self.channel.receive()
             if request is None:
@@ -78,6 +107,8 @@ class Worker:
             if op == "execute":
                 with environment(env):
                     self.execute(str(request.get("code", "")))
+            elif op == "r":
+                self.execute_r(str(request.get("code", "")), env)
             elif op == "command":
                 cwd = request.get("cwd")
                 self.command(str(request.get("command", "")), cwd and str(cwd), env)
@@ -104,6 +135,41 @@ class Worker:
                 "type": "done",
                 "exit_code": outcome.exit_code,
                 "error": outcome.error,
+                "dropped": self.capture.dropped,
+                "peak_memory": _peak_memory(),
+                "cpu_seconds": _cpu_seconds() - cpu_before,
+            }
+        )
+
+    def execute_r(self, code: str, env: dict[str, str]) -> None:
+        cpu_before = _cpu_seconds()
+        self.capture.begin()
+        if self.rscript is None:
+            outcome = ROutcome("lost", note="R is not installed in this sandbox")
+        else:
+            if self.r is None:
+                # Half the server's grace: R that ignores the interrupt is killed in time for
+                # the worker to answer, so the server never has to kill the worker (and
+                # Python's state) for it.
+                grace = self.config.interrupt_grace / 2
+                self.r = RSession(self.rscript, self.config.figure_dpi, grace)
+            self._executing = True
+            try:
+                outcome = self.r.run(code, env)
+            finally:
+                self._executing = False
+        self.capture.drain()
+        for number, png in enumerate(outcome.plots, start=1):
+            self.channel.send({"type": "result", "bundle": plot_bundle(png, number), "main": False})
+        if outcome.note:
+            self.channel.send({"type": "stderr", "text": f"[{outcome.note}]\n"})
+        error = _r_error(outcome)
+        if error is not None:
+            self.channel.send({"type": "error", **error})
+        self.channel.send(
+            {
+                "type": "done",
+                "execution_count": None,
                 "dropped": self.capture.dropped,
                 "peak_memory": _peak_memory(),
                 "cpu_seconds": _cpu_seconds() - cpu_before,
@@ -206,6 +272,17 @@ def _cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _r_error(outcome: ROutcome) -> dict[str, str] | None:
+    if outcome.kind == "error" and outcome.error is not None:
+        name, value, report = outcome.error
+        return {"name": name, "value": value, "traceback": report}
+    if outcome.kind == "interrupted":
+        return {"name": "KeyboardInterrupt", "value": "the R code was interrupted", "traceback": ""}
+    if outcome.kind == "lost":
+        return {"name": R_SESSION_ENDED, "value": outcome.note, "traceback": ""}
+    return None
 
 
 def _string_map(value: Any) -> dict[str, str]:

@@ -25,6 +25,13 @@ export function highlightInto(codeElement, source, language = "python") {
   codeElement.classList.add("hljs", `language-${known}`);
 }
 
+/** The language a step's code is in: that of its cell magic (`%%sql`, `%%bash`, `%%R`: R has no
+ * highlighter here and shows as plain text), else Python. */
+export function cellLanguage(source) {
+  const magic = /^%%(\w+)[ \t]*\n/.exec(source);
+  return magic ? magic[1].toLowerCase() : "python";
+}
+
 /** Highlight every fenced code block inside rendered markdown. */
 export function highlightBlocks(root) {
   for (const code of root.querySelectorAll("pre > code")) {

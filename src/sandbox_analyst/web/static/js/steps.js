@@ -2,7 +2,7 @@
 // its stdout / stderr / results, DataFrame tables, charts and files.
 import { formatSize, h } from "./dom.js";
 import { linkFile, loadImage } from "./file-links.js";
-import { highlightInto } from "./highlight.js";
+import { cellLanguage, highlightInto } from "./highlight.js";
 import { icon } from "./icons.js";
 import { openLightbox } from "./overlays.js";
 import { sanitizeTableHtml } from "./sanitize.js";
@@ -73,7 +73,7 @@ export class CodeStep {
     this.status = h("span", { class: "step-status" });
     this.timer = h("span", { class: "step-timer" });
     const source = h("code", { dataset: { testid: "code-source" } });
-    if (code !== null && code !== undefined) highlightInto(source, code, "python");
+    if (code !== null && code !== undefined) highlightInto(source, code, cellLanguage(code));
     else source.textContent = toolName;
     this.details = h(
       "details",
