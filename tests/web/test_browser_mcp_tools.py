@@ -23,9 +23,9 @@ def test_the_editor_saves_which_mcp_tools_an_assistant_may_call(page: Page, web:
     }
     response = web.api(root, "POST", "/api/admin/mcp-servers", json=rates)
     assert response.status_code == 201, response.text
-    gina = web.add_user("gina")
-    sign_in(page, gina)
-    open_app(page, f"/#/assistants/{gina.assistant_id}")
+    mia = web.add_user("mia")
+    sign_in(page, mia)
+    open_app(page, f"/#/assistants/{mia.assistant_id}")
     picker = page.get_by_test_id("assistant-mcp-tools")
     expect(picker).to_contain_text("rates: every tool (exchange rates)")
     expect(picker.locator('input[type="checkbox"]')).to_have_count(6)  # every + 5 tools
@@ -34,7 +34,7 @@ def test_the_editor_saves_which_mcp_tools_an_assistant_may_call(page: Page, web:
     page.get_by_test_id("assistant-save").click()
 
     expect(page.get_by_text("Saved")).to_be_visible()
-    saved = web.api(gina, "GET", f"/api/assistants/{gina.assistant_id}").json()
+    saved = web.api(mia, "GET", f"/api/assistants/{mia.assistant_id}").json()
     assert saved["mcp_tools"] == ["rates/lookup_rate"]
     reload(page)
     expect(picker.locator('input[value="rates/lookup_rate"]')).to_be_checked()
