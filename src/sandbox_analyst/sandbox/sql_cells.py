@@ -14,8 +14,9 @@ Python traceback of the code that ran it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 
 from sandbox_analyst.sandbox.base import ErrorHandler
 from sandbox_analyst.sandbox.models import Execution, ExecutionError, SandboxErrorName
@@ -92,3 +93,20 @@ def finish_sql(execution: Execution) -> Execution:
     if execution.error is not None:
         execution.error = sql_error(execution.error)
     return execution
+
+
+async def run_in_language(
+    run: Callable[..., Awaitable[Execution]],
+    code: str,
+    language: str,
+    on_error: ErrorHandler | None,
+    **options: Any,
+) -> Execution:
+    """`run(code, language=..., on_error=..., **options)`, a backend's runner of Python and
+    the languages it has, for `language`: an SQL cell goes to it as the Python program that
+    runs the query, its errors in SQL form."""
+    if language == "sql":
+        handler = sql_error_handler(on_error)
+        execution = await run(sql_program(code), language="python", on_error=handler, **options)
+        return finish_sql(execution)
+    return await run(code, language=language, on_error=on_error, **options)

@@ -49,7 +49,7 @@ from sandbox_analyst.sandbox.models import (
     SandboxInfo,
 )
 from sandbox_analyst.sandbox.paths import split_path
-from sandbox_analyst.sandbox.sql_cells import finish_sql, sql_error_handler, sql_program
+from sandbox_analyst.sandbox.sql_cells import run_in_language
 
 log = logging.getLogger(__name__)
 
@@ -154,28 +154,16 @@ class GatewaySandbox(Sandbox):
         on_error: ErrorHandler | None = None,
     ) -> Execution:
         checked_language(language, self.languages, backend=self.backend)
-        if language == "sql":
-            return finish_sql(
-                await self._run_code(
-                    sql_program(code),
-                    language="python",
-                    env_vars=env_vars,
-                    timeout=timeout,
-                    on_stdout=on_stdout,
-                    on_stderr=on_stderr,
-                    on_result=on_result,
-                    on_error=sql_error_handler(on_error),
-                )
-            )
-        return await self._run_code(
+        return await run_in_language(
+            self._run_code,
             code,
-            language=language,
+            language,
+            on_error,
             env_vars=env_vars,
             timeout=timeout,
             on_stdout=on_stdout,
             on_stderr=on_stderr,
             on_result=on_result,
-            on_error=on_error,
         )
 
     async def _run_code(
