@@ -29,6 +29,7 @@ class GatewayProcess:
     token: str = "test-token-0123"
     enterprise: str | None = None  # path of the `jupyter` of an Enterprise Gateway install
     env: dict[str, str] = field(default_factory=dict)  # e.g. JUPYTER_PATH with our kernelspec
+    options: list[str] = field(default_factory=list)  # more command-line options
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -46,6 +47,7 @@ class GatewayProcess:
                 f"--port={self.port}",
                 f"--EnterpriseGatewayApp.auth_token={self.token}",
                 "--EnterpriseGatewayApp.list_kernels=True",
+                *self.options,
             ]
         return [
             os.path.join(_VENV_BIN, "jupyter"),
@@ -54,6 +56,12 @@ class GatewayProcess:
             f"--KernelGatewayApp.port={self.port}",
             f"--KernelGatewayApp.auth_token={self.token}",
             "--KernelGatewayApp.list_kernels=True",
+            # jupyter_client picks a kernel's TCP ports by binding to port 0 and letting go, so
+            # a port can be handed to another socket's outgoing connection before the kernel
+            # binds it; the kernel then dies at start, and its restarts reuse the same ports.
+            # With many kernels starting at once that happens; Unix sockets cannot collide.
+            "--KernelManager.transport=ipc",
+            *self.options,
         ]
 
     async def start(self) -> None:

@@ -10,6 +10,7 @@ will come for ours, and whatever was lost is reported as such instead of waited 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import time
 from collections.abc import Awaitable, Callable
@@ -204,11 +205,27 @@ class RemoteKernel:
             raise GatewayError(f"the gateway started a kernel but sent no id: {model!r}")
         kernel = cls(rest, kernel_id, settings, name)
         try:
-            await kernel.channel.open(settings.kernel_start_timeout)
+            await kernel._open_while_alive(settings.kernel_start_timeout)
         except BaseException:
             await kernel.shutdown()
             raise
         return kernel
+
+    async def _open_while_alive(self, timeout: float) -> None:
+        """Open the websocket of a kernel that is starting. The gateway holds the handshake
+        until the kernel answers (Kernel Gateway for up to a minute), so a kernel that dies at
+        start would be learnt of only then: meanwhile ask the gateway every few seconds whether
+        it still has the kernel."""
+        opening = asyncio.ensure_future(self.channel.open(timeout))
+        try:
+            while not (await asyncio.wait({opening}, timeout=LIVENESS_CHECK_AFTER))[0]:
+                await self.check_alive()
+            opening.result()
+        finally:
+            if not opening.done():
+                opening.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await opening
 
     @classmethod
     async def attach(

@@ -29,7 +29,7 @@ from sandbox_analyst.sandbox.errors import (
     SandboxStartError,
 )
 from sandbox_analyst.sandbox.gateway.errors import GatewayError, KernelGoneError
-from sandbox_analyst.sandbox.gateway.kernel import RemoteKernel
+from sandbox_analyst.sandbox.gateway.kernel import KernelRestarted, RemoteKernel
 from sandbox_analyst.sandbox.gateway.rest import GatewayRest, ListingDisabledError
 from sandbox_analyst.sandbox.gateway.sandbox import (
     BootstrapConfig,
@@ -44,6 +44,9 @@ from sandbox_analyst.sandbox.provider import (
 )
 
 log = logging.getLogger(__name__)
+
+# New kernels tried before a session's start fails (see `_new_kernel`).
+_START_ATTEMPTS = 2
 
 
 class GatewayProvider(SandboxProvider):
@@ -187,6 +190,22 @@ class GatewayProvider(SandboxProvider):
         return sandbox
 
     async def _new_kernel(self, name: str) -> RemoteKernel:
+        """A started kernel with the bootstrap installed. A kernel that dies before it ever ran
+        a user's code (on a shared host its ports can be taken between being picked and being
+        bound) is replaced once: nothing of anyone's is lost with it."""
+        failure: Exception | None = None
+        for _ in range(_START_ATTEMPTS):
+            try:
+                return await self._start_kernel(name)
+            except (KernelGoneError, KernelRestarted) as exc:
+                failure = exc
+                log.warning("a new %s kernel died while starting (%s)", name, exc)
+        raise KernelGoneError(
+            f"{_START_ATTEMPTS} new kernels in a row died while starting; the gateway's log "
+            "says why"
+        ) from failure
+
+    async def _start_kernel(self, name: str) -> RemoteKernel:
         rest = await self._require_started()
         kernel = await RemoteKernel.start(rest, name, self.gateway)
         try:
