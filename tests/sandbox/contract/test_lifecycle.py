@@ -78,6 +78,26 @@ async def test_cancelling_a_run_interrupts_the_code(sandbox: Sandbox) -> None:
     assert execution.text == "('kept',)"
 
 
+async def test_a_run_cancelled_while_a_cancelled_one_winds_down_leaves_the_session_usable(
+    sandbox: Sandbox,
+) -> None:
+    slow_to_stop = (
+        "import time\nprint('busy', flush=True)\n"
+        "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    time.sleep(1)\n    raise"
+    )
+    first = await _wait_until_running(sandbox, "busy", slow_to_stop)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    second = asyncio.create_task(sandbox.run_code("'second'"))
+    await asyncio.sleep(0.2)  # it waits for the first to finish stopping
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    execution = await asyncio.wait_for(sandbox.run_code("('third',)"), 20)
+    assert execution.text == "('third',)"
+
+
 async def test_restart_gives_fresh_state_and_keeps_files(sandbox: Sandbox) -> None:
     await sandbox.run_code("gone = True\nopen('kept.csv', 'w').write('a,b')")
     await sandbox.restart()

@@ -228,7 +228,10 @@ class LocalSandbox(Sandbox):
         self, request: dict[str, Any], timeout: float | None, handlers: dict[str, Any]
     ) -> _Collector:
         if self._abandoned is not None:
-            await self._abandoned  # a cancelled execution is still winding down
+            # A cancelled execution is still winding down. Shielded: a caller cancelled
+            # while it waits must not cut the wind-down short (the channel would be left
+            # out of step, and every later execution would wait on a cancelled task).
+            await asyncio.shield(self._abandoned)
         disk = DiskWatch(
             self.files,
             self._worker,
