@@ -89,7 +89,8 @@ async def _events(
         while True:
             wait = keepalive if deadline is None else min(keepalive, deadline - loop.time())
             try:
-                event = await asyncio.wait_for(command.events.get(), max(wait, 0))
+                async with asyncio.timeout(max(wait, 0)):
+                    event = await command.events.get()
             except TimeoutError:
                 if deadline is not None and loop.time() >= deadline:
                     # Connect's way: the call failed with deadline_exceeded (the command is

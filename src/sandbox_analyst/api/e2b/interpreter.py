@@ -106,7 +106,8 @@ async def _execution_lines(
     try:
         while True:
             try:
-                item = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                async with asyncio.timeout(KEEPALIVE_S):
+                    item = await queue.get()
             except TimeoutError:
                 # Long silent code: writing is also how a vanished client is noticed.
                 yield _line({"type": "keepalive"})

@@ -244,7 +244,8 @@ class E2BSandbox(Sandbox):
         that does not answer in time is restarted: its state is lost either way."""
         deadline = self._settings.interrupt_grace + ANSWER_SLACK
         try:
-            answer = await asyncio.wait_for(self.sdk.run_code(ASK_MARKER, timeout=0), deadline)
+            async with asyncio.timeout(deadline):
+                answer = await self.sdk.run_code(ASK_MARKER, timeout=0)
         except TimeoutError:
             await self._restart_interpreter()
             return False
@@ -359,7 +360,8 @@ class E2BSandbox(Sandbox):
             await handle.kill()
         # Its end event follows the kill; past the grace, stop listening for it.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.shield(waiting), self._settings.interrupt_grace)
+            async with asyncio.timeout(self._settings.interrupt_grace):
+                await asyncio.shield(waiting)
         if not waiting.done():
             with contextlib.suppress(Exception):
                 await handle.disconnect()

@@ -124,7 +124,8 @@ async def serve_connection(
 
 async def _read_request(reader: asyncio.StreamReader) -> _Request:
     try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT)
+        async with asyncio.timeout(HEAD_TIMEOUT):
+            head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.LimitOverrunError, ValueError) as exc:
         raise _Refused(431, "request head larger than 64 KiB") from exc
     except TimeoutError as exc:
@@ -232,9 +233,8 @@ async def _open(
     failure: Exception | None = None
     for address in addresses:
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(str(address), request.port), CONNECT_TIMEOUT
-            )
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                reader, writer = await asyncio.open_connection(str(address), request.port)
         except (OSError, TimeoutError) as exc:
             failure = exc
             continue

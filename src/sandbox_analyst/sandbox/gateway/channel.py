@@ -146,7 +146,8 @@ class KernelChannel:
         if self.failure is not None:
             return
         try:
-            await asyncio.wait_for(self._connected.wait(), self._reconnect_timeout)
+            async with asyncio.timeout(self._reconnect_timeout):
+                await self._connected.wait()
         except TimeoutError:
             return  # the reader is giving up and will tell every waiting request
         ws = self._ws
@@ -156,7 +157,8 @@ class KernelChannel:
             await ws.send(messages.encode(message))
         except ConnectionClosed:
             # Dropped under our feet: the reader reconnects; resend once it has.
-            await asyncio.wait_for(self._connected.wait(), self._reconnect_timeout)
+            async with asyncio.timeout(self._reconnect_timeout):
+                await self._connected.wait()
             if self._ws is not None and self._ws is not ws:
                 with contextlib.suppress(ConnectionClosed):
                     await self._ws.send(messages.encode(message))

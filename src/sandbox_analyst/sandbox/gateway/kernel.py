@@ -102,7 +102,8 @@ class RequestStream:
                 LIVENESS_CHECK_AFTER if remaining is None else min(remaining, LIVENESS_CHECK_AFTER)
             )
             try:
-                item = await asyncio.wait_for(self.queue.get(), wait)
+                async with asyncio.timeout(wait):
+                    item = await self.queue.get()
             except TimeoutError:
                 if self.check_alive is not None:
                     await self.check_alive()
@@ -352,9 +353,8 @@ class RemoteKernel:
                     await nudge()
                     next_nudge = now + NUDGE_EVERY
                 try:
-                    item = await asyncio.wait_for(
-                        queue.get(), min(deadline, next_nudge) - loop.time()
-                    )
+                    async with asyncio.timeout_at(min(deadline, next_nudge)):
+                        item = await queue.get()
                 except TimeoutError:
                     continue
                 if isinstance(item, ChannelEvent):

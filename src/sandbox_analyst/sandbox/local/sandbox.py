@@ -299,7 +299,8 @@ class LocalSandbox(Sandbox):
             if remaining <= 0:
                 raise _Interrupted
             try:
-                frame = await asyncio.wait_for(self._worker.next_frame(), remaining)
+                async with asyncio.timeout(remaining):
+                    frame = await self._worker.next_frame()
             except TimeoutError:
                 raise _Interrupted from None
             if isinstance(frame, Lost):

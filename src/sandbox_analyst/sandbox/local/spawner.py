@@ -262,7 +262,8 @@ class Spawner:
         configure = {"op": "configure", **_config_message(self.config)}
         self._control.send(json.dumps(configure).encode())
         try:
-            await asyncio.wait_for(asyncio.shield(self._hello), _READY_TIMEOUT)
+            async with asyncio.timeout(_READY_TIMEOUT):
+                await asyncio.shield(self._hello)
         except TimeoutError as exc:
             await self.close()
             raise SandboxStartError("the sandbox zygote did not start in time") from exc
@@ -292,7 +293,8 @@ class Spawner:
         message = {"op": "spawn", "worker_id": worker_id, "workdir": str(workdir)}
         self._control.send(json.dumps(message).encode())
         try:
-            pid, fds = await asyncio.wait_for(spawned, _READY_TIMEOUT)
+            async with asyncio.timeout(_READY_TIMEOUT):
+                pid, fds = await spawned
         finally:
             self._pending.pop(worker_id, None)
         exit_future = self._exits.setdefault(pid, self._loop.create_future())
@@ -316,7 +318,8 @@ class Spawner:
     ) -> WorkerProcess:
         reader, writer = await asyncio.open_unix_connection(sock=sock, limit=1 << 20)
         try:
-            ready = await asyncio.wait_for(_ready_frame(reader, worker_id), _READY_TIMEOUT)
+            async with asyncio.timeout(_READY_TIMEOUT):
+                ready = await _ready_frame(reader, worker_id)
         except (TimeoutError, ProtocolError, OSError) as exc:
             writer.close()
             reason = str(exc) or type(exc).__name__
@@ -456,5 +459,6 @@ def _config_message(config: ZygoteConfig) -> dict[str, Any]:
 
 async def _first_done(future: asyncio.Future[WorkerExit], wait: float) -> WorkerExit | None:
     with contextlib.suppress(TimeoutError):
-        return await asyncio.wait_for(asyncio.shield(future), wait)
+        async with asyncio.timeout(wait):
+            return await asyncio.shield(future)
     return None

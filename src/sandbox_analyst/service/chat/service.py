@@ -228,7 +228,8 @@ class ChatService:
             return
         with contextlib.suppress(TimeoutError):
             # Waiting is cancelled at the timeout, never the turn (see `ChatTurn.wait`).
-            await asyncio.wait_for(turn.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await turn.wait()
 
     async def outcome(self, turn: ChatTurn) -> TurnOutcome:
         """The stored assistant message of a finished turn, with its artifacts."""

@@ -35,9 +35,8 @@ class TurnChannel:
         self._events.put_nowait(None)
 
     async def receive(self, timeout: float | None) -> ChatEvent | None:
-        if timeout is None:
+        async with asyncio.timeout(timeout):
             return await self._events.get()
-        return await asyncio.wait_for(self._events.get(), timeout)
 
 
 TurnBody = Callable[[TurnChannel], Awaitable[None]]

@@ -71,11 +71,8 @@ class TaskRun:
     async def next_event(self, index: int, timeout: float | None = None) -> TaskEvent | None:
         """The event at `index` (waiting for it up to `timeout` seconds: `TimeoutError`),
         or None when the task ended before it."""
-        async with self._changed:
-            await asyncio.wait_for(
-                self._changed.wait_for(lambda: len(self._events) > index or self._done),
-                timeout,
-            )
+        async with self._changed, asyncio.timeout(timeout):
+            await self._changed.wait_for(lambda: len(self._events) > index or self._done)
             return self._events[index] if index < len(self._events) else None
 
     async def wait(self) -> None:
