@@ -62,6 +62,22 @@ async def test_a_dropped_websocket_loses_and_repeats_no_output(
         assert (await sandbox.run_code("6 * 7")).text == "42"
 
 
+async def test_a_request_lost_with_a_dying_connection_is_sent_again_and_runs_once(
+    kernel_gateway: GatewayProcess, proxy: LoopbackProxy
+) -> None:
+    async with started_gateway_provider(kernel_gateway, url=proxy.url) as provider:
+        sandbox = await provider.create()
+        await sandbox.run_code("runs = 0")
+        proxy.stall()  # what is written now never arrives...
+        running = asyncio.create_task(sandbox.run_code("runs += 1\nruns * 42"))
+        await asyncio.sleep(0.5)
+        proxy.cut()  # ...and goes with the connection
+        proxy.resume()
+        execution = await asyncio.wait_for(running, 60)
+        assert execution.logs.stderr == []
+        assert execution.text == "42"  # run exactly once
+
+
 async def test_a_slow_gateway_is_slow_but_correct(
     kernel_gateway: GatewayProcess,
 ) -> None:

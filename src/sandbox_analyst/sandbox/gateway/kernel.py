@@ -35,6 +35,8 @@ LivenessCheck = Callable[[], Awaitable[None]]
 # still there: a gateway may drop a kernel (culled, shut down by someone) and leave its
 # websocket open and silent.
 LIVENESS_CHECK_AFTER = 5.0
+# Times a request the kernel never received is sent again after reconnects (`_send_again`).
+MAX_RESENDS = 3
 # How often `wait_ready` asks a restarted kernel again until both of its channels answer.
 NUDGE_EVERY = 0.5
 
@@ -85,6 +87,8 @@ class RequestStream:
     _probe_answered: bool = field(default=False, init=False)
     _probe_idle: bool = field(default=False, init=False)
     _execution_count: int | None = field(default=None, init=False)
+    _heard: bool = field(default=False, init=False)  # anything of the kernel's about ours
+    _resent: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.queue = self.channel.expect(self.message["header"]["msg_id"])
@@ -150,7 +154,10 @@ class RequestStream:
                 self._probe_answered = True
             elif kind == "status" and content.get("execution_state") == "idle":
                 self._probe_idle = True
+            if self._probe_answered and self._probe_idle and not self._heard:
+                await self._send_again()
             return
+        self._heard = True
         if kind == "execute_reply":
             self._reply = message
             count = content.get("execution_count")
@@ -167,6 +174,20 @@ class RequestStream:
             outcome = self.on_output(message)
             if inspect.isawaitable(outcome):
                 await outcome
+
+    async def _send_again(self) -> None:
+        """The probe sent after a reconnect is done and the kernel said nothing at all about
+        our request: no `busy`, no input, no reply. The kernel handles requests in order and
+        publishes on iopub in order, so the request never reached it (it was written to a
+        connection as that died, e.g. cut while idle) and nothing of it ran: send it again
+        rather than report it lost. (A gateway replays what a kernel said while its websocket
+        was down, so a request that did run is heard of.)"""
+        if self._resent >= MAX_RESENDS or self._probe is None:
+            return
+        self._resent += 1
+        self.channel.forget(self._probe)
+        self._probe, self._probe_answered, self._probe_idle = None, False, False
+        await self.channel.send(self.message)
 
     def close(self) -> None:
         ids = [self.message["header"]["msg_id"]]
