@@ -27,13 +27,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING, Any, Literal
 
 from sandbox_analyst.agent.artifacts import WorkdirSnapshot, media_type_for
 from sandbox_analyst.sandbox import Execution, Sandbox, split_cell
 from sandbox_analyst.service.notebooks import MAX_EMBEDDED_IMAGE_BYTES
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 CellStatus = Literal["match", "differs", "error"]
 InputStatus = Literal["ok", "mismatch", "missing", "unexpected"]

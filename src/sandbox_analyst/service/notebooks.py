@@ -21,16 +21,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import nbformat
-from nbformat import NotebookNode
-from nbformat.v4 import (
-    new_code_cell,
-    new_markdown_cell,
-    new_notebook,
-    new_output,
-)
 from sqlalchemy import select
 
 from sandbox_analyst.sandbox import tagged_cell
@@ -38,6 +31,9 @@ from sandbox_analyst.sandbox.templates import DEFAULT_TEMPLATE, TemplateCatalog,
 from sandbox_analyst.sandbox.templates.base_env import base_packages
 from sandbox_analyst.service.conversations import ConversationService
 from sandbox_analyst.service.principal import Principal
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 from sandbox_analyst.store import Assistant, BlobStore, Database, Execution, FileRecord, Message
 
 # Charts larger than this are named, not embedded (a notebook is read whole by Jupyter).
@@ -88,11 +84,14 @@ class NotebookService:
     async def notebook(self, principal: Principal, conversation_id: str) -> NotebookNode:
         """The conversation as a notebook; `NotFound` for a conversation not the caller's."""
         conversation = await self._load(principal, conversation_id)
-        notebook = new_notebook(metadata=await self._metadata(conversation))
+        nbf = _nbformat()
+        notebook = nbf.v4.new_notebook(metadata=await self._metadata(conversation))
         count = 0
         for message in conversation.messages:
             if message.role == "user":
-                notebook.cells.append(new_markdown_cell(_quoted("Question", message.content)))
+                notebook.cells.append(
+                    nbf.v4.new_markdown_cell(_quoted("Question", message.content))
+                )
                 continue
             if message.role != "assistant":
                 continue
@@ -100,7 +99,7 @@ class NotebookService:
             results = {entry.get("call_id"): entry for entry in message.tool_results or []}
             for call in message.tool_calls or []:
                 if call.get("text"):
-                    notebook.cells.append(new_markdown_cell(call["text"]))
+                    notebook.cells.append(nbf.v4.new_markdown_cell(call["text"]))
                 if call.get("code") is None:
                     continue  # a tool that ran no code (list_files, preview_file)
                 count += 1
@@ -108,7 +107,7 @@ class NotebookService:
                 result = results.get(call.get("id"))
                 outputs = await self._outputs(conversation, result, run, count)
                 notebook.cells.append(
-                    new_code_cell(
+                    nbf.v4.new_code_cell(
                         source=_source(call),
                         execution_count=count,
                         outputs=outputs,
@@ -119,14 +118,14 @@ class NotebookService:
                 label = f"Answer ({message.agent})" if message.agent else "Answer"
                 if message.status == "failed":
                     label += ", failed"
-                notebook.cells.append(new_markdown_cell(_quoted(label, message.content)))
-        nbformat.validate(notebook)
+                notebook.cells.append(nbf.v4.new_markdown_cell(_quoted(label, message.content)))
+        nbf.validate(notebook)
         return notebook
 
     async def ipynb(self, principal: Principal, conversation_id: str) -> ExportedFile:
         notebook = await self.notebook(principal, conversation_id)
         title = notebook.metadata["sandbox_analyst"]["title"]
-        text = nbformat.writes(notebook, version=4)
+        text = _nbformat().writes(notebook, version=4)
         return ExportedFile(_filename(title, "ipynb"), NOTEBOOK_MEDIA_TYPE, text.encode())
 
     async def script(self, principal: Principal, conversation_id: str) -> ExportedFile:
@@ -238,18 +237,19 @@ class NotebookService:
         run: Execution | None,
         count: int,
     ) -> list[NotebookNode]:
+        nbf = _nbformat()
         outputs: list[NotebookNode] = []
         stdout = run.stdout if run is not None else ""
         stderr = run.stderr if run is not None else ""
         if stdout:
-            outputs.append(new_output("stream", name="stdout", text=stdout))
+            outputs.append(nbf.v4.new_output("stream", name="stdout", text=stdout))
         if stderr:
-            outputs.append(new_output("stream", name="stderr", text=stderr))
+            outputs.append(nbf.v4.new_output("stream", name="stderr", text=stderr))
         for rich in (result or {}).get("results") or []:
             data = {"text/plain": rich.get("text") or ""}
             if rich.get("html"):
                 data["text/html"] = rich["html"]
-            outputs.append(new_output("display_data", data=data))
+            outputs.append(nbf.v4.new_output("display_data", data=data))
         for file_id in (result or {}).get("artifact_ids") or []:
             record = conversation.files.get(file_id)
             if record is not None:
@@ -258,7 +258,7 @@ class NotebookService:
         if error:
             traceback = error.get("traceback") or f"{error.get('name')}: {error.get('value')}"
             outputs.append(
-                new_output(
+                nbf.v4.new_output(
                     "error",
                     ename=str(error.get("name") or "Error"),
                     evalue=str(error.get("value") or ""),
@@ -268,15 +268,16 @@ class NotebookService:
         return outputs
 
     async def _artifact_output(self, record: FileRecord) -> NotebookNode:
+        nbf = _nbformat()
         label = f"{record.name} ({record.size:,} bytes)"
         if record.media_type in _IMAGE_TYPES and record.size <= MAX_EMBEDDED_IMAGE_BYTES:
             data = b"".join([chunk async for chunk in self._blobs.open(record.storage_key)])
-            return new_output(
+            return nbf.v4.new_output(
                 "display_data",
                 data={record.media_type: base64.b64encode(data).decode(), "text/plain": label},
                 metadata={"sandbox_analyst": {"file_id": record.id, "sha256": record.sha256}},
             )
-        return new_output("display_data", data={"text/plain": f"saved file: {label}"})
+        return nbf.v4.new_output("display_data", data={"text/plain": f"saved file: {label}"})
 
 
 def _take_run(runs: list[Execution], code: str) -> Execution | None:
@@ -320,3 +321,12 @@ def _quoted(label: str, text: str) -> str:
 def _filename(title: str, extension: str) -> str:
     stem = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in title).strip()
     return f"{stem[:80] or 'conversation'}.{extension}"
+
+
+def _nbformat() -> ModuleType:
+    """nbformat, imported when a notebook is first made rather than with the service: importing
+    it imports jsonschema, whose format checkers (rfc3987-syntax builds a grammar as it is
+    imported) took 2.5 s of every server start on a 2-core machine."""
+    import nbformat.v4
+
+    return nbformat
