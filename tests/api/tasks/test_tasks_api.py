@@ -111,6 +111,32 @@ async def test_a_multipart_task_gets_its_input_files_and_a_diff_of_what_changed(
     assert "-TODO\n+Done\n" in changed["diff"]
 
 
+async def test_a_task_done_before_its_answer_is_written_is_answered_as_accepted(
+    client: httpx.AsyncClient,
+    services: Services,
+    fake: FakeLLMServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On a busy machine a quick task can finish before the 202 is written; the answer is the
+    # task as accepted all the same (it once re-read the task and said "complete").
+    alice = await _headers(services, "alice")
+    fake.add_turns(Turn(text="Nothing to do."))
+    start = services.tasks.start
+
+    async def start_and_finish(*args, **kwargs):
+        run = await start(*args, **kwargs)
+        await run.wait()
+        return run
+
+    monkeypatch.setattr(services.tasks, "start", start_and_finish)
+    response = await client.post("/api/tasks", json={"prompt": "Nothing"}, headers=alice)
+
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "running"
+    task = (await client.get(f"/api/tasks/{response.json()['id']}", headers=alice)).json()
+    assert task["status"] == "complete"
+
+
 async def test_a_command_waits_for_the_owners_answer_in_confirm_mode(
     client: httpx.AsyncClient, services: Services, fake: FakeLLMServer
 ) -> None:

@@ -123,13 +123,15 @@ class CancelOut(BaseModel):
 async def start_task(request: Request, principal: CurrentPrincipal, services: ServicesDep) -> Any:
     """Start a task: JSON (`TaskCreate`, inputs named by `file_ids` from `POST /api/files`) or
     multipart/form-data (the same fields as form fields, the inputs as `files` parts). With
-    `Accept: text/event-stream` the answer is the task's event stream, else the task (202)."""
+    `Accept: text/event-stream` the answer is the task's event stream, else the task as accepted
+    (202, status running)."""
     task_request = await _task_request(request, principal, services)
     run = await services.tasks.start(principal, task_request)
     if wants_event_stream(request):
         return EventStreamResponse(_run_frames(run, request))
-    detail = await services.tasks.get(principal, run.task_id)
-    return TaskOut.model_validate(detail.task)
+    # The task as it was accepted: one that finishes at once is still answered 202 "running",
+    # as every other accepted task is; its outcome is read from the task or its events.
+    return TaskOut.model_validate(run.accepted)
 
 
 @router.get("", response_model=list[TaskOut])

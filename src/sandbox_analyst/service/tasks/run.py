@@ -18,7 +18,7 @@ from sandbox_analyst.service.tasks.events import (
     ConfirmEvent,
     TaskEvent,
 )
-from sandbox_analyst.store import new_id
+from sandbox_analyst.store import Task, new_id
 
 MAX_KEPT_OUTPUT = 1_000_000
 
@@ -27,11 +27,13 @@ StepLog = Callable[[str, TaskEvent], Awaitable[None]]
 
 
 class TaskRun:
-    def __init__(self, task_id: str, owner_id: str, log: StepLog) -> None:
-        """`log` stores a step (the events in `LOGGED`) before anyone is sent it, so a
-        follower never sees a step the log could lose."""
-        self.task_id = task_id
-        self.owner_id = owner_id
+    def __init__(self, accepted: Task, log: StepLog) -> None:
+        """`accepted` is the task's record as it was stored when it was accepted (running);
+        `log` stores a step (the events in `LOGGED`) before anyone is sent it, so a follower
+        never sees a step the log could lose."""
+        self.accepted = accepted
+        self.task_id = accepted.id
+        self.owner_id = accepted.owner_id
         self._log = log
         self.concluding = False  # its result is being stored: too late to cancel
         self._events: list[TaskEvent] = []

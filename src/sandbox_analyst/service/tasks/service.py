@@ -140,7 +140,7 @@ class TaskService:
             await self._records.finish(task.id, TaskStatus.FAILED, "", f"no sandbox: {exc}")
             self._records.forget(task.id)
             raise
-        run = TaskRun(task.id, principal.user_id, self._records.add_step)
+        run = TaskRun(task, self._records.add_step)
         self._running[task.id] = run
         job = TaskJob(
             run,
