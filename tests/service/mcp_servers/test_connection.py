@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from sandbox_analyst.service import Principal, Services
-from sandbox_analyst.service.mcp_servers import Endpoint, Limits, McpConnection
+from sandbox_analyst.service.mcp_servers import Endpoint, Limits
+from sandbox_analyst.service.mcp_servers.connection import McpConnection
 from tests.fixtures.mcp_servers import stdio_spec
 
 

@@ -22,7 +22,8 @@ from sandbox_analyst.service import (
     Services,
     ValidationError,
 )
-from sandbox_analyst.service.mcp_servers import Limits, McpConnection
+from sandbox_analyst.service.mcp_servers import Limits
+from sandbox_analyst.service.mcp_servers.connection import McpConnection
 from tests.fixtures.mcp_servers import http_spec, stdio_spec
 from tests.fixtures.mcp_tool_server import TOKEN, serving_tool_server
 

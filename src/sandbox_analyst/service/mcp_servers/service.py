@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,17 +20,15 @@ from sandbox_analyst.agent.tools import McpToolError
 from sandbox_analyst.config import Settings
 from sandbox_analyst.service import access
 from sandbox_analyst.service.errors import Conflict, NotFound, ValidationError
-from sandbox_analyst.service.mcp_servers.connection import (
-    Endpoint,
-    Limits,
-    ListedTool,
-    McpConnection,
-)
+from sandbox_analyst.service.mcp_servers.endpoints import Endpoint, Limits, ListedTool
 from sandbox_analyst.service.mcp_servers.specs import McpServerCreate, ToolPattern
 from sandbox_analyst.service.mcp_servers.turn import TurnMcpTools
 from sandbox_analyst.service.principal import Principal
 from sandbox_analyst.service.secret_cipher import SecretCipher, UndecryptableSecret
 from sandbox_analyst.store import Database, McpServer, McpToolCall, looks_like_id
+
+if TYPE_CHECKING:
+    from sandbox_analyst.service.mcp_servers.connection import McpConnection
 
 logger = logging.getLogger(__name__)
 
@@ -252,6 +251,9 @@ class McpServerService:
                 f"the secrets of the MCP server {record.name!r} cannot be decrypted: {exc}; "
                 "remove it and register it again",
             ) from None
+        # Imported here: the SDK is a second of every server start, and most never call a tool.
+        from sandbox_analyst.service.mcp_servers.connection import McpConnection
+
         endpoint = Endpoint(
             record.name,
             record.transport,

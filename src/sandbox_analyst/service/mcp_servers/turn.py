@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from sandbox_analyst.agent.tools import McpCallResult, McpToolError, McpToolInfo, offered_name
-from sandbox_analyst.service.mcp_servers.connection import ListedTool
+from sandbox_analyst.service.mcp_servers.endpoints import ListedTool
 from sandbox_analyst.store import McpServer, McpToolCall
 
 if TYPE_CHECKING:
