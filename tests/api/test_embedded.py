@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -27,3 +30,41 @@ async def test_it_refuses_a_non_loopback_address(tmp_path: Path) -> None:
     with pytest.raises(SingleUserRefused):
         async with embedded_server(Settings(data_dir=tmp_path), host="0.0.0.0"):
             pass
+
+
+def test_its_sandboxes_start_before_the_service_and_the_web_stack_are_imported(
+    tmp_path: Path,
+) -> None:
+    # So the zygote imports its preload list while this process imports those (seconds).
+    probe = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from sandbox_analyst.api import embedded_server
+        from sandbox_analyst.config import SandboxSettings, Settings
+        from sandbox_analyst.sandbox.local.provider import LocalProvider
+
+        imported_when_started = []
+        original_start = LocalProvider.start
+
+        async def start(self):
+            await original_start(self)
+            heavy = ("sandbox_analyst.service", "fastapi", "uvicorn", "sqlalchemy")
+            imported_when_started.append([name for name in heavy if name in sys.modules])
+
+        LocalProvider.start = start
+
+        async def main():
+            settings = Settings(
+                data_dir={str(tmp_path)!r}, sandbox=SandboxSettings(pool_size=0, preload=[])
+            )
+            async with embedded_server(settings):
+                pass
+
+        asyncio.run(main())
+        print(imported_when_started[0])
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"

@@ -24,7 +24,7 @@ from sandbox_analyst.api.request_telemetry import RequestTelemetryMiddleware
 from sandbox_analyst.api.routers import ROUTERS
 from sandbox_analyst.api.single_user import SingleUserRefused, check_single_user, is_loopback
 from sandbox_analyst.config import Settings
-from sandbox_analyst.sandbox import SessionManager
+from sandbox_analyst.sandbox import SandboxProvider, SessionManager
 from sandbox_analyst.service import Services
 from sandbox_analyst.store import BlobStore
 from sandbox_analyst.telemetry import prometheus
@@ -40,12 +40,13 @@ def create_app(
     *,
     blobs: BlobStore | None = None,
     sessions: SessionManager | None = None,
+    provider: SandboxProvider | None = None,
     extra_routers: Sequence[APIRouter] = (),
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
 ) -> FastAPI:
     check_single_user(settings)
-    services = Services.from_settings(settings, blobs=blobs, sessions=sessions)
+    services = Services.from_settings(settings, blobs=blobs, sessions=sessions, provider=provider)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -4,6 +4,11 @@ want the real API without a server running somewhere.
 
 The app's lifespan runs here rather than under uvicorn, so a failing start-up (a database
 that will not open, a sandbox that will not start) raises its own exception to the caller.
+
+The sandboxes start first, before the service's and the web framework's modules are imported
+(a second or more on a small machine): the zygote imports its preload list in its own process
+meanwhile, so the first cell of a one-shot command finds pandas loaded rather than waiting for
+it after the server is up.
 """
 
 from __future__ import annotations
@@ -11,14 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import uvicorn
-
-from sandbox_analyst.api.app import create_app
+from sandbox_analyst.api.quiet_server import quiet_server
+from sandbox_analyst.api.single_user import check_single_user
 from sandbox_analyst.config import Settings
-from sandbox_analyst.service import Services
+from sandbox_analyst.sandbox import provider_for
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from sandbox_analyst.sandbox import SandboxProvider
+    from sandbox_analyst.service import Services
 
 # Open streams (a turn the caller abandoned) get this long to finish once we stop.
 GRACEFUL_SHUTDOWN_S = 5
@@ -30,20 +41,6 @@ class EmbeddedServer:
 
     url: str
     api_key: str | None = None
-
-
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves the signal handlers to the program embedding it: Ctrl-C
-    belongs to the command (to cancel a turn), not to the server."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-async def _start_sandboxes(services: Services) -> None:
-    # Pay the sandbox pool's start-up before the first question, not during it.
-    await services.sandboxes.start()
 
 
 def _embedded_settings(settings: Settings, host: str) -> Settings:
@@ -59,21 +56,16 @@ async def embedded_server(
     refused) at a free port, in the current event loop; ready when this yields, stopped (its
     sandboxes ended) when the block exits."""
     effective = _embedded_settings(settings, host)
+    check_single_user(effective)  # before any sandbox starts (`create_app` checks it too)
     effective.data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_app(effective, on_startup=[_start_sandboxes])
+    app = await _app_with_started_sandboxes(effective)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host.strip("[]"), 0))
         port = sock.getsockname()[1]
         async with app.router.lifespan_context(app):
-            config = uvicorn.Config(
-                app,
-                lifespan="off",
-                log_level="warning",
-                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-            )
-            server = _QuietServer(config)
+            server = quiet_server(app, graceful_shutdown_s=GRACEFUL_SHUTDOWN_S)
             task = asyncio.create_task(server.serve(sockets=[sock]))
             try:
                 while not server.started:
@@ -86,3 +78,27 @@ async def embedded_server(
             finally:
                 server.should_exit = True
                 await task
+
+
+async def _app_with_started_sandboxes(settings: Settings) -> FastAPI:
+    """The app, on a provider started before its modules were imported (the app owns it)."""
+    provider = provider_for(settings)
+    try:
+        await provider.start()
+        return _create_app(settings, provider)
+    except BaseException:
+        await provider.shutdown()
+        raise
+
+
+def _create_app(settings: Settings, provider: SandboxProvider) -> FastAPI:
+    # Imported here, after the sandboxes started: see the module's docstring.
+    from sandbox_analyst.api.app import create_app
+
+    return create_app(settings, provider=provider, on_startup=[_start_sandboxes])
+
+
+async def _start_sandboxes(services: Services) -> None:
+    # The provider has started; this starts what the service keeps around it (the reaper
+    # of idle sessions).
+    await services.sandboxes.start()

@@ -42,7 +42,12 @@ if TYPE_CHECKING:
         TooManySessionsError,
         TooManyUserSessionsError,
     )
-    from sandbox_analyst.sandbox.factory import BACKENDS, backend_factory, create_provider
+    from sandbox_analyst.sandbox.factory import (
+        BACKENDS,
+        backend_factory,
+        create_provider,
+        provider_for,
+    )
     from sandbox_analyst.sandbox.models import (
         CommandResult,
         EntryInfo,
@@ -104,6 +109,7 @@ _EXPORTS = {
     "TooManyUserSessionsError": "sandbox_analyst.sandbox.errors",
     "backend_factory": "sandbox_analyst.sandbox.factory",
     "create_provider": "sandbox_analyst.sandbox.factory",
+    "provider_for": "sandbox_analyst.sandbox.factory",
 }
 
 __all__ = [
@@ -144,6 +150,7 @@ __all__ = [
     "TooManyUserSessionsError",
     "backend_factory",
     "create_provider",
+    "provider_for",
     "split_cell",
     "tagged_cell",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sandbox_analyst.config import SandboxSettings
+from sandbox_analyst.config import SandboxSettings, Settings
 from sandbox_analyst.sandbox.errors import BackendUnavailableError
 from sandbox_analyst.sandbox.provider import SandboxProvider
 
@@ -55,6 +55,21 @@ def create_provider(
         extra["egress_sink"] = egress_sink
     provider: SandboxProvider = factory(settings, root, hidden_paths=tuple(hidden_paths), **extra)
     return provider
+
+
+def provider_for(settings: Settings) -> SandboxProvider:
+    """The provider of a server on `settings`, not started yet: the configured backend, its
+    local state in the data directory's `sandboxes/`, the data directory hidden from every
+    session, the templates of `settings` (a front end points its egress records elsewhere
+    with `record_egress_to`)."""
+    from sandbox_analyst.sandbox.templates import TemplateCatalog
+
+    return create_provider(
+        settings.sandbox,
+        settings.data_dir / "sandboxes",
+        hidden_paths=(str(settings.data_dir),),
+        templates=TemplateCatalog.from_settings(settings),
+    )
 
 
 def backend_factory(name: str) -> Callable[..., SandboxProvider]:

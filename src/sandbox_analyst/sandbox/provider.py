@@ -14,9 +14,12 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox_analyst.sandbox.base import Sandbox
+
+if TYPE_CHECKING:
+    from sandbox_analyst.sandbox.egress import EgressSink
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,12 @@ class SandboxProvider(abc.ABC):
 
     @abc.abstractmethod
     async def health(self) -> ProviderHealth: ...
+
+    def record_egress_to(self, sink: EgressSink) -> None:
+        """Send the records of the egress connections of sessions made from now on to `sink`
+        (for a provider built before the database that keeps them). A backend that runs no
+        egress proxy has none to record."""
+        return
 
     def ready_workers(self) -> dict[str, int]:
         """Sessions started ahead of time and waiting, per template (for metrics; quick, no

@@ -2,10 +2,12 @@
 `app.state.services` and the CLI uses directly.
 
 The blob store is built here (`create_blob_store`, chosen by `storage.blobs`), and so is the
-sandbox backend (`create_provider`, chosen by `sandbox.backend`) under a `SessionManager`,
+sandbox backend (`provider_for`, chosen by `sandbox.backend`) under a `SessionManager`,
 started from the event loop on first need or by `sandboxes.start()`;
-`stop()` ends it. Pass a running `SessionManager` as `sessions=` to share one backend between
-several `Services` (tests, benchmarks): `stop()` then ends only this one's sessions."""
+`stop()` ends it. Pass `provider=` one built (and perhaps started) earlier by `provider_for`,
+for these services to own from then on, or a running `SessionManager` as `sessions=` to share
+one backend between several `Services` (tests, benchmarks): `stop()` then ends only this one's
+sessions."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from sandbox_analyst.config import Settings
-from sandbox_analyst.sandbox import SessionManager, create_provider
+from sandbox_analyst.sandbox import SandboxProvider, SessionManager, provider_for
 from sandbox_analyst.sandbox.templates import TemplateCatalog
 from sandbox_analyst.service.assistants import AssistantService
 from sandbox_analyst.service.chat import ChatService
@@ -82,6 +84,7 @@ class Services:
         *,
         blobs: BlobStore | None = None,
         sessions: SessionManager | None = None,
+        provider: SandboxProvider | None = None,
     ) -> Self:
         db = Database(settings.effective_database_url)
         owns_blobs = blobs is None
@@ -92,13 +95,8 @@ class Services:
         templates = TemplateCatalog.from_settings(settings)
         egress = EgressAudit(db)
         if sessions is None:
-            provider = create_provider(
-                settings.sandbox,
-                settings.data_dir / "sandboxes",
-                hidden_paths=(str(settings.data_dir),),
-                templates=templates,
-                egress_sink=egress.record,
-            )
+            provider = provider or provider_for(settings)
+            provider.record_egress_to(egress.record)
             sessions = SessionManager.from_settings(provider, settings.sandbox)
         runners = TurnRunners(
             db,

@@ -143,6 +143,9 @@ class LocalProvider(SandboxProvider):
         self._forget_closed()
         return [session.record for session in self._sessions.values()]
 
+    def record_egress_to(self, sink: EgressSink) -> None:
+        self.pools.record_egress_to(sink)
+
     def ready_workers(self) -> dict[str, int]:
         ready = {DEFAULT_TEMPLATE: self.pool.ready_count}
         for entry in self.pools.live():

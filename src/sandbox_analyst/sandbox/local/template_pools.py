@@ -73,6 +73,12 @@ class TemplatePools:
         self._lock = asyncio.Lock()
         self._closed = False
 
+    def record_egress_to(self, sink: EgressSink) -> None:
+        """Where the egress records of every pool's sessions made from now on go."""
+        self.egress_sink = sink
+        for pool in (self.default, *(entry.pool for entry in self.live())):
+            pool.egress_sink = sink
+
     def known(self) -> list[str]:
         return self.catalog.names() if self.catalog is not None else [DEFAULT_TEMPLATE]
 
