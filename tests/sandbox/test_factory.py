@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 
 import pytest
@@ -40,3 +42,24 @@ def test_a_backend_missing_a_dependency_names_the_package(monkeypatch, tmp_path)
 def test_an_unknown_backend_name_is_refused_by_the_settings() -> None:
     with pytest.raises(ValueError, match="backend"):
         SandboxSettings(backend="docker")
+
+
+def test_the_local_backend_imports_no_template_builder_until_a_template_is_asked_for(
+    tmp_path,
+) -> None:
+    # A session of the default template (`analyst exec`) needs neither uv's runner, the
+    # package installer nor their HTTP client: a tenth of a second of every cold start.
+    probe = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from sandbox_analyst.config import SandboxSettings\n"
+        "from sandbox_analyst.sandbox import create_provider\n"
+        f"create_provider(SandboxSettings(), Path({str(tmp_path)!r}))\n"
+        "heavy = ('httpx', 'sandbox_analyst.sandbox.templates.builder',"
+        " 'sandbox_analyst.sandbox.templates.installs')\n"
+        "print(json.dumps([name for name in heavy if name in sys.modules]))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

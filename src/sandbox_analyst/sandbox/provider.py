@@ -21,6 +21,9 @@ from sandbox_analyst.sandbox.base import Sandbox
 if TYPE_CHECKING:
     from sandbox_analyst.sandbox.egress import EgressSink
 
+DEFAULT_TEMPLATE = "default"
+"""The template of a session whose `SessionSpec.template` is None."""
+
 
 @dataclass(frozen=True)
 class SessionSpec:

@@ -24,6 +24,7 @@ from sandbox_analyst.sandbox.local.pool import SandboxPool
 from sandbox_analyst.sandbox.local.sandbox import LocalSandbox
 from sandbox_analyst.sandbox.local.template_pools import TemplatePools
 from sandbox_analyst.sandbox.provider import (
+    DEFAULT_TEMPLATE,
     IsolationLayer,
     ProviderHealth,
     SandboxProvider,
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TEMPLATE = "default"
 # How often pools of templates are checked for idleness (at most; sooner with a short timeout).
 _IDLE_CHECK_INTERVAL = 30.0
 

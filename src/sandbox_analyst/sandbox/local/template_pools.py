@@ -17,17 +17,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sandbox_analyst.config import SandboxSettings
 from sandbox_analyst.sandbox.egress import EgressSink, log_record, policy_from_settings
 from sandbox_analyst.sandbox.local.pool import SandboxPool
 from sandbox_analyst.sandbox.local.sandbox import LocalSandbox
-from sandbox_analyst.sandbox.templates import (
-    DEFAULT_TEMPLATE,
-    TemplateCatalog,
-    TemplateNotFoundError,
-    TemplateRuntime,
-)
+from sandbox_analyst.sandbox.provider import DEFAULT_TEMPLATE
+from sandbox_analyst.sandbox.templates.errors import TemplateNotFoundError
+
+if TYPE_CHECKING:
+    from sandbox_analyst.sandbox.templates import TemplateCatalog, TemplateRuntime
 
 log = logging.getLogger(__name__)
 

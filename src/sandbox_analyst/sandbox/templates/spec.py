@@ -37,9 +37,9 @@ from pydantic import (
 )
 
 from sandbox_analyst.sandbox.egress.policy import AllowEntry
+from sandbox_analyst.sandbox.provider import DEFAULT_TEMPLATE
 from sandbox_analyst.sandbox.templates.errors import TemplateSpecError
 
-DEFAULT_TEMPLATE = "default"
 SPEC_SUFFIXES = (".yaml", ".yml", ".toml")
 DATA_PLACEHOLDER = "${TEMPLATE_DATA}"
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
