@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,10 +9,9 @@ import pytest
 from sandbox_analyst.api import EmbeddedServer, SingleUserRefused, embedded_server
 from sandbox_analyst.client import AnalystClient
 from sandbox_analyst.config import Settings
+from tests.fixtures.start_order import imported_when_sandboxes_started
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
+@pytest.mark.asyncio(loop_scope="session")
 async def test_it_serves_the_local_admin_without_a_key(embedded: EmbeddedServer) -> None:
     assert embedded.url.startswith("http://127.0.0.1:")
     assert embedded.api_key is None
@@ -26,6 +22,7 @@ async def test_it_serves_the_local_admin_without_a_key(embedded: EmbeddedServer)
     assert (me["name"], me["role"]) == ("local", "admin")
 
 
+@pytest.mark.asyncio(loop_scope="session")
 async def test_it_refuses_a_non_loopback_address(tmp_path: Path) -> None:
     with pytest.raises(SingleUserRefused):
         async with embedded_server(Settings(data_dir=tmp_path), host="0.0.0.0"):
@@ -35,23 +32,10 @@ async def test_it_refuses_a_non_loopback_address(tmp_path: Path) -> None:
 def test_its_sandboxes_start_before_the_service_and_the_web_stack_are_imported(
     tmp_path: Path,
 ) -> None:
-    # So the zygote imports its preload list while this process imports those (seconds).
-    probe = textwrap.dedent(
-        f"""
-        import asyncio, sys
+    start = f"""
+        import asyncio
         from sandbox_analyst.api import embedded_server
         from sandbox_analyst.config import SandboxSettings, Settings
-        from sandbox_analyst.sandbox.local.provider import LocalProvider
-
-        imported_when_started = []
-        original_start = LocalProvider.start
-
-        async def start(self):
-            await original_start(self)
-            heavy = ("sandbox_analyst.service", "fastapi", "uvicorn", "sqlalchemy")
-            imported_when_started.append([name for name in heavy if name in sys.modules])
-
-        LocalProvider.start = start
 
         async def main():
             settings = Settings(
@@ -61,10 +45,5 @@ def test_its_sandboxes_start_before_the_service_and_the_web_stack_are_imported(
                 pass
 
         asyncio.run(main())
-        print(imported_when_started[0])
         """
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "[]"
+    assert imported_when_sandboxes_started(start) == []

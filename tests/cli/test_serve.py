@@ -18,6 +18,7 @@ from sandbox_analyst.service import Services
 from sandbox_analyst.testing import FakeLLMServer, Turn, last_tool_result
 from sandbox_analyst.testing.s3_server import REGION, LocalS3Server
 from tests.conftest import LiveServer, free_port, started
+from tests.fixtures.start_order import imported_when_sandboxes_started
 
 
 @pytest.mark.parametrize(
@@ -107,7 +108,7 @@ async def test_single_user_serving_needs_no_hint(served: list[dict[str, Any]]) -
         assert application.state.settings.server.single_user
 
 
-async def test_serve_answers_before_its_sandboxes_are_warm_and_a_first_turn_completes(
+async def test_serve_answers_while_its_sandboxes_warm_and_a_first_turn_completes(
     served: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with FakeLLMServer() as fake:
@@ -128,9 +129,6 @@ async def test_serve_answers_before_its_sandboxes_are_warm_and_a_first_turn_comp
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 health = await client.get("/api/health")
                 assert health.status_code == 200
-                application = await starting.wait_started()
-                pool = application.state.services.sandboxes.sessions.provider.pool
-                assert pool.ready_count == 0  # answered while the pool warms up
 
                 created = await client.post("/api/assistants", json={"name": "Analyst"})
                 assert created.status_code == 201, created.text
@@ -144,6 +142,25 @@ async def test_serve_answers_before_its_sandboxes_are_warm_and_a_first_turn_comp
                 assert turn.status_code == 200, turn.text
                 assert "Six." in turn.json()["choices"][0]["message"]["content"]
         assert "total 6" in last_tool_result(fake.requests[-1].json or {})
+
+
+def test_serve_starts_its_sandboxes_before_it_imports_the_app(tmp_path: Path) -> None:
+    start = f"""
+        import asyncio
+        from sandbox_analyst.cli.serve import _build
+        from sandbox_analyst.config import SandboxSettings, Settings
+
+        async def main():
+            settings = Settings(
+                data_dir={str(tmp_path)!r}, sandbox=SandboxSettings(pool_size=0, preload=[])
+            )
+            settings.server.single_user = True
+            application = await _build(settings, None)
+            await application.state.services.sandboxes.shutdown()
+
+        asyncio.run(main())
+        """
+    assert imported_when_sandboxes_started(start) == []
 
 
 async def test_single_user_mode_acts_as_a_local_admin(settings: Settings) -> None:

@@ -1,13 +1,15 @@
 """`analyst serve [--host --port --single-user]`: the HTTP server.
 
-It binds its port and accepts requests at once; the app (the web framework, the ORM, the LLM
-SDKs, the database migration) is built in the background and requests wait for it
-(`api.starting.StartingApp`); the sandbox pool then warms up behind it.
+It binds its port and accepts requests at once; the sandboxes start, then the app (the web
+framework, the ORM, the LLM SDKs, the database migration) is built in the background while the
+zygote preloads, and requests wait for it (`api.starting.StartingApp`); the sandbox pool then
+warms up behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import socket
@@ -23,7 +25,7 @@ from sandbox_analyst.api.starting import ASGIApp, StartingApp
 from sandbox_analyst.cli.app import app, err_console, settings
 from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.config import Settings
-from sandbox_analyst.sandbox import BackendUnavailableError, backend_factory
+from sandbox_analyst.sandbox import BackendUnavailableError, backend_factory, provider_for
 from sandbox_analyst.telemetry.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -107,14 +109,23 @@ def serve(
 
 
 async def _build(effective: Settings, e2b_port: int | None) -> ASGIApp:
-    """The real app. The imports run in a thread: the event loop accepts requests meanwhile."""
-    await asyncio.to_thread(importlib.import_module, "sandbox_analyst.api.app")
-    if e2b_port is not None:
-        await asyncio.to_thread(importlib.import_module, "sandbox_analyst.api.e2b")
-    from sandbox_analyst.api import create_app
+    """The real app, on sandboxes started first: the zygote imports its preload list while
+    the app's modules are imported, in a thread (the event loop accepts requests meanwhile).
+    The sandboxes start before that thread, not beside it: their isolation probes fork."""
+    provider = provider_for(effective)
+    try:
+        with contextlib.suppress(Exception):  # reported by `_start_sandboxes`, once the app is up
+            await provider.start()
+        await asyncio.to_thread(importlib.import_module, "sandbox_analyst.api.app")
+        if e2b_port is not None:
+            await asyncio.to_thread(importlib.import_module, "sandbox_analyst.api.e2b")
+        from sandbox_analyst.api import create_app
 
-    hooks = [_start_sandboxes] if effective.server.single_user else [_hint, _start_sandboxes]
-    application = create_app(effective, on_startup=hooks)
+        hooks = [_start_sandboxes] if effective.server.single_user else [_hint, _start_sandboxes]
+        application = create_app(effective, provider=provider, on_startup=hooks)
+    except BaseException:
+        await provider.shutdown()
+        raise
     if e2b_port is None:
         return application
     from sandbox_analyst.api.e2b import PortDispatch, create_e2b_app
@@ -185,9 +196,9 @@ def _browsable_url(host: str, port: int) -> str:
 
 
 async def _start_sandboxes(services: Services) -> None:
-    # A server is started to be used: the zygote starts now, not in the first turn; but in
-    # the background, so requests are accepted at once. A turn that comes first shares this
-    # start and waits only for its own worker (forked before the pool is full).
+    # The provider started before the app was built (its pool warms up in the background: a
+    # turn that comes first waits only for its own worker, forked before the pool is full);
+    # this starts the reaper of idle sessions, or says why the sandboxes could not start.
     task = asyncio.get_running_loop().create_task(services.sandboxes.start())
     _background.add(task)
     task.add_done_callback(_started)
