@@ -11,6 +11,7 @@ from sandbox_analyst.client import AnalystClient
 from sandbox_analyst.config import Settings
 from tests.fixtures.start_order import imported_when_sandboxes_started
 
+
 @pytest.mark.asyncio(loop_scope="session")
 async def test_it_serves_the_local_admin_without_a_key(embedded: EmbeddedServer) -> None:
     assert embedded.url.startswith("http://127.0.0.1:")

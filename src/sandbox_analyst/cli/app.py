@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
@@ -16,7 +16,9 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from sandbox_analyst.cli.exit_codes import ExitCode, exit_code_for
-from sandbox_analyst.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from sandbox_analyst.config import Settings
 
 # Sub-command -> the module of this package that registers it on `app`, in help order.
 COMMAND_MODULES = {
@@ -92,6 +94,10 @@ def _root(
 
 def settings() -> Settings:
     """The effective settings for this invocation; a bad config file exits with a message."""
+    # Imported here, not with the CLI: pydantic is a tenth of a second a command may overlap
+    # with other work (`analyst exec` launches its sandbox's zygote first).
+    from sandbox_analyst.config import ConfigError, load_settings
+
     try:
         return load_settings(_State.config_file)
     except (ConfigError, ValueError) as exc:

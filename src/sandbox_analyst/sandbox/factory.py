@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sandbox_analyst.config import SandboxSettings, Settings
 from sandbox_analyst.sandbox.errors import BackendUnavailableError
 from sandbox_analyst.sandbox.provider import SandboxProvider
 
 if TYPE_CHECKING:
+    from sandbox_analyst.config import SandboxSettings, Settings
     from sandbox_analyst.sandbox.egress import EgressSink
     from sandbox_analyst.sandbox.templates import TemplateCatalog
 

@@ -181,7 +181,7 @@ async def test_r_where_the_worker_found_no_r_is_refused_naming_how_to_add_it(
     tmp_path, monkeypatch
 ) -> None:
     # A worker whose PATH holds no Rscript: what a machine without R looks like to it.
-    monkeypatch.setattr("sandbox_analyst.sandbox.local.pool._PATH", "/nonexistent")
+    monkeypatch.setattr("sandbox_analyst.sandbox.local.pool.PATH", "/nonexistent")
     async with SandboxPool(sandbox_settings(pool_size=0), tmp_path) as fresh_pool:
         sandbox = await fresh_pool.acquire()
         assert "r" not in sandbox.languages

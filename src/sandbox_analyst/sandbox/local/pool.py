@@ -39,11 +39,20 @@ from sandbox_analyst.sandbox.local.isolation.wire import isolation_to_wire
 from sandbox_analyst.sandbox.local.sandbox import LocalSandbox, discard_workdir
 from sandbox_analyst.sandbox.local.spawner import Spawner, WorkerProcess, ZygoteConfig
 from sandbox_analyst.sandbox.local.tree_removal import remove_tree
+from sandbox_analyst.sandbox.local.zygote_launch import (
+    MATPLOTLIB_BACKEND,
+    PATH,
+    launch_environment,
+)
 
 log = logging.getLogger(__name__)
 
-_MATPLOTLIB_BACKEND = "module://sandbox_analyst.sandbox.local.worker.mpl_backend"
-_PATH = "/usr/local/bin:/usr/bin:/bin"
+_THREAD_VARIABLES = (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 _LEVELS = ("none", "basic", "strict")
 # Refill a moment after a hand-over: forking (and isolating) a worker while the new session
 # runs its first cell would make them compete for the CPU (measured 4x slower on 2 cores).
@@ -341,32 +350,28 @@ class SandboxPool:
         await self.close()
 
     def _zygote_config(self, isolation: dict[str, Any] | None) -> ZygoteConfig:
-        threads = str(self.settings.threads)
+        threads = dict.fromkeys(_THREAD_VARIABLES, str(self.settings.threads))
         common = {
-            "PATH": _PATH,
+            "PATH": PATH,
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
-            "MPLBACKEND": _MATPLOTLIB_BACKEND,
-            "OPENBLAS_NUM_THREADS": threads,
-            "OMP_NUM_THREADS": threads,
-            "MKL_NUM_THREADS": threads,
-            "NUMEXPR_NUM_THREADS": threads,
+            "MPLBACKEND": MATPLOTLIB_BACKEND,
+            **threads,
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        package_root = str(Path(__file__).resolve().parents[3])
-        zygote_environment = {
-            **common,
+        # The zygote is launched with what depends on nothing but this installation (so that
+        # it can be launched ahead, see `zygote_launch`); this comes with `configure`.
+        settings_environment = {
+            **threads,
             "HOME": str(self.root / ".home"),
             "MPLCONFIGDIR": str(self.root / ".matplotlib"),
-            # The engine's own package first: nothing in an overlay can shadow it.
-            "PYTHONPATH": os.pathsep.join((package_root, *self.import_paths)),
         }
         worker_environment = {
             **self.environment,  # below the engine's own variables, never above
             **common,
             # `python` in a shell command is the sandbox's own interpreter, with its packages
             # (the template's overlay comes through PYTHONPATH), not the system's.
-            "PATH": os.pathsep.join((str(Path(sys.executable).parent), _PATH)),
+            "PATH": os.pathsep.join((str(Path(sys.executable).parent), PATH)),
             "TMPDIR": "/tmp",
             "MPLCONFIGDIR": "/tmp/.matplotlib",
             # Not the workdir: the user's files should hold only what they and their code made.
@@ -389,15 +394,15 @@ class SandboxPool:
         if self.import_paths:
             # For the Python processes user code starts (the worker has them on sys.path).
             worker_environment["PYTHONPATH"] = os.pathsep.join(self.import_paths)
-        if sys.flags.dev_mode:
-            zygote_environment["PYTHONDEVMODE"] = "1"
         return ZygoteConfig(
             preload=list(self.settings.preload),
             output_limit=self.settings.output_limit,
             figure_dpi=self.settings.figure_dpi,
             interrupt_grace=self.settings.interrupt_grace,
             worker_environment=worker_environment,
-            zygote_environment=zygote_environment,
+            zygote_environment=launch_environment(),
+            settings_environment=settings_environment,
+            import_paths=list(self.import_paths),
             isolation=isolation,
             egress=self.egress,
         )

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from sandbox_analyst.sandbox.local.protocol import (
     read_frame,
 )
 from sandbox_analyst.sandbox.local.worker_exit import WorkerExit
+from sandbox_analyst.sandbox.local.zygote_launch import adopt_launched, launch_zygote
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,11 @@ class ZygoteConfig:
     figure_dpi: int
     worker_environment: dict[str, str]
     zygote_environment: dict[str, str]
+    """What it is launched with (`zygote_launch.launch_environment()`)."""
+    settings_environment: dict[str, str] = field(default_factory=dict)
+    """Set in its environment when it is configured, before it imports the preload list."""
+    import_paths: list[str] = field(default_factory=list)
+    """A template's overlay: on its import path (after the engine's package) once configured."""
     isolation: dict[str, Any] | None = None
     egress: bool = False
     """Give every worker an egress channel (controlled egress, see `sandbox.egress`)."""
@@ -220,31 +225,18 @@ class Spawner:
         return self._process is not None and self._process.poll() is None
 
     def launch(self) -> None:
-        """Start the zygote process. It imports its own modules (IPython...) while the caller
-        gets the rest of its configuration ready; `start` sends it. Call from the loop."""
+        """Start the zygote process (or adopt the one launched ahead). It imports its own
+        modules (IPython...) while the caller gets the rest of its configuration ready;
+        `start` sends it. Call from the loop."""
         if self._control is not None:
             return
         self._loop = asyncio.get_running_loop()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            # Popen on purpose (not asyncio's subprocess API): it runs in this thread, which the
-            # zygote's PDEATHSIG is tied to, and needs no child watcher.
-            self._process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "sandbox_analyst.sandbox.local.zygote",
-                    str(theirs.fileno()),
-                    str(os.getpid()),
-                ],
-                pass_fds=(theirs.fileno(),),
-                env=self.config.zygote_environment,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                start_new_session=True,  # a Ctrl-C in the server's terminal is not for us
-            )
-        finally:
-            theirs.close()
+        # Popen on purpose (not asyncio's subprocess API): it runs in this thread, which the
+        # zygote's PDEATHSIG is tied to, and needs no child watcher.
+        environment = self.config.zygote_environment
+        launched = adopt_launched(environment) or launch_zygote(environment)
+        self._process = launched.process
+        ours = launched.control
         ours.setblocking(False)
         self._control = ours
         self._hello = self._loop.create_future()
@@ -451,6 +443,8 @@ def _config_message(config: ZygoteConfig) -> dict[str, Any]:
         "output_limit": config.output_limit,
         "figure_dpi": config.figure_dpi,
         "worker_environment": config.worker_environment,
+        "environment": config.settings_environment,
+        "import_paths": config.import_paths,
         "isolation": config.isolation,
         "egress": config.egress,
         "interrupt_grace": config.interrupt_grace,

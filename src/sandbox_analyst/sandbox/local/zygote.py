@@ -1,8 +1,9 @@
 """The zygote: a process that imports the heavy libraries once and forks workers from itself.
 
-Started by the server (`Spawner`) with an environment built from scratch, so it holds no
-secrets. It stays single-threaded (fork and threads do not mix) and speaks JSON datagrams on a
-SOCK_SEQPACKET control socket:
+Started by the server (`Spawner`, or ahead of need: `zygote_launch`) with an environment built
+from scratch, so it holds no secrets; what the settings decide (HOME, thread counts, a
+template's import paths) comes with `configure`. It stays single-threaded (fork and threads
+do not mix) and speaks JSON datagrams on a SOCK_SEQPACKET control socket:
 
     server -> zygote:  {"op": "configure", ...ZygoteConfig}   (once, first)
                        {"op": "spawn", "worker_id", "sandbox_id", "workdir"}
@@ -46,6 +47,7 @@ from sandbox_analyst.sandbox.local.isolation.wire import isolation_from_wire
 from sandbox_analyst.sandbox.local.worker import WorkerConfig, run_worker
 from sandbox_analyst.sandbox.local.worker.shell import create_shell
 from sandbox_analyst.sandbox.local.worker_exit import WorkerExit
+from sandbox_analyst.sandbox.local.zygote_launch import PACKAGE_ROOT
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -316,11 +318,28 @@ def _close_fds_except(*keep: int | None) -> None:
                 os.close(fd)
 
 
+def _apply_settings(request: dict[str, Any]) -> None:
+    # Launched with an environment that holds nothing the settings decide (`zygote_launch`):
+    # they come now, before anything in the preload list reads them (numpy its thread counts,
+    # matplotlib its config directory), and a template's overlay goes right after the engine's
+    # own package on the import path.
+    os.environ.update(request.get("environment", {}))
+    paths = [path for path in request.get("import_paths", []) if path not in sys.path]
+    if paths:
+        engine = sys.path.index(PACKAGE_ROOT) + 1 if PACKAGE_ROOT in sys.path else len(sys.path)
+        sys.path[engine:engine] = paths
+        importlib.invalidate_caches()
+
+
 def main(argv: list[str]) -> None:
     control = socket.socket(fileno=int(argv[1]))
     die_with_parent(int(argv[2]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when we stop
-    request = json.loads(control.recv(1 << 20))
+    data = control.recv(1 << 20)
+    if not data:
+        return  # launched ahead and never wanted: the control socket was closed
+    request = json.loads(data)
+    _apply_settings(request)
     zygote = Zygote(control, request)
     zygote.prepare_isolation()
     _freeze_shared_objects()
