@@ -55,3 +55,21 @@ def test_the_renderer_is_set_whenever_plotly_io_is_first_imported() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert output.strip() == "sandbox"
+
+
+def test_configuring_the_renderer_imports_no_nbformat_which_code_can_still_import() -> None:
+    # nbformat pulls jsonschema's format checkers: seconds of every zygote's start, for
+    # notebook renderers the sandbox's own replaces.
+    code = (
+        "import sys\n"
+        "from sandbox_analyst.sandbox.local.worker import plotly_display\n"
+        "plotly_display.install()\n"
+        "import plotly.io as pio\n"
+        "print(pio.renderers.default, 'nbformat' in sys.modules, 'jsonschema' in sys.modules)\n"
+        "import nbformat\n"
+        "print(nbformat.v4.new_notebook().nbformat)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.split() == ["sandbox", "False", "False", "4"]

@@ -6,15 +6,17 @@ Plotly's own default in an IPython shell that is not a Jupyter kernel is a noteb
 needing `nbformat` (and inline plotly.js HTML); a static image needs kaleido and Chrome, which
 cannot start inside the sandbox (the address-space limit alone kills it). So a renderer of our
 own is made the default, as soon as `plotly.io` is imported (or at once, if the zygote
-preloaded it), without importing plotly where nobody uses it.
+preloaded it), without importing plotly where nobody uses it, nor nbformat.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import importlib.util
 import json
 import sys
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -47,6 +49,8 @@ def figure_bundle(figure: dict[str, Any]) -> dict[str, Any]:
 
 
 def _configure(pio: ModuleType) -> None:
+    with _nbformat_unimportable():
+        renderers = pio.renderers  # imports plotly.io._renderers
     from plotly.io.base_renderers import ExternalRenderer
 
     class SandboxRenderer(ExternalRenderer):
@@ -57,8 +61,25 @@ def _configure(pio: ModuleType) -> None:
 
             display(figure_bundle(fig_dict), raw=True)
 
-    pio.renderers[_RENDERER] = SandboxRenderer()
-    pio.renderers.default = _RENDERER
+    renderers[_RENDERER] = SandboxRenderer()
+    renderers.default = _RENDERER
+
+
+@contextlib.contextmanager
+def _nbformat_unimportable() -> Iterator[None]:
+    # plotly's renderers import nbformat, if they can, only for the notebook renderers that
+    # ours replaces; nbformat imports jsonschema, whose format checkers (rfc3987-syntax builds a
+    # grammar) took 1.2 s of every zygote's start. A None in sys.modules makes that one import
+    # fail; code that imports nbformat itself later still gets it.
+    if "nbformat" in sys.modules:
+        yield
+        return
+    sys.modules["nbformat"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if "nbformat" in sys.modules and sys.modules["nbformat"] is None:
+            del sys.modules["nbformat"]
 
 
 class _AfterImport(importlib.abc.MetaPathFinder):
