@@ -1,6 +1,7 @@
 """What building the app imports: a server start pays only for what every request may need.
 The MCP SDK waits for the first call to an MCP server, nbformat (and jsonschema beneath it,
-whose format checkers take seconds to import) for the first notebook."""
+whose format checkers take seconds to import) for the first notebook, a database driver for
+the first connection of its kind, pyarrow for the first query result written as Parquet."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ import sys
 from pathlib import Path
 
 # Imported by the features that need them, when they are first used.
-ON_FIRST_USE = ("mcp", "mcp_types", "nbformat", "jsonschema")
+ON_FIRST_USE = (
+    "mcp",
+    "mcp_types",
+    "nbformat",
+    "jsonschema",
+    "psycopg",
+    "duckdb",
+    "pymysql",
+    "pyarrow",
+)
 
 
 def loaded_after(code: str) -> list[str]:
@@ -24,7 +34,9 @@ def loaded_after(code: str) -> list[str]:
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def test_building_the_app_imports_neither_the_mcp_sdk_nor_nbformat(tmp_path: Path) -> None:
+def test_building_the_app_imports_no_sdk_driver_or_library_it_needs_only_on_first_use(
+    tmp_path: Path,
+) -> None:
     code = (
         "import os\n"
         f"os.environ['ANALYST_DATA_DIR'] = {str(tmp_path)!r}\n"

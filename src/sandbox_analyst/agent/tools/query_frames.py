@@ -10,12 +10,12 @@ import io
 import json
 import uuid
 from decimal import Decimal
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from sandbox_analyst.agent.tools.database_access import QueryRows
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -56,6 +56,8 @@ def _text(value: Any) -> str | None:
 
 
 def _column(values: list[Any]) -> pa.Array:
+    import pyarrow as pa
+
     try:
         return pa.array(values)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
@@ -63,6 +65,10 @@ def _column(values: list[Any]) -> pa.Array:
 
 
 def to_parquet(answer: QueryRows) -> bytes:
+    # pyarrow (and numpy under it) is imported by the first query, not with every server.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     names = unique_names([column.name for column in answer.columns])
     columns = [_column([_plain(row[index]) for row in answer.rows]) for index in range(len(names))]
     table = pa.Table.from_arrays(columns, names=names)

@@ -5,21 +5,34 @@ duckdb). Blocking (the drivers are synchronous): the service runs these in a thr
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from sandbox_analyst.agent.tools import QueryRows, TableDescription, TableName
-from sandbox_analyst.service.connections.readonly.duckdb import DuckDBDatabase
-from sandbox_analyst.service.connections.readonly.engine_backed import EngineBackedDatabase
-from sandbox_analyst.service.connections.readonly.mysql import MysqlDatabase
-from sandbox_analyst.service.connections.readonly.postgres import PostgresDatabase
 from sandbox_analyst.service.connections.readonly.session import Limits
-from sandbox_analyst.service.connections.readonly.sqlite import SqliteDatabase
 from sandbox_analyst.service.connections.targets import Target
 
-_KINDS: dict[str, type[EngineBackedDatabase | DuckDBDatabase]] = {
-    "postgresql": PostgresDatabase,
-    "mysql": MysqlDatabase,
-    "sqlite": SqliteDatabase,
-    "duckdb": DuckDBDatabase,
+if TYPE_CHECKING:
+    from sandbox_analyst.service.connections.readonly.duckdb import DuckDBDatabase
+    from sandbox_analyst.service.connections.readonly.engine_backed import EngineBackedDatabase
+
+# Kind -> its module and class, imported with the first connection of that kind: a server
+# without PostgreSQL or DuckDB connections never pays for psycopg's or duckdb's import (a
+# seventh of its start).
+_KINDS = {
+    "postgresql": ("postgres", "PostgresDatabase"),
+    "mysql": ("mysql", "MysqlDatabase"),
+    "sqlite": ("sqlite", "SqliteDatabase"),
+    "duckdb": ("duckdb", "DuckDBDatabase"),
 }
+
+
+def _kind(dialect: str) -> type[EngineBackedDatabase | DuckDBDatabase]:
+    module, name = _KINDS[dialect]
+    kind: type[EngineBackedDatabase | DuckDBDatabase] = getattr(
+        importlib.import_module(f"{__package__}.{module}"), name
+    )
+    return kind
 
 
 class ReadOnlyDatabase:
@@ -28,7 +41,7 @@ class ReadOnlyDatabase:
     def __init__(self, target: Target, limits: Limits) -> None:
         self.target = target
         self.limits = limits
-        self._kind = _KINDS[target.dialect](target, limits)
+        self._kind = _kind(target.dialect)(target, limits)
 
     def query(self, sql: str) -> QueryRows:
         return self._kind.query(sql)
