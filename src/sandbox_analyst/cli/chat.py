@@ -28,6 +28,7 @@ from sandbox_analyst.cli.chat_session import ChatSession, TurnOutcome
 from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.client import STREAM_BROKEN, AnalystAPIError, AnalystClient
 from sandbox_analyst.sandbox import SandboxError
+from sandbox_analyst.sandbox.local.zygote_launch import launch_ahead
 
 SERVER_ENV, KEY_ENV = "ANALYST_SERVER_URL", "ANALYST_API_KEY"
 
@@ -78,6 +79,9 @@ def chat(
     Example: analyst chat sales.csv "Which month sold most? Plot sales by month."
     """
     request = _request(arguments, output, interactive, as_json, server, key, assistant)
+    if request.server is None:
+        # The embedded server's zygote imports IPython while this reads its settings.
+        launch_ahead()
     try:
         code = asyncio.run(_run(request))
     except KeyboardInterrupt:
