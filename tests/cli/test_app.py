@@ -7,11 +7,12 @@ import json
 import subprocess
 import sys
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
 from sandbox_analyst.cli import app
-from sandbox_analyst.cli.app import COMMAND_MODULES
+from sandbox_analyst.cli.app import COMMAND_MODULES, _command
 
 # Libraries that only the server, the database, the LLM SDKs or user code need.
 HEAVY = ("pandas", "numpy", "sqlalchemy", "fastapi", "openai", "anthropic", "IPython")
@@ -75,3 +76,20 @@ def test_serve_binds_before_importing_the_server_database_or_llm_libraries() -> 
         "assert typer.main.get_command(app).get_command(None, 'serve') is not None"
     )
     assert loaded_after(code) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["exec", "1+1"], "exec"),
+        (["--config", "exec.yaml", "exec", "1+1"], "exec"),
+        (["--config=analyst.yaml", "chat", "q"], "chat"),
+        (["--help"], None),
+        ([], None),
+    ],
+)
+def test_the_command_is_known_before_typer_parses_the_arguments(
+    argv: list[str], command: str | None
+) -> None:
+    # What decides whether a sandbox's zygote is launched before anything else.
+    assert _command(argv) == command

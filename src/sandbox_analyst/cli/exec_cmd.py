@@ -17,7 +17,6 @@ from rich.markup import escape
 from sandbox_analyst.cli.app import app, console, err_console, settings
 from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.sandbox import Execution, Result, SandboxError, create_provider
-from sandbox_analyst.sandbox.local.zygote_launch import launch_ahead
 
 _IMAGE_FORMATS = {"png": "png", "jpeg": "jpg", "svg": "svg"}
 _IMPORT_LINE = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", re.MULTILINE)
@@ -53,9 +52,6 @@ def exec_code(
         if not path.is_file():
             err_console.print(f"[red]error:[/red] no such file: {path}")
             raise typer.Exit(ExitCode.USAGE)
-    # Before the settings are read: the zygote imports IPython and the worker meanwhile. (With
-    # another backend configured, it is ended unused.)
-    launch_ahead()
     try:
         execution = asyncio.run(_run(source, language, files or [], timeout, output_dir))
     except SandboxError as exc:
