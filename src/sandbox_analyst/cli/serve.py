@@ -112,7 +112,8 @@ async def _build(effective: Settings, e2b_port: int | None) -> ASGIApp:
     """The real app, on sandboxes started first: the zygote imports its preload list while
     the app's modules are imported, in a thread (the event loop accepts requests meanwhile).
     The sandboxes start before that thread, not beside it: their isolation probes fork."""
-    provider = provider_for(effective)
+    # Its modules imported in the thread too: the loop goes on to listen meanwhile.
+    provider = await asyncio.to_thread(provider_for, effective)
     try:
         with contextlib.suppress(Exception):  # reported by `_start_sandboxes`, once the app is up
             await provider.start()
