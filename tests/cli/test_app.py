@@ -12,7 +12,12 @@ import typer
 from typer.testing import CliRunner
 
 from sandbox_analyst.cli import app
-from sandbox_analyst.cli.app import COMMAND_MODULES, _command
+from sandbox_analyst.cli.app import (
+    COMMAND_MODULES,
+    SERVER_ENV,
+    _command,
+    wants_a_sandbox_at_once,
+)
 
 # Libraries that only the server, the database, the LLM SDKs or user code need.
 HEAVY = ("pandas", "numpy", "sqlalchemy", "fastapi", "openai", "anthropic", "IPython")
@@ -91,5 +96,29 @@ def test_serve_binds_before_importing_the_server_database_or_llm_libraries() -> 
 def test_the_command_is_known_before_typer_parses_the_arguments(
     argv: list[str], command: str | None
 ) -> None:
-    # What decides whether a sandbox's zygote is launched before anything else.
     assert _command(argv) == command
+
+
+@pytest.mark.parametrize(
+    ("argv", "at_once"),
+    [
+        (["exec", "1+1"], True),
+        (["chat", "data.csv", "q"], True),
+        (["chat", "--server", "http://127.0.0.1:8000", "q"], False),
+        (["chat", "--server=http://127.0.0.1:8000", "q"], False),
+        (["serve"], False),
+        (["templates", "list"], False),
+    ],
+)
+def test_a_zygote_is_launched_first_for_commands_that_run_code_at_once(
+    argv: list[str], at_once: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SERVER_ENV, raising=False)
+    assert wants_a_sandbox_at_once(argv) is at_once
+
+
+def test_chat_against_a_server_named_in_the_environment_launches_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(SERVER_ENV, "http://127.0.0.1:8000")
+    assert not wants_a_sandbox_at_once(["chat", "q"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -81,10 +82,20 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-# Commands that run code in a local sandbox at once: their zygote is launched before typer
-# parses the arguments (which imports pydantic) and the settings are read, so that its imports
-# (IPython, the worker) run beside ours. With another backend configured it is ended unused.
-SANDBOX_AT_ONCE = frozenset({"exec"})
+# Where `analyst chat` finds a running server to talk to instead of starting its own.
+SERVER_ENV = "ANALYST_SERVER_URL"
+
+
+def wants_a_sandbox_at_once(argv: list[str]) -> bool:
+    """Whether the command will run code in a local sandbox first thing (`exec`, and `chat`
+    when it embeds the server): then its zygote is launched before typer parses the arguments
+    (which imports pydantic) and the settings are read, so that the zygote's imports (IPython,
+    the worker) run beside ours. With another backend configured it is ended unused."""
+    command = _command(argv)
+    if command == "chat":
+        remote = any(arg == "--server" or arg.startswith("--server=") for arg in argv)
+        return not remote and not os.environ.get(SERVER_ENV)
+    return command == "exec"
 
 
 def _command(argv: list[str]) -> str | None:
@@ -135,7 +146,7 @@ def fail(exc: Exception) -> typer.Exit:
 
 
 def main() -> None:
-    if _command(sys.argv[1:]) in SANDBOX_AT_ONCE:
+    if wants_a_sandbox_at_once(sys.argv[1:]):
         launch_ahead()
     try:
         app()

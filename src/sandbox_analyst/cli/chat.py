@@ -22,15 +22,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from sandbox_analyst.api import embedded_server
-from sandbox_analyst.cli.app import app, console, err_console, settings
+from sandbox_analyst.cli.app import SERVER_ENV, app, console, err_console, settings
 from sandbox_analyst.cli.chat_render import ChatRenderer
 from sandbox_analyst.cli.chat_session import ChatSession, TurnOutcome
 from sandbox_analyst.cli.exit_codes import ExitCode
 from sandbox_analyst.client import STREAM_BROKEN, AnalystAPIError, AnalystClient
 from sandbox_analyst.sandbox import SandboxError
-from sandbox_analyst.sandbox.local.zygote_launch import launch_ahead
 
-SERVER_ENV, KEY_ENV = "ANALYST_SERVER_URL", "ANALYST_API_KEY"
+KEY_ENV = "ANALYST_API_KEY"
 
 
 @dataclass(frozen=True)
@@ -79,9 +78,6 @@ def chat(
     Example: analyst chat sales.csv "Which month sold most? Plot sales by month."
     """
     request = _request(arguments, output, interactive, as_json, server, key, assistant)
-    if request.server is None:
-        # The embedded server's zygote imports IPython while this reads its settings.
-        launch_ahead()
     try:
         code = asyncio.run(_run(request))
     except KeyboardInterrupt:
