@@ -7,8 +7,9 @@ does not pay for the sandbox engine.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sandbox_analyst.lazy_exports import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from sandbox_analyst.sdk import (
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
         SyncSandboxManager,
     )
 
-_LAZY = {
+_EXPORTS = {
     "ExecutionResult": "sandbox_analyst.sdk",
     "ResourceUsage": "sandbox_analyst.sdk",
     "RetryPolicy": "sandbox_analyst.sdk",
@@ -39,14 +40,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sandbox_analyst' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = _lazy_exports(globals(), _EXPORTS)

@@ -9,8 +9,9 @@ needs none of the builder, the installer or their HTTP client.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sandbox_analyst.lazy_exports import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from sandbox_analyst.sandbox.templates.builder import BuildOutcome, TemplateBuilder
@@ -130,14 +131,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # looked up once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = _lazy_exports(globals(), _EXPORTS)
