@@ -51,10 +51,7 @@ def test_the_renderer_is_set_whenever_plotly_io_is_first_imported() -> None:
         "import plotly.io as pio\n"
         "print(pio.renderers.default)"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert output.strip() == "sandbox"
+    assert fresh_python(code).strip() == "sandbox"
 
 
 def test_configuring_the_renderer_imports_no_nbformat_which_code_can_still_import() -> None:
@@ -69,7 +66,10 @@ def test_configuring_the_renderer_imports_no_nbformat_which_code_can_still_impor
         "import nbformat\n"
         "print(nbformat.v4.new_notebook().nbformat)"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert output.split() == ["sandbox", "False", "False", "4"]
+    assert fresh_python(code).split() == ["sandbox", "False", "False", "4"]
+
+
+def fresh_python(code: str) -> str:
+    """What `code` prints in a fresh interpreter (nothing of plotly imported yet)."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout
