@@ -231,8 +231,6 @@ class Spawner:
         if self._control is not None:
             return
         self._loop = asyncio.get_running_loop()
-        # Popen on purpose (not asyncio's subprocess API): it runs in this thread, which the
-        # zygote's PDEATHSIG is tied to, and needs no child watcher.
         environment = self.config.zygote_environment
         launched = adopt_launched(environment) or launch_zygote(environment)
         self._process = launched.process

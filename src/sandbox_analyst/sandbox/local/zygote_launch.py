@@ -63,6 +63,8 @@ def launch_zygote(environment: dict[str, str]) -> LaunchedZygote:
     one it dies with (PR_SET_PDEATHSIG)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
+        # Popen on purpose (not asyncio's subprocess API): it runs in this thread, which the
+        # zygote's PDEATHSIG is tied to, and needs no event loop nor child watcher.
         process = subprocess.Popen(
             [sys.executable, "-m", ZYGOTE_MODULE, str(theirs.fileno()), str(os.getpid())],
             pass_fds=(theirs.fileno(),),
