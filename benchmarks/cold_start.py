@@ -7,6 +7,7 @@ cached there). Measured, as the median of `--runs`:
 
 1. baselines: `python -c "import numpy"`; `python -c "import <the default preload list>"`;
    a `jupyter kernel` (ipykernel through jupyter_client) started and importing that list;
+   the CLI's own libraries (typer, pydantic, rich, pydantic-settings), the floor under `exec`;
 2. `analyst exec "1+1"`: wall time (and CPU seconds of all its processes), against
    `import numpy`;
 3. `analyst chat sales.csv QUESTION` (embedded server, default preload, a scripted model on
@@ -45,6 +46,9 @@ from sandbox_analyst.testing import FakeLLMServer, Turn
 PRELOAD = SandboxSettings().preload
 PANDAS_CELL = "import pandas as pd\nprint('rows', len(pd.read_csv('sales.csv')))"
 CLI = ["-c", "from sandbox_analyst.cli import main; main()"]
+# What the CLI imports before it can do anything (typer coerces arguments with pydantic): the
+# floor under `analyst exec`.
+CLI_LIBRARIES = "typer, pydantic, rich.console, pydantic_settings"
 
 
 @dataclass
@@ -177,6 +181,7 @@ def measure(runs: int, src: Path | None) -> list[Row]:
     numpy = Row("python -c 'import numpy'")
     preload = Row("import preload list")
     kernel = Row("jupyter kernel + import preload list")
+    cli_libraries = Row(f"python -c 'import {CLI_LIBRARIES}'")
     exec_row = Row('analyst exec "1+1"')
     chat_row = Row("analyst chat: first pandas cell output")
     accept_row = Row("analyst serve: accepting connections")
@@ -197,6 +202,9 @@ def measure(runs: int, src: Path | None) -> list[Row]:
                 timed_run([sys.executable, "-c", "import " + ", ".join(PRELOAD)], plain, root)[0]
             )
             kernel.samples.append(kernel_with_preload())
+            cli_libraries.samples.append(
+                timed_run([sys.executable, "-c", f"import {CLI_LIBRARIES}"], plain, root)[0]
+            )
 
             def product_env(name: str, run: int = run) -> dict[str, str]:
                 return python_env(
@@ -226,7 +234,17 @@ def measure(runs: int, src: Path | None) -> list[Row]:
             health_row.samples.append(health)
             turn_row.samples.append(turn)
             print(f"run {run + 1}/{runs} done", file=sys.stderr)
-    return [numpy, preload, kernel, exec_row, chat_row, accept_row, health_row, turn_row]
+    return [
+        numpy,
+        preload,
+        kernel,
+        cli_libraries,
+        exec_row,
+        chat_row,
+        accept_row,
+        health_row,
+        turn_row,
+    ]
 
 
 def pandas_turn() -> Turn:
@@ -237,8 +255,9 @@ def table(rows: list[Row], runs: int) -> str:
     numpy, preload = rows[0].median, rows[1].median
     against: dict[str, tuple[str, Callable[[float], float]]] = {
         rows[3].name: ("import numpy", lambda value: value / numpy),
-        rows[4].name: ("import preload list", lambda value: value / preload),
-        rows[5].name: ("1 s", lambda value: value / 1.0),
+        rows[4].name: ("import numpy", lambda value: value / numpy),
+        rows[5].name: ("import preload list", lambda value: value / preload),
+        rows[6].name: ("1 s", lambda value: value / 1.0),
     }
     lines = [
         f"median of {runs} runs, {os.cpu_count()} CPUs, load average "
