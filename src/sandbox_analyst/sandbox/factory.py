@@ -57,18 +57,22 @@ def create_provider(
     return provider
 
 
-def provider_for(settings: Settings) -> SandboxProvider:
+def provider_for(
+    settings: Settings, *, templates: TemplateCatalog | None = None
+) -> SandboxProvider:
     """The provider of a server on `settings`, not started yet: the configured backend, its
     local state in the data directory's `sandboxes/`, the data directory hidden from every
-    session, the templates of `settings` (a front end points its egress records elsewhere
-    with `record_egress_to`)."""
-    from sandbox_analyst.sandbox.templates import TemplateCatalog
+    session, the templates of `settings` (`templates`, when the caller has built them already;
+    a front end points its egress records elsewhere with `record_egress_to`)."""
+    if templates is None:
+        from sandbox_analyst.sandbox.templates import TemplateCatalog
 
+        templates = TemplateCatalog.from_settings(settings)
     return create_provider(
         settings.sandbox,
         settings.data_dir / "sandboxes",
         hidden_paths=(str(settings.data_dir),),
-        templates=TemplateCatalog.from_settings(settings),
+        templates=templates,
     )
 
 

@@ -95,7 +95,7 @@ class Services:
         templates = TemplateCatalog.from_settings(settings)
         egress = EgressAudit(db)
         if sessions is None:
-            provider = provider or provider_for(settings)
+            provider = provider or provider_for(settings, templates=templates)
             provider.record_egress_to(egress.record)
             sessions = SessionManager.from_settings(provider, settings.sandbox)
         runners = TurnRunners(

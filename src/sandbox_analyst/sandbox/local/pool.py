@@ -39,11 +39,7 @@ from sandbox_analyst.sandbox.local.isolation.wire import isolation_to_wire
 from sandbox_analyst.sandbox.local.sandbox import LocalSandbox, discard_workdir
 from sandbox_analyst.sandbox.local.spawner import Spawner, WorkerProcess, ZygoteConfig
 from sandbox_analyst.sandbox.local.tree_removal import remove_tree
-from sandbox_analyst.sandbox.local.zygote_launch import (
-    MATPLOTLIB_BACKEND,
-    PATH,
-    launch_environment,
-)
+from sandbox_analyst.sandbox.local.zygote_launch import MATPLOTLIB_BACKEND, PATH
 
 log = logging.getLogger(__name__)
 
@@ -400,7 +396,6 @@ class SandboxPool:
             figure_dpi=self.settings.figure_dpi,
             interrupt_grace=self.settings.interrupt_grace,
             worker_environment=worker_environment,
-            zygote_environment=launch_environment(),
             settings_environment=settings_environment,
             import_paths=list(self.import_paths),
             isolation=isolation,

@@ -27,7 +27,11 @@ from sandbox_analyst.sandbox.local.protocol import (
     read_frame,
 )
 from sandbox_analyst.sandbox.local.worker_exit import WorkerExit
-from sandbox_analyst.sandbox.local.zygote_launch import adopt_launched, launch_zygote
+from sandbox_analyst.sandbox.local.zygote_launch import (
+    adopt_launched,
+    launch_environment,
+    launch_zygote,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +49,9 @@ class ZygoteConfig:
     output_limit: int
     figure_dpi: int
     worker_environment: dict[str, str]
-    zygote_environment: dict[str, str]
-    """What it is launched with (`zygote_launch.launch_environment()`)."""
     settings_environment: dict[str, str] = field(default_factory=dict)
-    """Set in its environment when it is configured, before it imports the preload list."""
+    """Set in its environment when it is configured, before it imports the preload list (it is
+    launched with `zygote_launch.launch_environment()`, the same for every zygote)."""
     import_paths: list[str] = field(default_factory=list)
     """A template's overlay: on its import path (after the engine's package) once configured."""
     isolation: dict[str, Any] | None = None
@@ -231,7 +234,7 @@ class Spawner:
         if self._control is not None:
             return
         self._loop = asyncio.get_running_loop()
-        environment = self.config.zygote_environment
+        environment = launch_environment()
         launched = adopt_launched(environment) or launch_zygote(environment)
         self._process = launched.process
         ours = launched.control
