@@ -7,7 +7,10 @@ cached there). Measured, as the median of `--runs`:
 
 1. baselines: `python -c "import numpy"`; `python -c "import <the default preload list>"`;
    a `jupyter kernel` (ipykernel through jupyter_client) started and importing that list;
-   the CLI's own libraries (typer, pydantic, rich, pydantic-settings), the floor under `exec`;
+   floors, each imported in one plain process: the CLI's own libraries (typer, pydantic, rich,
+   pydantic-settings) and the sandbox shell (IPython), both before `exec` runs a cell, against
+   `import numpy`; the app and the OpenAI SDK, before `chat`'s first turn reaches the model,
+   against the preload list;
 2. `analyst exec "1+1"`: wall time (and CPU seconds of all its processes), against
    `import numpy`;
 3. `analyst chat sales.csv QUESTION` (embedded server, default preload, a scripted model on
@@ -33,7 +36,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,14 +48,19 @@ from sandbox_analyst.testing import FakeLLMServer, Turn
 PRELOAD = SandboxSettings().preload
 PANDAS_CELL = "import pandas as pd\nprint('rows', len(pd.read_csv('sales.csv')))"
 CLI = ["-c", "from sandbox_analyst.cli import main; main()"]
-# What the CLI imports before it can do anything (typer coerces arguments with pydantic): the
-# floor under `analyst exec`.
+# Floors: what must be imported before the first cell can run, each in one process. The CLI
+# (typer coerces arguments with pydantic) and every sandbox's shell (IPython) come before
+# `analyst exec` runs a cell; the app and the OpenAI SDK before `analyst chat`'s first turn asks
+# the model for its cell.
 CLI_LIBRARIES = "typer, pydantic, rich.console, pydantic_settings"
+SANDBOX_SHELL = "IPython"
+SERVER_STACK = "sandbox_analyst.api.app, openai"
 
 
 @dataclass
 class Row:
     name: str
+    against: str = ""  # the baseline its ratio is taken against (a key of `table`'s baselines)
     samples: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
 
@@ -181,10 +188,17 @@ def measure(runs: int, src: Path | None) -> list[Row]:
     numpy = Row("python -c 'import numpy'")
     preload = Row("import preload list")
     kernel = Row("jupyter kernel + import preload list")
-    cli_libraries = Row(f"python -c 'import {CLI_LIBRARIES}'")
-    exec_row = Row('analyst exec "1+1"')
-    chat_row = Row("analyst chat: first pandas cell output")
-    accept_row = Row("analyst serve: accepting connections")
+    floors = {
+        libraries: Row(f"python -c 'import {libraries}'", against)
+        for libraries, against in (
+            (CLI_LIBRARIES, "import numpy"),
+            (SANDBOX_SHELL, "import numpy"),
+            (SERVER_STACK, "import preload list"),
+        )
+    }
+    exec_row = Row('analyst exec "1+1"', "import numpy")
+    chat_row = Row("analyst chat: first pandas cell output", "import preload list")
+    accept_row = Row("analyst serve: accepting connections", "1 s")
     health_row = Row("analyst serve: /api/health 200")
     turn_row = Row("analyst serve: first pandas turn done")
     with (
@@ -202,9 +216,10 @@ def measure(runs: int, src: Path | None) -> list[Row]:
                 timed_run([sys.executable, "-c", "import " + ", ".join(PRELOAD)], plain, root)[0]
             )
             kernel.samples.append(kernel_with_preload())
-            cli_libraries.samples.append(
-                timed_run([sys.executable, "-c", f"import {CLI_LIBRARIES}"], plain, root)[0]
-            )
+            for libraries, floor in floors.items():
+                floor.samples.append(
+                    timed_run([sys.executable, "-c", f"import {libraries}"], plain, root)[0]
+                )
 
             def product_env(name: str, run: int = run) -> dict[str, str]:
                 return python_env(
@@ -238,7 +253,7 @@ def measure(runs: int, src: Path | None) -> list[Row]:
         numpy,
         preload,
         kernel,
-        cli_libraries,
+        *floors.values(),
         exec_row,
         chat_row,
         accept_row,
@@ -252,13 +267,7 @@ def pandas_turn() -> Turn:
 
 
 def table(rows: list[Row], runs: int) -> str:
-    numpy, preload = rows[0].median, rows[1].median
-    against: dict[str, tuple[str, Callable[[float], float]]] = {
-        rows[3].name: ("import numpy", lambda value: value / numpy),
-        rows[4].name: ("import numpy", lambda value: value / numpy),
-        rows[5].name: ("import preload list", lambda value: value / preload),
-        rows[6].name: ("1 s", lambda value: value / 1.0),
-    }
+    baselines = {"import numpy": rows[0].median, "import preload list": rows[1].median, "1 s": 1.0}
     lines = [
         f"median of {runs} runs, {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f} at the end; preload list: {', '.join(PRELOAD)}",
@@ -268,9 +277,8 @@ def table(rows: list[Row], runs: int) -> str:
     ]
     for row in rows:
         cpu = f"{statistics.median(row.cpu):.2f}" if row.cpu else ""
-        baseline, ratio = against.get(row.name, ("", None))
-        ratio_text = f"{ratio(row.median):.2f}x" if ratio else ""
-        lines.append(f"| {row.name} | {row.median:.2f} | {cpu} | {ratio_text} | {baseline} |")
+        ratio = f"{row.median / baselines[row.against]:.2f}x" if row.against else ""
+        lines.append(f"| {row.name} | {row.median:.2f} | {cpu} | {ratio} | {row.against} |")
     return "\n".join(lines)
 
 
