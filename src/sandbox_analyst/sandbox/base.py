@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -60,6 +61,15 @@ def checked_env_vars(env_vars: Mapping[str, str] | None) -> dict[str, str]:
             raise SandboxUsageError(f"environment variable {name} must be a string without NUL")
         checked[name] = value
     return checked
+
+
+async def call_handler(handler: Callable[[Any], Any] | None, payload: Any) -> None:
+    """Fire an output callback (a plain function or a coroutine function), if there is one."""
+    if handler is None:
+        return
+    outcome = handler(payload)
+    if inspect.isawaitable(outcome):
+        await outcome
 
 
 class SandboxFiles(abc.ABC):

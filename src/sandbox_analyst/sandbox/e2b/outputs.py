@@ -8,14 +8,13 @@ session's output limit.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
 from typing import Any
 
 from e2b_code_interpreter import ExecutionError as SDKExecutionError
 from e2b_code_interpreter import OutputMessage
 from e2b_code_interpreter import Result as SDKResult
 
+from sandbox_analyst.sandbox.base import call_handler
 from sandbox_analyst.sandbox.models import MIME_FIELDS, Execution, ExecutionError, Result
 
 # Our `Result` field -> the MIME type it stands for (E2B names its fields as we do).
@@ -98,11 +97,3 @@ class OutputCollector:
     async def _emit(self, kind: str, payload: Any) -> None:
         if not self.silent:
             await call_handler(self.handlers.get(kind), payload)
-
-
-async def call_handler(handler: Callable[[Any], Any] | None, payload: Any) -> None:
-    if handler is None:
-        return
-    outcome = handler(payload)
-    if inspect.isawaitable(outcome):
-        await outcome

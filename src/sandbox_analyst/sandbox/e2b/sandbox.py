@@ -39,12 +39,13 @@ from sandbox_analyst.sandbox.base import (
     OutputHandler,
     ResultHandler,
     Sandbox,
+    call_handler,
     checked_env_vars,
     checked_language,
 )
 from sandbox_analyst.sandbox.e2b.errors import E2BError, E2BSandboxGone, is_sdk_error, translate
 from sandbox_analyst.sandbox.e2b.files import HOME, E2BFiles
-from sandbox_analyst.sandbox.e2b.outputs import OutputCollector, call_handler
+from sandbox_analyst.sandbox.e2b.outputs import OutputCollector
 from sandbox_analyst.sandbox.errors import FileAccessError, SandboxClosedError
 from sandbox_analyst.sandbox.models import (
     CommandResult,

@@ -3,10 +3,9 @@ they arrive: the same model the local backend builds from its worker's frames.""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
 from typing import Any
 
+from sandbox_analyst.sandbox.base import call_handler
 from sandbox_analyst.sandbox.gateway import messages
 from sandbox_analyst.sandbox.models import Execution, ExecutionError, Result, SandboxErrorName
 
@@ -103,11 +102,3 @@ class OutputCollector:
     async def _emit(self, kind: str, payload: Any) -> None:
         if not self.silent:
             await call_handler(self.handlers.get(kind), payload)
-
-
-async def call_handler(handler: Callable[[Any], Any] | None, payload: Any) -> None:
-    if handler is None:
-        return
-    outcome = handler(payload)
-    if inspect.isawaitable(outcome):
-        await outcome

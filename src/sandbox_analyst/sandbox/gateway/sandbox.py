@@ -25,6 +25,7 @@ from sandbox_analyst.sandbox.base import (
     OutputHandler,
     ResultHandler,
     Sandbox,
+    call_handler,
     checked_env_vars,
     checked_language,
 )
@@ -40,7 +41,7 @@ from sandbox_analyst.sandbox.gateway.kernel import (
     Reply,
     RequestStream,
 )
-from sandbox_analyst.sandbox.gateway.outputs import OutputCollector, call_handler
+from sandbox_analyst.sandbox.gateway.outputs import OutputCollector
 from sandbox_analyst.sandbox.models import (
     CommandResult,
     Execution,

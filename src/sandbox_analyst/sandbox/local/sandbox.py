@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import signal
 import time
@@ -24,6 +23,7 @@ from sandbox_analyst.sandbox.base import (
     PackageOverlay,
     ResultHandler,
     Sandbox,
+    call_handler,
     checked_env_vars,
     checked_language,
 )
@@ -31,6 +31,7 @@ from sandbox_analyst.sandbox.egress import EgressSession
 from sandbox_analyst.sandbox.errors import SandboxClosedError
 from sandbox_analyst.sandbox.local.disk_watch import DiskWatch
 from sandbox_analyst.sandbox.local.files import LocalFiles
+from sandbox_analyst.sandbox.local.outputs import OutputCollector
 from sandbox_analyst.sandbox.local.process_stats import read_process_stats
 from sandbox_analyst.sandbox.local.spawner import Lost, WorkerProcess
 from sandbox_analyst.sandbox.local.tree_removal import remove_tree
@@ -38,7 +39,6 @@ from sandbox_analyst.sandbox.models import (
     CommandResult,
     Execution,
     ExecutionError,
-    Result,
     SandboxErrorName,
     SandboxInfo,
 )
@@ -160,7 +160,7 @@ class LocalSandbox(Sandbox):
         failure = collect.command_failure()
         if failure is not None and collect.execution.error is None:
             collect.execution.error = ExecutionError(SandboxErrorName.COMMAND_EXIT, failure)
-            await _call(on_error, collect.execution.error)
+            await call_handler(on_error, collect.execution.error)
         return collect.execution
 
     async def run_command(
@@ -214,7 +214,7 @@ class LocalSandbox(Sandbox):
 
     async def _run(
         self, request: dict[str, Any], timeout: float | None, handlers: dict[str, Any]
-    ) -> _Collector:
+    ) -> OutputCollector:
         async with self._lock:
             self._check_open()
             self.busy = True
@@ -226,7 +226,7 @@ class LocalSandbox(Sandbox):
 
     async def _run_locked(
         self, request: dict[str, Any], timeout: float | None, handlers: dict[str, Any]
-    ) -> _Collector:
+    ) -> OutputCollector:
         if self._abandoned is not None:
             # A cancelled execution is still winding down. Shielded: a caller cancelled
             # while it waits must not cut the wind-down short (the channel would be left
@@ -238,7 +238,7 @@ class LocalSandbox(Sandbox):
             interval=self._settings.disk_check_interval,
             grace=self._settings.interrupt_grace,
         )
-        collect = _Collector(Execution(), handlers, self._settings.output_limit, disk)
+        collect = OutputCollector(Execution(), handlers, self._settings.output_limit, disk)
         self._worker.discard_queued()
         # A worker that died since the last execution may not have been noticed yet: then
         # it is the write of this request that finds out, and it is reported the same way.
@@ -289,9 +289,9 @@ class LocalSandbox(Sandbox):
                 f"the session's files use {used / 2**20:.1f} MiB, over the "
                 f"{quota / 2**20:.0f} MiB quota; delete files to free space (new writes may fail)",
             )
-            await _call(handlers["error"], execution.error)
+            await call_handler(handlers["error"], execution.error)
 
-    async def _pump(self, collect: _Collector, deadline: float) -> str | None:
+    async def _pump(self, collect: OutputCollector, deadline: float) -> str | None:
         """Apply frames until `done`. Returns a description if the worker was lost."""
         loop = asyncio.get_running_loop()
         while True:
@@ -319,7 +319,7 @@ class LocalSandbox(Sandbox):
             if await collect.apply(frame):
                 return None
 
-    async def _stop_runaway(self, collect: _Collector, limit: float) -> str | None:
+    async def _stop_runaway(self, collect: OutputCollector, limit: float) -> str | None:
         """Interrupt code that ran past its time; kill it if it ignores the interrupt."""
         self._worker.signal(signal.SIGINT)
         grace = self._settings.interrupt_grace
@@ -335,7 +335,7 @@ class LocalSandbox(Sandbox):
             collect.timed_out(limit)
         return lost
 
-    async def _wind_down(self, collect: _Collector) -> None:
+    async def _wind_down(self, collect: OutputCollector) -> None:
         collect.silence()
         try:
             lost = await self._pump(
@@ -362,7 +362,7 @@ class LocalSandbox(Sandbox):
         self, message: str, execution: Execution, handlers: dict[str, Any]
     ) -> Execution:
         execution.error = ExecutionError(SandboxErrorName.RESTARTED, message)
-        await _call(handlers["error"], execution.error)
+        await call_handler(handlers["error"], execution.error)
         return execution
 
     async def _replace_worker(self) -> None:
@@ -379,7 +379,7 @@ class LocalSandbox(Sandbox):
         if self._overlay_active:
             requests.append({"op": "import_path", "path": PACKAGE_OVERLAY_DIR})
         for request in requests:
-            collect = _Collector(Execution(), dict.fromkeys(_HANDLERS), 0)
+            collect = OutputCollector(Execution(), dict.fromkeys(_HANDLERS), 0)
             deadline = asyncio.get_running_loop().time() + _SETENV_TIMEOUT
             # A worker lost again right away is noticed (and reported) at the next execution.
             with contextlib.suppress(_Interrupted, OSError):
@@ -461,129 +461,3 @@ async def discard_workdir(worker: WorkerProcess) -> None:
         await asyncio.to_thread(remove_tree, worker.workdir)
     except OSError:
         log.exception("could not remove the sandbox workdir %s", worker.workdir)
-
-
-class _Collector:
-    """Builds an `Execution` from frames and fires the caller's callbacks as they arrive."""
-
-    def __init__(
-        self,
-        execution: Execution,
-        handlers: dict[str, Any],
-        limit: int,
-        disk: DiskWatch | None = None,
-    ) -> None:
-        self.execution = execution
-        self.handlers = handlers
-        self.limit = limit
-        self.disk = disk
-        self.kept = 0
-        self.silent = False
-        self.exit_code: int | None = None  # of a command
-        self.command_error: str | None = None  # why a command did not finish
-
-    def silence(self) -> None:
-        self.silent = True
-
-    async def apply(self, frame: dict[str, Any]) -> bool:
-        """Fold one frame in; True when the execution is complete."""
-        kind = frame.get("type")
-        if kind in ("stdout", "stderr"):
-            text = self._within_limit(str(frame.get("text", "")))
-            if text:
-                getattr(self.execution.logs, kind).append(text)
-                await self._emit(kind, text)
-        elif kind == "result":
-            await self._result(frame.get("bundle"), bool(frame.get("main")))
-        elif kind == "error":
-            error = ExecutionError(
-                name=str(frame.get("name", "Error")),
-                value=str(frame.get("value", "")),
-                traceback=str(frame.get("traceback", "")),
-            )
-            over = self.disk.exceeded if self.disk is not None else None
-            if over is not None and error.name == "KeyboardInterrupt":  # our interrupt
-                error = ExecutionError(
-                    SandboxErrorName.DISK_QUOTA,
-                    f"{over.describe()}: the code was interrupted, its state is kept; delete "
-                    "files to free space",
-                    error.traceback,
-                )
-            self.execution.error = error
-            await self._emit("error", error)
-        elif kind == "done":
-            count = frame.get("execution_count")
-            self.execution.execution_count = count if isinstance(count, int) else None
-            peak = frame.get("peak_memory")  # the worker's word: kept only if it is plausible
-            plausible = isinstance(peak, int) and not isinstance(peak, bool) and peak >= 0
-            self.execution.peak_memory_bytes = peak if plausible else None
-            cpu = frame.get("cpu_seconds")
-            plausible = isinstance(cpu, int | float) and not isinstance(cpu, bool) and cpu >= 0
-            self.execution.cpu_seconds = float(cpu) if plausible else None
-            code = frame.get("exit_code")
-            self.exit_code = code if isinstance(code, int) else None
-            error = frame.get("error")
-            self.command_error = str(error) if error is not None else None
-            dropped = frame.get("dropped")
-            if isinstance(dropped, int) and dropped > 0:
-                note = f"[output truncated: {dropped} more bytes were not kept]\n"
-                self.execution.logs.stderr.append(note)
-            return True
-        return False
-
-    def command_failure(self) -> str | None:
-        """Why a command failed, as `ExecutionError.value`; None if it exited with 0."""
-        if self.command_error is not None:
-            return self.command_error
-        if self.exit_code is None:
-            return "the command did not report an exit code"
-        if self.exit_code < 0:
-            return f"killed by signal {-self.exit_code}"
-        return None if self.exit_code == 0 else f"exit code {self.exit_code}"
-
-    async def _result(self, bundle: Any, main: bool) -> None:
-        notes: list[str] = []
-        if not isinstance(bundle, dict):
-            notes.append("it is not a MIME bundle")
-            result = None
-        else:
-            result = Result.from_bundle(bundle, is_main_result=main, notes=notes)
-        if notes:
-            # Told like any other stderr output (and capped like it), so the caller sees it.
-            notes_text = "".join(f"[a displayed output was not kept whole: {n}]\n" for n in notes)
-            text = self._within_limit(notes_text)
-            if text:
-                self.execution.logs.stderr.append(text)
-                await self._emit("stderr", text)
-        if result is not None and result.formats():
-            self.execution.results.append(result)
-            await self._emit("result", result)
-
-    def timed_out(self, limit: float) -> None:
-        self.execution.error = ExecutionError(
-            SandboxErrorName.TIMEOUT,
-            f"execution exceeded the {limit:g} s time limit and was interrupted; the "
-            "session's state is kept",
-            self.execution.error.traceback if self.execution.error else "",
-        )
-
-    def _within_limit(self, text: str) -> str:
-        # The worker caps its own output, but it runs hostile code: cap again on our side.
-        room = self.limit - self.kept
-        if room <= 0:
-            return ""
-        text = text[:room]
-        self.kept += len(text)
-        return text
-
-    async def _emit(self, kind: str, payload: Any) -> None:
-        if not self.silent:
-            await _call(self.handlers[kind], payload)
-
-
-async def _call(handler: Callable[[Any], Any] | None, payload: Any) -> None:
-    if handler is None:
-        return
-    outcome = handler(payload)
-    if inspect.isawaitable(outcome):
-        await outcome
