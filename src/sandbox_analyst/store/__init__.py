@@ -14,7 +14,7 @@ from sandbox_analyst.store.blobs import (
 from sandbox_analyst.store.capacity import StorageFullError, is_out_of_space
 from sandbox_analyst.store.database import Database
 from sandbox_analyst.store.ids import looks_like_id, new_id
-from sandbox_analyst.store.migrate import upgrade_to_head
+from sandbox_analyst.store.migrate import HEAD_REVISION, run_migrations, upgrade_to_head
 from sandbox_analyst.store.models import (
     ApiKey,
     Assistant,
@@ -45,6 +45,7 @@ from sandbox_analyst.store.models import (
 from sandbox_analyst.store.urls import UnsupportedDatabase, async_url, sync_url
 
 __all__ = [
+    "HEAD_REVISION",
     "ApiKey",
     "Assistant",
     "Base",
@@ -85,6 +86,7 @@ __all__ = [
     "is_out_of_space",
     "looks_like_id",
     "new_id",
+    "run_migrations",
     "sync_url",
     "upgrade_to_head",
     "utcnow",

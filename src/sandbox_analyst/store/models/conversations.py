@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,19 +46,27 @@ class Assistant(Base):
     visibility: Mapped[str] = mapped_column(String(16), nullable=False, default="private")
     # "single" (one agent) or "team" (roles handing off); `team`: its roles and limits (see
     # agent/team/spec.py), None for the default team.
-    mode: Mapped[str] = mapped_column(String(16), nullable=False, default="single")
+    mode: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="single", server_default="single"
+    )
     team: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     # The sandbox template its sessions are made from; NULL: the default template.
     template: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Approved installs: whether the model may ask for packages, and which ones it may have
     # without an admin's approval (besides the server's own list).
-    allow_installs: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    allowed_packages: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    allow_installs: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    allowed_packages: Mapped[list[str]] = mapped_column(
+        JSON, nullable=False, default=list, server_default="[]"
+    )
     # The database connections (ids) its turns may query; NULL: every connection the
     # conversation's owner may use (their own and the shared ones).
     connections: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # The MCP tools it may call, as `server/tool` or `server/*` (every tool of the server).
-    mcp_tools: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    mcp_tools: Mapped[list[str]] = mapped_column(
+        JSON, nullable=False, default=list, server_default="[]"
+    )
     # An admin's allow-list (`host:port` entries) that narrows its sessions' egress below the
     # template's; NULL: the template's as it is; []: no network.
     egress: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
