@@ -59,6 +59,7 @@ def create_app(
             raise
         await services.start()
         try:
+            services.audit.start()  # a server's housekeeping: not the CLI's one-off commands
             if settings.server.single_user:
                 app.state.local_principal = await services.users.ensure_local_admin()
             for hook in on_startup:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 # Sub-command -> the module of this package that registers it on `app`, in help order.
 COMMAND_MODULES = {
+    "audit": "audit_cmd",
     "chat": "chat",
     "config": "config_cmd",
     "connections": "connections",

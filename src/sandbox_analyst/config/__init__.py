@@ -8,6 +8,7 @@ Nested settings use a double underscore in the environment, e.g.
 from sandbox_analyst.config.errors import ConfigError
 from sandbox_analyst.config.features import (
     AgentSettings,
+    AuditSettings,
     ConnectionSettings,
     McpClientSettings,
     QuotaSettings,
@@ -45,6 +46,7 @@ __all__ = [
     "DEFAULT_CONFIG_FILE",
     "LLM_KINDS",
     "AgentSettings",
+    "AuditSettings",
     "ConfigError",
     "ConnectionSettings",
     "E2BBackendSettings",

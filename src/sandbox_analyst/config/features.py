@@ -1,5 +1,5 @@
 """Settings of what the service does in a turn and for its users: the agent's limits, database
-connections, MCP servers it calls, quotas."""
+connections, MCP servers it calls, quotas, how long its logs of what sessions did are kept."""
 
 from __future__ import annotations
 
@@ -100,4 +100,16 @@ class QuotaSettings(BaseModel):
     )
     storage_bytes: int | None = Field(
         None, ge=0, description="Bytes of uploads and artifacts a user may keep."
+    )
+
+
+class AuditSettings(BaseModel):
+    """The logs of what sessions did: egress connections (`analyst egress log`), sandbox time
+    (the usage report's sandbox minutes), database queries and MCP tool calls."""
+
+    retention_days: int = Field(
+        0,
+        ge=0,
+        description="Days a record of those logs is kept; every server deletes older ones at "
+        "start and hourly (`analyst audit prune` does it once). 0: kept until pruned by hand.",
     )

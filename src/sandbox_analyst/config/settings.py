@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sandbox_analyst.config.errors import ConfigError
 from sandbox_analyst.config.features import (
     AgentSettings,
+    AuditSettings,
     ConnectionSettings,
     McpClientSettings,
     QuotaSettings,
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     connections: ConnectionSettings = Field(default_factory=ConnectionSettings)
     mcp_client: McpClientSettings = Field(default_factory=McpClientSettings)
     quotas: QuotaSettings = Field(default_factory=QuotaSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
     @field_validator("data_dir")
     @classmethod

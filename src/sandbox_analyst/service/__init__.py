@@ -12,6 +12,7 @@ from sandbox_analyst.service.assistants import (
     AssistantUpdate,
     Visibility,
 )
+from sandbox_analyst.service.audit_retention import AuditRetention, PruneReport
 from sandbox_analyst.service.chat import (
     HANDOFF_PREFIX,
     ArtifactEvent,
@@ -155,6 +156,7 @@ __all__ = [
     "AssistantCreate",
     "AssistantService",
     "AssistantUpdate",
+    "AuditRetention",
     "CatalogEntry",
     "CellOutcome",
     "CellOutputs",
@@ -210,6 +212,7 @@ __all__ = [
     "PayloadTooLarge",
     "Permission",
     "Principal",
+    "PruneReport",
     "PublicError",
     "Quota",
     "QuotaExceeded",

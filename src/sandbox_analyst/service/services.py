@@ -21,6 +21,7 @@ from sandbox_analyst.config import Settings
 from sandbox_analyst.sandbox import SandboxProvider, SessionManager, provider_for
 from sandbox_analyst.sandbox.templates import TemplateCatalog
 from sandbox_analyst.service.assistants import AssistantService
+from sandbox_analyst.service.audit_retention import AuditRetention
 from sandbox_analyst.service.chat import ChatService
 from sandbox_analyst.service.chat.records import StoredSandboxIds
 from sandbox_analyst.service.connections import ConnectionService
@@ -73,6 +74,7 @@ class Services:
     usage: UsageService
     egress: EgressAudit
     sandbox_time: SandboxTimeLog
+    audit: AuditRetention
     quotas: QuotaService
     extras: dict[str, object] = field(default_factory=dict)
     owns_blobs: bool = True  # made from the settings (closed by `stop`), not handed in
@@ -184,6 +186,7 @@ class Services:
             usage=UsageService(db),
             egress=egress,
             sandbox_time=sandbox_time,
+            audit=AuditRetention(db, settings.audit),
             quotas=quotas,
             owns_blobs=owns_blobs,
         )
@@ -197,6 +200,7 @@ class Services:
         await self.tasks.sweep()
 
     async def stop(self) -> None:
+        await self.audit.stop()
         await self.tasks.shutdown()
         await self.chat.shutdown()
         await self.e2b.shutdown()

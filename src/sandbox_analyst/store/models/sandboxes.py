@@ -102,5 +102,6 @@ class EgressConnection(Base):
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     bytes_sent: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     bytes_received: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # Indexed for the retention sweep (`audit.retention_days`), which deletes by age.
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True, nullable=False)
     duration_s: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)

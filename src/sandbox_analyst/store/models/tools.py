@@ -63,7 +63,10 @@ class DatabaseQuery(Base):
     truncated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = created_column()
+    # Indexed for the retention sweep (`audit.retention_days`), which deletes by age.
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, index=True, nullable=False
+    )
 
 
 class McpServer(Base):
@@ -105,7 +108,10 @@ class McpToolCall(Base):
     assistant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     owner_id: Mapped[str] = mapped_column(String(64), index=True, nullable=False)
     conversation_id: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    # Indexed for the retention sweep (`audit.retention_days`), which deletes by age.
+    started_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, index=True, nullable=False
+    )
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     outcome: Mapped[str] = mapped_column(String(16), nullable=False)  # ok, error, timeout...
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
