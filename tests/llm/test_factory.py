@@ -1,5 +1,8 @@
 """`create_llm` turns settings (analyst.yaml, environment) into the right adapter."""
 
+import subprocess
+import sys
+
 import pytest
 
 from sandbox_analyst.config import (
@@ -141,3 +144,35 @@ def test_unknown_providers_and_missing_models_are_config_errors():
         create_llm(Settings(), "anthropic")
     with pytest.raises(ValueError, match="neither a kind"):
         LLMSettings(provider="nope")
+
+
+def test_opening_a_client_on_an_event_loop_lets_the_loop_run_meanwhile() -> None:
+    # In a fresh interpreter, where the first client still has its SDK to import.
+    probe = """
+import asyncio, sys
+from sandbox_analyst.config import LLMSettings, Settings
+from sandbox_analyst.llm import open_llm
+
+async def main():
+    ticks = 0
+    async def tick():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    assert "openai" not in sys.modules
+    before = ticks
+    llm = await open_llm(Settings(llm=LLMSettings(base_url="http://127.0.0.1:9/v1", model="m")))
+    print(ticks - before, "openai" in sys.modules)
+    ticker.cancel()
+    await llm.aclose()
+
+asyncio.run(main())
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    ticks, imported = done.stdout.split()
+    assert int(ticks) > 0
+    assert imported == "True"

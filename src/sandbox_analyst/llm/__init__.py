@@ -2,7 +2,9 @@
 text deltas, tool calls, usage and done, for OpenAI-compatible servers and Anthropic alike.
 
 The adapters import their SDK (~1-2 s of CPU each), so they are loaded on first use: a server
-configured for one provider never pays for the other, and importing this package stays cheap.
+configured for one provider never pays for the other, and importing this package stays cheap;
+code on an event loop makes its clients with `open_llm`, in a thread, so the import never
+holds up the loop.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -18,7 +20,7 @@ from sandbox_analyst.llm.errors import (
     LLMUnavailableError,
 )
 from sandbox_analyst.llm.events import DoneEvent, LLMEvent, TextDelta, ToolCallEvent, UsageEvent
-from sandbox_analyst.llm.factory import create_llm, resolve_endpoint
+from sandbox_analyst.llm.factory import create_llm, open_llm, resolve_endpoint
 from sandbox_analyst.llm.messages import ChatMessage, ToolCall, ToolSpec
 from sandbox_analyst.llm.retry import RetryPolicy
 
@@ -47,6 +49,7 @@ __all__ = [
     "ToolSpec",
     "UsageEvent",
     "create_llm",
+    "open_llm",
     "parse_arguments",
     "resolve_endpoint",
 ]

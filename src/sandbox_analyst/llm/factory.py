@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,15 @@ API_KEY_VARIABLES = {
 }
 # Local servers (Ollama, vLLM, llama.cpp...) ignore the key, but the SDKs insist on one.
 UNUSED_API_KEY = "unused"
+
+
+async def open_llm(
+    settings: Settings, provider: str | None = None, model: str | None = None
+) -> LLM:
+    """`create_llm`, for code on an event loop: the first client of a kind imports its SDK
+    (half a second for openai's), so it is made in a thread and the loop serves everything else
+    meanwhile."""
+    return await asyncio.to_thread(create_llm, settings, provider, model)
 
 
 def create_llm(settings: Settings, provider: str | None = None, model: str | None = None) -> LLM:

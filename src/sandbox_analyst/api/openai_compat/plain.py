@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sandbox_analyst.api.openai_compat.schemas import IncomingMessage
 from sandbox_analyst.config import Settings
-from sandbox_analyst.llm import LLM, ChatMessage, LLMEvent, TextDelta, UsageEvent, create_llm
+from sandbox_analyst.llm import LLM, ChatMessage, LLMEvent, TextDelta, UsageEvent, open_llm
 
 # OpenAI's newer "developer" role is a system message to every other provider.
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
@@ -47,7 +47,7 @@ class PlainReply:
         """Calls the model (the configured one, or `provider`'s `model`: an assistant's) and
         waits for its first event, so that a failing call raises here, before any response is
         under way."""
-        llm = create_llm(settings, provider, model)
+        llm = await open_llm(settings, provider, model)
         try:
             events = aiter(llm.stream(plain_messages(messages), max_tokens=max_tokens))
             first = await anext(events, None)

@@ -33,7 +33,7 @@ from sandbox_analyst.agent.tools import (
     with_mcp_tools,
 )
 from sandbox_analyst.config import ConfigError, Settings
-from sandbox_analyst.llm import LLM, LLMError, create_llm, resolve_endpoint
+from sandbox_analyst.llm import LLM, LLMError, open_llm, resolve_endpoint
 from sandbox_analyst.sandbox import Sandbox, TooManyUserSessionsError
 from sandbox_analyst.sandbox.templates import DEFAULT_TEMPLATE
 from sandbox_analyst.service.assistants import AssistantService
@@ -114,6 +114,7 @@ class ChatService:
         self._claims = TurnClaims(db)
         self._cancel_watch: asyncio.Task[None] | None = None  # while turns run here
         self._llms: dict[tuple[str, str | None, str], LLM] = {}
+        self._making_llm = asyncio.Lock()  # one client per endpoint, however many turns ask
 
     async def start_turn(
         self,
@@ -150,7 +151,7 @@ class ChatService:
             await self._check_pinned(conversation)
             for file_id in file_ids:
                 await self._files.attach(principal, file_id, conversation.id)
-            llm, llm_error = self._llm(assistant)
+            llm, llm_error = await self._llm(assistant)
             if llm is not None:
                 sandbox = await self._acquire(conversation, assistant)
             tools = await self._tools(assistant, conversation.owner_id, conversation.id, sandbox)
@@ -332,14 +333,15 @@ class ChatService:
             raise NotFound("this conversation's assistant was deleted", field="assistant_id")
         return await self._assistants.get(principal, assistant_id)
 
-    def _llm(self, assistant: Assistant) -> tuple[LLM | None, str | None]:
+    async def _llm(self, assistant: Assistant) -> tuple[LLM | None, str | None]:
         """The assistant's model client (cached per endpoint), or why there is none."""
         provider = assistant.provider or self.settings.llm.provider
         try:
             endpoint = resolve_endpoint(self.settings.llm, provider)
             key = (provider, assistant.model, endpoint.model_dump_json())
-            if key not in self._llms:
-                self._llms[key] = create_llm(self.settings, provider, assistant.model)
+            async with self._making_llm:
+                if key not in self._llms:
+                    self._llms[key] = await open_llm(self.settings, provider, assistant.model)
             return self._llms[key], None
         except LLMError as exc:
             return None, str(exc)

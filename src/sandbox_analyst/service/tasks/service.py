@@ -27,7 +27,7 @@ from sandbox_analyst.agent import (
 )
 from sandbox_analyst.agent.artifacts import media_type_for
 from sandbox_analyst.config import ConfigError, Settings
-from sandbox_analyst.llm import LLM, LLMError, create_llm
+from sandbox_analyst.llm import LLM, LLMError, open_llm
 from sandbox_analyst.sandbox import Sandbox, SessionKey, SessionManager
 from sandbox_analyst.sandbox.templates import DEFAULT_TEMPLATE, TemplateCatalog
 from sandbox_analyst.service import access
@@ -109,7 +109,9 @@ class TaskService:
             assistant = await self._assistants.get(principal, request.assistant_id)
         template = request.template or (assistant and assistant.template) or DEFAULT_TEMPLATE
         self._check_template(template)
-        llm = self._llm(assistant.provider if assistant else None, assistant and assistant.model)
+        llm = await self._llm(
+            assistant.provider if assistant else None, assistant and assistant.model
+        )
         config = self._config(request, assistant.instructions if assistant else "", template)
         task = await self._records.create(
             owner_id=principal.user_id,
@@ -260,9 +262,9 @@ class TaskService:
                 field="template",
             )
 
-    def _llm(self, provider: str | None, model: str | None) -> LLM:
+    async def _llm(self, provider: str | None, model: str | None) -> LLM:
         try:
-            return create_llm(self.settings, provider, model)
+            return await open_llm(self.settings, provider, model)
         except (LLMError, ConfigError) as exc:
             raise ModelUnavailable(f"the task's model cannot be used: {exc}") from exc
 
