@@ -140,6 +140,16 @@ class ExecutionError:
     value: str
     traceback: str = ""
 
+    @classmethod
+    def timed_out(cls, limit: float, traceback: str = "") -> ExecutionError:
+        """What every backend reports of code it interrupted at the time limit."""
+        return cls(
+            SandboxErrorName.TIMEOUT,
+            f"execution exceeded the {limit:g} s time limit and was interrupted; the "
+            "session's state is kept",
+            traceback,
+        )
+
 
 class SandboxErrorName:
     TIMEOUT = "TimeoutError"

@@ -234,11 +234,7 @@ class E2BSandbox(Sandbox):
             )
         if interrupted:
             return ExecutionError("KeyboardInterrupt", "the execution was interrupted")
-        return ExecutionError(
-            SandboxErrorName.TIMEOUT,
-            f"execution exceeded the {limit:g} s time limit and was interrupted; the "
-            "session's state is kept",
-        )
+        return ExecutionError.timed_out(limit)
 
     async def _state_kept(self) -> bool:
         """Whether the interpreter still holds the session's variables (after a stop). One

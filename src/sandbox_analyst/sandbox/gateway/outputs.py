@@ -7,7 +7,7 @@ from typing import Any
 
 from sandbox_analyst.sandbox.base import call_handler
 from sandbox_analyst.sandbox.gateway import messages
-from sandbox_analyst.sandbox.models import Execution, ExecutionError, Result, SandboxErrorName
+from sandbox_analyst.sandbox.models import Execution, ExecutionError, Result
 
 
 class OutputCollector:
@@ -81,11 +81,8 @@ class OutputCollector:
             )
 
     def timed_out(self, limit: float) -> None:
-        self.execution.error = ExecutionError(
-            SandboxErrorName.TIMEOUT,
-            f"execution exceeded the {limit:g} s time limit and was interrupted; the "
-            "session's state is kept",
-            self.execution.error.traceback if self.execution.error else "",
+        self.execution.error = ExecutionError.timed_out(
+            limit, self.execution.error.traceback if self.execution.error else ""
         )
 
     def _within_limit(self, text: str) -> str:

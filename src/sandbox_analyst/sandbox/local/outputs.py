@@ -107,11 +107,8 @@ class OutputCollector:
             await self._emit("result", result)
 
     def timed_out(self, limit: float) -> None:
-        self.execution.error = ExecutionError(
-            SandboxErrorName.TIMEOUT,
-            f"execution exceeded the {limit:g} s time limit and was interrupted; the "
-            "session's state is kept",
-            self.execution.error.traceback if self.execution.error else "",
+        self.execution.error = ExecutionError.timed_out(
+            limit, self.execution.error.traceback if self.execution.error else ""
         )
 
     def _within_limit(self, text: str) -> str:
