@@ -4,7 +4,12 @@ API's own shape."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import socket
+import ssl
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -150,3 +155,39 @@ async def test_an_unreachable_server_is_named_in_the_error() -> None:
 
     assert (unreachable.value.status, unreachable.value.code) == (0, "unreachable")
     assert f"cannot reach server at {url}" in str(unreachable.value)
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    key, cert = directory / "key.pem", directory / "cert.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return key, cert
+
+
+async def test_a_server_over_tls_must_show_a_certificate_the_client_trusts(
+    tmp_path: Path,
+) -> None:
+    key, cert = self_signed_certificate(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def handshake_once() -> None:
+            connection, _ = listener.accept()
+            with contextlib.suppress(ssl.SSLError, OSError):
+                context.wrap_socket(connection, server_side=True).close()
+            connection.close()
+
+        server = threading.Thread(target=handshake_once, daemon=True)
+        server.start()
+        async with AnalystClient(f"https://127.0.0.1:{port}") as analyst:
+            with pytest.raises(AnalystAPIError, match=r"(?i)certificate"):
+                await analyst.me()
+        server.join(timeout=30)
