@@ -203,6 +203,20 @@ async def test_a_rate_limited_model_call_is_retried(fake: FakeLLMServer, alice: 
     assert reply.of("error") == []
 
 
+async def test_a_model_that_cannot_be_made_fails_the_turn_saying_why(
+    alice: Chatter, services: Services, fake: FakeLLMServer
+) -> None:
+    services.settings.llm = services.settings.llm.model_copy(update={"model": None})
+
+    reply = await alice.ask("Hi")
+
+    [error] = reply.of("error")
+    assert error["code"] == "llm_error"
+    assert "no model named" in error["message"]
+    assert reply.end["status"] == "failed"
+    assert fake.model_requests == []
+
+
 async def test_an_unreachable_model_fails_the_turn_with_a_clear_error(
     alice: Chatter, services: Services
 ) -> None:

@@ -147,19 +147,22 @@ class ChatService:
         # Claimed before the first await below, so two requests cannot both start a turn here.
         self._running[conversation.id] = None
         sandbox = None
+        # Made meanwhile: the first client imports its SDK (in a thread) while this waits for
+        # the database and the sandbox.
+        llm_ready = asyncio.ensure_future(self._llm(assistant))
         try:
             await self._check_pinned(conversation)
             for file_id in file_ids:
                 await self._files.attach(principal, file_id, conversation.id)
-            llm, llm_error = await self._llm(assistant)
-            if llm is not None:
-                sandbox = await self._acquire(conversation, assistant)
+            sandbox = await self._sandbox_for_turn(llm_ready, conversation, assistant)
+            llm, llm_error = llm_ready.result()
             tools = await self._tools(assistant, conversation.owner_id, conversation.id, sandbox)
             # The claim every replica respects (the check above only spares a sandbox).
             user_message, message = await self._claims.claim(
                 conversation.id, content, runner_id=self._runner_id
             )
         except BaseException:
+            llm_ready.cancel()  # nothing, once it is done
             if sandbox is not None:  # held for a turn that never started
                 self.sandboxes.finish(conversation.id, sandbox)
             self._running.pop(conversation.id, None)
@@ -276,6 +279,31 @@ class ChatService:
         owner = await self._replicas.live_elsewhere(conversation.sandbox_runner_id)
         if owner is not None:
             raise OnAnotherReplica(owner.url or f"process {owner.pid} on {owner.hostname}")
+
+    async def _sandbox_for_turn(
+        self,
+        llm_ready: asyncio.Future[tuple[LLM | None, str | None]],
+        conversation: Conversation,
+        assistant: Assistant,
+    ) -> Sandbox | None:
+        """The turn's sandbox, got while its model client is made (`llm_ready`); None when
+        there is no model to run: the turn then only says why, whatever the sandbox did."""
+        try:
+            sandbox = await self._acquire(conversation, assistant)
+        except Exception:
+            llm, _ = await llm_ready
+            if llm is None:
+                return None
+            raise
+        try:
+            llm, _ = await llm_ready
+        except BaseException:
+            self.sandboxes.finish(conversation.id, sandbox)
+            raise
+        if llm is None:
+            self.sandboxes.finish(conversation.id, sandbox)
+            return None
+        return sandbox
 
     async def _acquire(self, conversation: Conversation, assistant: Assistant) -> Sandbox:
         """The conversation's sandbox, made as its assistant's sessions are. Its owner's own
