@@ -1,6 +1,6 @@
 """Cold start benchmark: how long the first thing takes, against plain Python in the same run.
 
-    uv run python benchmarks/cold_start.py [--runs 5] [--src PATH]
+    uv run python benchmarks/cold_start.py [--runs 5] [--src PATH] [--before PATH]
 
 Every run of a product command gets a fresh `ANALYST_DATA_DIR` (nothing running, nothing
 cached there). Measured, as the median of `--runs`:
@@ -20,13 +20,16 @@ cached there). Measured, as the median of `--runs`:
    until `/api/health` answers 200 (the app built, the database open), and until a first
    turn that runs a pandas cell, sent as soon as health answers, is finished.
 
-`--src` runs the commands from another checkout's `src/` (e.g. a worktree of an older commit),
-to measure a before/after pair with the same baselines. Prints a Markdown table.
+`--src` runs the commands from another checkout's `src/`; `--before SRC` measures that one too
+(e.g. a worktree of an older commit), product after product within each run, so that a slow
+spell of a shared machine falls on both alike, each against baselines measured next to it.
+Prints a Markdown table.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -61,12 +64,16 @@ SERVER_STACK = "sandbox_analyst.api.app, openai"
 class Row:
     name: str
     against: str = ""  # the baseline its ratio is taken against (a key of `table`'s baselines)
-    samples: list[float] = field(default_factory=list)
-    cpu: list[float] = field(default_factory=list)
+    samples: dict[str, list[float]] = field(default_factory=dict)  # per product measured
+    cpu: dict[str, list[float]] = field(default_factory=dict)
 
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
+    def add(self, product: str, wall: float, cpu: float | None = None) -> None:
+        self.samples.setdefault(product, []).append(wall)
+        if cpu is not None:
+            self.cpu.setdefault(product, []).append(cpu)
+
+    def median(self, product: str) -> float:
+        return statistics.median(self.samples[product])
 
 
 def python_env(src: Path | None, **extra: str) -> dict[str, str]:
@@ -75,6 +82,17 @@ def python_env(src: Path | None, **extra: str) -> dict[str, str]:
         env["PYTHONPATH"] = str(src)
     env.update(extra)
     return env
+
+
+def product_env(src: Path | None, data_dir: Path, fake: FakeLLMServer) -> dict[str, str]:
+    """A product command's environment: its own data directory, the scripted model."""
+    return python_env(
+        src,
+        ANALYST_DATA_DIR=str(data_dir),
+        ANALYST_LLM__BASE_URL=fake.openai_base_url,
+        ANALYST_LLM__API_KEY="benchmark",
+        ANALYST_LLM__MODEL="benchmark",
+    )
 
 
 def children_cpu() -> float:
@@ -184,7 +202,10 @@ def serve_times(env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
             process.wait()
 
 
-def measure(runs: int, src: Path | None) -> list[Row]:
+def measure(runs: int, products: dict[str, Path | None]) -> list[Row]:
+    """Every row for each of `products` (a name -> the src/ directory to run it from; None:
+    this checkout), product after product within each run, so that a slow spell of a shared
+    machine falls on all of them alike. The baselines are measured next to each product."""
     numpy = Row("python -c 'import numpy'")
     preload = Row("import preload list")
     kernel = Row("jupyter kernel + import preload list")
@@ -207,47 +228,32 @@ def measure(runs: int, src: Path | None) -> list[Row]:
     ):
         root = Path(scratch)
         (root / "sales.csv").write_text("month,sales\n1,10\n2,20\n3,30\n")
-        plain = python_env(src)
         for run in range(runs):
-            wall, cpu = timed_run([sys.executable, "-c", "import numpy"], plain, root)
-            numpy.samples.append(wall)
-            numpy.cpu.append(cpu)
-            preload.samples.append(
-                timed_run([sys.executable, "-c", "import " + ", ".join(PRELOAD)], plain, root)[0]
-            )
-            kernel.samples.append(kernel_with_preload())
-            for libraries, floor in floors.items():
-                floor.samples.append(
-                    timed_run([sys.executable, "-c", f"import {libraries}"], plain, root)[0]
-                )
+            for product, src in products.items():
+                plain = python_env(src)
+                numpy.add(product, *timed_run([sys.executable, "-c", "import numpy"], plain, root))
+                preload_imports = [sys.executable, "-c", "import " + ", ".join(PRELOAD)]
+                preload.add(product, timed_run(preload_imports, plain, root)[0])
+                kernel.add(product, kernel_with_preload())
+                for libraries, floor in floors.items():
+                    imports = [sys.executable, "-c", f"import {libraries}"]
+                    floor.add(product, timed_run(imports, plain, root)[0])
 
-            def product_env(name: str, run: int = run) -> dict[str, str]:
-                return python_env(
-                    src,
-                    ANALYST_DATA_DIR=str(root / f"{name}-{run}"),
-                    ANALYST_LLM__BASE_URL=fake.openai_base_url,
-                    ANALYST_LLM__API_KEY="benchmark",
-                    ANALYST_LLM__MODEL="benchmark",
-                )
+                def env(
+                    command: str, src: Path | None = src, tag: str = f"{product}-{run}"
+                ) -> dict[str, str]:
+                    return product_env(src, root / f"{command}-{tag}", fake)
 
-            wall, cpu = timed_run([sys.executable, *CLI, "exec", "1+1"], product_env("exec"), root)
-            exec_row.samples.append(wall)
-            exec_row.cpu.append(cpu)
-
-            fake.add_turns(pandas_turn(), Turn(text="Three rows."))
-            chat_row.samples.append(
-                until_line(
-                    [sys.executable, *CLI, "chat", "sales.csv", "How many rows?"],
-                    product_env("chat"),
-                    root,
-                    "rows 3",
-                )
-            )
-            fake.add_turns(pandas_turn(), Turn(text="Done."))
-            accepting, health, turn = serve_times(product_env("serve"), root)
-            accept_row.samples.append(accepting)
-            health_row.samples.append(health)
-            turn_row.samples.append(turn)
+                exec_command = [sys.executable, *CLI, "exec", "1+1"]
+                exec_row.add(product, *timed_run(exec_command, env("exec"), root))
+                fake.add_turns(pandas_turn(), Turn(text="Three rows."))
+                chat_command = [sys.executable, *CLI, "chat", "sales.csv", "How many rows?"]
+                chat_row.add(product, until_line(chat_command, env("chat"), root, "rows 3"))
+                fake.add_turns(pandas_turn(), Turn(text="Done."))
+                accepting, health, turn = serve_times(env("serve"), root)
+                accept_row.add(product, accepting)
+                health_row.add(product, health)
+                turn_row.add(product, turn)
             print(f"run {run + 1}/{runs} done", file=sys.stderr)
     return [
         numpy,
@@ -266,19 +272,30 @@ def pandas_turn() -> Turn:
     return Turn(tool_calls=[("execute_code", {"code": PANDAS_CELL})])
 
 
-def table(rows: list[Row], runs: int) -> str:
-    baselines = {"import numpy": rows[0].median, "import preload list": rows[1].median, "1 s": 1.0}
+def table(rows: list[Row], runs: int, products: list[str]) -> str:
+    """Per product: the median (CPU seconds in brackets where measured) and the ratio against
+    the baseline its row names. A baseline is plain Python, the same for every product: its
+    samples next to all of them are pooled."""
+    numpy, preload = (
+        statistics.median(itertools.chain.from_iterable(row.samples.values())) for row in rows[:2]
+    )
+    baselines = {"import numpy": numpy, "import preload list": preload, "1 s": 1.0}
+    head = "".join(f" {product} s | ratio |" for product in products)
     lines = [
         f"median of {runs} runs, {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f} at the end; preload list: {', '.join(PRELOAD)}",
         "",
-        "| what | median s | CPU s | ratio | against |",
-        "|---|---:|---:|---:|---|",
+        f"| what |{head} against |",
+        "|---|" + "---:|---:|" * len(products) + "---|",
     ]
     for row in rows:
-        cpu = f"{statistics.median(row.cpu):.2f}" if row.cpu else ""
-        ratio = f"{row.median / baselines[row.against]:.2f}x" if row.against else ""
-        lines.append(f"| {row.name} | {row.median:.2f} | {cpu} | {ratio} | {row.against} |")
+        cells = ""
+        for product in products:
+            median = row.median(product)
+            cpu = f" ({statistics.median(row.cpu[product]):.2f})" if product in row.cpu else ""
+            ratio = f"{median / baselines[row.against]:.2f}x" if row.against else ""
+            cells += f" {median:.2f}{cpu} | {ratio} |"
+        lines.append(f"| {row.name} |{cells} {row.against} |")
     return "\n".join(lines)
 
 
@@ -286,13 +303,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--src", type=Path, help="run the product from this src/ directory")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="also run the product from this src/ directory (e.g. a worktree of an older "
+        "commit), interleaved with the other, as 'before'",
+    )
     parser.add_argument("--json", type=Path, help="also write the samples here")
     args = parser.parse_args()
-    src = args.src.resolve() if args.src else None
-    rows = measure(args.runs, src)
-    print(table(rows, args.runs))
+    products: dict[str, Path | None] = {}
+    if args.before:
+        products["before"] = args.before.resolve()
+    products["after" if args.before else "median"] = args.src.resolve() if args.src else None
+    rows = measure(args.runs, products)
+    print(table(rows, args.runs, list(products)))
     if args.json:
-        args.json.write_text(json.dumps({row.name: row.samples for row in rows}, indent=1))
+        samples = {
+            product: {row.name: row.samples[product] for row in rows} for product in products
+        }
+        args.json.write_text(json.dumps(samples, indent=1))
 
 
 if __name__ == "__main__":
